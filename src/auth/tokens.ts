@@ -1,0 +1,46 @@
+import { sign, verify } from "hono/jwt";
+import type { Env } from "../env";
+
+/** Session tokens live a day; a later issue adds refresh and revocation. */
+export const TOKEN_TTL_SECONDS = 24 * 60 * 60;
+const ALG = "HS256";
+
+export interface TokenClaims {
+  sub: string;
+  username: string;
+  iat: number;
+  exp: number;
+}
+
+export class MisconfiguredError extends Error {}
+
+/**
+ * The signing secret. Production must set it (`wrangler secret put JWT_SECRET`); only a
+ * development or test environment may run with the fallback written by `npm start`.
+ */
+export function signingSecret(env: Env): string {
+  const secret = env.JWT_SECRET;
+  if (!secret || secret.length < 32) {
+    throw new MisconfiguredError("JWT_SECRET is missing or shorter than 32 characters");
+  }
+  return secret;
+}
+
+export async function issueToken(env: Env, user: { user_id: string; username: string }, now = Date.now()) {
+  const iat = Math.floor(now / 1000);
+  const claims: TokenClaims = { sub: user.user_id, username: user.username, iat, exp: iat + TOKEN_TTL_SECONDS };
+  return sign({ ...claims }, signingSecret(env), ALG);
+}
+
+/** Returns the claims of a valid, unexpired token, or null. */
+export async function readToken(env: Env, token: string): Promise<TokenClaims | null> {
+  try {
+    const payload = await verify(token, signingSecret(env), ALG);
+    if (typeof payload.sub !== "string" || typeof payload.username !== "string") return null;
+    if (typeof payload.exp !== "number") return null;
+    return payload as unknown as TokenClaims;
+  } catch (err) {
+    if (err instanceof MisconfiguredError) throw err;
+    return null;
+  }
+}

@@ -1,0 +1,152 @@
+import { DurableObject } from "cloudflare:workers";
+import { userStub, type Env } from "../../env";
+import { ok, refuse, type Result } from "../../lib/result";
+import {
+  checkOutgoing,
+  ErrorCode,
+  type Conversation,
+  type DeliveryStatus,
+  type HistoryQuery,
+  type HistoryResponse,
+  type MessageAck,
+  type OutgoingMessage,
+  type ProtocolError,
+} from "../../protocol";
+import { migrate } from "../migrations";
+import { Fanout, FANOUT_RETRY_MS } from "./fanout";
+import { conversationMigrations } from "./migrations";
+import { notifySenders } from "./receipts";
+import { ConversationStore } from "./store";
+
+export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_msg_id: string; error: ProtocolError };
+
+/**
+ * One conversation: the single writer of its sequence. It stores each message before acking,
+ * answers history and sync, keeps members' delivered/read cursors, and fans messages out to the
+ * members' user objects. Logic lives in the store, fan-out and receipts modules.
+ */
+export class ConversationObject extends DurableObject<Env> {
+  private readonly store: ConversationStore;
+  private readonly fanout: Fanout;
+  private alarmArmed = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrate(ctx.storage, conversationMigrations);
+    this.store = new ConversationStore(ctx.storage);
+    this.fanout = new Fanout(this.store, env, () => this.armAlarm(FANOUT_RETRY_MS, true));
+    // A restart may have cut a fan-out short: finish it now rather than at the next message.
+    if (this.store.exists && this.store.fanoutSeq < this.store.lastSeq) ctx.waitUntil(this.fanout.kick());
+  }
+
+  /** Creates the direct conversation of a pair, or returns the one that exists. */
+  async openDirect(conversationId: string, a: string, b: string): Promise<Result<{ conversation: Conversation; created: boolean }>> {
+    let created = false;
+    if (!this.store.exists) {
+      this.store.create(
+        {
+          conversation_id: conversationId,
+          type: "direct",
+          name: null,
+          members: [
+            { user_id: a, role: "member" },
+            { user_id: b, role: "member" },
+          ],
+        },
+        Date.now(),
+      );
+      created = true;
+    } else if (!this.store.member(a) || !this.store.member(b)) {
+      return refuse(ErrorCode.internal, "direct conversation id collision");
+    }
+    const conversation = this.store.describe();
+    // Idempotent: a retried create repairs a member's list if an earlier attempt was cut short.
+    await Promise.all([a, b].map((id) => userStub(this.env, id).joinConversation(conversation)));
+    return ok({ conversation, created });
+  }
+
+  describe(userId: string): Result<Conversation> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    return ok(this.store.describe());
+  }
+
+  /**
+   * Stores a batch of one sender's messages in one transaction, in order, and returns an outcome
+   * per message. A repeated (sender, client_msg_id) gets its original ack and stores nothing.
+   * The acks leave only once the batch is durable (the output gate holds them); fan-out starts
+   * afterwards and is never awaited here.
+   */
+  sendMessages(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> {
+    const denied = this.checkMember(senderId);
+    if (denied) return denied;
+    const now = Date.now();
+    const outcomes = this.store.transaction(() => {
+      const results = messages.map((m): SendOutcome => {
+        const refused = checkOutgoing(m);
+        if (refused) return { ok: false, client_msg_id: m.client_msg_id, error: refused };
+        const existing = this.store.findBySenderKey(senderId, m.client_msg_id);
+        if (existing) return { ok: true, ack: existing };
+        const stored = this.store.append(senderId, m, now);
+        this.fanout.noteOrigin(stored.seq, originDevice);
+        return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
+      });
+      this.store.saveHead();
+      return results;
+    });
+    if (this.store.fanoutSeq < this.store.lastSeq) {
+      void this.armAlarm(FANOUT_RETRY_MS, false);
+      this.ctx.waitUntil(this.fanout.kick());
+    }
+    return ok(outcomes);
+  }
+
+  history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Result<HistoryResponse> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    const floor = this.store.member(userId)!.joined_seq;
+    const limit = query.limit;
+    if (query.after !== undefined) {
+      const rows = this.store.messagesAfter(Math.max(query.after, floor), limit + 1);
+      return ok({ messages: rows.slice(0, limit), has_more: rows.length > limit });
+    }
+    const before = query.before ?? Number.MAX_SAFE_INTEGER;
+    const rows = this.store.messagesBefore(before, floor, limit + 1);
+    return ok({ messages: rows.slice(0, limit).reverse(), has_more: rows.length > limit });
+  }
+
+  /**
+   * Moves a member's delivered or read cursor to the given message (cumulative) and tells the
+   * senders of the messages it passed. Returns the member's unread count afterwards.
+   */
+  updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Result<{ seq: number; unread_count: number }> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    const seq = this.store.seqOf(serverMsgId);
+    if (seq === null) return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
+    const moved = this.store.advanceCursor(userId, status, seq, Date.now())!;
+    if (moved.previous < seq) {
+      this.ctx.waitUntil(notifySenders(this.env, this.store, userId, status, moved.previous, seq));
+    }
+    return ok({ seq, unread_count: this.store.unreadCount(userId) });
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmArmed = false;
+    if (!this.store.exists) return;
+    await this.fanout.kick();
+  }
+
+  private checkMember(userId: string): { ok: false; error: ProtocolError } | null {
+    if (!this.store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
+    if (!this.store.member(userId)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
+    return null;
+  }
+
+  /** One pending alarm is enough: it re-runs fan-out from the durable `fanout_seq`. */
+  private async armAlarm(delayMs: number, force: boolean) {
+    if (this.alarmArmed && !force) return;
+    this.alarmArmed = true;
+    await this.ctx.storage.setAlarm(Date.now() + delayMs);
+  }
+}

@@ -1,0 +1,289 @@
+import type {
+  Conversation,
+  ConversationType,
+  DeliveryStatus,
+  Member,
+  MemberRole,
+  Message,
+  MessageAck,
+  OutgoingMessage,
+} from "../../protocol";
+import { newServerMsgId } from "../../lib/ids";
+
+/** The queries of one conversation object. Every value is bound, never pasted into SQL. */
+
+type ConversationRow = {
+  conversation_id: string;
+  type: ConversationType;
+  name: string | null;
+  created_at: number;
+  updated_at: number;
+  last_seq: number;
+  fanout_seq: number;
+};
+
+export type MemberRow = {
+  user_id: string;
+  role: MemberRole;
+  joined_seq: number;
+  joined_at: number;
+  delivered_seq: number;
+  delivered_at: number | null;
+  read_seq: number;
+  read_at: number | null;
+};
+
+type MessageRow = {
+  seq: number;
+  server_msg_id: string;
+  sender_id: string;
+  client_msg_id: string | null;
+  content: string;
+  content_type: Message["content_type"];
+  media: string | null;
+  timestamp: number;
+};
+
+const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, content_type, media, timestamp";
+
+export class ConversationStore {
+  private meta: ConversationRow | null;
+  private members: Map<string, MemberRow>;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversation WHERE id = 1").toArray()[0] ?? null;
+    this.members = new Map(
+      this.sql.exec<MemberRow>("SELECT * FROM members").toArray().map((m) => [m.user_id, m] as const),
+    );
+  }
+
+  private get sql() {
+    return this.storage.sql;
+  }
+
+  get exists(): boolean {
+    return this.meta !== null;
+  }
+  get conversationId(): string {
+    return this.meta!.conversation_id;
+  }
+  get lastSeq(): number {
+    return this.meta?.last_seq ?? 0;
+  }
+  get fanoutSeq(): number {
+    return this.meta?.fanout_seq ?? 0;
+  }
+
+  create(init: { conversation_id: string; type: ConversationType; name: string | null; members: Member[] }, now: number) {
+    this.storage.transactionSync(() => {
+      this.sql.exec(
+        "INSERT INTO conversation (id, conversation_id, type, name, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?)",
+        init.conversation_id,
+        init.type,
+        init.name,
+        now,
+        now,
+      );
+      for (const m of init.members) this.insertMember(m.user_id, m.role, now);
+    });
+    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversation WHERE id = 1").one();
+  }
+
+  private insertMember(userId: string, role: MemberRole, now: number) {
+    const row: MemberRow = {
+      user_id: userId,
+      role,
+      joined_seq: this.lastSeq,
+      joined_at: now,
+      delivered_seq: 0,
+      delivered_at: null,
+      read_seq: 0,
+      read_at: null,
+    };
+    this.sql.exec(
+      "INSERT INTO members (user_id, role, joined_seq, joined_at) VALUES (?, ?, ?, ?)",
+      userId,
+      role,
+      row.joined_seq,
+      now,
+    );
+    this.members.set(userId, row);
+  }
+
+  member(userId: string): MemberRow | undefined {
+    return this.members.get(userId);
+  }
+  memberIds(): string[] {
+    return [...this.members.keys()];
+  }
+
+  describe(): Conversation {
+    const meta = this.meta!;
+    return {
+      conversation_id: meta.conversation_id,
+      type: meta.type,
+      name: meta.name,
+      members: [...this.members.values()].map((m) => ({ user_id: m.user_id, role: m.role })),
+      created_at: meta.created_at,
+      updated_at: meta.updated_at,
+    };
+  }
+
+  /** The original ack of a message this sender already sent with this client_msg_id. */
+  findBySenderKey(senderId: string, clientMsgId: string): MessageAck | null {
+    const row = this.sql
+      .exec<Pick<MessageRow, "seq" | "server_msg_id" | "timestamp">>(
+        "SELECT seq, server_msg_id, timestamp FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+        senderId,
+        clientMsgId,
+      )
+      .toArray()[0];
+    return row ? this.ack(clientMsgId, row) : null;
+  }
+
+  /**
+   * Assigns the next seq and stores the message. Callers run it inside one transaction per batch,
+   * so a batch is durable as a whole before any of its acks leave the object.
+   */
+  append(senderId: string, m: Pick<OutgoingMessage, "content" | "content_type"> & { client_msg_id: string | null }, now: number) {
+    const meta = this.meta!;
+    const seq = meta.last_seq + 1;
+    const serverMsgId = newServerMsgId(seq);
+    this.sql.exec(
+      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)`,
+      seq,
+      serverMsgId,
+      senderId,
+      m.client_msg_id,
+      m.content,
+      m.content_type,
+      now,
+    );
+    meta.last_seq = seq;
+    meta.updated_at = now;
+    return { seq, server_msg_id: serverMsgId, timestamp: now };
+  }
+
+  /** Persists the counters `append` advanced in memory; called once per batch. */
+  saveHead() {
+    const meta = this.meta!;
+    this.sql.exec("UPDATE conversation SET last_seq = ?, updated_at = ? WHERE id = 1", meta.last_seq, meta.updated_at);
+  }
+
+  saveFanoutSeq(seq: number) {
+    this.meta!.fanout_seq = seq;
+    this.sql.exec("UPDATE conversation SET fanout_seq = ? WHERE id = 1", seq);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(fn);
+  }
+
+  ack(clientMsgId: string, row: { seq: number; server_msg_id: string; timestamp: number }): MessageAck {
+    return {
+      client_msg_id: clientMsgId,
+      server_msg_id: row.server_msg_id,
+      conversation_id: this.conversationId,
+      seq: row.seq,
+      status: "sent",
+      timestamp: row.timestamp,
+    };
+  }
+
+  /** Messages with seq in (afterSeq, …], ascending, at most `limit`. */
+  messagesAfter(afterSeq: number, limit: number): Message[] {
+    return this.sql
+      .exec<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`, afterSeq, limit)
+      .toArray()
+      .map((r) => this.toMessage(r));
+  }
+
+  /** Messages with seq in (floor, beforeSeq), the newest `limit` of them, descending. */
+  messagesBefore(beforeSeq: number, floor: number, limit: number): Message[] {
+    return this.sql
+      .exec<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+        beforeSeq,
+        floor,
+        limit,
+      )
+      .toArray()
+      .map((r) => this.toMessage(r));
+  }
+
+  seqOf(serverMsgId: string): number | null {
+    const row = this.sql.exec<{ seq: number }>("SELECT seq FROM messages WHERE server_msg_id = ?", serverMsgId).toArray()[0];
+    return row?.seq ?? null;
+  }
+
+  /** Moves a member's cursor forward (never back); returns the previous position. */
+  advanceCursor(userId: string, status: DeliveryStatus, seq: number, now: number): { previous: number } | null {
+    const m = this.members.get(userId);
+    if (!m) return null;
+    if (status === "read") {
+      if (seq <= m.read_seq) return { previous: m.read_seq };
+      const previous = m.read_seq;
+      m.read_seq = seq;
+      m.read_at = now;
+      if (m.delivered_seq < seq) {
+        m.delivered_seq = seq;
+        m.delivered_at = now;
+      }
+      this.sql.exec(
+        "UPDATE members SET read_seq = ?, read_at = ?, delivered_seq = ?, delivered_at = ? WHERE user_id = ?",
+        m.read_seq,
+        m.read_at,
+        m.delivered_seq,
+        m.delivered_at,
+        userId,
+      );
+      return { previous };
+    }
+    if (seq <= m.delivered_seq) return { previous: m.delivered_seq };
+    const previous = m.delivered_seq;
+    m.delivered_seq = seq;
+    m.delivered_at = now;
+    this.sql.exec("UPDATE members SET delivered_seq = ?, delivered_at = ? WHERE user_id = ?", seq, now, userId);
+    return { previous };
+  }
+
+  /** For each other sender in (from, to], their latest message: whose devices hear of a receipt. */
+  latestBySenderBetween(from: number, to: number, excludeUserId: string) {
+    return this.sql
+      .exec<{ sender_id: string; seq: number; server_msg_id: string }>(
+        `SELECT sender_id, MAX(seq) AS seq, server_msg_id FROM messages
+         WHERE seq > ? AND seq <= ? AND sender_id != ? AND content_type != 'system'
+         GROUP BY sender_id`,
+        from,
+        to,
+        excludeUserId,
+      )
+      .toArray();
+  }
+
+  unreadCount(userId: string): number {
+    const m = this.members.get(userId);
+    if (!m) return 0;
+    return this.sql
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM messages WHERE seq > ? AND sender_id != ?",
+        Math.max(m.read_seq, m.joined_seq),
+        userId,
+      )
+      .one().n;
+  }
+
+  private toMessage(r: MessageRow): Message {
+    const message: Message = {
+      conversation_id: this.conversationId,
+      server_msg_id: r.server_msg_id,
+      seq: r.seq,
+      sender_id: r.sender_id,
+      content: r.content,
+      content_type: r.content_type,
+      timestamp: r.timestamp,
+    };
+    if (r.media) message.media = JSON.parse(r.media) as Message["media"];
+    return message;
+  }
+}

@@ -1,0 +1,150 @@
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../../env";
+import {
+  CloseCode,
+  ErrorCode,
+  HEARTBEAT_REQUEST,
+  HEARTBEAT_RESPONSE,
+  Limits,
+  parseClientFrame,
+  type Conversation,
+  type ConversationSummary,
+  type User,
+} from "../../protocol";
+import type { DeliveryBatch } from "../delivery";
+import { migrate } from "../migrations";
+import { Delivery } from "./delivery";
+import { DeviceFrameHandlers, errorFrame } from "./frames";
+import { InboxStore } from "./inbox";
+import { userMigrations } from "./migrations";
+import { DeviceSessions, sendFrame } from "./sessions";
+
+/** Headers the Worker sets after authenticating an upgrade; the object is not reachable otherwise. */
+export const USER_ID_HEADER = "X-Parley-User-Id";
+export const SUBPROTOCOL_HEADER = "X-Parley-Subprotocol";
+
+/**
+ * One user: their device sockets, delivery cursors and inbox (the conversation list). A shell over
+ * the inbox store, the delivery logic and the frame handlers.
+ */
+export class UserObject extends DurableObject<Env> {
+  private readonly inbox: InboxStore;
+  private readonly sessions: DeviceSessions;
+  private readonly delivery: Delivery;
+  private readonly frames: DeviceFrameHandlers;
+  private cachedUserId: string | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrate(ctx.storage, userMigrations);
+    this.inbox = new InboxStore(ctx.storage);
+    this.sessions = new DeviceSessions(ctx);
+    const userId = () => this.userId();
+    this.delivery = new Delivery(env, userId, this.inbox, this.sessions);
+    this.frames = new DeviceFrameHandlers(env, userId, this.inbox);
+    // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
+  }
+
+  private userId(): string {
+    this.cachedUserId ??= this.inbox.profile()?.user_id ?? null;
+    if (!this.cachedUserId) throw new Error("user object has no profile");
+    return this.cachedUserId;
+  }
+
+  // ---- RPC ---------------------------------------------------------------
+
+  createProfile(user: User): void {
+    this.inbox.createProfile(user, Date.now());
+  }
+
+  profile(): User | null {
+    return this.inbox.profile();
+  }
+
+  joinConversation(conversation: Conversation): void {
+    this.inbox.join(conversation);
+  }
+
+  listConversations(): ConversationSummary[] {
+    return this.inbox.list();
+  }
+
+  deliver(batch: DeliveryBatch): Promise<void> {
+    return this.delivery.deliver(batch);
+  }
+
+  /** Frames for every connected device of this user (e.g. receipts for their messages). */
+  pushFrames(frames: string[]): void {
+    for (const session of this.sessions.all()) for (const f of frames) sendFrame(session.ws, f);
+  }
+
+  // ---- device sockets ------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: { code: ErrorCode.badRequest, message: "expected a WebSocket upgrade" } }, { status: 426 });
+    }
+    const userId = request.headers.get(USER_ID_HEADER);
+    const deviceId = new URL(request.url).searchParams.get("device_id") ?? "";
+    if (!userId || userId !== this.inbox.profile()?.user_id) {
+      return Response.json({ error: { code: ErrorCode.unauthorized, message: "unknown user" } }, { status: 401 });
+    }
+    if (!Limits.deviceIdPattern.test(deviceId)) {
+      return Response.json(
+        { error: { code: ErrorCode.badRequest, message: "device_id must be 1-64 characters of A-Z, a-z, 0-9, _ and -" } },
+        { status: 400 },
+      );
+    }
+    // One socket per device: a reconnect replaces the old socket rather than doubling deliveries.
+    for (const old of this.sessions.ofDevice(deviceId)) {
+      try {
+        old.close(CloseCode.replaced, "replaced by a newer connection");
+      } catch {
+        /* already closing */
+      }
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: Date.now() });
+    this.inbox.touchDevice(deviceId, Date.now());
+    this.ctx.waitUntil(this.delivery.replay(session));
+    const headers = new Headers();
+    const protocol = request.headers.get(SUBPROTOCOL_HEADER);
+    if (protocol) headers.set("Sec-WebSocket-Protocol", protocol);
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const session = this.sessions.get(ws);
+    if (!session) return;
+    const parsed = parseClientFrame(raw);
+    if (!parsed.ok) {
+      sendFrame(ws, JSON.stringify(parsed.error));
+      return;
+    }
+    try {
+      await this.frames.handle(session, parsed.frame);
+    } catch (err) {
+      // One bad frame must not poison the object or the socket: log it, tell the client little.
+      console.error(JSON.stringify({ level: "error", msg: "frame handler failed", frame: parsed.frame.type, error: String(err) }));
+      const clientMsgId = parsed.frame.type === "send_message" ? parsed.frame.client_msg_id : undefined;
+      sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }, clientMsgId));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const session = this.sessions.get(ws);
+    if (session) this.inbox.touchDevice(session.deviceId, Date.now());
+    try {
+      // Complete the closing handshake (1005/1006 are reserved and cannot be sent back).
+      ws.close(code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
+    } catch {
+      /* already closed */
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    console.error(JSON.stringify({ level: "warn", msg: "device socket error", error: String(error) }));
+  }
+}

@@ -1,0 +1,128 @@
+import { conversationStub, type Env } from "../../env";
+import { KeyedSerialQueue } from "../../lib/serial";
+import { Limits, type Message } from "../../protocol";
+import type { DeliveredMessage, DeliveryBatch } from "../delivery";
+import type { InboxStore } from "./inbox";
+import { sendFrame, type DeviceSession, type DeviceSessions } from "./sessions";
+
+const encode = (m: Message): DeliveredMessage => ({
+  seq: m.seq,
+  sender_id: m.sender_id,
+  timestamp: m.timestamp,
+  frame: JSON.stringify({ type: "new_message", ...m }),
+});
+
+/**
+ * Gets messages from conversations onto this user's devices: live as they are fanned out, and
+ * by replay when a device (re)connects. Per conversation the inbox's `last_seq` only moves by
+ * one at a time: a batch that arrives past a gap first pulls the missing messages, so devices
+ * see every conversation in seq order even if fan-out calls overtake each other.
+ */
+export class Delivery {
+  private readonly perConversation = new KeyedSerialQueue();
+
+  constructor(
+    private readonly env: Env,
+    private readonly userId: () => string,
+    private readonly inbox: InboxStore,
+    private readonly sessions: DeviceSessions,
+  ) {}
+
+  deliver(batch: DeliveryBatch): Promise<void> {
+    return this.perConversation.run(batch.conversation_id, () => this.deliverInOrder(batch));
+  }
+
+  private async deliverInOrder(batch: DeliveryBatch): Promise<void> {
+    const conversationId = batch.conversation_id;
+    let lastSeq = this.inbox.lastSeq(conversationId);
+    if (lastSeq === null) {
+      // The fan-out beat the join notice (or the join was lost): learn the conversation first.
+      const described = await conversationStub(this.env, conversationId).describe(this.userId());
+      if (!described.ok) return; // not a member: nothing of this conversation is ours to show
+      this.inbox.join(described.value);
+      lastSeq = this.inbox.lastSeq(conversationId) ?? 0;
+    }
+    let fresh = batch.messages.filter((m) => m.seq > lastSeq!);
+    if (fresh.length === 0) return;
+    if (fresh[0]!.seq > lastSeq + 1) {
+      const missing = await this.fetchRange(conversationId, lastSeq, fresh[0]!.seq);
+      fresh = [...missing, ...fresh];
+    }
+    this.inbox.applyDelivered(conversationId, this.userId(), fresh);
+    for (const session of this.sessions.all()) this.pushLive(session, conversationId, fresh);
+  }
+
+  private pushLive(session: DeviceSession, conversationId: string, messages: DeliveredMessage[]) {
+    if (session.replaying.has(conversationId)) return; // the replay loop will reach these
+    let sent = session.sentSeq.get(conversationId) ?? 0;
+    for (const m of messages) {
+      if (m.seq <= sent) continue;
+      if (m.origin_device !== session.deviceId) sendFrame(session.ws, m.frame);
+      sent = m.seq;
+    }
+    session.sentSeq.set(conversationId, sent);
+  }
+
+  /** Messages with seq in (after, before), pulled from the conversation to close a gap. */
+  private async fetchRange(conversationId: string, after: number, before: number): Promise<DeliveredMessage[]> {
+    const out: DeliveredMessage[] = [];
+    let cursor = after;
+    while (cursor < before - 1) {
+      const page = await conversationStub(this.env, conversationId).history(this.userId(), {
+        after: cursor,
+        limit: Limits.historyMaxPage,
+      });
+      if (!page.ok || page.value.messages.length === 0) break;
+      for (const m of page.value.messages) if (m.seq < before) out.push(encode(m));
+      cursor = page.value.messages[page.value.messages.length - 1]!.seq;
+      if (!page.value.has_more) break;
+    }
+    return out;
+  }
+
+  /**
+   * Catches a (re)connected device up on everything past its delivery cursors, conversation by
+   * conversation, in bounded pages. Conversations are marked before the first await so no live
+   * push can overtake the replay; each is released the moment the replay reaches the inbox head.
+   */
+  async replay(session: DeviceSession): Promise<void> {
+    const behind = this.inbox.behind(session.deviceId);
+    for (const b of behind) session.replaying.add(b.conversation_id);
+    for (const { conversation_id, from_seq } of behind) {
+      try {
+        await this.replayConversation(session, conversation_id, from_seq);
+      } catch (err) {
+        console.error(JSON.stringify({ level: "error", msg: "replay failed", conversation: conversation_id, error: String(err) }));
+      } finally {
+        session.replaying.delete(conversation_id);
+      }
+      if (session.ws.readyState !== WebSocket.OPEN) return;
+    }
+  }
+
+  private async replayConversation(session: DeviceSession, conversationId: string, fromSeq: number) {
+    let cursor = fromSeq;
+    for (;;) {
+      const page = await conversationStub(this.env, conversationId).history(this.userId(), {
+        after: cursor,
+        limit: Limits.replayPage,
+      });
+      if (!page.ok) return;
+      for (const m of page.value.messages) {
+        if (!sendFrame(session.ws, JSON.stringify({ type: "new_message", ...m }))) return;
+        cursor = m.seq;
+      }
+      // Checked with no await in between, so a delivery that lands later finds the replay done.
+      const head = this.inbox.lastSeq(conversationId) ?? 0;
+      if (!page.value.has_more && cursor >= head) {
+        session.sentSeq.set(conversationId, cursor);
+        return;
+      }
+      if (page.value.messages.length === 0 && !page.value.has_more) {
+        // The inbox is ahead of the conversation's history (cannot normally happen): stop.
+        session.sentSeq.set(conversationId, cursor);
+        return;
+      }
+    }
+  }
+}

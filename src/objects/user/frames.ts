@@ -1,0 +1,141 @@
+import { conversationStub, type Env } from "../../env";
+import { seqOfServerMsgId } from "../../lib/ids";
+import { KeyedSerialQueue } from "../../lib/serial";
+import {
+  ErrorCode,
+  Limits,
+  type ClientFrame,
+  type ErrorFrame,
+  type OutgoingMessage,
+  type ProtocolError,
+} from "../../protocol";
+import type { InboxStore } from "./inbox";
+import { sendFrame, type DeviceSession } from "./sessions";
+
+type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
+
+export function errorFrame(error: ProtocolError, clientMsgId?: string): string {
+  const frame: ErrorFrame = { type: "error", code: error.code, message: error.message };
+  if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
+  return JSON.stringify(frame);
+}
+
+/**
+ * Handlers for the frames a device sends. Sends from one socket to one conversation are queued
+ * and shipped to the conversation object in batches: the order of the socket is kept (one batch
+ * in flight at a time) and a burst costs one round trip and one transaction, not one per message.
+ */
+export class DeviceFrameHandlers {
+  private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean }>();
+  private readonly cursorUpdates = new KeyedSerialQueue();
+
+  constructor(
+    private readonly env: Env,
+    private readonly userId: () => string,
+    private readonly inbox: InboxStore,
+  ) {}
+
+  handle(session: DeviceSession, frame: ClientFrame): Promise<void> | void {
+    switch (frame.type) {
+      case "send_message":
+        return this.send(session, frame);
+      case "message_status":
+        return this.status(session, frame);
+      case "sync":
+        return this.sync(session, frame);
+      case "heartbeat":
+        // Normally answered by the auto-response without waking us; this catches other spellings.
+        sendFrame(session.ws, JSON.stringify({ type: "heartbeat_ack" }));
+        return;
+    }
+  }
+
+  private send(session: DeviceSession, frame: FrameOf<"send_message">) {
+    const key = `${session.deviceId}\n${frame.conversation_id}`;
+    let outbox = this.outboxes.get(key);
+    if (!outbox) {
+      outbox = { pending: [], flushing: false };
+      this.outboxes.set(key, outbox);
+    }
+    const { type: _t, conversation_id: _c, ...message } = frame;
+    outbox.pending.push(message);
+    if (!outbox.flushing) return this.flush(session, frame.conversation_id, key, outbox);
+  }
+
+  private async flush(
+    session: DeviceSession,
+    conversationId: string,
+    key: string,
+    outbox: { pending: OutgoingMessage[]; flushing: boolean },
+  ) {
+    outbox.flushing = true;
+    try {
+      while (outbox.pending.length > 0) {
+        const batch = outbox.pending.splice(0, 500);
+        let frames: string[];
+        try {
+          const result = await conversationStub(this.env, conversationId).sendMessages(this.userId(), batch, session.deviceId);
+          frames = result.ok
+            ? result.value.map((o) =>
+                o.ok ? JSON.stringify({ type: "message_ack", ...o.ack }) : errorFrame(o.error, o.client_msg_id),
+              )
+            : batch.map((m) => errorFrame(result.error, m.client_msg_id));
+        } catch (err) {
+          console.error(JSON.stringify({ level: "error", msg: "send failed", conversation: conversationId, error: String(err) }));
+          // Nothing was acked: the client keeps these in its outbox and resends with the same ids.
+          frames = batch.map((m) => errorFrame({ code: ErrorCode.internal, message: "could not store the message; retry" }, m.client_msg_id));
+        }
+        for (const f of frames) sendFrame(session.ws, f);
+      }
+    } finally {
+      outbox.flushing = false;
+      this.outboxes.delete(key);
+    }
+  }
+
+  /**
+   * A device acknowledges delivered or read up to a message. The device's own delivery cursor
+   * moves here; the user's cursor in the conversation moves (and the sender hears) only when it
+   * advances past what another device of this user already reported.
+   */
+  private status(session: DeviceSession, frame: FrameOf<"message_status">) {
+    return this.cursorUpdates.run(frame.conversation_id, async () => {
+      const seq = seqOfServerMsgId(frame.server_msg_id);
+      const cursors = this.inbox.cursors(frame.conversation_id);
+      if (!cursors) {
+        sendFrame(session.ws, errorFrame({ code: ErrorCode.notAMember, message: "you are not a member of this conversation" }));
+        return;
+      }
+      if (seq === null || seq > cursors.last_seq) {
+        sendFrame(session.ws, errorFrame({ code: ErrorCode.messageNotFound, message: "no such message in this conversation" }));
+        return;
+      }
+      this.inbox.advanceDeviceCursor(session.deviceId, frame.conversation_id, seq);
+      const userCursor = frame.status === "read" ? cursors.read_seq : cursors.delivered_seq;
+      if (seq <= userCursor) return;
+      const result = await conversationStub(this.env, frame.conversation_id).updateCursor(
+        this.userId(),
+        frame.status,
+        frame.server_msg_id,
+      );
+      if (!result.ok) {
+        sendFrame(session.ws, errorFrame(result.error));
+        return;
+      }
+      if (frame.status === "read") this.inbox.setRead(frame.conversation_id, result.value.seq, result.value.unread_count);
+      else this.inbox.setDelivered(frame.conversation_id, result.value.seq);
+    });
+  }
+
+  private async sync(session: DeviceSession, frame: FrameOf<"sync">) {
+    const result = await conversationStub(this.env, frame.conversation_id).history(this.userId(), {
+      after: frame.after_seq,
+      limit: frame.limit ?? Limits.historyMaxPage,
+    });
+    if (!result.ok) {
+      sendFrame(session.ws, errorFrame(result.error));
+      return;
+    }
+    for (const m of result.value.messages) sendFrame(session.ws, JSON.stringify({ type: "new_message", ...m }));
+  }
+}

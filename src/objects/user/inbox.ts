@@ -1,0 +1,174 @@
+import type { Conversation, ConversationSummary, Member, Message, User } from "../../protocol";
+import type { DeliveredMessage } from "../delivery";
+
+/** The user object's queries: profile, inbox (conversation list) and delivery cursors. */
+
+type InboxRow = {
+  conversation_id: string;
+  type: Conversation["type"];
+  name: string | null;
+  members: string;
+  created_at: number;
+  updated_at: number;
+  last_seq: number;
+  last_message: string | null;
+  delivered_seq: number;
+  read_seq: number;
+  unread_count: number;
+};
+
+export class InboxStore {
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  private get sql() {
+    return this.storage.sql;
+  }
+
+  profile(): User | null {
+    return (
+      this.sql
+        .exec<User>("SELECT user_id, username, display_name FROM profile WHERE id = 1")
+        .toArray()[0] ?? null
+    );
+  }
+
+  createProfile(user: User, now: number): void {
+    this.sql.exec(
+      "INSERT INTO profile (id, user_id, username, display_name, created_at) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      user.user_id,
+      user.username,
+      user.display_name,
+      now,
+    );
+  }
+
+  /** Adds the conversation to the list, or refreshes its details; keeps its cursors. */
+  join(c: Conversation): void {
+    this.sql.exec(
+      `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
+         members = excluded.members, updated_at = MAX(inbox.updated_at, excluded.updated_at)`,
+      c.conversation_id,
+      c.type,
+      c.name,
+      JSON.stringify(c.members),
+      c.created_at,
+      c.updated_at,
+    );
+  }
+
+  lastSeq(conversationId: string): number | null {
+    const row = this.sql
+      .exec<{ last_seq: number }>("SELECT last_seq FROM inbox WHERE conversation_id = ?", conversationId)
+      .toArray()[0];
+    return row ? row.last_seq : null;
+  }
+
+  cursors(conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
+    return (
+      this.sql
+        .exec<{ last_seq: number; delivered_seq: number; read_seq: number }>(
+          "SELECT last_seq, delivered_seq, read_seq FROM inbox WHERE conversation_id = ?",
+          conversationId,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+
+  /** Records newly delivered messages (already in seq order, all past last_seq). */
+  applyDelivered(conversationId: string, selfId: string, messages: DeliveredMessage[]): void {
+    const last = messages[messages.length - 1]!;
+    const fromOthers = messages.filter((m) => m.sender_id !== selfId).length;
+    this.sql.exec(
+      `UPDATE inbox SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?),
+         unread_count = unread_count + ? WHERE conversation_id = ?`,
+      last.seq,
+      last.frame,
+      last.timestamp,
+      fromOthers,
+      conversationId,
+    );
+  }
+
+  setDelivered(conversationId: string, seq: number): void {
+    this.sql.exec("UPDATE inbox SET delivered_seq = ? WHERE conversation_id = ? AND delivered_seq < ?", seq, conversationId, seq);
+  }
+
+  setRead(conversationId: string, seq: number, unreadCount: number): void {
+    this.sql.exec(
+      "UPDATE inbox SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?), unread_count = ? WHERE conversation_id = ?",
+      seq,
+      seq,
+      unreadCount,
+      conversationId,
+    );
+  }
+
+  list(): ConversationSummary[] {
+    return this.sql
+      .exec<InboxRow>("SELECT * FROM inbox ORDER BY updated_at DESC")
+      .toArray()
+      .map((r) => ({
+        conversation_id: r.conversation_id,
+        type: r.type,
+        name: r.name,
+        members: JSON.parse(r.members) as Member[],
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        last_message: r.last_message ? messageOfFrame(r.last_message) : null,
+        unread_count: r.unread_count,
+      }));
+  }
+
+  /** Conversations where this device is behind: what a (re)connecting device must be sent. */
+  behind(deviceId: string): { conversation_id: string; from_seq: number }[] {
+    return this.sql
+      .exec<{ conversation_id: string; from_seq: number }>(
+        `SELECT i.conversation_id AS conversation_id, COALESCE(c.delivered_seq, 0) AS from_seq
+         FROM inbox i LEFT JOIN delivery_cursors c ON c.conversation_id = i.conversation_id AND c.device_id = ?
+         WHERE i.last_seq > COALESCE(c.delivered_seq, 0)`,
+        deviceId,
+      )
+      .toArray();
+  }
+
+  deviceCursor(deviceId: string, conversationId: string): number {
+    const row = this.sql
+      .exec<{ delivered_seq: number }>(
+        "SELECT delivered_seq FROM delivery_cursors WHERE device_id = ? AND conversation_id = ?",
+        deviceId,
+        conversationId,
+      )
+      .toArray()[0];
+    return row?.delivered_seq ?? 0;
+  }
+
+  /** Moves a device's delivery cursor forward; returns whether it moved. */
+  advanceDeviceCursor(deviceId: string, conversationId: string, seq: number): boolean {
+    if (seq <= this.deviceCursor(deviceId, conversationId)) return false;
+    this.sql.exec(
+      `INSERT INTO delivery_cursors (device_id, conversation_id, delivered_seq) VALUES (?, ?, ?)
+       ON CONFLICT (device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
+      deviceId,
+      conversationId,
+      seq,
+    );
+    return true;
+  }
+
+  touchDevice(deviceId: string, now: number): void {
+    this.sql.exec(
+      `INSERT INTO devices (device_id, first_seen, last_seen) VALUES (?, ?, ?)
+       ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen`,
+      deviceId,
+      now,
+      now,
+    );
+  }
+}
+
+/** The inbox keeps the last message as its encoded `new_message` frame; the list shows the message. */
+function messageOfFrame(frame: string): Message {
+  const { type: _type, ...message } = JSON.parse(frame) as Message & { type: string };
+  return message;
+}

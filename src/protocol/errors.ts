@@ -1,0 +1,63 @@
+/**
+ * Every error code and WebSocket close code Parley sends, defined once.
+ * HTTP errors are `{"error":{"code","message"}}`; socket errors are an `error` frame.
+ */
+export const ErrorCode = {
+  badRequest: "bad_request",
+  invalidJson: "invalid_json",
+  invalidFrame: "invalid_frame",
+  frameTooLarge: "frame_too_large",
+  contentTooLarge: "content_too_large",
+  unauthorized: "unauthorized",
+  invalidCredentials: "invalid_credentials",
+  forbidden: "forbidden",
+  notFound: "not_found",
+  userNotFound: "user_not_found",
+  conversationNotFound: "conversation_not_found",
+  notAMember: "not_a_member",
+  messageNotFound: "message_not_found",
+  usernameTaken: "username_taken",
+  unsupportedContentType: "unsupported_content_type",
+  rateLimited: "rate_limited",
+  internal: "internal_error",
+  misconfigured: "server_misconfigured",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** HTTP status for each code, so routes and objects never disagree. */
+export const errorStatus: Record<ErrorCode, number> = {
+  bad_request: 400,
+  invalid_json: 400,
+  invalid_frame: 400,
+  frame_too_large: 413,
+  content_too_large: 413,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  forbidden: 403,
+  not_found: 404,
+  user_not_found: 404,
+  conversation_not_found: 404,
+  not_a_member: 403,
+  message_not_found: 404,
+  username_taken: 409,
+  unsupported_content_type: 415,
+  rate_limited: 429,
+  internal_error: 500,
+  server_misconfigured: 500,
+};
+
+/** The error value objects hand back over RPC (thrown errors lose their type across RPC). */
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** WebSocket close codes (4000–4999 is the application range). */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  /** Another socket connected with the same device_id. */
+  replaced: 4001,
+  /** The token was revoked or the user was removed. */
+  revoked: 4003,
+} as const;

@@ -1,0 +1,187 @@
+import { z } from "zod";
+import { ErrorCode, type ProtocolError } from "./errors";
+import { Limits, utf8Length } from "./limits";
+import {
+  ClientContentType,
+  ClientMsgId,
+  ContentType,
+  ConversationId,
+  MediaRef,
+  Seq,
+  ServerMsgId,
+  Timestamp,
+  UserId,
+} from "./models";
+
+/** The content a client sends, shared by the socket frame and the REST body. */
+const outgoingFields = {
+  content: z.string(),
+  content_type: ClientContentType,
+  client_msg_id: ClientMsgId,
+  media_id: z.string().min(1).max(64).optional(),
+};
+export const OutgoingMessage = z.object(outgoingFields);
+export type OutgoingMessage = z.infer<typeof OutgoingMessage>;
+
+/**
+ * Rules a schema cannot say well, with their own error codes; shared by the socket and REST paths.
+ * Returns null when the message may be stored.
+ */
+export function checkOutgoing(m: OutgoingMessage): ProtocolError | null {
+  if (m.content.length > Limits.maxContentBytes || utf8Length(m.content) > Limits.maxContentBytes) {
+    return { code: ErrorCode.contentTooLarge, message: `content is limited to ${Limits.maxContentBytes} bytes` };
+  }
+  if (m.content_type === "text" && m.content.trim().length === 0) {
+    return { code: ErrorCode.badRequest, message: "text content must not be empty" };
+  }
+  if (m.content_type !== "text") {
+    return { code: ErrorCode.unsupportedContentType, message: `${m.content_type} messages are not supported yet` };
+  }
+  return null;
+}
+
+export const DeliveryStatus = z.enum(["delivered", "read"]);
+export type DeliveryStatus = z.infer<typeof DeliveryStatus>;
+
+// ---- client → server ----------------------------------------------------
+
+export const SendMessageFrame = z.object({
+  type: z.literal("send_message"),
+  conversation_id: ConversationId,
+  ...outgoingFields,
+});
+export const MessageStatusFrame = z.object({
+  type: z.literal("message_status"),
+  conversation_id: ConversationId,
+  server_msg_id: ServerMsgId,
+  status: DeliveryStatus,
+});
+export const SyncFrame = z.object({
+  type: z.literal("sync"),
+  conversation_id: ConversationId,
+  after_seq: Seq,
+  limit: z.number().int().min(1).max(Limits.syncMaxPage).optional(),
+});
+export const HeartbeatFrame = z.object({ type: z.literal("heartbeat") });
+
+export const ClientFrame = z.discriminatedUnion("type", [
+  SendMessageFrame,
+  MessageStatusFrame,
+  SyncFrame,
+  HeartbeatFrame,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame["type"];
+
+// ---- server → client ----------------------------------------------------
+
+export const MessageAckFrame = z.object({
+  type: z.literal("message_ack"),
+  client_msg_id: ClientMsgId,
+  server_msg_id: ServerMsgId,
+  conversation_id: ConversationId,
+  seq: Seq,
+  status: z.literal("sent"),
+  timestamp: Timestamp,
+});
+export type MessageAckFrame = z.infer<typeof MessageAckFrame>;
+
+export const NewMessageFrame = z.object({
+  type: z.literal("new_message"),
+  conversation_id: ConversationId,
+  server_msg_id: ServerMsgId,
+  seq: Seq,
+  sender_id: UserId,
+  content: z.string(),
+  content_type: ContentType,
+  timestamp: Timestamp,
+  media: MediaRef.optional(),
+});
+export type NewMessageFrame = z.infer<typeof NewMessageFrame>;
+
+export const MessageStatusUpdateFrame = z.object({
+  type: z.literal("message_status"),
+  conversation_id: ConversationId,
+  server_msg_id: ServerMsgId,
+  seq: Seq,
+  user_id: UserId,
+  status: DeliveryStatus,
+});
+export type MessageStatusUpdateFrame = z.infer<typeof MessageStatusUpdateFrame>;
+
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  client_msg_id: ClientMsgId.optional(),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+/** Answer to `heartbeat`; the exact bytes are answered without waking the object. */
+export const HeartbeatAckFrame = z.object({ type: z.literal("heartbeat_ack") });
+
+export const ServerFrame = z.discriminatedUnion("type", [
+  MessageAckFrame,
+  NewMessageFrame,
+  MessageStatusUpdateFrame,
+  ErrorFrame,
+  HeartbeatAckFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+/** The exact heartbeat request/response strings used for hibernation-friendly auto-response. */
+export const HEARTBEAT_REQUEST = JSON.stringify({ type: "heartbeat" });
+export const HEARTBEAT_RESPONSE = JSON.stringify({ type: "heartbeat_ack" });
+
+export type ParsedFrame =
+  | { ok: true; frame: ClientFrame }
+  | { ok: false; error: ErrorFrame };
+
+/**
+ * Parses one raw socket frame. Never throws: anything unusable becomes an `error` frame
+ * (echoing client_msg_id when one can be read) so the socket stays usable.
+ */
+export function parseClientFrame(raw: string | ArrayBuffer): ParsedFrame {
+  const size = typeof raw === "string" ? raw.length : raw.byteLength;
+  if (size > Limits.maxFrameBytes) {
+    return fail(ErrorCode.frameTooLarge, `frames are limited to ${Limits.maxFrameBytes} bytes`);
+  }
+  const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return fail(ErrorCode.invalidJson, "frame is not valid JSON");
+  }
+  const clientMsgId = readClientMsgId(json);
+  const parsed = ClientFrame.safeParse(json);
+  if (!parsed.success) {
+    return fail(ErrorCode.invalidFrame, describeIssues(parsed.error), clientMsgId);
+  }
+  const frame = parsed.data;
+  if (frame.type === "send_message") {
+    const refused = checkOutgoing(frame);
+    if (refused) return fail(refused.code, refused.message, frame.client_msg_id);
+  }
+  return { ok: true, frame };
+}
+
+function fail(code: ErrorCode, message: string, clientMsgId?: string): ParsedFrame {
+  const error: ErrorFrame = { type: "error", code, message };
+  if (clientMsgId !== undefined) error.client_msg_id = clientMsgId;
+  return { ok: false, error };
+}
+
+function readClientMsgId(json: unknown): string | undefined {
+  if (typeof json !== "object" || json === null) return undefined;
+  const id = (json as Record<string, unknown>).client_msg_id;
+  return ClientMsgId.safeParse(id).success ? (id as string) : undefined;
+}
+
+/** A short, client-safe description of what failed validation. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message))
+    .join("; ");
+}

@@ -1,0 +1,24 @@
+/** Limits that both the server and clients need to know. */
+export const Limits = {
+  /** Text content, measured in UTF-8 bytes. */
+  maxContentBytes: 64 * 1024,
+  /** A whole socket frame: the largest content plus envelope. */
+  maxFrameBytes: 72 * 1024,
+  historyDefaultPage: 50,
+  historyMaxPage: 100,
+  syncMaxPage: 500,
+  /** Messages per page when a device catches up after reconnecting. */
+  replayPage: 500,
+  clientMsgIdMaxLength: 128,
+  groupMaxMembers: 500,
+  usernamePattern: /^[a-z0-9_]{3,32}$/,
+  passwordMinLength: 8,
+  passwordMaxLength: 256,
+  displayNameMaxLength: 64,
+  deviceIdPattern: /^[A-Za-z0-9_-]{1,64}$/,
+} as const;
+
+const encoder = new TextEncoder();
+export function utf8Length(text: string): number {
+  return encoder.encode(text).length;
+}

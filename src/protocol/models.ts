@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { Limits } from "./limits";
+
+/** Opaque identifiers. The server mints them; clients only compare them. */
+export const UserId = z.string().min(1).max(64);
+export const ConversationId = z.string().min(1).max(64);
+export const ServerMsgId = z.string().min(1).max(64);
+export const ClientMsgId = z.string().min(1).max(Limits.clientMsgIdMaxLength);
+export const Seq = z.number().int().nonnegative();
+/** Integer milliseconds since the Unix epoch. */
+export const Timestamp = z.number().int();
+
+export const ContentType = z.enum(["text", "image", "video", "document", "system"]);
+export type ContentType = z.infer<typeof ContentType>;
+/** What a client may send: `system` messages are written only by the server. */
+export const ClientContentType = z.enum(["text", "image", "video", "document"]);
+
+export const MediaRef = z.object({
+  media_id: z.string(),
+  content_type: z.string(),
+  size: z.number().int().nonnegative(),
+  filename: z.string().nullable().optional(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  thumbnail: z.string().optional(),
+});
+export type MediaRef = z.infer<typeof MediaRef>;
+
+export const Message = z.object({
+  conversation_id: ConversationId,
+  server_msg_id: ServerMsgId,
+  seq: Seq,
+  sender_id: UserId,
+  content: z.string(),
+  content_type: ContentType,
+  timestamp: Timestamp,
+  media: MediaRef.optional(),
+});
+export type Message = z.infer<typeof Message>;
+
+export const User = z.object({
+  user_id: UserId,
+  username: z.string(),
+  display_name: z.string(),
+});
+export type User = z.infer<typeof User>;
+
+export const MemberRole = z.enum(["admin", "member"]);
+export type MemberRole = z.infer<typeof MemberRole>;
+export const Member = z.object({ user_id: UserId, role: MemberRole });
+export type Member = z.infer<typeof Member>;
+
+export const ConversationType = z.enum(["direct", "group"]);
+export type ConversationType = z.infer<typeof ConversationType>;
+
+export const Conversation = z.object({
+  conversation_id: ConversationId,
+  type: ConversationType,
+  name: z.string().nullable(),
+  members: z.array(Member),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type Conversation = z.infer<typeof Conversation>;
+
+/** One row of a user's conversation list. */
+export const ConversationSummary = Conversation.extend({
+  last_message: Message.nullable(),
+  unread_count: z.number().int().nonnegative(),
+});
+export type ConversationSummary = z.infer<typeof ConversationSummary>;

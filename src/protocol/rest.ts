@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { Limits } from "./limits";
+import {
+  ClientMsgId,
+  Conversation,
+  ConversationSummary,
+  Message,
+  Seq,
+  ServerMsgId,
+  Timestamp,
+  User,
+  UserId,
+} from "./models";
+import { OutgoingMessage } from "./frames";
+
+// ---- accounts -------------------------------------------------------------
+
+/** Usernames are case-insensitive: they are lower-cased before validation. */
+export const Username = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(Limits.usernamePattern, "username must be 3-32 characters of a-z, 0-9 and _");
+export const Password = z
+  .string()
+  .min(Limits.passwordMinLength, `password must be at least ${Limits.passwordMinLength} characters`)
+  .max(Limits.passwordMaxLength, `password must be at most ${Limits.passwordMaxLength} characters`);
+
+export const RegisterBody = z.object({
+  username: Username,
+  password: Password,
+  display_name: z.string().trim().min(1).max(Limits.displayNameMaxLength).optional(),
+});
+export type RegisterBody = z.infer<typeof RegisterBody>;
+
+export const LoginBody = z.object({
+  username: Username,
+  password: z.string().min(1).max(Limits.passwordMaxLength),
+});
+
+export const AuthResponse = z.object({ user: User, token: z.string() });
+export const UserResponse = z.object({ user: User });
+export const UserLookupQuery = z.object({ username: Username });
+
+// ---- conversations --------------------------------------------------------
+
+export const CreateDirectBody = z.object({
+  type: z.literal("direct"),
+  member_ids: z.array(UserId).length(1, "a direct conversation names exactly one other member"),
+});
+export const CreateConversationBody = z.discriminatedUnion("type", [CreateDirectBody]);
+export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
+
+export const ConversationResponse = z.object({ conversation: Conversation });
+export const ConversationListResponse = z.object({ conversations: z.array(ConversationSummary) });
+
+/** Query strings arrive as text; cursors and limits are range-checked here. */
+const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const HistoryQuery = z
+  .object({
+    before: seqParam.optional(),
+    after: seqParam.optional(),
+    limit: z.coerce.number().int().min(1).max(Limits.historyMaxPage).default(Limits.historyDefaultPage),
+  })
+  .refine((q) => q.before === undefined || q.after === undefined, {
+    message: "use either before or after, not both",
+  });
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+export const HistoryResponse = z.object({ messages: z.array(Message), has_more: z.boolean() });
+export type HistoryResponse = z.infer<typeof HistoryResponse>;
+
+export const SendMessageBody = OutgoingMessage;
+
+/** The `message_ack` fields, returned by REST sends too. */
+export const MessageAck = z.object({
+  client_msg_id: ClientMsgId,
+  server_msg_id: ServerMsgId,
+  conversation_id: z.string(),
+  seq: Seq,
+  status: z.literal("sent"),
+  timestamp: Timestamp,
+});
+export type MessageAck = z.infer<typeof MessageAck>;
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

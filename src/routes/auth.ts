@@ -1,0 +1,32 @@
+import { Hono } from "hono";
+import { decoyRecord, hashPassword, verifyPassword } from "../auth/password";
+import { issueToken } from "../auth/tokens";
+import { directoryStub, userStub } from "../env";
+import { newId } from "../lib/ids";
+import { ApiError } from "../middleware/errors";
+import type { AppEnv } from "../middleware/auth";
+import { validate } from "../middleware/validate";
+import { ErrorCode, LoginBody, RegisterBody, type User } from "../protocol";
+
+/** Registration and login: the only routes that take no token. */
+export const authRoutes = new Hono<AppEnv>()
+  .post("/register", validate("json", RegisterBody), async (c) => {
+    const body = c.req.valid("json");
+    const user: User = { user_id: newId("u"), username: body.username, display_name: body.display_name ?? body.username };
+    const password = await hashPassword(body.password);
+    // The profile is written first: if the name turns out to be taken, the orphan is unreachable.
+    await userStub(c.env, user.user_id).createProfile(user);
+    const claimed = await directoryStub(c.env, user.username).claim({ username: user.username, user_id: user.user_id, password });
+    if (!claimed) throw new ApiError(ErrorCode.usernameTaken, "that username is taken");
+    return c.json({ user, token: await issueToken(c.env, user) }, 201);
+  })
+  .post("/login", validate("json", LoginBody), async (c) => {
+    const body = c.req.valid("json");
+    const account = await directoryStub(c.env, body.username).lookup();
+    // Verify against a decoy when the name is unknown so the response time does not tell.
+    const valid = await verifyPassword(body.password, account?.password ?? decoyRecord);
+    if (!account || !valid) throw new ApiError(ErrorCode.invalidCredentials, "wrong username or password");
+    const user = await userStub(c.env, account.user_id).profile();
+    if (!user) throw new ApiError(ErrorCode.internal, "account has no profile");
+    return c.json({ user, token: await issueToken(c.env, user) });
+  });

@@ -1,0 +1,20 @@
+import { Hono } from "hono";
+import { directoryStub, userStub } from "../env";
+import { ApiError } from "../middleware/errors";
+import type { AppEnv } from "../middleware/auth";
+import { validate } from "../middleware/validate";
+import { ErrorCode, UserLookupQuery } from "../protocol";
+
+export const userRoutes = new Hono<AppEnv>()
+  .get("/me", async (c) => {
+    const user = await userStub(c.env, c.var.userId).profile();
+    if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+    return c.json({ user });
+  })
+  .get("/", validate("query", UserLookupQuery), async (c) => {
+    const { username } = c.req.valid("query");
+    const account = await directoryStub(c.env, username).lookup();
+    const user = account ? await userStub(c.env, account.user_id).profile() : null;
+    if (!user) throw new ApiError(ErrorCode.userNotFound, "no user with that username");
+    return c.json({ user });
+  });

@@ -1,0 +1,148 @@
+import { exports } from "cloudflare:workers";
+import type { ServerFrame } from "../../src/protocol";
+
+/** Talks to the Worker in-process, as a client would over HTTP. */
+export async function api<T = any>(
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  let body: string | undefined;
+  if (opts.rawBody !== undefined) body = opts.rawBody;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers["Content-Type"] ??= "application/json";
+  const res = await exports.default.fetch(`http://parley.test${path}`, { method, headers, body });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+let counter = 0;
+export function uniqueName(prefix = "user"): string {
+  counter += 1;
+  return `${prefix}_${counter}_${Math.random().toString(36).slice(2, 8)}`.slice(0, 32);
+}
+
+export interface Account {
+  user: { user_id: string; username: string; display_name: string };
+  token: string;
+}
+
+export async function registerUser(prefix = "user"): Promise<Account> {
+  const res = await api<Account>("POST", "/api/v1/auth/register", {
+    body: { username: uniqueName(prefix), password: "correct horse battery" },
+  });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export async function directConversation(a: Account, b: Account): Promise<string> {
+  const res = await api("POST", "/api/v1/conversations", {
+    token: a.token,
+    body: { type: "direct", member_ids: [b.user.user_id] },
+  });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.conversation.conversation_id;
+}
+
+/** A device socket that records every frame and lets a test wait for the frames it expects. */
+export class TestSocket {
+  readonly frames: ServerFrame[] = [];
+  private waiters: (() => void)[] = [];
+  closed: { code: number; reason: string } | null = null;
+
+  constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (e) => {
+      this.frames.push(JSON.parse(e.data as string) as ServerFrame);
+      this.wake();
+    });
+    ws.addEventListener("close", (e) => {
+      this.closed = { code: e.code, reason: e.reason };
+      this.wake();
+    });
+  }
+
+  private wake() {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  send(frame: unknown) {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  of<T extends ServerFrame["type"]>(type: T): Extract<ServerFrame, { type: T }>[] {
+    return this.frames.filter((f) => f.type === type) as Extract<ServerFrame, { type: T }>[];
+  }
+
+  /** Resolves once `done(frames)` holds; fails with what arrived if it does not within the timeout. */
+  async until(done: (s: TestSocket) => boolean, what = "expected frames", timeoutMs = 5_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(this)) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames.slice(-5))} (${this.frames.length} frames)`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits for `count` frames of a type and returns them. */
+  async next<T extends ServerFrame["type"]>(type: T, count = 1, timeoutMs = 5_000) {
+    await this.until((s) => s.of(type).length >= count, `${count} ${type} frame(s)`, timeoutMs);
+    return this.of(type);
+  }
+
+  /**
+   * Proves nothing more arrives: sends a heartbeat and waits for its answer. Frames are handled
+   * in order, so anything the server had queued for us arrives before the heartbeat_ack.
+   */
+  async settle(): Promise<void> {
+    const before = this.of("heartbeat_ack").length;
+    this.send({ type: "heartbeat" });
+    await this.next("heartbeat_ack", before + 1);
+  }
+
+  close() {
+    try {
+      this.ws.close(1000, "done");
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+export async function connect(
+  token: string,
+  deviceId: string,
+  opts: { viaProtocol?: boolean; path?: string } = {},
+): Promise<TestSocket> {
+  const res = await openSocket(token, deviceId, opts);
+  if (res.status !== 101 || !res.webSocket) {
+    throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  }
+  res.webSocket.accept();
+  return new TestSocket(res.webSocket);
+}
+
+export function openSocket(token: string | null, deviceId: string, opts: { viaProtocol?: boolean; path?: string } = {}) {
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  const params = new URLSearchParams({ device_id: deviceId });
+  if (token && opts.viaProtocol) headers["Sec-WebSocket-Protocol"] = `parley.v1, bearer.${token}`;
+  else if (token) params.set("token", token);
+  return exports.default.fetch(`http://parley.test${opts.path ?? "/api/v1/ws"}?${params}`, { headers });
+}
+
+export const text = (content: string, clientMsgId: string) => ({
+  content,
+  content_type: "text" as const,
+  client_msg_id: clientMsgId,
+});

@@ -1,0 +1,92 @@
+import { sign } from "hono/jwt";
+import { describe, expect, it } from "vitest";
+import { api, openSocket, registerUser, uniqueName } from "../helpers/client";
+
+const SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+describe("accounts", () => {
+  it("registers, logs in and reads the profile", async () => {
+    const username = uniqueName("alice");
+    const reg = await api("POST", "/api/v1/auth/register", {
+      body: { username: username.toUpperCase(), password: "correct horse", display_name: "Alice" },
+    });
+    expect(reg.status).toBe(201);
+    expect(reg.body.user).toMatchObject({ username, display_name: "Alice" });
+    expect(reg.body.user.user_id).toMatch(/^u_/);
+
+    const login = await api("POST", "/api/v1/auth/login", { body: { username, password: "correct horse" } });
+    expect(login.status).toBe(200);
+    expect(login.body.user).toEqual(reg.body.user);
+
+    const me = await api("GET", "/api/v1/users/me", { token: login.body.token });
+    expect(me).toEqual({ status: 200, body: { user: reg.body.user } });
+  });
+
+  it("keeps usernames unique regardless of case", async () => {
+    const username = uniqueName("bob");
+    expect((await api("POST", "/api/v1/auth/register", { body: { username, password: "password1" } })).status).toBe(201);
+    const again = await api("POST", "/api/v1/auth/register", { body: { username: username.toUpperCase(), password: "password2" } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("username_taken");
+  });
+
+  it("refuses bad registrations with the error shape", async () => {
+    for (const body of [
+      { username: "ab", password: "password1" },
+      { username: "has space", password: "password1" },
+      { username: uniqueName(), password: "short" },
+      { username: uniqueName(), password: "x".repeat(257) },
+      { password: "password1" },
+    ]) {
+      const res = await api("POST", "/api/v1/auth/register", { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error).toMatchObject({ code: "bad_request", message: expect.any(String) });
+    }
+    const garbled = await api("POST", "/api/v1/auth/register", { rawBody: "{not json" });
+    expect(garbled.status).toBe(400);
+    expect(garbled.body.error.code).toBe("invalid_json");
+  });
+
+  it("refuses a wrong password and an unknown user alike", async () => {
+    const a = await registerUser();
+    const wrong = await api("POST", "/api/v1/auth/login", { body: { username: a.user.username, password: "not the password" } });
+    const unknown = await api("POST", "/api/v1/auth/login", { body: { username: uniqueName("ghost"), password: "whatever1" } });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body.error.code).toBe(unknown.body.error.code);
+  });
+
+  it("looks users up by username", async () => {
+    const a = await registerUser();
+    const b = await registerUser();
+    const found = await api("GET", `/api/v1/users?username=${b.user.username.toUpperCase()}`, { token: a.token });
+    expect(found).toEqual({ status: 200, body: { user: b.user } });
+    const missing = await api("GET", `/api/v1/users?username=${uniqueName("nobody")}`, { token: a.token });
+    expect(missing.status).toBe(404);
+  });
+
+  it("refuses missing, forged and expired tokens on HTTP and on socket upgrades", async () => {
+    const a = await registerUser();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await sign({ sub: a.user.user_id, username: a.user.username, iat: now - 7200, exp: now - 3600 }, SECRET, "HS256");
+    const forged = await sign({ sub: a.user.user_id, username: a.user.username, iat: now, exp: now + 3600 }, "another-secret-another-secret-0123", "HS256");
+    const noExp = await sign({ sub: a.user.user_id, username: a.user.username, iat: now }, SECRET, "HS256");
+    for (const token of [undefined, "garbage", expired, forged, noExp]) {
+      const res = await api("GET", "/api/v1/users/me", { token });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe("unauthorized");
+      const upgrade = await openSocket(token ?? null, "d1");
+      expect(upgrade.status).toBe(401);
+      expect(upgrade.webSocket).toBeNull();
+    }
+  });
+
+  it("accepts the token as a WebSocket subprotocol and echoes a protocol back", async () => {
+    const a = await registerUser();
+    const res = await openSocket(a.token, "d1", { viaProtocol: true });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("Sec-WebSocket-Protocol")).toBe("parley.v1");
+    res.webSocket!.accept();
+    res.webSocket!.close(1000);
+  });
+});
