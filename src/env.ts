@@ -1,16 +1,5 @@
-import type { ConversationObject } from "./objects/conversation/ConversationObject";
-import type { DirectoryObject } from "./objects/directory/DirectoryObject";
-import type { UserObject } from "./objects/user/UserObject";
-
-export interface Env {
-  USERS: DurableObjectNamespace<UserObject>;
-  CONVERSATIONS: DurableObjectNamespace<ConversationObject>;
-  DIRECTORY: DurableObjectNamespace<DirectoryObject>;
-  /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */
-  JWT_SECRET?: string;
-  /** "production" unless `.dev.vars` (written by `npm start`) or the test config says otherwise. */
-  ENVIRONMENT?: string;
-}
+/** The Worker's bindings (declared in globals.d.ts so the runtime's `env` has the same type). */
+export type Env = Cloudflare.Env;
 
 export function userStub(env: Env, userId: string) {
   return env.USERS.get(env.USERS.idFromName(userId));

@@ -8,7 +8,7 @@ import { migrate, type Migration } from "../migrations";
  * and login never meet a global bottleneck and nothing here is on the message path.
  * It maps the name to the account's user_id and password record.
  */
-const migrations: Migration[] = [
+export const directoryMigrations: Migration[] = [
   {
     id: 1,
     name: "account",
@@ -29,7 +29,7 @@ export interface AccountRecord {
 export class DirectoryObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage, migrations);
+    migrate(ctx.storage, directoryMigrations);
   }
 
   /** Claims the name for a new account; false if it is already taken. */

@@ -1,0 +1,62 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { newServerMsgId, seqOfServerMsgId } from "../../src/lib/ids";
+import { ClientFrame, ErrorFrame, HEARTBEAT_REQUEST, parseClientFrame } from "../../src/protocol";
+
+describe("parseClientFrame", () => {
+  it("accepts each client frame type", () => {
+    const frames = [
+      { type: "send_message", conversation_id: "d_abc", content: "hi", content_type: "text", client_msg_id: "c1" },
+      { type: "message_status", conversation_id: "d_abc", server_msg_id: "m1_abc", status: "read" },
+      { type: "sync", conversation_id: "d_abc", after_seq: 0, limit: 10 },
+      { type: "heartbeat" },
+    ];
+    for (const f of frames) {
+      const parsed = parseClientFrame(JSON.stringify(f));
+      expect(parsed).toEqual({ ok: true, frame: f });
+    }
+    expect(parseClientFrame(HEARTBEAT_REQUEST).ok).toBe(true);
+  });
+
+  it("never throws, and always yields a valid frame or a valid error frame", () => {
+    const arbitraryFrame = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.record({
+        type: fc.constantFrom("send_message", "message_status", "sync", "heartbeat", "typing", "nope"),
+        conversation_id: fc.oneof(fc.string(), fc.integer()),
+        content: fc.oneof(fc.string(), fc.constant(null)),
+        content_type: fc.constantFrom("text", "image", "system", 3),
+        client_msg_id: fc.oneof(fc.string({ maxLength: 200 }), fc.constant(undefined)),
+        after_seq: fc.oneof(fc.integer(), fc.double()),
+        status: fc.constantFrom("delivered", "read", "seen"),
+      }).map((o) => JSON.stringify(o)),
+    );
+    fc.assert(
+      fc.property(arbitraryFrame, (raw) => {
+        const parsed = parseClientFrame(raw);
+        if (parsed.ok) expect(ClientFrame.safeParse(parsed.frame).success).toBe(true);
+        else expect(ErrorFrame.safeParse(parsed.error).success).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe("server_msg_id", () => {
+  it("carries its seq and nothing else parses", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (seq) => {
+        expect(seqOfServerMsgId(newServerMsgId(seq))).toBe(seq);
+      }),
+    );
+    for (const bad of ["", "m", "m0_abc", "x1_abc", "m1", "m1_", "m!_abc", "mzzzzzzzzzzzz_abc"]) {
+      expect(seqOfServerMsgId(bad), bad).toBeNull();
+    }
+  });
+
+  it("is unique", () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => newServerMsgId(1)));
+    expect(ids.size).toBe(1000);
+  });
+});
