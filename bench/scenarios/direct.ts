@@ -1,8 +1,14 @@
 import type { ServerFrame } from "../../src/protocol";
 import { round, Server, sleep, summarize, waitFor } from "../lib";
 
-const sendFrame = (conversation: string, id: string, content = id) =>
-  JSON.stringify({ type: "send_message", conversation_id: conversation, content, content_type: "text", client_msg_id: id });
+const sendMessage = (conversation: string, id: string, content = id) => ({
+  type: "send_message",
+  conversation_id: conversation,
+  content,
+  content_type: "text",
+  client_msg_id: id,
+});
+const sendFrame = (conversation: string, id: string, content = id) => JSON.stringify(sendMessage(conversation, id, content));
 
 /**
  * 1:1 latency: 100 msg/s spread over 20 pairs, send → receive on the other user's device socket,
@@ -18,11 +24,15 @@ export async function directLatency(server: Server, opts = { pairs: 20, rate: 10
   );
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  const trace: [number, number][] = [];
   const ackLatencies: number[] = [];
   const onFrame = (f: ServerFrame) => {
     if (f.type === "new_message") {
       const t0 = sentAt.get(f.content);
-      if (t0 !== undefined) latencies.push(performance.now() - t0);
+      if (t0 !== undefined) {
+        latencies.push(performance.now() - t0);
+        if (process.env.BENCH_TRACE) trace.push([Number(f.content.slice(1)), performance.now() - t0]);
+      }
     } else if (f.type === "message_ack") {
       const t0 = sentAt.get(f.client_msg_id);
       if (t0 !== undefined) ackLatencies.push(performance.now() - t0);
@@ -51,6 +61,7 @@ export async function directLatency(server: Server, opts = { pairs: 20, rate: 10
   }
   await waitFor(() => latencies.length >= total, 30_000, "every 1:1 message");
   const elapsed = (performance.now() - start) / 1000;
+  if (process.env.BENCH_TRACE) console.log(JSON.stringify(trace.sort((x, y) => y[1] - x[1]).slice(0, 25).map(([n, l]) => [n, Math.round(l)])));
   for (const s of sockets) {
     s.sender.close();
     s.receiver.close();
@@ -61,8 +72,9 @@ export async function directLatency(server: Server, opts = { pairs: 20, rate: 10
 /**
  * The highest rate one conversation sustains with durable acks: senders pipeline a window of
  * messages over their sockets; the rate is acked messages per second, and the receiver's rate too.
+ * `batch` > 1 sends that many frames per socket message, as a client flushing its outbox does.
  */
-export async function conversationThroughput(server: Server, opts = { messages: 20_000, window: 2_000, senders: 1 }) {
+export async function conversationThroughput(server: Server, opts = { messages: 20_000, window: 2_000, senders: 1, batch: 1 }) {
   const [a, b] = await Promise.all([server.register("ta"), server.register("tb")]);
   const conversation = await server.direct(a, b);
   let acked = 0;
@@ -83,8 +95,10 @@ export async function conversationThroughput(server: Server, opts = { messages: 
   while (sent < opts.messages) {
     if (Date.now() > deadline) throw new Error("throughput run exceeded its time bound");
     while (sent < opts.messages && sent - acked < opts.window) {
-      senders[sent % senders.length]!.send(sendFrame(conversation, `t${sent}`));
-      sent++;
+      const n = Math.min(opts.batch, opts.messages - sent);
+      const frames = Array.from({ length: n }, (_, k) => sendMessage(conversation, `t${sent + k}`));
+      senders[sent % senders.length]!.send(JSON.stringify(n === 1 ? frames[0] : frames));
+      sent += n;
     }
     await sleep(1);
   }
@@ -96,6 +110,7 @@ export async function conversationThroughput(server: Server, opts = { messages: 
   receiver.close();
   return {
     messages: opts.messages,
+    frames_per_socket_message: opts.batch,
     acked_per_s: round(opts.messages / ackSeconds, 0),
     delivered_per_s: round(opts.messages / deliverSeconds, 0),
   };

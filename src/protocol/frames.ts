@@ -138,21 +138,37 @@ export type ParsedFrame =
   | { ok: false; error: ErrorFrame };
 
 /**
- * Parses one raw socket frame. Never throws: anything unusable becomes an `error` frame
- * (echoing client_msg_id when one can be read) so the socket stays usable.
+ * Parses one raw socket message: a single frame, or a JSON array of up to 100 frames that are handled
+ * in order (a client flushing its outbox sends one message, not a hundred). Never throws: anything
+ * unusable becomes an `error` frame (echoing client_msg_id when one can be read), one per bad frame,
+ * so the socket stays usable and the good frames of a batch still count.
  */
-export function parseClientFrame(raw: string | ArrayBuffer): ParsedFrame {
+export function parseClientMessage(raw: string | ArrayBuffer): ParsedFrame[] {
   const size = typeof raw === "string" ? raw.length : raw.byteLength;
-  if (size > Limits.maxFrameBytes) {
-    return fail(ErrorCode.frameTooLarge, `frames are limited to ${Limits.maxFrameBytes} bytes`);
+  if (size > Limits.maxBatchBytes) {
+    return [fail(ErrorCode.frameTooLarge, `socket messages are limited to ${Limits.maxBatchBytes} bytes`)];
   }
   const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return fail(ErrorCode.invalidJson, "frame is not valid JSON");
+    return [fail(ErrorCode.invalidJson, "frame is not valid JSON")];
   }
+  if (!Array.isArray(json)) {
+    if (size > Limits.maxFrameBytes) {
+      return [fail(ErrorCode.frameTooLarge, `frames are limited to ${Limits.maxFrameBytes} bytes`)];
+    }
+    return [parseFrameValue(json)];
+  }
+  if (json.length === 0 || json.length > Limits.maxFramesPerMessage) {
+    return [fail(ErrorCode.invalidFrame, `a batch holds 1 to ${Limits.maxFramesPerMessage} frames`)];
+  }
+  return json.map(parseFrameValue);
+}
+
+/** Parses one already-decoded frame. */
+export function parseFrameValue(json: unknown): ParsedFrame {
   const clientMsgId = readClientMsgId(json);
   const parsed = ClientFrame.safeParse(json);
   if (!parsed.success) {

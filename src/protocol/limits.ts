@@ -4,6 +4,10 @@ export const Limits = {
   maxContentBytes: 64 * 1024,
   /** A whole socket frame: the largest content plus envelope. */
   maxFrameBytes: 72 * 1024,
+  /** A socket message may carry a batch (JSON array) of frames: at most this many… */
+  maxFramesPerMessage: 100,
+  /** …in at most this many bytes. */
+  maxBatchBytes: 256 * 1024,
   historyDefaultPage: 50,
   historyMaxPage: 100,
   syncMaxPage: 500,

@@ -301,6 +301,26 @@ describe("the message path", () => {
     a1.close();
   });
 
+  it("takes a batch of frames in one socket message, in order, refusing only the bad ones", async () => {
+    const [a, b] = [await registerUser(), await registerUser()];
+    const conv = await directConversation(a, b);
+    const a1 = await connect(a.token, "a1");
+    const send = (i: number) => ({ type: "send_message", conversation_id: conv, ...text(`batch${i}`, `batch${i}`) });
+    a1.send([send(0), send(1), { type: "send_message", conversation_id: conv, ...text("", "empty") }, send(2), { type: "bogus" }, send(3)]);
+    const acks = await a1.next("message_ack", 4);
+    expect(acks.map((x) => [x.client_msg_id, x.seq])).toEqual([
+      ["batch0", 1],
+      ["batch1", 2],
+      ["batch2", 3],
+      ["batch3", 4],
+    ]);
+    const errors = await a1.next("error", 2);
+    expect(errors.map((e) => e.code).sort()).toEqual(["bad_request", "invalid_frame"]);
+    const history = await api("GET", `/api/v1/conversations/${conv}/messages`, { token: b.token });
+    expect(history.body.messages.map((m: { content: string }) => m.content)).toEqual(["batch0", "batch1", "batch2", "batch3"]);
+    a1.close();
+  });
+
   it("fills a gap on request with sync", async () => {
     const [a, b] = [await registerUser(), await registerUser()];
     const conv = await directConversation(a, b);

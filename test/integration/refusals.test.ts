@@ -61,7 +61,8 @@ describe("malformed input", () => {
       [{ type: "send_message", conversation_id: conv, content: "x", content_type: "system", client_msg_id: "n2" }, "invalid_frame"],
       [{ type: "send_message", conversation_id: conv, content: "  ", content_type: "text", client_msg_id: "n3" }, "bad_request"],
       [{ type: "send_message", conversation_id: conv, content: "é".repeat(Limits.maxContentBytes / 2 + 1), content_type: "text", client_msg_id: "n4" }, "content_too_large"],
-      ["x".repeat(Limits.maxFrameBytes + 1), "frame_too_large"],
+      [{ type: "heartbeat", pad: "x".repeat(Limits.maxFrameBytes) }, "frame_too_large"],
+      ["x".repeat(Limits.maxBatchBytes + 1), "frame_too_large"],
       [{ type: "sync", conversation_id: conv, after_seq: -1 }, "invalid_frame"],
       [{ type: "message_status", conversation_id: conv, server_msg_id: "bogus", status: "read" }, "message_not_found"],
       [{ type: "message_status", conversation_id: conv, server_msg_id: "m1_x", status: "seen" }, "invalid_frame"],
@@ -72,6 +73,7 @@ describe("malformed input", () => {
     for (const e of errors) expect(e.message.length).toBeGreaterThan(0);
     expect(errors[4]!.client_msg_id).toBe("n1");
     expect(errors[7]!.client_msg_id).toBe("n4");
+    expect(errors[8]!.code).toBe("frame_too_large");
 
     // Still usable, and nothing bad was stored.
     s.send({ type: "send_message", conversation_id: conv, ...text("still here", "ok1") });

@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { newServerMsgId, seqOfServerMsgId } from "../../src/lib/ids";
-import { ClientFrame, ErrorFrame, HEARTBEAT_REQUEST, parseClientFrame } from "../../src/protocol";
+import { ClientFrame, ErrorFrame, HEARTBEAT_REQUEST, parseClientMessage, Limits } from "../../src/protocol";
 
-describe("parseClientFrame", () => {
+describe("parseClientMessage", () => {
   it("accepts each client frame type", () => {
     const frames = [
       { type: "send_message", conversation_id: "d_abc", content: "hi", content_type: "text", client_msg_id: "c1" },
@@ -12,15 +12,30 @@ describe("parseClientFrame", () => {
       { type: "heartbeat" },
     ];
     for (const f of frames) {
-      const parsed = parseClientFrame(JSON.stringify(f));
-      expect(parsed).toEqual({ ok: true, frame: f });
+      expect(parseClientMessage(JSON.stringify(f))).toEqual([{ ok: true, frame: f }]);
     }
-    expect(parseClientFrame(HEARTBEAT_REQUEST).ok).toBe(true);
+    expect(parseClientMessage(HEARTBEAT_REQUEST)).toEqual([{ ok: true, frame: { type: "heartbeat" } }]);
+    // A batch: each frame parsed on its own, in order.
+    const batch = parseClientMessage(JSON.stringify([...frames, { type: "nope" }]));
+    expect(batch.map((p) => p.ok)).toEqual([true, true, true, true, false]);
+  });
+
+  it("bounds batches", () => {
+    const hb = { type: "heartbeat" };
+    expect(parseClientMessage(JSON.stringify(Array(Limits.maxFramesPerMessage).fill(hb)))).toHaveLength(Limits.maxFramesPerMessage);
+    for (const raw of ["[]", JSON.stringify(Array(Limits.maxFramesPerMessage + 1).fill(hb))]) {
+      const parsed = parseClientMessage(raw);
+      expect(parsed).toHaveLength(1);
+      expect(parsed[0]).toMatchObject({ ok: false, error: { code: "invalid_frame" } });
+    }
+    const huge = JSON.stringify([{ type: "heartbeat", pad: "x".repeat(Limits.maxBatchBytes) }]);
+    expect(parseClientMessage(huge)[0]).toMatchObject({ ok: false, error: { code: "frame_too_large" } });
   });
 
   it("never throws, and always yields a valid frame or a valid error frame", () => {
     const arbitraryFrame = fc.oneof(
       fc.string(),
+      fc.array(fc.json(), { maxLength: 5 }).map((a) => `[${a.join(",")}]`),
       fc.json(),
       fc.record({
         type: fc.constantFrom("send_message", "message_status", "sync", "heartbeat", "typing", "nope"),
@@ -34,9 +49,10 @@ describe("parseClientFrame", () => {
     );
     fc.assert(
       fc.property(arbitraryFrame, (raw) => {
-        const parsed = parseClientFrame(raw);
-        if (parsed.ok) expect(ClientFrame.safeParse(parsed.frame).success).toBe(true);
-        else expect(ErrorFrame.safeParse(parsed.error).success).toBe(true);
+        for (const parsed of parseClientMessage(raw)) {
+          if (parsed.ok) expect(ClientFrame.safeParse(parsed.frame).success).toBe(true);
+          else expect(ErrorFrame.safeParse(parsed.error).success).toBe(true);
+        }
       }),
       { numRuns: 2_000 },
     );

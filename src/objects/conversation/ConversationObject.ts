@@ -36,7 +36,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.store = new ConversationStore(ctx.storage);
     this.fanout = new Fanout(this.store, env, () => this.armAlarm(FANOUT_RETRY_MS, true));
     // A restart may have cut a fan-out short: finish it now rather than at the next message.
-    if (this.store.exists && this.store.fanoutSeq < this.store.lastSeq) ctx.waitUntil(this.fanout.kick());
+    if (this.store.exists && this.fanout.behind) ctx.waitUntil(this.fanout.kick());
   }
 
   /** Creates the direct conversation of a pair, or returns the one that exists. */
@@ -91,10 +91,10 @@ export class ConversationObject extends DurableObject<Env> {
         this.fanout.noteOrigin(stored.seq, originDevice);
         return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
       });
-      this.store.saveHead();
+      this.store.saveHead(this.fanout.deliveredUpTo);
       return results;
     });
-    if (this.store.fanoutSeq < this.store.lastSeq) {
+    if (this.fanout.behind) {
       void this.armAlarm(FANOUT_RETRY_MS, false);
       this.ctx.waitUntil(this.fanout.kick());
     }
@@ -131,10 +131,12 @@ export class ConversationObject extends DurableObject<Env> {
     return ok({ seq, unread_count: this.store.unreadCount(userId) });
   }
 
+  /** Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it. */
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
     if (!this.store.exists) return;
     await this.fanout.kick();
+    this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
   }
 
   private checkMember(userId: string): { ok: false; error: ProtocolError } | null {

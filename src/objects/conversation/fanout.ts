@@ -11,19 +11,27 @@ export const FANOUT_RETRY_MS = 5_000;
  * Pushes stored messages to every member's user object. One round at a time, in seq order;
  * messages stored while a round is in flight go out in the next round as one batch.
  *
- * The conversation writes nothing per member: it keeps one `fanout_seq`, the point up to which
- * every member's user object has the messages. After a crash the alarm resumes from there, and
- * user objects drop anything they already have, so a repeat is harmless.
+ * The conversation writes nothing per member, and nothing per round: it keeps `deliveredUpTo`, the
+ * point up to which every member's user object has the messages, in memory, and the next send's
+ * transaction (or the alarm) persists it as `fanout_seq`. After a crash fan-out resumes from the
+ * persisted point; user objects drop anything they already have, so a repeat is harmless.
  */
 export class Fanout {
   private running = false;
   private readonly origins = new Map<number, string>();
+  deliveredUpTo: number;
 
   constructor(
     private readonly store: ConversationStore,
     private readonly env: Env,
     private readonly scheduleRetry: () => Promise<void>,
-  ) {}
+  ) {
+    this.deliveredUpTo = store.fanoutSeq;
+  }
+
+  get behind(): boolean {
+    return this.deliveredUpTo < this.store.lastSeq;
+  }
 
   noteOrigin(seq: number, deviceId: string | undefined) {
     if (deviceId) this.origins.set(seq, deviceId);
@@ -38,8 +46,8 @@ export class Fanout {
   private async run() {
     this.running = true;
     try {
-      while (this.store.fanoutSeq < this.store.lastSeq) {
-        const messages = this.store.messagesAfter(this.store.fanoutSeq, FANOUT_BATCH);
+      while (this.behind) {
+        const messages = this.store.messagesAfter(this.deliveredUpTo, FANOUT_BATCH);
         if (messages.length === 0) break;
         const batch: DeliveryBatch = {
           conversation_id: this.store.conversationId,
@@ -59,8 +67,7 @@ export class Fanout {
           await this.scheduleRetry();
           return;
         }
-        const upTo = messages[messages.length - 1]!.seq;
-        this.store.saveFanoutSeq(upTo);
+        this.deliveredUpTo = messages[messages.length - 1]!.seq;
         for (const m of messages) this.origins.delete(m.seq);
       }
     } finally {

@@ -70,6 +70,7 @@ export class ConversationStore {
   get lastSeq(): number {
     return this.meta?.last_seq ?? 0;
   }
+  /** Fan-out progress as last persisted; the live figure is `Fanout.deliveredUpTo`. */
   get fanoutSeq(): number {
     return this.meta?.fanout_seq ?? 0;
   }
@@ -164,13 +165,24 @@ export class ConversationStore {
     return { seq, server_msg_id: serverMsgId, timestamp: now };
   }
 
-  /** Persists the counters `append` advanced in memory; called once per batch. */
-  saveHead() {
+  /**
+   * Persists the head `append` advanced in memory, and how far fan-out has got; called once per
+   * batch, inside the batch's transaction, so recording fan-out progress costs no commit of its own.
+   */
+  saveHead(fanoutSeq: number) {
     const meta = this.meta!;
-    this.sql.exec("UPDATE conversation SET last_seq = ?, updated_at = ? WHERE id = 1", meta.last_seq, meta.updated_at);
+    meta.fanout_seq = Math.max(meta.fanout_seq, fanoutSeq);
+    this.sql.exec(
+      "UPDATE conversation SET last_seq = ?, updated_at = ?, fanout_seq = ? WHERE id = 1",
+      meta.last_seq,
+      meta.updated_at,
+      meta.fanout_seq,
+    );
   }
 
+  /** Records fan-out progress on its own (from the alarm, when no send is coming to carry it). */
   saveFanoutSeq(seq: number) {
+    if (seq <= this.meta!.fanout_seq) return;
     this.meta!.fanout_seq = seq;
     this.sql.exec("UPDATE conversation SET fanout_seq = ? WHERE id = 1", seq);
   }

@@ -6,7 +6,8 @@ import {
   HEARTBEAT_REQUEST,
   HEARTBEAT_RESPONSE,
   Limits,
-  parseClientFrame,
+  parseClientMessage,
+  type ClientFrame,
   type Conversation,
   type ConversationSummary,
   type User,
@@ -17,7 +18,7 @@ import { Delivery } from "./delivery";
 import { DeviceFrameHandlers, errorFrame } from "./frames";
 import { InboxStore } from "./inbox";
 import { userMigrations } from "./migrations";
-import { DeviceSessions, sendFrame } from "./sessions";
+import { DeviceSessions, sendFrame, type DeviceSession } from "./sessions";
 
 /** Headers the Worker sets after authenticating an upgrade; the object is not reachable otherwise. */
 export const USER_ID_HEADER = "X-Parley-User-Id";
@@ -118,18 +119,26 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const session = this.sessions.get(ws);
     if (!session) return;
-    const parsed = parseClientFrame(raw);
-    if (!parsed.ok) {
-      sendFrame(ws, JSON.stringify(parsed.error));
-      return;
-    }
+    // Frames of one socket message start in order without waiting for each other, so a batch of
+    // sends reaches the outbox whole and is stored in one transaction.
+    const handling = parseClientMessage(raw).map((parsed) => {
+      if (!parsed.ok) {
+        sendFrame(ws, JSON.stringify(parsed.error));
+        return null;
+      }
+      return this.handleFrame(session, parsed.frame);
+    });
+    await Promise.all(handling);
+  }
+
+  /** One bad frame must not poison the object or the socket: log it, tell the client little. */
+  private async handleFrame(session: DeviceSession, frame: ClientFrame): Promise<void> {
     try {
-      await this.frames.handle(session, parsed.frame);
+      await this.frames.handle(session, frame);
     } catch (err) {
-      // One bad frame must not poison the object or the socket: log it, tell the client little.
-      console.error(JSON.stringify({ level: "error", msg: "frame handler failed", frame: parsed.frame.type, error: String(err) }));
-      const clientMsgId = parsed.frame.type === "send_message" ? parsed.frame.client_msg_id : undefined;
-      sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }, clientMsgId));
+      console.error(JSON.stringify({ level: "error", msg: "frame handler failed", frame: frame.type, error: String(err) }));
+      const clientMsgId = frame.type === "send_message" ? frame.client_msg_id : undefined;
+      sendFrame(session.ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }, clientMsgId));
     }
   }
 

@@ -69,6 +69,8 @@ export class DeviceFrameHandlers {
     outbox: { pending: OutgoingMessage[]; flushing: boolean },
   ) {
     outbox.flushing = true;
+    // Let the rest of the socket message (a batch of frames) join before the first RPC.
+    await Promise.resolve();
     try {
       while (outbox.pending.length > 0) {
         const batch = outbox.pending.splice(0, 500);
