@@ -48,8 +48,12 @@ export class Delivery {
       const missing = await this.fetchRange(conversationId, lastSeq, fresh[0]!.seq);
       fresh = [...missing, ...fresh];
     }
-    this.inbox.applyDelivered(conversationId, this.userId(), fresh);
+    // Push before writing: a socket send issued after a write waits for that write to be durable
+    // (the output gate), which would put a second fsync on every message's path. The conversation
+    // already holds the message durably; this object's reply to `deliver` still waits for the inbox
+    // write, so fan-out retries if we die in between, and a repeat is dropped by seq on the device.
     for (const session of this.sessions.all()) this.pushLive(session, conversationId, fresh);
+    this.inbox.applyDelivered(conversationId, this.userId(), fresh);
   }
 
   private pushLive(session: DeviceSession, conversationId: string, messages: DeliveredMessage[]) {
