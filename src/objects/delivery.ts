@@ -10,6 +10,8 @@ export interface DeliveredMessage {
   frame: string;
   /** The device that sent it already has it (from its ack); it is not echoed back there. */
   origin_device?: string;
+  /** For `system` messages, the event (JSON): user objects keep their copy of name and members from it. */
+  system?: string;
 }
 
 export interface DeliveryBatch {

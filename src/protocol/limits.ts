@@ -15,6 +15,7 @@ export const Limits = {
   replayPage: 500,
   clientMsgIdMaxLength: 128,
   groupMaxMembers: 500,
+  groupNameMaxLength: 100,
   usernamePattern: /^[a-z0-9_]{3,32}$/,
   passwordMinLength: 8,
   passwordMaxLength: 256,

@@ -65,7 +65,22 @@ export type Conversation = z.infer<typeof Conversation>;
 
 /** One row of a user's conversation list. */
 export const ConversationSummary = Conversation.extend({
+  member_count: z.number().int().nonnegative(),
   last_message: Message.nullable(),
   unread_count: z.number().int().nonnegative(),
 });
+
+/**
+ * The content of a `system` message (a JSON string): who did what to whom. Clients render it; user
+ * objects also use it to keep their copy of the conversation's name and members current.
+ */
+export const SystemEvent = z.discriminatedUnion("event", [
+  z.object({ event: z.literal("group_created"), actor: UserId, name: z.string(), user_ids: z.array(UserId) }),
+  z.object({ event: z.literal("renamed"), actor: UserId, name: z.string() }),
+  z.object({ event: z.literal("members_added"), actor: UserId, user_ids: z.array(UserId) }),
+  z.object({ event: z.literal("member_removed"), actor: UserId, user_id: UserId }),
+  z.object({ event: z.literal("member_left"), actor: UserId, user_id: UserId }),
+  z.object({ event: z.literal("role_changed"), actor: UserId, user_id: UserId, role: MemberRole }),
+]);
+export type SystemEvent = z.infer<typeof SystemEvent>;
 export type ConversationSummary = z.infer<typeof ConversationSummary>;

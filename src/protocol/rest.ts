@@ -4,6 +4,7 @@ import {
   ClientMsgId,
   Conversation,
   ConversationSummary,
+  MemberRole,
   Message,
   Seq,
   ServerMsgId,
@@ -48,10 +49,24 @@ export const CreateDirectBody = z.object({
   type: z.literal("direct"),
   member_ids: z.array(UserId).length(1, "a direct conversation names exactly one other member"),
 });
-export const CreateConversationBody = z.discriminatedUnion("type", [CreateDirectBody]);
+export const GroupName = z.string().trim().min(1, "a group needs a name").max(Limits.groupNameMaxLength);
+/** Bounded well above the group limit so an oversize group gets `group_too_large`, not a schema error. */
+const memberList = z.array(UserId).max(Limits.groupMaxMembers * 2);
+export const CreateGroupBody = z.object({
+  type: z.literal("group"),
+  name: GroupName,
+  member_ids: memberList,
+});
+export const CreateConversationBody = z.discriminatedUnion("type", [CreateDirectBody, CreateGroupBody]);
 export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
 
 export const ConversationResponse = z.object({ conversation: Conversation });
+export const RenameBody = z.object({ name: GroupName });
+export const AddMembersBody = z.object({ user_ids: memberList.min(1) });
+export const SetRoleBody = z.object({ role: MemberRole });
+export const Receipt = z.object({ user_id: UserId, delivered_at: Timestamp.nullable(), read_at: Timestamp.nullable() });
+export const ReceiptsResponse = z.object({ receipts: z.array(Receipt) });
+export type Receipt = z.infer<typeof Receipt>;
 export const ConversationListResponse = z.object({ conversations: z.array(ConversationSummary) });
 
 /** Query strings arrive as text; cursors and limits are range-checked here. */

@@ -1,10 +1,20 @@
 import { Hono } from "hono";
 import { conversationStub, userStub } from "../env";
-import { conversationIdPattern, directConversationId, userIdPattern } from "../lib/ids";
+import { conversationIdPattern, directConversationId, newId, userIdPattern } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { CreateConversationBody, ErrorCode, HistoryQuery, SendMessageBody } from "../protocol";
+import {
+  AddMembersBody,
+  CreateConversationBody,
+  ErrorCode,
+  HistoryQuery,
+  Limits,
+  RenameBody,
+  SendMessageBody,
+  SetRoleBody,
+} from "../protocol";
+import type { Env } from "../env";
 import type { Result } from "../lib/result";
 
 /** Unwraps an object's answer, turning a refusal into the HTTP error shape. */
@@ -19,18 +29,65 @@ function conversationParam(id: string): string {
   return id;
 }
 
+/** Every id must be a registered user; checked concurrently, one user object each. */
+async function requireUsers(env: Env, ids: string[]): Promise<void> {
+  const unique = [...new Set(ids)];
+  const found = await Promise.all(unique.map(async (id) => userIdPattern.test(id) && (await userStub(env, id).profile()) !== null));
+  const missing = unique.filter((_, i) => !found[i]);
+  if (missing.length > 0) throw new ApiError(ErrorCode.userNotFound, `no such user: ${missing.slice(0, 3).join(", ")}`);
+}
+
 export const conversationRoutes = new Hono<AppEnv>()
   .post("/", validate("json", CreateConversationBody), async (c) => {
     const body = c.req.valid("json");
     const me = c.var.userId;
+    if (body.type === "group") {
+      const others = [...new Set(body.member_ids)].filter((id) => id !== me);
+      if (others.length + 1 > Limits.groupMaxMembers) {
+        throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
+      }
+      await requireUsers(c.env, others);
+      const id = newId("g");
+      const conversation = unwrap(await conversationStub(c.env, id).createGroup(id, me, body.name, others));
+      return c.json({ conversation }, 201);
+    }
     const other = body.member_ids[0]!;
     if (other === me) throw new ApiError(ErrorCode.badRequest, "a direct conversation needs another user");
-    if (!userIdPattern.test(other) || !(await userStub(c.env, other).profile())) {
-      throw new ApiError(ErrorCode.userNotFound, "no such user");
-    }
+    await requireUsers(c.env, [other]);
     const id = await directConversationId(me, other);
     const { conversation, created } = unwrap(await conversationStub(c.env, id).openDirect(id, me, other));
     return c.json({ conversation }, created ? 201 : 200);
+  })
+  .patch("/:id", validate("json", RenameBody), async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    const conversation = unwrap(await conversationStub(c.env, id).renameGroup(c.var.userId, c.req.valid("json").name));
+    return c.json({ conversation });
+  })
+  .post("/:id/members", validate("json", AddMembersBody), async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    const { user_ids } = c.req.valid("json");
+    if (new Set(user_ids).size > Limits.groupMaxMembers) {
+      throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
+    }
+    await requireUsers(c.env, user_ids);
+    const conversation = unwrap(await conversationStub(c.env, id).addMembers(c.var.userId, user_ids));
+    return c.json({ conversation });
+  })
+  .delete("/:id/members/:user_id", async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    const conversation = unwrap(await conversationStub(c.env, id).removeMember(c.var.userId, c.req.param("user_id")));
+    return c.json({ conversation });
+  })
+  .patch("/:id/members/:user_id", validate("json", SetRoleBody), async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    const { role } = c.req.valid("json");
+    const conversation = unwrap(await conversationStub(c.env, id).setRole(c.var.userId, c.req.param("user_id"), role));
+    return c.json({ conversation });
+  })
+  .get("/:id/messages/:server_msg_id/receipts", async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    const receipts = unwrap(await conversationStub(c.env, id).receipts(c.var.userId, c.req.param("server_msg_id")));
+    return c.json({ receipts });
   })
   .get("/", async (c) => {
     const conversations = await userStub(c.env, c.var.userId).listConversations();

@@ -146,3 +146,33 @@ export const text = (content: string, clientMsgId: string) => ({
   content_type: "text" as const,
   client_msg_id: clientMsgId,
 });
+
+export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+/**
+ * Many users at once for membership-scale tests: profiles made straight in their user objects and
+ * tokens signed with the test secret, skipping 100,000-iteration password hashing per user.
+ * (Registration itself is covered by the auth tests.)
+ */
+export async function quickUsers(count: number, prefix = "q"): Promise<Account[]> {
+  const { env } = await import("cloudflare:workers");
+  const { sign } = await import("hono/jwt");
+  const now = Math.floor(Date.now() / 1000);
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const user = { user_id: `u_${prefix}${i}_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`, username: `${prefix}${i}`, display_name: `${prefix}${i}` };
+      await env.USERS.get(env.USERS.idFromName(user.user_id)).createProfile(user);
+      const token = await sign({ sub: user.user_id, username: user.username, iat: now, exp: now + 3600 }, TEST_JWT_SECRET, "HS256");
+      return { user, token };
+    }),
+  );
+}
+
+export async function createGroup(owner: Account, members: Account[], name = "team"): Promise<string> {
+  const res = await api("POST", "/api/v1/conversations", {
+    token: owner.token,
+    body: { type: "group", name, member_ids: members.map((m) => m.user.user_id) },
+  });
+  if (res.status !== 201) throw new Error(`group create failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.conversation.conversation_id;
+}

@@ -1,8 +1,8 @@
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { api, openSocket, registerUser, uniqueName } from "../helpers/client";
+import { api, openSocket, registerUser, TEST_JWT_SECRET, uniqueName } from "../helpers/client";
 
-const SECRET = "test-secret-test-secret-test-secret-0123456789";
+const SECRET = TEST_JWT_SECRET;
 
 describe("accounts", () => {
   it("registers, logs in and reads the profile", async () => {

@@ -8,12 +8,15 @@ import {
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
+  type MemberRole,
   type MessageAck,
+  type Receipt,
   type OutgoingMessage,
   type ProtocolError,
 } from "../../protocol";
 import { migrate } from "../migrations";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
+import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
 import { notifySenders } from "./receipts";
 import { ConversationStore } from "./store";
@@ -65,6 +68,75 @@ export class ConversationObject extends DurableObject<Env> {
     return ok({ conversation, created });
   }
 
+  /** Creates a group with the creator as its admin; `memberIds` are the others, already checked to exist. */
+  async createGroup(conversationId: string, creatorId: string, name: string, memberIds: string[]): Promise<Result<Conversation>> {
+    if (this.store.exists) return refuse(ErrorCode.internal, "group id collision");
+    const now = Date.now();
+    const others = [...new Set(memberIds)].filter((id) => id !== creatorId);
+    this.store.transaction(() => {
+      this.store.create(
+        {
+          conversation_id: conversationId,
+          type: "group",
+          name,
+          members: [{ user_id: creatorId, role: "admin" }, ...others.map((id) => ({ user_id: id, role: "member" as const }))],
+        },
+        now,
+      );
+      this.store.appendSystem({ event: "group_created", actor: creatorId, name, user_ids: others }, now);
+      this.store.saveHead();
+    });
+    const conversation = this.store.describe();
+    await this.announce(conversation, [creatorId, ...others]);
+    this.afterAppend();
+    return ok(conversation);
+  }
+
+  async renameGroup(actor: string, name: string): Promise<Result<Conversation>> {
+    return this.change(membership.rename(this.store, actor, name, Date.now()));
+  }
+
+  async addMembers(actor: string, userIds: string[]): Promise<Result<Conversation>> {
+    const added = membership.addMembers(this.store, actor, userIds, Date.now());
+    if (added.ok) await this.announce(this.store.describe(), added.value);
+    return this.change(added);
+  }
+
+  async removeMember(actor: string, target: string): Promise<Result<Conversation>> {
+    return this.change(membership.removeMember(this.store, actor, target, Date.now()));
+  }
+
+  async setRole(actor: string, target: string, role: MemberRole): Promise<Result<Conversation>> {
+    return this.change(membership.setRole(this.store, actor, target, role, Date.now()));
+  }
+
+  /** Per-member delivered/read times of one message, for its sender and for admins. */
+  receipts(userId: string, serverMsgId: string): Result<Receipt[]> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    const message = this.store.messageMeta(serverMsgId);
+    if (!message || message.seq <= this.store.member(userId)!.joined_seq) {
+      return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
+    }
+    if (message.sender_id !== userId && this.store.member(userId)!.role !== "admin") {
+      return refuse(ErrorCode.forbidden, "only the sender and admins can see receipts");
+    }
+    return ok(this.store.receipts(message.seq, message.sender_id));
+  }
+
+  private change(result: Result<unknown>): Result<Conversation> {
+    if (!result.ok) return result;
+    this.afterAppend();
+    return ok(this.store.describe());
+  }
+
+  /** New members learn of the conversation before its fan-out reaches them (it would also recover). */
+  private async announce(conversation: Conversation, userIds: string[]) {
+    const results = await Promise.allSettled(userIds.map((id) => userStub(this.env, id).joinConversation(conversation)));
+    const failed = results.filter((r) => r.status === "rejected").length;
+    if (failed > 0) console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, failed }));
+  }
+
   describe(userId: string): Result<Conversation> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
@@ -94,11 +166,15 @@ export class ConversationObject extends DurableObject<Env> {
       this.store.saveHead(this.fanout.deliveredUpTo);
       return results;
     });
-    if (this.fanout.behind) {
-      void this.armAlarm(FANOUT_RETRY_MS, false);
-      this.ctx.waitUntil(this.fanout.kick());
-    }
+    this.afterAppend();
     return ok(outcomes);
+  }
+
+  /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
+  private afterAppend() {
+    if (!this.fanout.behind) return;
+    void this.armAlarm(FANOUT_RETRY_MS, false);
+    this.ctx.waitUntil(this.fanout.kick());
   }
 
   history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Result<HistoryResponse> {

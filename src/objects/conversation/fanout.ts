@@ -17,7 +17,7 @@ export const FANOUT_RETRY_MS = 5_000;
  * persisted point; user objects drop anything they already have, so a repeat is harmless.
  */
 export class Fanout {
-  private running = false;
+  private running: Promise<void> | null = null;
   private readonly origins = new Map<number, string>();
   deliveredUpTo: number;
 
@@ -37,14 +37,18 @@ export class Fanout {
     if (deviceId) this.origins.set(seq, deviceId);
   }
 
-  /** Starts a round if none is running; never waits for delivery. */
+  /**
+   * Starts fan-out if none is running. The promise settles when fan-out has caught up (or failed
+   * and scheduled a retry); senders never wait on it, the alarm does.
+   */
   kick(): Promise<void> {
-    if (this.running) return Promise.resolve();
-    return this.run();
+    this.running ??= this.run().finally(() => {
+      this.running = null;
+    });
+    return this.running;
   }
 
   private async run() {
-    this.running = true;
     try {
       while (this.behind) {
         const messages = this.store.messagesAfter(this.deliveredUpTo, FANOUT_BATCH);
@@ -57,21 +61,31 @@ export class Fanout {
             timestamp: m.timestamp,
             frame: JSON.stringify({ type: "new_message", ...m }),
             origin_device: this.origins.get(m.seq),
+            system: m.content_type === "system" ? m.content : undefined,
           })),
         };
-        const recipients = this.store.memberIds();
-        const results = await Promise.allSettled(recipients.map((id) => userStub(this.env, id).deliver(batch)));
-        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ user: recipients[i], error: String(r.reason) }] : []));
+        const from = this.deliveredUpTo;
+        const to = messages[messages.length - 1]!.seq;
+        // Everyone gets the same batch object, except members who joined or left inside it.
+        const deliveries = this.store.recipients(from, to).flatMap((r) => {
+          const whole = r.after <= from && r.upTo >= to;
+          const part = whole ? batch : { ...batch, messages: batch.messages.filter((m) => m.seq > r.after && m.seq <= r.upTo) };
+          return part.messages.length > 0 ? [{ user: r.user_id, part }] : [];
+        });
+        const results = await Promise.allSettled(deliveries.map((d) => userStub(this.env, d.user).deliver(d.part)));
+        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ user: deliveries[i]!.user, error: String(r.reason) }] : []));
         if (failed.length > 0) {
           console.error(JSON.stringify({ level: "warn", msg: "fanout failed; will retry", conversation: batch.conversation_id, failed: failed.slice(0, 5) }));
           await this.scheduleRetry();
           return;
         }
-        this.deliveredUpTo = messages[messages.length - 1]!.seq;
+        this.deliveredUpTo = to;
         for (const m of messages) this.origins.delete(m.seq);
+        this.store.pruneDeparted(to);
       }
-    } finally {
-      this.running = false;
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", msg: "fanout round failed", error: String(err) }));
+      await this.scheduleRetry();
     }
   }
 }

@@ -41,4 +41,21 @@ export const conversationMigrations: Migration[] = [
         WHERE client_msg_id IS NOT NULL;
     `,
   },
+  {
+    id: 2,
+    name: "groups: departed members, cursor advances",
+    sql: `
+      -- A member removed (or who left) keeps a row until fan-out has passed their removal, so
+      -- messages before it still reach them and nothing after it does.
+      ALTER TABLE members ADD COLUMN removed_seq INTEGER;
+      -- One row per cursor advance (not per message): when a receipt's message was first covered.
+      CREATE TABLE cursor_advances (
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, kind, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

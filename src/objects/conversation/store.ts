@@ -7,6 +7,8 @@ import type {
   Message,
   MessageAck,
   OutgoingMessage,
+  Receipt,
+  SystemEvent,
 } from "../../protocol";
 import { newServerMsgId } from "../../lib/ids";
 
@@ -31,6 +33,8 @@ export type MemberRow = {
   delivered_at: number | null;
   read_seq: number;
   read_at: number | null;
+  /** Set when the member was removed or left: the seq of that system message (which they still get). */
+  removed_seq: number | null;
 };
 
 type MessageRow = {
@@ -85,12 +89,16 @@ export class ConversationStore {
         now,
         now,
       );
-      for (const m of init.members) this.insertMember(m.user_id, m.role, now);
+      for (const m of init.members) this.addMember(m.user_id, m.role, now);
     });
     this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversation WHERE id = 1").one();
   }
 
-  private insertMember(userId: string, role: MemberRole, now: number) {
+  /**
+   * Adds a member (or re-adds a departed one, with fresh cursors). They see messages from the next
+   * seq on, which is the system message announcing them.
+   */
+  addMember(userId: string, role: MemberRole, now: number) {
     const row: MemberRow = {
       user_id: userId,
       role,
@@ -100,22 +108,82 @@ export class ConversationStore {
       delivered_at: null,
       read_seq: 0,
       read_at: null,
+      removed_seq: null,
     };
     this.sql.exec(
-      "INSERT INTO members (user_id, role, joined_seq, joined_at) VALUES (?, ?, ?, ?)",
+      `INSERT INTO members (user_id, role, joined_seq, joined_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
+         joined_at = excluded.joined_at, delivered_seq = 0, delivered_at = NULL, read_seq = 0,
+         read_at = NULL, removed_seq = NULL`,
       userId,
       role,
       row.joined_seq,
       now,
     );
+    this.sql.exec("DELETE FROM cursor_advances WHERE user_id = ?", userId);
     this.members.set(userId, row);
   }
 
+  /** Marks a member as gone as of `seq` (inclusive: they still get that message). */
+  removeMember(userId: string, seq: number) {
+    const m = this.members.get(userId);
+    if (!m) return;
+    m.removed_seq = seq;
+    this.sql.exec("UPDATE members SET removed_seq = ? WHERE user_id = ?", seq, userId);
+  }
+
+  setRole(userId: string, role: MemberRole) {
+    const m = this.members.get(userId);
+    if (!m) return;
+    m.role = role;
+    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+  }
+
+  rename(name: string, now: number) {
+    this.meta!.name = name;
+    this.meta!.updated_at = now;
+    this.sql.exec("UPDATE conversation SET name = ?, updated_at = ? WHERE id = 1", name, now);
+  }
+
+  /** Forgets departed members once fan-out has passed their removal. */
+  pruneDeparted(fanoutSeq: number) {
+    let any = false;
+    for (const m of this.members.values()) {
+      if (m.removed_seq !== null && m.removed_seq <= fanoutSeq) {
+        this.members.delete(m.user_id);
+        any = true;
+      }
+    }
+    if (any) this.sql.exec("DELETE FROM members WHERE removed_seq IS NOT NULL AND removed_seq <= ?", fanoutSeq);
+  }
+
+  /** A current member (not one who was removed or left). */
   member(userId: string): MemberRow | undefined {
-    return this.members.get(userId);
+    const m = this.members.get(userId);
+    return m && m.removed_seq === null ? m : undefined;
   }
   memberIds(): string[] {
-    return [...this.members.keys()];
+    return this.activeMembers().map((m) => m.user_id);
+  }
+  activeMembers(): MemberRow[] {
+    return [...this.members.values()].filter((m) => m.removed_seq === null);
+  }
+  get type(): ConversationType {
+    return this.meta!.type;
+  }
+
+  /**
+   * Who gets messages with seq in (from, to], and which part of that range each may see: members
+   * who joined after `from` see only what follows their joining; departed ones only up to their removal.
+   */
+  recipients(from: number, to: number): { user_id: string; after: number; upTo: number }[] {
+    const out: { user_id: string; after: number; upTo: number }[] = [];
+    for (const m of this.members.values()) {
+      const upTo = m.removed_seq ?? Number.MAX_SAFE_INTEGER;
+      if (m.joined_seq >= to || upTo <= from) continue;
+      out.push({ user_id: m.user_id, after: m.joined_seq, upTo });
+    }
+    return out;
   }
 
   describe(): Conversation {
@@ -124,7 +192,7 @@ export class ConversationStore {
       conversation_id: meta.conversation_id,
       type: meta.type,
       name: meta.name,
-      members: [...this.members.values()].map((m) => ({ user_id: m.user_id, role: m.role })),
+      members: this.activeMembers().map((m) => ({ user_id: m.user_id, role: m.role })),
       created_at: meta.created_at,
       updated_at: meta.updated_at,
     };
@@ -146,7 +214,11 @@ export class ConversationStore {
    * Assigns the next seq and stores the message. Callers run it inside one transaction per batch,
    * so a batch is durable as a whole before any of its acks leave the object.
    */
-  append(senderId: string, m: Pick<OutgoingMessage, "content" | "content_type"> & { client_msg_id: string | null }, now: number) {
+  append(
+    senderId: string,
+    m: { content: string; content_type: Message["content_type"]; client_msg_id: string | null },
+    now: number,
+  ) {
     const meta = this.meta!;
     const seq = meta.last_seq + 1;
     const serverMsgId = newServerMsgId(seq);
@@ -165,11 +237,16 @@ export class ConversationStore {
     return { seq, server_msg_id: serverMsgId, timestamp: now };
   }
 
+  /** Appends a server-written `system` message recording who did what; returns its seq. */
+  appendSystem(event: SystemEvent, now: number): number {
+    return this.append(event.actor, { content: JSON.stringify(event), content_type: "system", client_msg_id: null }, now).seq;
+  }
+
   /**
    * Persists the head `append` advanced in memory, and how far fan-out has got; called once per
    * batch, inside the batch's transaction, so recording fan-out progress costs no commit of its own.
    */
-  saveHead(fanoutSeq: number) {
+  saveHead(fanoutSeq = 0) {
     const meta = this.meta!;
     meta.fanout_seq = Math.max(meta.fanout_seq, fanoutSeq);
     this.sql.exec(
@@ -230,8 +307,10 @@ export class ConversationStore {
 
   /** Moves a member's cursor forward (never back); returns the previous position. */
   advanceCursor(userId: string, status: DeliveryStatus, seq: number, now: number): { previous: number } | null {
-    const m = this.members.get(userId);
+    const m = this.member(userId);
     if (!m) return null;
+    if (status === "read" && seq > m.read_seq) this.logAdvance(userId, "read", seq, now);
+    if (seq > m.delivered_seq) this.logAdvance(userId, "delivered", seq, now);
     if (status === "read") {
       if (seq <= m.read_seq) return { previous: m.read_seq };
       const previous = m.read_seq;
@@ -259,6 +338,48 @@ export class ConversationStore {
     return { previous };
   }
 
+  private logAdvance(userId: string, kind: DeliveryStatus, seq: number, now: number) {
+    this.sql.exec(
+      "INSERT INTO cursor_advances (user_id, kind, seq, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      userId,
+      kind,
+      seq,
+      now,
+    );
+  }
+
+  /**
+   * When each other current member first had the message delivered and read: the first cursor
+   * advance that reached its seq. Cursors, not per-message rows: one read of the latest message
+   * answers for everything before it.
+   */
+  receipts(seq: number, senderId: string): Receipt[] {
+    const firstAt = (userId: string, kind: DeliveryStatus) =>
+      this.sql
+        .exec<{ at: number }>(
+          "SELECT at FROM cursor_advances WHERE user_id = ? AND kind = ? AND seq >= ? ORDER BY seq LIMIT 1",
+          userId,
+          kind,
+          seq,
+        )
+        .toArray()[0]?.at ?? null;
+    return this.activeMembers()
+      .filter((m) => m.user_id !== senderId && m.joined_seq < seq)
+      .map((m) => ({
+        user_id: m.user_id,
+        delivered_at: m.delivered_seq >= seq ? firstAt(m.user_id, "delivered") : null,
+        read_at: m.read_seq >= seq ? firstAt(m.user_id, "read") : null,
+      }));
+  }
+
+  messageMeta(serverMsgId: string): { seq: number; sender_id: string } | null {
+    return (
+      this.sql
+        .exec<{ seq: number; sender_id: string }>("SELECT seq, sender_id FROM messages WHERE server_msg_id = ?", serverMsgId)
+        .toArray()[0] ?? null
+    );
+  }
+
   /** For each other sender in (from, to], their latest message: whose devices hear of a receipt. */
   latestBySenderBetween(from: number, to: number, excludeUserId: string) {
     return this.sql
@@ -274,7 +395,7 @@ export class ConversationStore {
   }
 
   unreadCount(userId: string): number {
-    const m = this.members.get(userId);
+    const m = this.member(userId);
     if (!m) return 0;
     return this.sql
       .exec<{ n: number }>(

@@ -1,6 +1,6 @@
 import { conversationStub, type Env } from "../../env";
 import { KeyedSerialQueue } from "../../lib/serial";
-import { Limits, type Message } from "../../protocol";
+import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch } from "../delivery";
 import type { InboxStore } from "./inbox";
 import { sendFrame, type DeviceSession, type DeviceSessions } from "./sessions";
@@ -10,6 +10,7 @@ const encode = (m: Message): DeliveredMessage => ({
   sender_id: m.sender_id,
   timestamp: m.timestamp,
   frame: JSON.stringify({ type: "new_message", ...m }),
+  system: m.content_type === "system" ? m.content : undefined,
 });
 
 /**
@@ -54,6 +55,11 @@ export class Delivery {
     // write, so fan-out retries if we die in between, and a repeat is dropped by seq on the device.
     for (const session of this.sessions.all()) this.pushLive(session, conversationId, fresh);
     this.inbox.applyDelivered(conversationId, this.userId(), fresh);
+    for (const m of fresh) {
+      if (m.system === undefined) continue;
+      const event = SystemEvent.safeParse(JSON.parse(m.system));
+      if (event.success && !this.inbox.applySystemEvent(conversationId, this.userId(), event.data)) return;
+    }
   }
 
   private pushLive(session: DeviceSession, conversationId: string, messages: DeliveredMessage[]) {

@@ -1,4 +1,4 @@
-import type { Conversation, ConversationSummary, Member, Message, User } from "../../protocol";
+import type { Conversation, ConversationSummary, Member, Message, SystemEvent, User } from "../../protocol";
 import type { DeliveredMessage } from "../delivery";
 
 /** The user object's queries: profile, inbox (conversation list) and delivery cursors. */
@@ -113,11 +113,53 @@ export class InboxStore {
         type: r.type,
         name: r.name,
         members: JSON.parse(r.members) as Member[],
+        member_count: (JSON.parse(r.members) as Member[]).length,
         created_at: r.created_at,
         updated_at: r.updated_at,
         last_message: r.last_message ? messageOfFrame(r.last_message) : null,
         unread_count: r.unread_count,
       }));
+  }
+
+  /**
+   * Keeps this inbox's copy of a group's name and members current from its system messages, so a
+   * membership change costs no extra call to every member. Returns false if it removed this user,
+   * whose inbox then forgets the conversation.
+   */
+  applySystemEvent(conversationId: string, selfId: string, event: SystemEvent): boolean {
+    const row = this.sql
+      .exec<{ members: string }>("SELECT members FROM inbox WHERE conversation_id = ?", conversationId)
+      .toArray()[0];
+    if (!row) return true;
+    let members = JSON.parse(row.members) as Member[];
+    switch (event.event) {
+      case "renamed":
+        this.sql.exec("UPDATE inbox SET name = ? WHERE conversation_id = ?", event.name, conversationId);
+        return true;
+      case "members_added":
+        for (const id of event.user_ids) if (!members.some((m) => m.user_id === id)) members.push({ user_id: id, role: "member" });
+        break;
+      case "member_removed":
+      case "member_left":
+        if (event.user_id === selfId) {
+          this.leave(conversationId);
+          return false;
+        }
+        members = members.filter((m) => m.user_id !== event.user_id);
+        break;
+      case "role_changed":
+        members = members.map((m) => (m.user_id === event.user_id ? { ...m, role: event.role } : m));
+        break;
+      case "group_created":
+        return true;
+    }
+    this.sql.exec("UPDATE inbox SET members = ? WHERE conversation_id = ?", JSON.stringify(members), conversationId);
+    return true;
+  }
+
+  leave(conversationId: string): void {
+    this.sql.exec("DELETE FROM inbox WHERE conversation_id = ?", conversationId);
+    this.sql.exec("DELETE FROM delivery_cursors WHERE conversation_id = ?", conversationId);
   }
 
   /** Conversations where this device is behind: what a (re)connecting device must be sent. */

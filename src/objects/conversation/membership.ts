@@ -1,0 +1,95 @@
+import { ok, refuse, type Result } from "../../lib/result";
+import { ErrorCode, Limits, type MemberRole, type ProtocolError } from "../../protocol";
+import type { ConversationStore } from "./store";
+
+/**
+ * Group membership rules: who may do what, and the `system` message each change leaves in the
+ * conversation, in sequence with everything else. Every change here runs inside one transaction
+ * with its system message.
+ */
+
+type Refusal = { ok: false; error: ProtocolError };
+
+function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | null {
+  if (store.type !== "group") return refuse(ErrorCode.notAGroup, "direct conversations have no admins or membership changes");
+  const m = store.member(actor);
+  if (!m) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
+  if (m.role !== "admin") return refuse(ErrorCode.forbidden, "only an admin can do that");
+  return null;
+}
+
+export function rename(store: ConversationStore, actor: string, name: string, now: number): Result<void> {
+  const denied = requireGroupAdmin(store, actor);
+  if (denied) return denied;
+  store.transaction(() => {
+    store.rename(name, now);
+    store.appendSystem({ event: "renamed", actor, name }, now);
+    store.saveHead();
+  });
+  return ok(undefined);
+}
+
+/** Adds users; returns the ones actually added (already-present members are skipped). */
+export function addMembers(store: ConversationStore, actor: string, userIds: string[], now: number): Result<string[]> {
+  const denied = requireGroupAdmin(store, actor);
+  if (denied) return denied;
+  const added = [...new Set(userIds)].filter((id) => !store.member(id));
+  if (store.memberIds().length + added.length > Limits.groupMaxMembers) {
+    return refuse(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
+  }
+  if (added.length === 0) return ok([]);
+  store.transaction(() => {
+    for (const id of added) store.addMember(id, "member", now);
+    store.appendSystem({ event: "members_added", actor, user_ids: added }, now);
+    store.saveHead();
+  });
+  return ok(added);
+}
+
+/**
+ * Removes `target` (an admin removing someone) or lets the actor leave. The departing member still
+ * gets the system message that records it, and nothing after. If the last admin leaves, the longest
+ * standing member becomes admin.
+ */
+export function removeMember(store: ConversationStore, actor: string, target: string, now: number): Result<void> {
+  if (store.type !== "group") return refuse(ErrorCode.notAGroup, "nobody can leave a direct conversation");
+  if (!store.member(actor)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
+  const leaving = actor === target;
+  if (!leaving) {
+    const denied = requireGroupAdmin(store, actor);
+    if (denied) return denied;
+  }
+  if (!store.member(target)) return refuse(ErrorCode.userNotFound, "that user is not a member of this conversation");
+  store.transaction(() => {
+    const seq = store.appendSystem(
+      leaving ? { event: "member_left", actor, user_id: target } : { event: "member_removed", actor, user_id: target },
+      now,
+    );
+    store.removeMember(target, seq);
+    const remaining = store.activeMembers();
+    if (remaining.length > 0 && !remaining.some((m) => m.role === "admin")) {
+      const successor = remaining.reduce((a, b) => (b.joined_seq < a.joined_seq ? b : a));
+      store.setRole(successor.user_id, "admin");
+      store.appendSystem({ event: "role_changed", actor, user_id: successor.user_id, role: "admin" }, now);
+    }
+    store.saveHead();
+  });
+  return ok(undefined);
+}
+
+export function setRole(store: ConversationStore, actor: string, target: string, role: MemberRole, now: number): Result<void> {
+  const denied = requireGroupAdmin(store, actor);
+  if (denied) return denied;
+  const m = store.member(target);
+  if (!m) return refuse(ErrorCode.userNotFound, "that user is not a member of this conversation");
+  if (m.role === role) return ok(undefined);
+  if (role === "member" && store.activeMembers().filter((x) => x.role === "admin").length === 1) {
+    return refuse(ErrorCode.forbidden, "a group needs at least one admin: promote someone first");
+  }
+  store.transaction(() => {
+    store.setRole(target, role);
+    store.appendSystem({ event: "role_changed", actor, user_id: target, role }, now);
+    store.saveHead();
+  });
+  return ok(undefined);
+}
