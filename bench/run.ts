@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conversationThroughput, directLatency } from "./scenarios/direct";
+import { groupFanout } from "./scenarios/group";
 import { Server, sleep } from "./lib";
 
 const args = process.argv.slice(2);
@@ -54,6 +55,10 @@ async function main() {
       console.log("one conversation, frames batched 50 per socket message …");
       results.conversation_throughput_batched = await conversationThroughput(server, { messages: 20_000, window: 2_000, senders: 1, batch: 50 });
     }
+    if (wanted("group")) {
+      console.log("500-member group fan-out, 30 messages 200 ms apart …");
+      results.group_fanout = await groupFanout(server);
+    }
   } finally {
     if (started?.child.pid) process.kill(-started.child.pid, "SIGTERM");
   }
@@ -68,6 +73,12 @@ async function main() {
   for (const [label, r] of [["1 frame/message", t], ["50 frames/message", tb]] as const) {
     if (!r) continue;
     rows.push([`one conversation, durable acks (${label})`, "msg/s acked / received", `${r.acked_per_s} / ${r.delivered_per_s}`]);
+  }
+  const g = results.group_fanout as Awaited<ReturnType<typeof groupFanout>> | undefined;
+  if (g) {
+    rows.push([`${g.members}-member group, send→last member`, "p50 / p99 ms", `${g.to_last_member_ms.p50} / ${g.to_last_member_ms.p99}`]);
+    rows.push([`${g.members}-member group, send→first member`, "p50 / p99 ms", `${g.to_first_member_ms.p50} / ${g.to_first_member_ms.p99}`]);
+    rows.push([`${g.members}-member group`, "deliveries/s", String(g.deliveries_per_s)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
