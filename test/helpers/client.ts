@@ -78,7 +78,7 @@ export class TestSocket {
   }
 
   /** Resolves once `done(frames)` holds; fails with what arrived if it does not within the timeout. */
-  async until(done: (s: TestSocket) => boolean, what = "expected frames", timeoutMs = 5_000): Promise<void> {
+  async until(done: (s: TestSocket) => boolean, what = "expected frames", timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!done(this)) {
       const left = deadline - Date.now();
@@ -96,7 +96,7 @@ export class TestSocket {
   }
 
   /** Waits for `count` frames of a type and returns them. */
-  async next<T extends ServerFrame["type"]>(type: T, count = 1, timeoutMs = 5_000) {
+  async next<T extends ServerFrame["type"]>(type: T, count = 1, timeoutMs = 15_000) {
     await this.until((s) => s.of(type).length >= count, `${count} ${type} frame(s)`, timeoutMs);
     return this.of(type);
   }

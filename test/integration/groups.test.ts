@@ -139,7 +139,14 @@ describe("group membership", () => {
     // A member added later sees from their joining on.
     const daveHistory = await history(conv, dave!);
     expect(daveHistory.body.messages.map((m: { seq: number }) => m.seq)).toEqual([3, 4, 5]);
+    const daveSocket = await connect(dave!.token, "dave");
+    expect((await daveSocket.next("new_message", 3)).map((m) => m.seq)).toEqual([3, 4, 5]);
+    await api("POST", `/api/v1/conversations/${conv}/messages`, { token: admin!.token, body: text("welcome", "w1") });
+    await daveSocket.next("new_message", 4);
+    await daveSocket.settle();
+    expect(daveSocket.of("new_message").map((m) => m.seq)).toEqual([3, 4, 5, 6]);
     bobSocket.close();
+    daveSocket.close();
   });
 
   it("cuts a removed member off: no frames, no history, no sending after removal", async () => {

@@ -132,7 +132,9 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** New members learn of the conversation before its fan-out reaches them (it would also recover). */
   private async announce(conversation: Conversation, userIds: string[]) {
-    const results = await Promise.allSettled(userIds.map((id) => userStub(this.env, id).joinConversation(conversation)));
+    const results = await Promise.allSettled(
+      userIds.map((id) => userStub(this.env, id).joinConversation(conversation, this.store.member(id)?.joined_seq ?? 0)),
+    );
     const failed = results.filter((r) => r.status === "rejected").length;
     if (failed > 0) console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, failed }));
   }

@@ -63,8 +63,9 @@ export class UserObject extends DurableObject<Env> {
     return this.inbox.profile();
   }
 
-  joinConversation(conversation: Conversation): void {
-    this.inbox.join(conversation);
+  /** `joinedSeq`: the member sees messages after it, so deliveries start there without a gap to fill. */
+  joinConversation(conversation: Conversation, joinedSeq = 0): void {
+    this.inbox.join(conversation, joinedSeq);
   }
 
   listConversations(): ConversationSummary[] {

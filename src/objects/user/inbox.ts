@@ -43,9 +43,9 @@ export class InboxStore {
   }
 
   /** Adds the conversation to the list, or refreshes its details; keeps its cursors. */
-  join(c: Conversation): void {
+  join(c: Conversation, joinedSeq = 0): void {
     this.sql.exec(
-      `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
          members = excluded.members, updated_at = MAX(inbox.updated_at, excluded.updated_at)`,
       c.conversation_id,
@@ -54,6 +54,7 @@ export class InboxStore {
       JSON.stringify(c.members),
       c.created_at,
       c.updated_at,
+      joinedSeq,
     );
   }
 
