@@ -4,6 +4,9 @@ import { ok, refuse, type Result } from "../../lib/result";
 import {
   checkOutgoing,
   ErrorCode,
+  HEARTBEAT_REQUEST,
+  HEARTBEAT_RESPONSE,
+  parseClientMessage,
   type Conversation,
   type DeliveryStatus,
   type HistoryQuery,
@@ -13,8 +16,13 @@ import {
   type Receipt,
   type OutgoingMessage,
   type ProtocolError,
+  CloseCode,
 } from "../../protocol";
 import { migrate } from "../migrations";
+import { answerClose, sendFrame } from "../sockets";
+import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { LiveSockets } from "./live";
+import { handleLiveFrames } from "./liveFrames";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
@@ -31,13 +39,16 @@ export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_ms
 export class ConversationObject extends DurableObject<Env> {
   private readonly store: ConversationStore;
   private readonly fanout: Fanout;
+  private readonly live: LiveSockets;
   private alarmArmed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
     this.store = new ConversationStore(ctx.storage);
-    this.fanout = new Fanout(this.store, env, () => this.armAlarm(FANOUT_RETRY_MS, true));
+    this.live = new LiveSockets(ctx);
+    this.fanout = new Fanout(this.store, env, this.live, () => this.armAlarm(FANOUT_RETRY_MS, true));
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut a fan-out short: finish it now rather than at the next message.
     if (this.store.exists && this.fanout.behind) ctx.waitUntil(this.fanout.kick());
   }
@@ -207,6 +218,66 @@ export class ConversationObject extends DurableObject<Env> {
       this.ctx.waitUntil(notifySenders(this.env, this.store, userId, status, moved.previous, seq));
     }
     return ok({ seq, unread_count: this.store.unreadCount(userId) });
+  }
+
+  // ---- the live conversation socket ----------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return jsonError(426, ErrorCode.badRequest, "expected a WebSocket upgrade");
+    }
+    const userId = request.headers.get(USER_ID_HEADER) ?? "";
+    const denied = this.checkMember(userId);
+    // Refused before accepting: a non-member never gets an open socket.
+    if (denied) return jsonError(denied.error.code === ErrorCode.notAMember ? 403 : 404, denied.error.code, denied.error.message);
+    const pair = new WebSocketPair();
+    this.live.accept(pair[1], userId);
+    return upgradeResponse(request, pair[0]);
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const who = this.live.attachment(ws);
+    if (!who) return;
+    if (!this.store.member(who.user_id)) {
+      this.live.closeUser(who.user_id, CloseCode.revoked, "you are no longer a member");
+      return;
+    }
+    const frames = [];
+    for (const parsed of parseClientMessage(raw)) {
+      if (parsed.ok) frames.push(parsed.frame);
+      else sendFrame(ws, JSON.stringify(parsed.error));
+    }
+    try {
+      handleLiveFrames(
+        {
+          conversationId: () => this.store.conversationId,
+          sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
+          history: (user, query) => this.history(user, query),
+          updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
+        },
+        ws,
+        who,
+        frames,
+      );
+    } catch (err) {
+      // One bad frame must not poison the object or the socket.
+      console.error(JSON.stringify({ level: "error", msg: "live frame failed", error: String(err) }));
+      sendFrame(ws, JSON.stringify({ type: "error", code: ErrorCode.internal, message: "internal error" }));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    answerClose(ws, code, reason);
+  }
+
+  /** A cursor moved on a live socket: the user's own inbox (read state, unread count) follows. */
+  private updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
+    const moved = this.updateCursor(userId, status, serverMsgId);
+    if (moved.ok) {
+      const { seq, unread_count } = moved.value;
+      this.ctx.waitUntil(userStub(this.env, userId).noteCursor(this.store.conversationId, status, seq, unread_count));
+    }
+    return moved;
   }
 
   /** Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it. */

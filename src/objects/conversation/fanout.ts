@@ -1,5 +1,7 @@
 import { userStub, type Env } from "../../env";
 import type { DeliveryBatch } from "../delivery";
+import { CloseCode } from "../../protocol";
+import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
 
 /** Messages per delivery call: a burst is fanned out in a few calls, not one per message. */
@@ -24,6 +26,7 @@ export class Fanout {
   constructor(
     private readonly store: ConversationStore,
     private readonly env: Env,
+    private readonly live: LiveSockets,
     private readonly scheduleRetry: () => Promise<void>,
   ) {
     this.deliveredUpTo = store.fanoutSeq;
@@ -66,8 +69,15 @@ export class Fanout {
         };
         const from = this.deliveredUpTo;
         const to = messages[messages.length - 1]!.seq;
+        const recipients = this.store.recipients(from, to);
+        // Open live sockets first: they need no call into another object.
+        const ranges = new Map(recipients.map((r) => [r.user_id, r]));
+        this.live.push(batch.messages, (userId) => ranges.get(userId) ?? null);
+        for (const r of recipients) {
+          if (r.upTo <= to) this.live.closeUser(r.user_id, CloseCode.revoked, "you are no longer a member");
+        }
         // Everyone gets the same batch object, except members who joined or left inside it.
-        const deliveries = this.store.recipients(from, to).flatMap((r) => {
+        const deliveries = recipients.flatMap((r) => {
           const whole = r.after <= from && r.upTo >= to;
           const part = whole ? batch : { ...batch, messages: batch.messages.filter((m) => m.seq > r.after && m.seq <= r.upTo) };
           return part.messages.length > 0 ? [{ user: r.user_id, part }] : [];

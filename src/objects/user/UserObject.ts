@@ -10,19 +10,19 @@ import {
   type ClientFrame,
   type Conversation,
   type ConversationSummary,
+  type DeliveryStatus,
   type User,
 } from "../../protocol";
 import type { DeliveryBatch } from "../delivery";
 import { migrate } from "../migrations";
+import { answerClose } from "../sockets";
+import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers, errorFrame } from "./frames";
 import { InboxStore } from "./inbox";
 import { userMigrations } from "./migrations";
 import { DeviceSessions, sendFrame, type DeviceSession } from "./sessions";
 
-/** Headers the Worker sets after authenticating an upgrade; the object is not reachable otherwise. */
-export const USER_ID_HEADER = "X-Parley-User-Id";
-export const SUBPROTOCOL_HEADER = "X-Parley-Subprotocol";
 
 /**
  * One user: their device sockets, delivery cursors and inbox (the conversation list). A shell over
@@ -68,6 +68,12 @@ export class UserObject extends DurableObject<Env> {
     this.inbox.join(conversation, joinedSeq);
   }
 
+  /** The user's cursor moved somewhere other than a device socket (a live conversation socket). */
+  noteCursor(conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number): void {
+    if (status === "read") this.inbox.setRead(conversationId, seq, unreadCount);
+    else this.inbox.setDelivered(conversationId, seq);
+  }
+
   listConversations(): ConversationSummary[] {
     return this.inbox.list();
   }
@@ -85,18 +91,15 @@ export class UserObject extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ error: { code: ErrorCode.badRequest, message: "expected a WebSocket upgrade" } }, { status: 426 });
+      return jsonError(426, ErrorCode.badRequest, "expected a WebSocket upgrade");
     }
     const userId = request.headers.get(USER_ID_HEADER);
     const deviceId = new URL(request.url).searchParams.get("device_id") ?? "";
     if (!userId || userId !== this.inbox.profile()?.user_id) {
-      return Response.json({ error: { code: ErrorCode.unauthorized, message: "unknown user" } }, { status: 401 });
+      return jsonError(401, ErrorCode.unauthorized, "unknown user");
     }
     if (!Limits.deviceIdPattern.test(deviceId)) {
-      return Response.json(
-        { error: { code: ErrorCode.badRequest, message: "device_id must be 1-64 characters of A-Z, a-z, 0-9, _ and -" } },
-        { status: 400 },
-      );
+      return jsonError(400, ErrorCode.badRequest, "device_id must be 1-64 characters of A-Z, a-z, 0-9, _ and -");
     }
     // One socket per device: a reconnect replaces the old socket rather than doubling deliveries.
     for (const old of this.sessions.ofDevice(deviceId)) {
@@ -111,10 +114,7 @@ export class UserObject extends DurableObject<Env> {
     const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: Date.now() });
     this.inbox.touchDevice(deviceId, Date.now());
     this.ctx.waitUntil(this.delivery.replay(session));
-    const headers = new Headers();
-    const protocol = request.headers.get(SUBPROTOCOL_HEADER);
-    if (protocol) headers.set("Sec-WebSocket-Protocol", protocol);
-    return new Response(null, { status: 101, webSocket: client, headers });
+    return upgradeResponse(request, client);
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
@@ -146,12 +146,7 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     const session = this.sessions.get(ws);
     if (session) this.inbox.touchDevice(session.deviceId, Date.now());
-    try {
-      // Complete the closing handshake (1005/1006 are reserved and cannot be sent back).
-      ws.close(code === 1005 || code === 1006 ? CloseCode.normal : code, reason);
-    } catch {
-      /* already closed */
-    }
+    answerClose(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {

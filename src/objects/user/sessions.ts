@@ -55,12 +55,4 @@ export class DeviceSessions {
   }
 }
 
-/** Sends without throwing: a socket that closed mid-send is cleaned up by its close event. */
-export function sendFrame(ws: WebSocket, frame: string): boolean {
-  try {
-    ws.send(frame);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { sendFrame } from "../sockets";

@@ -1,0 +1,58 @@
+import { sendFrame } from "../sockets";
+
+/**
+ * Live sockets of one conversation: clients that have it open connect here and get its messages
+ * straight from the conversation object — one `ws.send` per socket, no call into a user object.
+ * Identity lives in the attachment (survives hibernation); the tag finds a user's sockets.
+ */
+export interface LiveAttachment {
+  user_id: string;
+  /** Names this socket as a message's origin, so it gets the ack rather than its own message back. */
+  live_id: string;
+}
+
+const userTag = (userId: string) => `user:${userId}`;
+export const liveOrigin = (liveId: string) => `live:${liveId}`;
+
+export class LiveSockets {
+  constructor(private readonly ctx: DurableObjectState) {}
+
+  accept(ws: WebSocket, userId: string): LiveAttachment {
+    const attachment: LiveAttachment = { user_id: userId, live_id: crypto.randomUUID() };
+    this.ctx.acceptWebSocket(ws, [userTag(userId)]);
+    ws.serializeAttachment(attachment);
+    return attachment;
+  }
+
+  attachment(ws: WebSocket): LiveAttachment | null {
+    return ws.deserializeAttachment() as LiveAttachment | null;
+  }
+
+  /**
+   * Sends a fan-out round to every open live socket, each member only the part of the round they
+   * may see (`range`), and never a socket its own message.
+   */
+  push(messages: { seq: number; frame: string; origin_device?: string }[], range: (userId: string) => { after: number; upTo: number } | null) {
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = this.attachment(ws);
+      if (!a || ws.readyState !== WebSocket.OPEN) continue;
+      const r = range(a.user_id);
+      if (!r) continue;
+      const origin = liveOrigin(a.live_id);
+      for (const m of messages) {
+        if (m.seq > r.after && m.seq <= r.upTo && m.origin_device !== origin) sendFrame(ws, m.frame);
+      }
+    }
+  }
+
+  /** Closes a departed member's live sockets (after they got the message recording it). */
+  closeUser(userId: string, code: number, reason: string) {
+    for (const ws of this.ctx.getWebSockets(userTag(userId))) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+}

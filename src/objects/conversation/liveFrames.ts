@@ -1,0 +1,70 @@
+import type { Result } from "../../lib/result";
+import {
+  ErrorCode,
+  Limits,
+  type ClientFrame,
+  type DeliveryStatus,
+  type ErrorFrame,
+  type HistoryResponse,
+  type OutgoingMessage,
+  type ProtocolError,
+} from "../../protocol";
+import { sendFrame } from "../sockets";
+import type { SendOutcome } from "./ConversationObject";
+import { liveOrigin, type LiveAttachment } from "./live";
+
+/** What the live-socket handlers need from the conversation object. */
+export interface ConversationOps {
+  conversationId(): string;
+  sendMessages(senderId: string, messages: OutgoingMessage[], origin?: string): Result<SendOutcome[]>;
+  history(userId: string, query: { after: number; limit: number }): Result<HistoryResponse>;
+  updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Result<unknown>;
+}
+
+function errorFrame(error: ProtocolError, clientMsgId?: string): string {
+  const frame: ErrorFrame = { type: "error", code: error.code, message: error.message };
+  if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
+  return JSON.stringify(frame);
+}
+
+/**
+ * Frames on a live conversation socket. The sends of one socket message are stored as one batch
+ * in this object, with no call to any other object; acks go back on the same socket.
+ */
+export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveAttachment, frames: ClientFrame[]) {
+  const sends: OutgoingMessage[] = [];
+  for (const frame of frames) {
+    if (frame.type !== "heartbeat" && frame.conversation_id !== ops.conversationId()) {
+      const clientMsgId = frame.type === "send_message" ? frame.client_msg_id : undefined;
+      sendFrame(ws, errorFrame({ code: ErrorCode.badRequest, message: "this socket serves one conversation: use the device socket for others" }, clientMsgId));
+      continue;
+    }
+    switch (frame.type) {
+      case "send_message": {
+        const { type: _t, conversation_id: _c, ...message } = frame;
+        sends.push(message);
+        break;
+      }
+      case "message_status": {
+        const moved = ops.updateCursor(who.user_id, frame.status, frame.server_msg_id);
+        if (!moved.ok) sendFrame(ws, errorFrame(moved.error));
+        break;
+      }
+      case "sync": {
+        const page = ops.history(who.user_id, { after: frame.after_seq, limit: frame.limit ?? Limits.historyMaxPage });
+        if (!page.ok) sendFrame(ws, errorFrame(page.error));
+        else for (const m of page.value.messages) sendFrame(ws, JSON.stringify({ type: "new_message", ...m }));
+        break;
+      }
+      case "heartbeat":
+        sendFrame(ws, JSON.stringify({ type: "heartbeat_ack" }));
+        break;
+    }
+  }
+  if (sends.length === 0) return;
+  const result = ops.sendMessages(who.user_id, sends, liveOrigin(who.live_id));
+  const replies = result.ok
+    ? result.value.map((o) => (o.ok ? JSON.stringify({ type: "message_ack", ...o.ack }) : errorFrame(o.error, o.client_msg_id)))
+    : sends.map((m) => errorFrame(result.error, m.client_msg_id));
+  for (const r of replies) sendFrame(ws, r);
+}
