@@ -31,8 +31,8 @@ export class Server {
     return res.conversation.conversation_id;
   }
 
-  socket(token: string, deviceId: string, onFrame: (f: ServerFrame) => void): Promise<WebSocket> {
-    const url = `${this.base.replace(/^http/, "ws")}/api/v1/ws?device_id=${deviceId}&token=${token}`;
+  socket(token: string, deviceId: string, onFrame: (f: ServerFrame) => void, path = "/api/v1/ws"): Promise<WebSocket> {
+    const url = `${this.base.replace(/^http/, "ws")}${path}?device_id=${deviceId}&token=${token}`;
     const ws = new WebSocket(url);
     ws.addEventListener("message", (e) => onFrame(JSON.parse(e.data as string) as ServerFrame));
     return new Promise((resolve, reject) => {

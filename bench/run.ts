@@ -40,6 +40,12 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   throw new Error("wrangler dev did not start within 60 s");
 }
 
+const defaultsOfGroup = () => ({
+  members: Number(process.env.BENCH_GROUP_MEMBERS ?? 500),
+  messages: Number(process.env.BENCH_GROUP_MESSAGES ?? 30),
+  intervalMs: Number(process.env.BENCH_GROUP_INTERVAL_MS ?? 200),
+});
+
 async function main() {
   const started = urlArg ? null : await startServer();
   const server = new Server(urlArg ?? started!.url);
@@ -57,7 +63,9 @@ async function main() {
     }
     if (wanted("group")) {
       console.log("500-member group fan-out, 30 messages 200 ms apart …");
-      results.group_fanout = await groupFanout(server);
+      results.group_fanout = await groupFanout(server, { ...defaultsOfGroup(), live: false });
+      console.log("the same, members on the group's live socket …");
+      results.group_fanout_live = await groupFanout(server, { ...defaultsOfGroup(), live: true });
     }
   } finally {
     if (started?.child.pid) process.kill(-started.child.pid, "SIGTERM");
@@ -74,11 +82,12 @@ async function main() {
     if (!r) continue;
     rows.push([`one conversation, durable acks (${label})`, "msg/s acked / received", `${r.acked_per_s} / ${r.delivered_per_s}`]);
   }
-  const g = results.group_fanout as Awaited<ReturnType<typeof groupFanout>> | undefined;
-  if (g) {
-    rows.push([`${g.members}-member group, send→last member`, "p50 / p99 ms", `${g.to_last_member_ms.p50} / ${g.to_last_member_ms.p99}`]);
-    rows.push([`${g.members}-member group, send→first member`, "p50 / p99 ms", `${g.to_first_member_ms.p50} / ${g.to_first_member_ms.p99}`]);
-    rows.push([`${g.members}-member group`, "deliveries/s", String(g.deliveries_per_s)]);
+  for (const key of ["group_fanout", "group_fanout_live"]) {
+    const g = results[key] as Awaited<ReturnType<typeof groupFanout>> | undefined;
+    if (!g) continue;
+    rows.push([`${g.members}-member group (${g.sockets}), send→last member`, "p50 / p99 ms", `${g.to_last_member_ms.p50} / ${g.to_last_member_ms.p99}`]);
+    rows.push([`${g.members}-member group (${g.sockets}), send→first member`, "p50 / p99 ms", `${g.to_first_member_ms.p50} / ${g.to_first_member_ms.p99}`]);
+    rows.push([`${g.members}-member group (${g.sockets})`, "deliveries/s", String(g.deliveries_per_s)]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));

@@ -11,16 +11,13 @@ async function registerMany(server: Server, count: number, prefix: string, concu
 }
 
 /**
- * 500-member fan-out: every member has its device socket open; one member sends `messages`
- * messages `intervalMs` apart; for each message, the time until the last member has it.
+ * 500-member fan-out: every member has its device socket open (or, with `live`, the group's live
+ * socket, as a client with the group on screen does); one member sends `messages` messages
+ * `intervalMs` apart; for each message, the time until the last member has it.
  */
 export async function groupFanout(
   server: Server,
-  opts = {
-    members: Number(process.env.BENCH_GROUP_MEMBERS ?? 500),
-    messages: Number(process.env.BENCH_GROUP_MESSAGES ?? 30),
-    intervalMs: Number(process.env.BENCH_GROUP_INTERVAL_MS ?? 200),
-  },
+  opts: { members: number; messages: number; intervalMs: number; live: boolean },
 ) {
   const users = await registerMany(server, opts.members, "g");
   const [sender, ...others] = users;
@@ -37,7 +34,8 @@ export async function groupFanout(
   };
   const sockets: WebSocket[] = [];
   for (let i = 0; i < others.length; i += 50) {
-    sockets.push(...(await Promise.all(others.slice(i, i + 50).map((u, k) => server.socket(u.token, `gd${i + k}`, onFrame)))));
+    const path = opts.live ? `/api/v1/conversations/${conversation}/ws` : "/api/v1/ws";
+    sockets.push(...(await Promise.all(others.slice(i, i + 50).map((u, k) => server.socket(u.token, `gd${i + k}`, onFrame, path)))));
   }
   const senderSocket = await server.socket(sender!.token, "gsender", () => {});
   await sleep(12_000); // let the runtime evict the directory objects registration woke (see direct.ts)
@@ -57,6 +55,7 @@ export async function groupFanout(
   const spanSeconds = (Math.max(...[...arrivals.values()].flat()) - Math.min(...sentAt.values())) / 1000;
   for (const s of [...sockets, senderSocket]) s.close();
   return {
+    sockets: opts.live ? "live conversation sockets" : "device sockets",
     members: opts.members,
     messages: opts.messages,
     to_last_member_ms: summarize(toLast),

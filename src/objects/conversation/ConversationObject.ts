@@ -50,7 +50,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.fanout = new Fanout(this.store, env, this.live, () => this.armAlarm(FANOUT_RETRY_MS, true));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut a fan-out short: finish it now rather than at the next message.
-    if (this.store.exists && this.fanout.behind) ctx.waitUntil(this.fanout.kick());
+    if (this.store.exists && this.fanout.behind) ctx.waitUntil(this.fanout.publish());
   }
 
   /** Creates the direct conversation of a pair, or returns the one that exists. */
@@ -187,7 +187,7 @@ export class ConversationObject extends DurableObject<Env> {
   private afterAppend() {
     if (!this.fanout.behind) return;
     void this.armAlarm(FANOUT_RETRY_MS, false);
-    this.ctx.waitUntil(this.fanout.kick());
+    this.ctx.waitUntil(this.fanout.publish());
   }
 
   history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Result<HistoryResponse> {
@@ -284,7 +284,7 @@ export class ConversationObject extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
     if (!this.store.exists) return;
-    await this.fanout.kick();
+    await this.fanout.publish();
     this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
   }
 

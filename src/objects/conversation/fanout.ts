@@ -21,7 +21,11 @@ export const FANOUT_RETRY_MS = 5_000;
 export class Fanout {
   private running: Promise<void> | null = null;
   private readonly origins = new Map<number, string>();
+  /** Frames encoded for the live sockets, reused by the user-object round that follows. */
+  private readonly encoded = new Map<number, string>();
   deliveredUpTo: number;
+  /** Live sockets have everything up to here. After a restart they resume from the persisted point. */
+  private livePushedUpTo: number;
 
   constructor(
     private readonly store: ConversationStore,
@@ -30,6 +34,33 @@ export class Fanout {
     private readonly scheduleRetry: () => Promise<void>,
   ) {
     this.deliveredUpTo = store.fanoutSeq;
+    this.livePushedUpTo = store.fanoutSeq;
+  }
+
+  /**
+   * Sends newly stored messages to the open live sockets at once — one ws.send each, no object
+   * call, not queued behind a round of user-object calls — then makes sure a round runs.
+   */
+  publish(): Promise<void> {
+    while (this.livePushedUpTo < this.store.lastSeq) {
+      const messages = this.store.messagesAfter(this.livePushedUpTo, FANOUT_BATCH);
+      if (messages.length === 0) break;
+      const from = this.livePushedUpTo;
+      const to = messages[messages.length - 1]!.seq;
+      const frames = messages.map((m) => {
+        const frame = JSON.stringify({ type: "new_message", ...m });
+        this.encoded.set(m.seq, frame);
+        return { seq: m.seq, frame, origin_device: this.origins.get(m.seq) };
+      });
+      const recipients = this.store.recipients(from, to);
+      const ranges = new Map(recipients.map((r) => [r.user_id, r]));
+      this.live.push(frames, (userId) => ranges.get(userId) ?? null);
+      for (const r of recipients) {
+        if (r.upTo <= to) this.live.closeUser(r.user_id, CloseCode.revoked, "you are no longer a member");
+      }
+      this.livePushedUpTo = to;
+    }
+    return this.kick();
   }
 
   get behind(): boolean {
@@ -62,7 +93,7 @@ export class Fanout {
             seq: m.seq,
             sender_id: m.sender_id,
             timestamp: m.timestamp,
-            frame: JSON.stringify({ type: "new_message", ...m }),
+            frame: this.encoded.get(m.seq) ?? JSON.stringify({ type: "new_message", ...m }),
             origin_device: this.origins.get(m.seq),
             system: m.content_type === "system" ? m.content : undefined,
           })),
@@ -70,12 +101,6 @@ export class Fanout {
         const from = this.deliveredUpTo;
         const to = messages[messages.length - 1]!.seq;
         const recipients = this.store.recipients(from, to);
-        // Open live sockets first: they need no call into another object.
-        const ranges = new Map(recipients.map((r) => [r.user_id, r]));
-        this.live.push(batch.messages, (userId) => ranges.get(userId) ?? null);
-        for (const r of recipients) {
-          if (r.upTo <= to) this.live.closeUser(r.user_id, CloseCode.revoked, "you are no longer a member");
-        }
         // Everyone gets the same batch object, except members who joined or left inside it.
         const deliveries = recipients.flatMap((r) => {
           const whole = r.after <= from && r.upTo >= to;
@@ -90,7 +115,10 @@ export class Fanout {
           return;
         }
         this.deliveredUpTo = to;
-        for (const m of messages) this.origins.delete(m.seq);
+        for (const m of messages) {
+          this.origins.delete(m.seq);
+          this.encoded.delete(m.seq);
+        }
         this.store.pruneDeparted(to);
       }
     } catch (err) {
