@@ -63,12 +63,20 @@ export const SyncFrame = z.object({
   limit: z.number().int().min(1).max(Limits.syncMaxPage).optional(),
 });
 export const HeartbeatFrame = z.object({ type: z.literal("heartbeat") });
+export const TypingStatus = z.enum(["typing", "stopped"]);
+/** Fire-and-forget: never stored, never pushed; see docs/protocol.md for expiry and rate. */
+export const TypingFrame = z.object({
+  type: z.literal("typing"),
+  conversation_id: ConversationId,
+  status: TypingStatus,
+});
 
 export const ClientFrame = z.discriminatedUnion("type", [
   SendMessageFrame,
   MessageStatusFrame,
   SyncFrame,
   HeartbeatFrame,
+  TypingFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["type"];
@@ -117,6 +125,14 @@ export const ErrorFrame = z.object({
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
+export const TypingUpdateFrame = z.object({
+  type: z.literal("typing"),
+  conversation_id: ConversationId,
+  user_id: UserId,
+  status: TypingStatus,
+});
+export type TypingUpdateFrame = z.infer<typeof TypingUpdateFrame>;
+
 /** Answer to `heartbeat`; the exact bytes are answered without waking the object. */
 export const HeartbeatAckFrame = z.object({ type: z.literal("heartbeat_ack") });
 
@@ -126,6 +142,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
   MessageStatusUpdateFrame,
   ErrorFrame,
   HeartbeatAckFrame,
+  TypingUpdateFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 

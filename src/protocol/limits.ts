@@ -15,6 +15,10 @@ export const Limits = {
   replayPage: 500,
   clientMsgIdMaxLength: 128,
   groupMaxMembers: 500,
+  /** A typing state with no `stopped` ends by itself after this long. */
+  typingExpiryMs: 5_000,
+  /** At most one typing frame per user per conversation is forwarded in this window. */
+  typingMinIntervalMs: 1_000,
   groupNameMaxLength: 100,
   usernamePattern: /^[a-z0-9_]{3,32}$/,
   passwordMinLength: 8,

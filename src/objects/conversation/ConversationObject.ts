@@ -23,6 +23,7 @@ import { answerClose, sendFrame } from "../sockets";
 import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { LiveSockets } from "./live";
 import { handleLiveFrames } from "./liveFrames";
+import { TypingTracker } from "./typing";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
@@ -40,14 +41,17 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly store: ConversationStore;
   private readonly fanout: Fanout;
   private readonly live: LiveSockets;
-  private alarmArmed = false;
+  private readonly typingTracker: TypingTracker;
+  /** When the pending alarm fires (in memory; after an eviction the next schedule sets it again). */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
     this.store = new ConversationStore(ctx.storage);
     this.live = new LiveSockets(ctx);
-    this.fanout = new Fanout(this.store, env, this.live, () => this.armAlarm(FANOUT_RETRY_MS, true));
+    this.fanout = new Fanout(this.store, env, this.live, () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS));
+    this.typingTracker = new TypingTracker(this.store, env, this.live, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut a fan-out short: finish it now rather than at the next message.
     if (this.store.exists && this.fanout.behind) ctx.waitUntil(this.fanout.publish());
@@ -186,7 +190,7 @@ export class ConversationObject extends DurableObject<Env> {
   /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
   private afterAppend() {
     if (!this.fanout.behind) return;
-    void this.armAlarm(FANOUT_RETRY_MS, false);
+    if (this.alarmAt === null) void this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
     this.ctx.waitUntil(this.fanout.publish());
   }
 
@@ -254,6 +258,7 @@ export class ConversationObject extends DurableObject<Env> {
           sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
           history: (user, query) => this.history(user, query),
           updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
+          typing: (user, status) => this.typing(user, status),
         },
         ws,
         who,
@@ -280,10 +285,25 @@ export class ConversationObject extends DurableObject<Env> {
     return moved;
   }
 
-  /** Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it. */
+  /** A member is typing (or stopped); see typing.ts. */
+  typing(userId: string, status: "typing" | "stopped"): Result<void> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    this.typingTracker.update(userId, status, Date.now());
+    return ok(undefined);
+  }
+
+  /**
+   * Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it,
+   * and ends typing states that ran out. The alarm's own time counts as "now" for typing, so tests
+   * can drive the clock by running the alarm.
+   */
   override async alarm(): Promise<void> {
-    this.alarmArmed = false;
+    const now = Math.max(Date.now(), this.alarmAt ?? 0);
+    this.alarmAt = null;
     if (!this.store.exists) return;
+    const nextTyping = this.typingTracker.expire(now);
+    if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
     await this.fanout.publish();
     this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
   }
@@ -294,10 +314,10 @@ export class ConversationObject extends DurableObject<Env> {
     return null;
   }
 
-  /** One pending alarm is enough: it re-runs fan-out from the durable `fanout_seq`. */
-  private async armAlarm(delayMs: number, force: boolean) {
-    if (this.alarmArmed && !force) return;
-    this.alarmArmed = true;
-    await this.ctx.storage.setAlarm(Date.now() + delayMs);
+  /** One alarm serves fan-out recovery and typing expiry: keep the earliest time asked for. */
+  private async scheduleAlarm(at: number) {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 }

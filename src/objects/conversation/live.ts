@@ -45,6 +45,14 @@ export class LiveSockets {
     }
   }
 
+  /** One frame to every open live socket except the given user's own. */
+  pushToOthers(frame: string, exceptUserId: string) {
+    for (const ws of this.ctx.getWebSockets()) {
+      const a = this.attachment(ws);
+      if (a && a.user_id !== exceptUserId && ws.readyState === WebSocket.OPEN) sendFrame(ws, frame);
+    }
+  }
+
   /** Closes a departed member's live sockets (after they got the message recording it). */
   closeUser(userId: string, code: number, reason: string) {
     for (const ws of this.ctx.getWebSockets(userTag(userId))) {

@@ -19,6 +19,7 @@ export interface ConversationOps {
   sendMessages(senderId: string, messages: OutgoingMessage[], origin?: string): Result<SendOutcome[]>;
   history(userId: string, query: { after: number; limit: number }): Result<HistoryResponse>;
   updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Result<unknown>;
+  typing(userId: string, status: "typing" | "stopped"): Result<void>;
 }
 
 function errorFrame(error: ProtocolError, clientMsgId?: string): string {
@@ -59,6 +60,11 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
       case "heartbeat":
         sendFrame(ws, JSON.stringify({ type: "heartbeat_ack" }));
         break;
+      case "typing": {
+        const done = ops.typing(who.user_id, frame.status);
+        if (!done.ok) sendFrame(ws, errorFrame(done.error));
+        break;
+      }
     }
   }
   if (sends.length === 0) return;

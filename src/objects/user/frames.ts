@@ -47,6 +47,8 @@ export class DeviceFrameHandlers {
         // Normally answered by the auto-response without waking us; this catches other spellings.
         sendFrame(session.ws, JSON.stringify({ type: "heartbeat_ack" }));
         return;
+      case "typing":
+        return this.typing(session, frame);
     }
   }
 
@@ -127,6 +129,11 @@ export class DeviceFrameHandlers {
       if (frame.status === "read") this.inbox.setRead(frame.conversation_id, result.value.seq, result.value.unread_count);
       else this.inbox.setDelivered(frame.conversation_id, result.value.seq);
     });
+  }
+
+  private async typing(session: DeviceSession, frame: FrameOf<"typing">) {
+    const result = await conversationStub(this.env, frame.conversation_id).typing(this.userId(), frame.status);
+    if (!result.ok) sendFrame(session.ws, errorFrame(result.error));
   }
 
   private async sync(session: DeviceSession, frame: FrameOf<"sync">) {

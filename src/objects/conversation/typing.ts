@@ -1,0 +1,61 @@
+import { userStub, type Env } from "../../env";
+import { Limits, type TypingUpdateFrame } from "../../protocol";
+import type { LiveSockets } from "./live";
+import type { ConversationStore } from "./store";
+
+/**
+ * Typing indicators: fire-and-forget, kept only in memory. A member's `typing` is forwarded to the
+ * other members' live sockets and user objects (for "typing…" in conversation lists) at most once a
+ * second; a state with no `stopped` ends by itself after ~5 s (the object's alarm sends the
+ * `stopped`). Nothing is written to storage and nothing is pushed to offline devices.
+ */
+export class TypingTracker {
+  private readonly lastForwarded = new Map<string, number>();
+  private readonly expiresAt = new Map<string, number>();
+
+  constructor(
+    private readonly store: ConversationStore,
+    private readonly env: Env,
+    private readonly live: LiveSockets,
+    private readonly scheduleExpiry: (at: number) => void,
+    private readonly waitUntil: (p: Promise<unknown>) => void,
+  ) {}
+
+  update(userId: string, status: "typing" | "stopped", now: number): void {
+    if (status === "typing") {
+      this.expiresAt.set(userId, now + Limits.typingExpiryMs);
+      this.scheduleExpiry(now + Limits.typingExpiryMs);
+      const last = this.lastForwarded.get(userId);
+      if (last !== undefined && now - last < Limits.typingMinIntervalMs) return;
+      this.lastForwarded.set(userId, now);
+      this.forward(userId, "typing");
+      return;
+    }
+    if (!this.expiresAt.delete(userId)) return; // nothing to stop
+    this.lastForwarded.delete(userId);
+    this.forward(userId, "stopped");
+  }
+
+  /** Ends the states that ran out by `now`; returns when the next one does (or null). */
+  expire(now: number): number | null {
+    let next: number | null = null;
+    for (const [userId, at] of this.expiresAt) {
+      if (at <= now) {
+        this.expiresAt.delete(userId);
+        this.lastForwarded.delete(userId);
+        this.forward(userId, "stopped");
+      } else if (next === null || at < next) {
+        next = at;
+      }
+    }
+    return next;
+  }
+
+  private forward(userId: string, status: "typing" | "stopped") {
+    const frame: TypingUpdateFrame = { type: "typing", conversation_id: this.store.conversationId, user_id: userId, status };
+    const encoded = JSON.stringify(frame);
+    this.live.pushToOthers(encoded, userId);
+    const others = this.store.memberIds().filter((id) => id !== userId);
+    this.waitUntil(Promise.allSettled(others.map((id) => userStub(this.env, id).pushFrames([encoded]))));
+  }
+}

@@ -1,0 +1,73 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { api, connect, createGroup, quickUsers, text } from "../helpers/client";
+
+const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
+const live = (token: string, conv: string) => connect(token, "live", { path: `/api/v1/conversations/${conv}/ws` });
+
+describe("typing indicators", () => {
+  it("reach the other members' live and device sockets, and never their own", async () => {
+    const [alice, bob] = await quickUsers(2, "ty");
+    const conv = await createGroup(alice!, [bob!]);
+    const aliceDevice = await connect(alice!.token, "a");
+    const bobLive = await live(bob!.token, conv);
+    const bobDevice = await connect(bob!.token, "b");
+    aliceDevice.send({ type: "typing", conversation_id: conv, status: "typing" });
+    const expected = { type: "typing", conversation_id: conv, user_id: alice!.user.user_id, status: "typing" };
+    expect((await bobLive.next("typing"))[0]).toEqual(expected);
+    expect((await bobDevice.next("typing"))[0]).toEqual(expected);
+    // Bob types on his live socket; Alice's device hears it.
+    bobLive.send({ type: "typing", conversation_id: conv, status: "typing" });
+    expect((await aliceDevice.next("typing"))[0]).toMatchObject({ user_id: bob!.user.user_id, status: "typing" });
+    aliceDevice.send({ type: "typing", conversation_id: conv, status: "stopped" });
+    await bobLive.until((s) => s.of("typing").some((f) => f.status === "stopped"), "stopped");
+    await aliceDevice.settle();
+    expect(aliceDevice.of("typing").every((f) => f.user_id === bob!.user.user_id)).toBe(true);
+
+    // Never stored.
+    const h = await api("GET", `/api/v1/conversations/${conv}/messages`, { token: bob!.token });
+    expect(h.body.messages.map((m: { content_type: string }) => m.content_type)).toEqual(["system"]);
+    for (const s of [aliceDevice, bobLive, bobDevice]) s.close();
+  });
+
+  it("forwards at most one typing frame per user per second", async () => {
+    const [alice, bob] = await quickUsers(2, "tr");
+    const conv = await createGroup(alice!, [bob!]);
+    const bobLive = await live(bob!.token, conv);
+    const aliceLive = await live(alice!.token, conv);
+    for (let i = 0; i < 5; i++) aliceLive.send({ type: "typing", conversation_id: conv, status: "typing" });
+    // A message after the burst is the barrier: the live socket gets frames in the order sent.
+    aliceLive.send({ type: "send_message", conversation_id: conv, ...text("hi", "t1") });
+    await bobLive.until((s) => s.of("new_message").some((m) => m.content === "hi"), "the message");
+    expect(bobLive.of("typing")).toHaveLength(1);
+    for (const s of [aliceLive, bobLive]) s.close();
+  });
+
+  it("ends by itself when no stopped comes", async () => {
+    const [alice, bob] = await quickUsers(2, "te");
+    const conv = await createGroup(alice!, [bob!]);
+    const bobLive = await live(bob!.token, conv);
+    const aliceLive = await live(alice!.token, conv);
+    aliceLive.send({ type: "typing", conversation_id: conv, status: "typing" });
+    await bobLive.next("typing");
+    // Running the object's alarm stands in for the ~5 s passing (the first run may be the fan-out
+    // alarm armed when the group was created; typing expiry is the next one).
+    for (let i = 0; i < 3 && !bobLive.of("typing").some((f) => f.status === "stopped"); i++) {
+      await runDurableObjectAlarm(conversationStub(conv));
+      await bobLive.settle();
+    }
+    const frames = await bobLive.next("typing", 2, 1_000);
+    expect(frames.map((f) => f.status)).toEqual(["typing", "stopped"]);
+    for (const s of [aliceLive, bobLive]) s.close();
+  });
+
+  it("is refused to non-members", async () => {
+    const [alice, bob, stranger] = await quickUsers(3, "tn");
+    const conv = await createGroup(alice!, [bob!]);
+    const s = await connect(stranger!.token, "s");
+    s.send({ type: "typing", conversation_id: conv, status: "typing" });
+    expect((await s.next("error"))[0]!.code).toBe("not_a_member");
+    s.close();
+  });
+});
