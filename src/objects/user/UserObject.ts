@@ -25,6 +25,12 @@ import { DeviceSessions, sendFrame, type DeviceSession } from "./sessions";
 
 
 /**
+ * How many times a user object has been constructed in this isolate. Tests use it to prove that an
+ * idle device socket's heartbeats are answered without waking (re-constructing) the object.
+ */
+export const userObjectConstructions = { count: 0 };
+
+/**
  * One user: their device sockets, delivery cursors and inbox (the conversation list). A shell over
  * the inbox store, the delivery logic and the frame handlers.
  */
@@ -37,6 +43,7 @@ export class UserObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    userObjectConstructions.count++;
     migrate(ctx.storage, userMigrations);
     this.inbox = new InboxStore(ctx.storage);
     this.sessions = new DeviceSessions(ctx);
