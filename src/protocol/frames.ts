@@ -71,7 +71,13 @@ export const TypingFrame = z.object({
   status: TypingStatus,
 });
 
+export const PresenceSubscribeFrame = z.object({
+  type: z.literal("presence_subscribe"),
+  user_ids: z.array(UserId).min(1).max(Limits.presenceSubscribeMaxUsers),
+});
+
 export const ClientFrame = z.discriminatedUnion("type", [
+  PresenceSubscribeFrame,
   SendMessageFrame,
   MessageStatusFrame,
   SyncFrame,
@@ -133,6 +139,12 @@ export const TypingUpdateFrame = z.object({
 });
 export type TypingUpdateFrame = z.infer<typeof TypingUpdateFrame>;
 
+export const PresenceStatus = z.enum(["online", "offline"]);
+/** A user's presence; `last_seen` is null while online, or when either side hides last seen. */
+export const Presence = z.object({ user_id: UserId, status: PresenceStatus, last_seen: Timestamp.nullable() });
+export type Presence = z.infer<typeof Presence>;
+export const PresenceFrame = Presence.extend({ type: z.literal("presence") });
+
 /** Answer to `heartbeat`; the exact bytes are answered without waking the object. */
 export const HeartbeatAckFrame = z.object({ type: z.literal("heartbeat_ack") });
 
@@ -143,6 +155,7 @@ export const ServerFrame = z.discriminatedUnion("type", [
   ErrorFrame,
   HeartbeatAckFrame,
   TypingUpdateFrame,
+  PresenceFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 

@@ -17,6 +17,11 @@ export const Limits = {
   groupMaxMembers: 500,
   /** A typing state with no `stopped` ends by itself after this long. */
   typingExpiryMs: 5_000,
+  /** A device socket silent (no frame, no heartbeat) for longer than this counts as gone. */
+  deviceSilenceMs: 60_000,
+  /** How long a presence subscription lasts unless renewed by subscribing again. */
+  presenceSubscriptionMs: 10 * 60_000,
+  presenceSubscribeMaxUsers: 100,
   /** At most one typing frame per user per conversation is forwarded in this window. */
   typingMinIntervalMs: 1_000,
   groupNameMaxLength: 100,

@@ -42,6 +42,10 @@ export const LoginBody = z.object({
 export const AuthResponse = z.object({ user: User, token: z.string() });
 export const UserResponse = z.object({ user: User });
 export const UserLookupQuery = z.object({ username: Username });
+export const UpdateMeBody = z
+  .object({ last_seen_visible: z.boolean().optional() })
+  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
+export type UpdateMeBody = z.infer<typeof UpdateMeBody>;
 
 // ---- conversations --------------------------------------------------------
 

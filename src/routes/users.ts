@@ -3,13 +3,23 @@ import { directoryStub, userStub } from "../env";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { ErrorCode, UserLookupQuery } from "../protocol";
+import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
 
 export const userRoutes = new Hono<AppEnv>()
   .get("/me", async (c) => {
     const user = await userStub(c.env, c.var.userId).profile();
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
     return c.json({ user });
+  })
+  .patch("/me", validate("json", UpdateMeBody), async (c) => {
+    const user = await userStub(c.env, c.var.userId).updateSettings(c.req.valid("json"));
+    if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+    return c.json({ user });
+  })
+  .get("/:id/presence", async (c) => {
+    const result = await userStub(c.env, c.var.userId).presenceOf(c.req.param("id"));
+    if (!result.ok) throw ApiError.from(result.error);
+    return c.json(result.value);
   })
   .get("/", validate("query", UserLookupQuery), async (c) => {
     const { username } = c.req.valid("query");

@@ -35,6 +35,10 @@ function errorFrame(error: ProtocolError, clientMsgId?: string): string {
 export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveAttachment, frames: ClientFrame[]) {
   const sends: OutgoingMessage[] = [];
   for (const frame of frames) {
+    if (frame.type === "presence_subscribe") {
+      sendFrame(ws, errorFrame({ code: ErrorCode.badRequest, message: "subscribe to presence on the device socket" }));
+      continue;
+    }
     if (frame.type !== "heartbeat" && frame.conversation_id !== ops.conversationId()) {
       const clientMsgId = frame.type === "send_message" ? frame.client_msg_id : undefined;
       sendFrame(ws, errorFrame({ code: ErrorCode.badRequest, message: "this socket serves one conversation: use the device socket for others" }, clientMsgId));

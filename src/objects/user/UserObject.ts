@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../../env";
+import { userStub, type Env } from "../../env";
+import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
   ErrorCode,
@@ -11,6 +12,8 @@ import {
   type Conversation,
   type ConversationSummary,
   type DeliveryStatus,
+  type Presence,
+  type UpdateMeBody,
   type User,
 } from "../../protocol";
 import type { DeliveryBatch } from "../delivery";
@@ -20,6 +23,7 @@ import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers, errorFrame } from "./frames";
 import { InboxStore } from "./inbox";
+import { PresenceKeeper } from "./presence";
 import { userMigrations } from "./migrations";
 import { DeviceSessions, sendFrame, type DeviceSession } from "./sessions";
 
@@ -39,7 +43,9 @@ export class UserObject extends DurableObject<Env> {
   private readonly sessions: DeviceSessions;
   private readonly delivery: Delivery;
   private readonly frames: DeviceFrameHandlers;
+  private readonly presence: PresenceKeeper;
   private cachedUserId: string | null = null;
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -49,7 +55,8 @@ export class UserObject extends DurableObject<Env> {
     this.sessions = new DeviceSessions(ctx);
     const userId = () => this.userId();
     this.delivery = new Delivery(env, userId, this.inbox, this.sessions);
-    this.frames = new DeviceFrameHandlers(env, userId, this.inbox);
+    this.presence = new PresenceKeeper(ctx, env, this.inbox, this.sessions, userId, (at) => void this.scheduleAlarm(at));
+    this.frames = new DeviceFrameHandlers(env, userId, this.inbox, (p) => this.asSeenByMe(p));
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
@@ -79,6 +86,54 @@ export class UserObject extends DurableObject<Env> {
   noteCursor(conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number): void {
     if (status === "read") this.inbox.setRead(conversationId, seq, unreadCount);
     else this.inbox.setDelivered(conversationId, seq);
+  }
+
+  updateSettings(changes: UpdateMeBody): User | null {
+    if (changes.last_seen_visible !== undefined) this.inbox.setLastSeenVisible(changes.last_seen_visible);
+    return this.inbox.profile();
+  }
+
+  // ---- presence ------------------------------------------------------------
+
+  /** Another user subscribes to this user's presence: renewed by subscribing again. */
+  subscribePresence(subscriberId: string): Presence {
+    this.inbox.subscribePresence(subscriberId, Date.now() + Limits.presenceSubscriptionMs);
+    return this.presence.current();
+  }
+
+  presenceSnapshot(): Presence {
+    return this.presence.current();
+  }
+
+  /** A watched user's presence changed: show it on this user's devices. */
+  presenceChanged(p: Presence): void {
+    this.pushFrames([JSON.stringify({ type: "presence", ...this.asSeenByMe(p) })]);
+  }
+
+  /** Someone's presence as this user may see it, for `GET /users/{id}/presence`. */
+  async presenceOf(targetId: string): Promise<Result<Presence>> {
+    if (!this.inbox.sharesConversationWith(targetId)) {
+      return refuse(ErrorCode.forbidden, "you can only see the presence of people you share a conversation with");
+    }
+    return ok(this.asSeenByMe(await userStub(this.env, targetId).presenceSnapshot()));
+  }
+
+  /** As in WhatsApp: who hides their last seen cannot see anyone else's. */
+  private asSeenByMe(p: Presence): Presence {
+    return this.inbox.presenceSettings().last_seen_visible ? p : { ...p, last_seen: null };
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Math.max(Date.now(), this.alarmAt ?? 0);
+    this.alarmAt = null;
+    if (!this.inbox.profile()) return;
+    this.presence.checkLiveness(now);
+  }
+
+  private async scheduleAlarm(at: number) {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   listConversations(): ConversationSummary[] {
@@ -116,10 +171,13 @@ export class UserObject extends DurableObject<Env> {
         /* already closing */
       }
     }
+    const wasOnline = this.presence.isOnline();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: Date.now() });
-    this.inbox.touchDevice(deviceId, Date.now());
+    const now = Date.now();
+    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now });
+    this.inbox.touchDevice(deviceId, now);
+    this.presence.connected(wasOnline, now);
     this.ctx.waitUntil(this.delivery.replay(session));
     return upgradeResponse(request, client);
   }
@@ -127,6 +185,7 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const session = this.sessions.get(ws);
     if (!session) return;
+    this.presence.noteFrame(ws, Date.now());
     // Frames of one socket message start in order without waiting for each other, so a batch of
     // sends reaches the outbox whole and is stored in one transaction.
     const handling = parseClientMessage(raw).map((parsed) => {
@@ -154,6 +213,7 @@ export class UserObject extends DurableObject<Env> {
     const session = this.sessions.get(ws);
     if (session) this.inbox.touchDevice(session.deviceId, Date.now());
     answerClose(ws, code, reason);
+    this.presence.maybeGone(Date.now());
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {

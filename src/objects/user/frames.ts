@@ -1,4 +1,4 @@
-import { conversationStub, type Env } from "../../env";
+import { conversationStub, userStub, type Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
 import { KeyedSerialQueue } from "../../lib/serial";
 import {
@@ -7,6 +7,7 @@ import {
   type ClientFrame,
   type ErrorFrame,
   type OutgoingMessage,
+  type Presence,
   type ProtocolError,
 } from "../../protocol";
 import type { InboxStore } from "./inbox";
@@ -33,6 +34,7 @@ export class DeviceFrameHandlers {
     private readonly env: Env,
     private readonly userId: () => string,
     private readonly inbox: InboxStore,
+    private readonly asSeenByMe: (p: Presence) => Presence,
   ) {}
 
   handle(session: DeviceSession, frame: ClientFrame): Promise<void> | void {
@@ -49,6 +51,8 @@ export class DeviceFrameHandlers {
         return;
       case "typing":
         return this.typing(session, frame);
+      case "presence_subscribe":
+        return this.presenceSubscribe(session, frame);
     }
   }
 
@@ -129,6 +133,26 @@ export class DeviceFrameHandlers {
       if (frame.status === "read") this.inbox.setRead(frame.conversation_id, result.value.seq, result.value.unread_count);
       else this.inbox.setDelivered(frame.conversation_id, result.value.seq);
     });
+  }
+
+  /**
+   * Current presence of each requested user at once, then changes as they happen. Only people who
+   * share a conversation with this user can be watched; the rest are refused in one error frame.
+   */
+  private async presenceSubscribe(session: DeviceSession, frame: FrameOf<"presence_subscribe">) {
+    const ids = [...new Set(frame.user_ids)].filter((id) => id !== this.userId());
+    const allowed = ids.filter((id) => this.inbox.sharesConversationWith(id));
+    if (allowed.length < ids.length) {
+      sendFrame(
+        session.ws,
+        errorFrame({ code: ErrorCode.forbidden, message: `you can only watch people you share a conversation with (${ids.length - allowed.length} refused)` }),
+      );
+    }
+    const me = this.userId();
+    const states = await Promise.allSettled(allowed.map((id) => userStub(this.env, id).subscribePresence(me)));
+    for (const s of states) {
+      if (s.status === "fulfilled") sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.asSeenByMe(s.value) }));
+    }
   }
 
   private async typing(session: DeviceSession, frame: FrameOf<"typing">) {

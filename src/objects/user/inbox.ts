@@ -42,6 +42,48 @@ export class InboxStore {
     );
   }
 
+  presenceSettings(): { last_seen: number | null; last_seen_visible: boolean } {
+    const row = this.sql
+      .exec<{ last_seen: number | null; last_seen_visible: number }>("SELECT last_seen, last_seen_visible FROM profile WHERE id = 1")
+      .toArray()[0];
+    return { last_seen: row?.last_seen ?? null, last_seen_visible: (row?.last_seen_visible ?? 1) === 1 };
+  }
+
+  setLastSeen(at: number): void {
+    this.sql.exec("UPDATE profile SET last_seen = ? WHERE id = 1", at);
+  }
+
+  setLastSeenVisible(visible: boolean): void {
+    this.sql.exec("UPDATE profile SET last_seen_visible = ? WHERE id = 1", visible ? 1 : 0);
+  }
+
+  subscribePresence(subscriberId: string, expiresAt: number): void {
+    this.sql.exec(
+      `INSERT INTO presence_subscribers (subscriber_id, expires_at) VALUES (?, ?)
+       ON CONFLICT (subscriber_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      subscriberId,
+      expiresAt,
+    );
+  }
+
+  /** Current subscribers; lapsed ones are forgotten on the way. */
+  presenceSubscribers(now: number): string[] {
+    this.sql.exec("DELETE FROM presence_subscribers WHERE expires_at <= ?", now);
+    return this.sql.exec<{ subscriber_id: string }>("SELECT subscriber_id FROM presence_subscribers").toArray().map((r) => r.subscriber_id);
+  }
+
+  /** Whether `userId` is a member of any conversation in this inbox. */
+  sharesConversationWith(userId: string): boolean {
+    return (
+      this.sql
+        .exec(
+          "SELECT 1 FROM inbox, json_each(inbox.members) AS m WHERE json_extract(m.value, '$.user_id') = ? LIMIT 1",
+          userId,
+        )
+        .toArray().length > 0
+    );
+  }
+
   /** Adds the conversation to the list, or refreshes its details; keeps its cursors. */
   join(c: Conversation, joinedSeq = 0): void {
     this.sql.exec(

@@ -42,4 +42,17 @@ export const userMigrations: Migration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: "presence: last seen, privacy, subscribers",
+    sql: `
+      ALTER TABLE profile ADD COLUMN last_seen INTEGER;
+      ALTER TABLE profile ADD COLUMN last_seen_visible INTEGER NOT NULL DEFAULT 1;
+      -- Users watching this user's presence; a subscription lapses unless renewed.
+      CREATE TABLE presence_subscribers (
+        subscriber_id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

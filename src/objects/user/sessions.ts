@@ -12,6 +12,7 @@ export interface DeviceAttachment {
 export interface DeviceSession {
   ws: WebSocket;
   deviceId: string;
+  connectedAt: number;
   /** Conversations this device is being caught up on: live pushes wait for the replay. */
   replaying: Set<string>;
   /** Highest seq pushed to this socket per conversation, so nothing goes out twice. */
@@ -37,7 +38,7 @@ export class DeviceSessions {
     if (!session) {
       const attachment = ws.deserializeAttachment() as DeviceAttachment | null;
       if (!attachment) return null;
-      session = { ws, deviceId: attachment.device_id, replaying: new Set(), sentSeq: new Map() };
+      session = { ws, deviceId: attachment.device_id, connectedAt: attachment.connected_at, replaying: new Set(), sentSeq: new Map() };
       this.bySocket.set(ws, session);
     }
     return session;

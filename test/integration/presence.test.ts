@@ -1,0 +1,86 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { api, connect, directConversation, quickUsers, type Account } from "../helpers/client";
+
+const userStub = (a: Account) => env.USERS.get(env.USERS.idFromName(a.user.user_id));
+
+async function pair() {
+  const [alice, bob, stranger] = await quickUsers(3, "pr");
+  await directConversation(alice!, bob!);
+  return { alice: alice!, bob: bob!, stranger: stranger! };
+}
+
+describe("presence", () => {
+  it("goes online on connect and offline with last_seen on close, to subscribers only", async () => {
+    const { alice, bob } = await pair();
+    const watcher = await connect(bob.token, "bob");
+    watcher.send({ type: "presence_subscribe", user_ids: [alice.user.user_id] });
+    const [initial] = await watcher.next("presence");
+    expect(initial).toEqual({ type: "presence", user_id: alice.user.user_id, status: "offline", last_seen: null });
+
+    const aliceDevice = await connect(alice.token, "alice");
+    await watcher.until((s) => s.of("presence").some((p) => p.status === "online"), "online");
+    expect(watcher.of("presence").at(-1)).toMatchObject({ status: "online", last_seen: null });
+    // A second device changes nothing.
+    const aliceTablet = await connect(alice.token, "tablet");
+    aliceTablet.close();
+    aliceDevice.close();
+    await watcher.until((s) => s.of("presence").some((p) => p.status === "offline" && p.last_seen !== null), "offline");
+    const offline = watcher.of("presence").at(-1)!;
+    expect(offline.last_seen).toEqual(expect.any(Number));
+    expect(watcher.of("presence").map((p) => p.status)).toEqual(["offline", "online", "offline"]);
+
+    const viaHttp = await api("GET", `/api/v1/users/${alice.user.user_id}/presence`, { token: bob.token });
+    expect(viaHttp.body).toEqual({ user_id: alice.user.user_id, status: "offline", last_seen: offline.last_seen });
+    watcher.close();
+  });
+
+  it("counts a device silent for over 60 s as gone (the alarm stands in for the wait)", async () => {
+    const { alice, bob } = await pair();
+    const watcher = await connect(bob.token, "bob");
+    const silent = await connect(alice.token, "alice");
+    watcher.send({ type: "presence_subscribe", user_ids: [alice.user.user_id] });
+    await watcher.until((s) => s.of("presence").some((p) => p.status === "online"), "online");
+    expect(await runDurableObjectAlarm(userStub(alice))).toBe(true);
+    await silent.until((s) => s.closed !== null, "the silent socket to be closed");
+    await watcher.until((s) => s.of("presence").some((p) => p.status === "offline"), "offline");
+    expect(watcher.of("presence").at(-1)!.last_seen).toEqual(expect.any(Number));
+    watcher.close();
+  });
+
+  it("is refused to users who share no conversation", async () => {
+    const { alice, stranger } = await pair();
+    const s = await connect(stranger.token, "s");
+    s.send({ type: "presence_subscribe", user_ids: [alice.user.user_id] });
+    expect((await s.next("error"))[0]!.code).toBe("forbidden");
+    const aliceDevice = await connect(alice.token, "alice");
+    aliceDevice.close();
+    await s.settle();
+    expect(s.of("presence")).toEqual([]);
+    const viaHttp = await api("GET", `/api/v1/users/${alice.user.user_id}/presence`, { token: stranger.token });
+    expect(viaHttp.status).toBe(403);
+    s.close();
+  });
+
+  it("hides last seen both ways when a user turns it off", async () => {
+    const { alice, bob } = await pair();
+    for (const [who, device] of [[alice, "a"], [bob, "b"]] as const) (await connect(who.token, device)).close();
+    const seen = async (viewer: Account, target: Account) =>
+      (await api("GET", `/api/v1/users/${target.user.user_id}/presence`, { token: viewer.token })).body;
+    await expect.poll(async () => (await seen(bob, alice)).last_seen).toEqual(expect.any(Number));
+    expect((await seen(alice, bob)).last_seen).toEqual(expect.any(Number));
+
+    const hide = await api("PATCH", "/api/v1/users/me", { token: alice.token, body: { last_seen_visible: false } });
+    expect(hide.status).toBe(200);
+    expect((await seen(bob, alice)).last_seen).toBeNull(); // others cannot see hers
+    expect((await seen(alice, bob)).last_seen).toBeNull(); // and she cannot see theirs
+    expect((await seen(bob, alice)).status).toBe("offline");
+
+    await api("PATCH", "/api/v1/users/me", { token: alice.token, body: { last_seen_visible: true } });
+    expect((await seen(bob, alice)).last_seen).toEqual(expect.any(Number));
+    expect((await seen(alice, bob)).last_seen).toEqual(expect.any(Number));
+    const bad = await api("PATCH", "/api/v1/users/me", { token: alice.token, body: {} });
+    expect(bad.status).toBe(400);
+  });
+});
