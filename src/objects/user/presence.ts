@@ -6,7 +6,7 @@ import type { DeviceSessions } from "./sessions";
 /**
  * This user's presence. Online while at least one device socket is open and alive. Liveness costs
  * no wake-ups per heartbeat: the runtime answers heartbeats and records when
- * (`getWebSocketAutoResponseTimestamp`); an alarm every half minute while devices are connected
+ * (`getWebSocketAutoResponseTimestamp`); an alarm, about once a minute while devices are connected,
  * closes any socket silent for over 60 s. Changes go only to subscribers, never to all contacts.
  */
 export class PresenceKeeper {
@@ -59,9 +59,13 @@ export class PresenceKeeper {
     this.broadcast();
   }
 
-  /** Closes sockets silent for too long; returns whether any device is still connected. */
+  /**
+   * Closes sockets silent for too long, and books the next check for when the quietest remaining
+   * socket would cross the limit: about once a minute per connected user, however often they ping.
+   */
   checkLiveness(now: number): boolean {
     let closed = false;
+    let nextCheck = Infinity;
     for (const session of this.sessions.all()) {
       const ws = session.ws;
       const heartbeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
@@ -73,12 +77,13 @@ export class PresenceKeeper {
           /* already closing */
         }
         closed = true;
+      } else {
+        nextCheck = Math.min(nextCheck, last + Limits.deviceSilenceMs + 1_000);
       }
     }
     if (closed) this.maybeGone(now);
-    const online = this.isOnline();
-    if (online) this.scheduleCheck(now + Limits.deviceSilenceMs / 2);
-    return online;
+    if (nextCheck !== Infinity) this.scheduleCheck(nextCheck);
+    return this.isOnline();
   }
 
   private broadcast() {
