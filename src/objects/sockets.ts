@@ -1,3 +1,12 @@
+import type { ErrorFrame, ProtocolError } from "../protocol";
+
+/** An `error` frame, encoded; echoes the client_msg_id of the send it refuses, if any. */
+export function errorFrame(error: ProtocolError, clientMsgId?: string): string {
+  const frame: ErrorFrame = { type: "error", code: error.code, message: error.message };
+  if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
+  return JSON.stringify(frame);
+}
+
 /** Sends without throwing: a socket that closed mid-send is cleaned up by its close event. */
 export function sendFrame(ws: WebSocket, frame: string): boolean {
   try {

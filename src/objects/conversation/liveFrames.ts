@@ -4,12 +4,10 @@ import {
   Limits,
   type ClientFrame,
   type DeliveryStatus,
-  type ErrorFrame,
   type HistoryResponse,
   type OutgoingMessage,
-  type ProtocolError,
 } from "../../protocol";
-import { sendFrame } from "../sockets";
+import { errorFrame, sendFrame } from "../sockets";
 import type { SendOutcome } from "./ConversationObject";
 import { liveOrigin, type LiveAttachment } from "./live";
 
@@ -20,12 +18,6 @@ export interface ConversationOps {
   history(userId: string, query: { after: number; limit: number }): Result<HistoryResponse>;
   updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Result<unknown>;
   typing(userId: string, status: "typing" | "stopped"): Result<void>;
-}
-
-function errorFrame(error: ProtocolError, clientMsgId?: string): string {
-  const frame: ErrorFrame = { type: "error", code: error.code, message: error.message };
-  if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
-  return JSON.stringify(frame);
 }
 
 /**

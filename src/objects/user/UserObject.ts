@@ -18,14 +18,14 @@ import {
 } from "../../protocol";
 import type { DeliveryBatch } from "../delivery";
 import { migrate } from "../migrations";
-import { answerClose } from "../sockets";
+import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
-import { DeviceFrameHandlers, errorFrame } from "./frames";
+import { DeviceFrameHandlers } from "./frames";
 import { InboxStore } from "./inbox";
 import { PresenceKeeper } from "./presence";
 import { userMigrations } from "./migrations";
-import { DeviceSessions, sendFrame, type DeviceSession } from "./sessions";
+import { DeviceSessions, type DeviceSession } from "./sessions";
 
 
 /**

@@ -3,7 +3,8 @@ import { KeyedSerialQueue } from "../../lib/serial";
 import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch } from "../delivery";
 import type { InboxStore } from "./inbox";
-import { sendFrame, type DeviceSession, type DeviceSessions } from "./sessions";
+import { sendFrame } from "../sockets";
+import type { DeviceSession, DeviceSessions } from "./sessions";
 
 const encode = (m: Message): DeliveredMessage => ({
   seq: m.seq,

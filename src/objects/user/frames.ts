@@ -5,21 +5,14 @@ import {
   ErrorCode,
   Limits,
   type ClientFrame,
-  type ErrorFrame,
   type OutgoingMessage,
   type Presence,
-  type ProtocolError,
 } from "../../protocol";
 import type { InboxStore } from "./inbox";
-import { sendFrame, type DeviceSession } from "./sessions";
+import { errorFrame, sendFrame } from "../sockets";
+import type { DeviceSession } from "./sessions";
 
 type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
-
-export function errorFrame(error: ProtocolError, clientMsgId?: string): string {
-  const frame: ErrorFrame = { type: "error", code: error.code, message: error.message };
-  if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
-  return JSON.stringify(frame);
-}
 
 /**
  * Handlers for the frames a device sends. Sends from one socket to one conversation are queued

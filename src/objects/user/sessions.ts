@@ -55,5 +55,3 @@ export class DeviceSessions {
     return this.ctx.getWebSockets(deviceTag(deviceId));
   }
 }
-
-export { sendFrame } from "../sockets";
