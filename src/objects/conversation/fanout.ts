@@ -42,6 +42,8 @@ export class Fanout {
    * call, not queued behind a round of user-object calls — then makes sure a round runs.
    */
   publish(): Promise<void> {
+    // The common case has no live socket open: nothing to read back, encode or push here.
+    if (!this.live.any()) this.livePushedUpTo = this.store.lastSeq;
     while (this.livePushedUpTo < this.store.lastSeq) {
       const messages = this.store.messagesAfter(this.livePushedUpTo, FANOUT_BATCH);
       if (messages.length === 0) break;

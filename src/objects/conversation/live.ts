@@ -24,6 +24,10 @@ export class LiveSockets {
     return attachment;
   }
 
+  any(): boolean {
+    return this.ctx.getWebSockets().length > 0;
+  }
+
   attachment(ws: WebSocket): LiveAttachment | null {
     return ws.deserializeAttachment() as LiveAttachment | null;
   }
