@@ -8,3 +8,4 @@ export * from "./limits";
 export * from "./models";
 export * from "./frames";
 export * from "./rest";
+export * from "./endpoints";

@@ -1,0 +1,590 @@
+import { ErrorCode } from "../protocol/errors";
+import {
+  checkOutgoing,
+  type ClientFrame,
+  type ErrorFrame,
+  type MessageAckFrame,
+  type MessageStatusUpdateFrame,
+  type Presence,
+  type ServerFrame,
+} from "../protocol/frames";
+import { Limits } from "../protocol/limits";
+import type { ConversationSummary, Message, User } from "../protocol/models";
+import { Connection, defaultBackoff, type BackoffOptions, type ConnectionState, type SocketFactory } from "./connection";
+import { Emitter } from "./emitter";
+import { MemoryOutbox, type OutboxStore, type PendingMessage } from "./outbox";
+import { ReceiptCursors } from "./receipts";
+import { ParleyApiError, RestClient } from "./rest";
+import { ConversationTimeline } from "./timeline";
+import { TypingSender, TypingState } from "./typing";
+
+export interface ParleyClientOptions {
+  /** Where the Worker is, e.g. `http://127.0.0.1:8787` or `https://chat.example.com`. */
+  baseUrl: string;
+  token: string;
+  user: User;
+  /** Stable per install: delivery cursors are kept per device. */
+  deviceId: string;
+  /** Where unacknowledged messages wait; `IndexedDbOutbox` in browsers. Default: in memory. */
+  outbox?: OutboxStore;
+  createSocket?: SocketFactory;
+  fetch?: typeof fetch;
+  backoff?: Partial<BackoffOptions>;
+  heartbeatMs?: number;
+}
+
+/** How one of your messages stands: in the outbox, stored, delivered to / read by every recipient, or refused. */
+export type MessageState = "pending" | "sent" | "delivered" | "read" | "failed";
+
+/** One row of a chat as an app shows it: a stored message, or one of yours still waiting to be stored. */
+export interface ChatEntry {
+  /** Stable across the pending → sent transition: the client_msg_id for your messages sent here. */
+  key: string;
+  conversation_id: string;
+  seq: number | null;
+  server_msg_id: string | null;
+  sender_id: string;
+  content: string;
+  content_type: Message["content_type"];
+  timestamp: number;
+  media?: Message["media"];
+  own: boolean;
+  /** For your own messages; null for others'. */
+  state: MessageState | null;
+  error?: { code: string; message: string };
+}
+
+export interface ParleyClientEvents {
+  connection: ConnectionState;
+  /** A message new to this device, from someone else or from another of your devices. */
+  message: Message;
+  /** Something shown for this conversation changed: messages, ticks, typing. */
+  conversation: string;
+  /** The conversation list changed (order, last message, unread counts, names, members). */
+  conversations: ConversationSummary[];
+  sent: { pending: PendingMessage; ack: MessageAckFrame };
+  failed: { pending: PendingMessage; error: { code: string; message: string } };
+  receipt: MessageStatusUpdateFrame;
+  typing: { conversation_id: string; user_id: string; typing: boolean };
+  presence: Presence;
+  /** An error frame not tied to one of your messages. */
+  error: ErrorFrame;
+}
+
+/** Codes after which resending the same message cannot succeed. */
+const retryable = new Set<string>([ErrorCode.internal]);
+const PRESENCE_RENEW_MS = Limits.presenceSubscriptionMs / 2;
+type StatusFrame = Extract<ClientFrame, { type: "message_status" }>;
+const newClientMsgId = () => `c_${crypto.randomUUID()}`;
+
+/**
+ * The Parley client: one device socket kept connected, an outbox that makes every send exactly-once,
+ * each conversation's messages in seq order without duplicates or holes, delivered/read receipts
+ * both ways, typing and presence. Runs in browsers, Node 22 and workerd.
+ */
+export class ParleyClient extends Emitter<ParleyClientEvents> {
+  readonly rest: RestClient;
+  readonly user: User;
+  private token: string;
+  private readonly connection: Connection;
+  private readonly outbox: OutboxStore;
+  private readonly pendingById = new Map<string, PendingMessage>();
+  private readonly failed = new Map<string, { pending: PendingMessage; error: { code: string; message: string } }>();
+  private readonly timelines = new Map<string, ConversationTimeline>();
+  private readonly receiptsByConversation = new Map<string, ReceiptCursors>();
+  private readonly summaries = new Map<string, ConversationSummary>();
+  private readonly olderExhausted = new Set<string>();
+  private readonly deliveredSent = new Map<string, number>();
+  private readonly readSent = new Map<string, number>();
+  private readonly readWanted = new Set<string>();
+  private readonly syncing = new Map<string, { afterSeq: number; at: number }>();
+  private readonly deliveredDirty = new Set<string>();
+  private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private presenceTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly presence = new Map<string, Presence>();
+  private readonly watched = new Set<string>();
+  private readonly typingState: TypingState;
+  private readonly typingSender: TypingSender;
+  private started: Promise<void> | null = null;
+
+  constructor(options: ParleyClientOptions) {
+    super();
+    this.user = options.user;
+    this.token = options.token;
+    this.outbox = options.outbox ?? new MemoryOutbox();
+    this.rest = new RestClient(options.baseUrl, () => this.token, options.fetch);
+    const wsUrl = new URL("/api/v1/ws", options.baseUrl);
+    wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
+    wsUrl.searchParams.set("device_id", options.deviceId);
+    this.connection = new Connection({
+      url: wsUrl.toString(),
+      token: () => this.token,
+      createSocket: options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols)),
+      backoff: { ...defaultBackoff, ...options.backoff },
+      heartbeatMs: options.heartbeatMs ?? 25_000,
+      onOpen: () => this.onOpen(),
+      onFrame: (frame) => this.onFrame(frame),
+      onState: (state) => this.emit("connection", state),
+      onProtocolError: () => this.emit("error", { type: "error", code: ErrorCode.invalidFrame, message: "unreadable frame from server" }),
+    });
+    this.typingState = new TypingState((conversation_id, user_id, typing) => {
+      this.emit("typing", { conversation_id, user_id, typing });
+      this.emit("conversation", conversation_id);
+    });
+    this.typingSender = new TypingSender((conversation_id, status) =>
+      this.connection.send([{ type: "typing", conversation_id, status }]),
+    );
+  }
+
+  /** Logs in and returns the account and token to construct a client with. */
+  static login(baseUrl: string, body: { username: string; password: string }, fetchImpl?: typeof fetch) {
+    return new RestClient(baseUrl, () => null, fetchImpl).call("login", { body });
+  }
+
+  static register(baseUrl: string, body: { username: string; password: string; display_name?: string }, fetchImpl?: typeof fetch) {
+    return new RestClient(baseUrl, () => null, fetchImpl).call("register", { body });
+  }
+
+  get connectionState(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** When the next reconnect attempt is due, while waiting for one. */
+  get retryAt(): number | null {
+    return this.connection.retryAt;
+  }
+
+  /** Loads the outbox left by an earlier run and connects. Safe to call twice. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      for (const pending of await this.outbox.list()) this.pendingById.set(pending.client_msg_id, pending);
+      for (const pending of this.pendingById.values()) this.emit("conversation", pending.conversation_id);
+      this.connection.start();
+      this.presenceTimer = setInterval(() => this.renewPresence(), PRESENCE_RENEW_MS);
+    })();
+    return this.started;
+  }
+
+  /** Disconnects and stops every timer. Pending messages stay in the outbox for the next start. */
+  stop(): void {
+    this.connection.stop();
+    this.typingState.clear();
+    this.typingSender.clear();
+    for (const timer of [this.deliveredTimer, this.refreshTimer]) if (timer) clearTimeout(timer);
+    if (this.presenceTimer) clearInterval(this.presenceTimer);
+    this.deliveredTimer = this.refreshTimer = this.presenceTimer = null;
+    this.started = null;
+  }
+
+  reconnectNow(): void {
+    this.connection.reconnectNow();
+  }
+
+  /** Swaps in a refreshed token; the next (re)connect and REST call use it. */
+  setToken(token: string): void {
+    this.token = token;
+  }
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  /**
+   * Queues a text message: it is in the outbox (and shown as pending) before this resolves, and
+   * goes out now if connected, else when the connection returns. Throws a ParleyApiError for
+   * content the server would refuse (empty, too large).
+   */
+  async send(conversationId: string, content: string): Promise<PendingMessage> {
+    const pending: PendingMessage = {
+      conversation_id: conversationId,
+      client_msg_id: newClientMsgId(),
+      content,
+      content_type: "text",
+      created_at: Date.now(),
+    };
+    const refused = checkOutgoing(pending);
+    if (refused) throw new ParleyApiError(400, refused.code, refused.message);
+    this.pendingById.set(pending.client_msg_id, pending);
+    this.emit("conversation", conversationId);
+    await this.outbox.put(pending);
+    // It may have been acked already if an earlier flush raced the put; only send what is still pending.
+    if (this.pendingById.has(pending.client_msg_id)) this.connection.send([sendFrame(pending)]);
+    this.typingSender.stop(conversationId);
+    return pending;
+  }
+
+  /** Messages the server has not acknowledged yet, oldest first. */
+  pending(conversationId?: string): PendingMessage[] {
+    return [...this.pendingById.values()]
+      .filter((p) => conversationId === undefined || p.conversation_id === conversationId)
+      .sort((a, b) => a.created_at - b.created_at);
+  }
+
+  /** Forgets a message the server refused. */
+  discardFailed(clientMsgId: string): void {
+    const entry = this.failed.get(clientMsgId);
+    if (!entry) return;
+    this.failed.delete(clientMsgId);
+    this.emit("conversation", entry.pending.conversation_id);
+  }
+
+  /** Call on every keystroke in a conversation's composer; throttled to the protocol's rate. */
+  typing(conversationId: string): void {
+    this.typingSender.keystroke(conversationId);
+  }
+
+  stopTyping(conversationId: string): void {
+    this.typingSender.stop(conversationId);
+  }
+
+  /** The user has seen the conversation: acknowledge `read` up to the newest message held. */
+  markRead(conversationId: string): void {
+    const timeline = this.timelines.get(conversationId);
+    const top = timeline?.contiguousSeq ?? null;
+    const summary = this.summaries.get(conversationId);
+    if (summary && summary.unread_count > 0) {
+      this.summaries.set(conversationId, { ...summary, unread_count: 0 });
+      this.emitConversations();
+    }
+    if (top === null || top <= (this.readSent.get(conversationId) ?? 0)) return;
+    this.readWanted.add(conversationId);
+    this.flushReads();
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  /** The conversation list, most recently active first, kept current by the socket. */
+  conversations(): ConversationSummary[] {
+    return [...this.summaries.values()].sort(
+      (a, b) => (b.last_message?.timestamp ?? b.updated_at) - (a.last_message?.timestamp ?? a.updated_at),
+    );
+  }
+
+  conversation(conversationId: string): ConversationSummary | undefined {
+    return this.summaries.get(conversationId);
+  }
+
+  /** Fetches the conversation list from the server. */
+  async refreshConversations(): Promise<ConversationSummary[]> {
+    const { conversations } = await this.rest.call("listConversations");
+    this.summaries.clear();
+    for (const summary of conversations) {
+      this.summaries.set(summary.conversation_id, summary);
+      if (summary.last_message && this.timeline(summary.conversation_id).contiguousSeq === null) {
+        this.timeline(summary.conversation_id).anchor(summary.last_message.seq);
+      }
+    }
+    this.emitConversations();
+    return this.conversations();
+  }
+
+  /** Stored messages and this device's unsent ones, in the order the conversation shows them. */
+  entries(conversationId: string): ChatEntry[] {
+    const timeline = this.timelines.get(conversationId);
+    const receipts = this.receiptsByConversation.get(conversationId);
+    const recipients = (this.summaries.get(conversationId)?.members ?? [])
+      .map((m) => m.user_id)
+      .filter((id) => id !== this.user.user_id);
+    const rows: ChatEntry[] = (timeline?.messages() ?? []).map((m) => {
+      const own = m.sender_id === this.user.user_id && m.content_type !== "system";
+      return {
+        ...m,
+        key: m.server_msg_id,
+        own,
+        state: own ? (receipts?.stateOf(m.seq, recipients) ?? "sent") : null,
+      };
+    });
+    const local = [...this.pending(conversationId).map((p) => ({ pending: p, error: undefined })), ...this.failedIn(conversationId)];
+    for (const { pending, error } of local.sort((a, b) => a.pending.created_at - b.pending.created_at)) {
+      rows.push({
+        key: pending.client_msg_id,
+        conversation_id: conversationId,
+        seq: null,
+        server_msg_id: null,
+        sender_id: this.user.user_id,
+        content: pending.content,
+        content_type: pending.content_type,
+        timestamp: pending.created_at,
+        own: true,
+        state: error ? "failed" : "pending",
+        ...(error ? { error } : {}),
+      });
+    }
+    return rows;
+  }
+
+  messages(conversationId: string): Message[] {
+    return this.timelines.get(conversationId)?.messages() ?? [];
+  }
+
+  /** The highest seq this device holds with nothing missing below it. */
+  contiguousSeq(conversationId: string): number | null {
+    return this.timelines.get(conversationId)?.contiguousSeq ?? null;
+  }
+
+  typingIn(conversationId: string): string[] {
+    return this.typingState.typingIn(conversationId);
+  }
+
+  presenceOf(userId: string): Presence | undefined {
+    return this.presence.get(userId);
+  }
+
+  hasOlder(conversationId: string): boolean {
+    return !this.olderExhausted.has(conversationId);
+  }
+
+  /**
+   * Loads the page of history before the oldest message held (the newest page when none is held).
+   * Returns how many messages were new to this device.
+   */
+  async loadOlder(conversationId: string, limit: number = Limits.historyDefaultPage): Promise<number> {
+    const timeline = this.timeline(conversationId);
+    const before = timeline.oldestSeq();
+    if (before !== null && before <= 1) {
+      this.olderExhausted.add(conversationId);
+      return 0;
+    }
+    const page = await this.rest.call("history", {
+      conversation_id: conversationId,
+      query: before === null ? { limit } : { before, limit },
+    });
+    if (!page.has_more) this.olderExhausted.add(conversationId);
+    const added = timeline.addPage(page.messages, before === null);
+    this.emit("conversation", conversationId);
+    return added;
+  }
+
+  /**
+   * Fetches who has received and read your newest message in a conversation, so ticks are right
+   * after a reload (receipts that arrived while this device was away are not replayed as frames).
+   */
+  async loadReceipts(conversationId: string): Promise<void> {
+    const own = [...this.messages(conversationId)].reverse().find((m) => m.sender_id === this.user.user_id && m.content_type !== "system");
+    if (!own) return;
+    const { receipts } = await this.rest.call("receipts", { conversation_id: conversationId, server_msg_id: own.server_msg_id });
+    const cursors = this.receipts(conversationId);
+    for (const r of receipts) {
+      if (r.read_at !== null) cursors.note(r.user_id, "read", own.seq);
+      else if (r.delivered_at !== null) cursors.note(r.user_id, "delivered", own.seq);
+    }
+    this.emit("conversation", conversationId);
+  }
+
+  /** Watches users' presence (people you share a conversation with); kept renewed while connected. */
+  subscribePresence(userIds: string[]): void {
+    const fresh = userIds.filter((id) => id !== this.user.user_id && !this.watched.has(id));
+    for (const id of fresh) this.watched.add(id);
+    if (fresh.length) this.sendPresenceSubscribe(fresh);
+  }
+
+  // ---- the socket ------------------------------------------------------------------------------
+
+  private onOpen(): void {
+    // Everything unacknowledged goes again with its own client_msg_id: the server stores each once.
+    this.connection.send(this.pending().map(sendFrame));
+    this.syncing.clear();
+    this.flushReads();
+    if (this.watched.size) this.sendPresenceSubscribe([...this.watched]);
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "new_message": {
+        const { type: _, ...message } = frame;
+        this.receive(message);
+        break;
+      }
+      case "message_ack":
+        this.acknowledged(frame);
+        break;
+      case "message_status":
+        if (this.receipts(frame.conversation_id).note(frame.user_id, frame.status, frame.seq)) {
+          this.emit("receipt", frame);
+          this.emit("conversation", frame.conversation_id);
+        }
+        break;
+      case "error":
+        this.refused(frame);
+        break;
+      case "typing":
+        this.typingState.update(frame.conversation_id, frame.user_id, frame.status === "typing");
+        break;
+      case "presence": {
+        const { type: _, ...presence } = frame;
+        this.presence.set(presence.user_id, presence);
+        this.emit("presence", presence);
+        break;
+      }
+      case "heartbeat_ack":
+        break;
+    }
+  }
+
+  private receive(message: Message): void {
+    const timeline = this.timeline(message.conversation_id);
+    const outcome = timeline.add(message);
+    if (outcome.kind === "duplicate") return;
+    if (outcome.kind === "gap") this.requestSync(message.conversation_id, outcome.afterSeq);
+    const syncing = this.syncing.get(message.conversation_id);
+    if (syncing && (timeline.contiguousSeq ?? 0) > syncing.afterSeq) this.syncing.delete(message.conversation_id);
+    // A message from someone else means they are no longer typing it.
+    this.typingState.update(message.conversation_id, message.sender_id, false);
+    this.noteInSummary(message);
+    this.deliveredDirty.add(message.conversation_id);
+    this.deliveredTimer ??= setTimeout(() => this.flushDelivered(), 10);
+    this.emit("message", message);
+    this.emit("conversation", message.conversation_id);
+  }
+
+  private acknowledged(ack: MessageAckFrame): void {
+    const pending = this.pendingById.get(ack.client_msg_id);
+    if (pending) {
+      this.pendingById.delete(ack.client_msg_id);
+      void this.outbox.remove(ack.client_msg_id);
+    }
+    const message: Message = {
+      conversation_id: ack.conversation_id,
+      server_msg_id: ack.server_msg_id,
+      seq: ack.seq,
+      sender_id: this.user.user_id,
+      content: pending?.content ?? "",
+      content_type: pending?.content_type ?? "text",
+      timestamp: ack.timestamp,
+    };
+    if (pending) {
+      const outcome = this.timeline(ack.conversation_id).add(message);
+      if (outcome.kind === "gap") this.requestSync(ack.conversation_id, outcome.afterSeq);
+      if (outcome.kind !== "duplicate") this.noteInSummary(message);
+      this.emit("sent", { pending, ack });
+    }
+    this.emit("conversation", ack.conversation_id);
+  }
+
+  private refused(error: ErrorFrame): void {
+    const pending = error.client_msg_id ? this.pendingById.get(error.client_msg_id) : undefined;
+    if (!pending) {
+      this.emit("error", error);
+      return;
+    }
+    if (retryable.has(error.code)) return; // stays in the outbox; the next connect resends it
+    this.pendingById.delete(pending.client_msg_id);
+    void this.outbox.remove(pending.client_msg_id);
+    const detail = { code: error.code, message: error.message };
+    this.failed.set(pending.client_msg_id, { pending, error: detail });
+    this.emit("failed", { pending, error: detail });
+    this.emit("conversation", pending.conversation_id);
+  }
+
+  private requestSync(conversationId: string, afterSeq: number): void {
+    const current = this.syncing.get(conversationId);
+    if (current && current.afterSeq === afterSeq && Date.now() - current.at < 5_000) return;
+    if (this.connection.send([{ type: "sync", conversation_id: conversationId, after_seq: afterSeq, limit: Limits.syncMaxPage }])) {
+      this.syncing.set(conversationId, { afterSeq, at: Date.now() });
+    }
+  }
+
+  /** One `delivered` per conversation for the highest seq held with no hole below it. */
+  private flushDelivered(): void {
+    this.deliveredTimer = null;
+    const frames: StatusFrame[] = [];
+    for (const conversationId of this.deliveredDirty) {
+      const timeline = this.timeline(conversationId);
+      const top = timeline.contiguousSeq;
+      const message = top === null ? undefined : timeline.get(top);
+      if (top === null || !message) continue;
+      const covered = Math.max(this.deliveredSent.get(conversationId) ?? 0, this.readSent.get(conversationId) ?? 0);
+      if (top <= covered) continue;
+      frames.push({ type: "message_status", conversation_id: conversationId, server_msg_id: message.server_msg_id, status: "delivered" });
+      this.deliveredSent.set(conversationId, top);
+    }
+    this.deliveredDirty.clear();
+    if (frames.length && !this.connection.send(frames)) {
+      // Not connected: the server replays past this device's cursor on reconnect and we ack then.
+      for (const f of frames) this.deliveredSent.delete(f.conversation_id);
+    }
+  }
+
+  private flushReads(): void {
+    const frames: StatusFrame[] = [];
+    for (const conversationId of this.readWanted) {
+      const timeline = this.timeline(conversationId);
+      const top = timeline.contiguousSeq;
+      const message = top === null ? undefined : timeline.get(top);
+      if (top === null || !message || top <= (this.readSent.get(conversationId) ?? 0)) continue;
+      frames.push({ type: "message_status", conversation_id: conversationId, server_msg_id: message.server_msg_id, status: "read" });
+    }
+    if (frames.length === 0 || !this.connection.send(frames)) return;
+    for (const f of frames) this.readSent.set(f.conversation_id, this.timeline(f.conversation_id).contiguousSeq!);
+    this.readWanted.clear();
+  }
+
+  private sendPresenceSubscribe(userIds: string[]): void {
+    for (let i = 0; i < userIds.length; i += Limits.presenceSubscribeMaxUsers) {
+      this.connection.send([{ type: "presence_subscribe", user_ids: userIds.slice(i, i + Limits.presenceSubscribeMaxUsers) }]);
+    }
+  }
+
+  private renewPresence(): void {
+    if (this.watched.size) this.sendPresenceSubscribe([...this.watched]);
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------------
+
+  private noteInSummary(message: Message): void {
+    const summary = this.summaries.get(message.conversation_id);
+    if (!summary || message.content_type === "system") {
+      // A conversation we have not listed yet, or a change of name or members: fetch the list again.
+      this.refreshSoon();
+      if (!summary) return;
+    }
+    const newer = !summary.last_message || message.seq > summary.last_message.seq;
+    const unread =
+      message.sender_id !== this.user.user_id && message.seq > (this.readSent.get(message.conversation_id) ?? 0) ? 1 : 0;
+    this.summaries.set(message.conversation_id, {
+      ...summary,
+      last_message: newer ? message : summary.last_message,
+      unread_count: summary.unread_count + unread,
+    });
+    this.emitConversations();
+  }
+
+  private refreshSoon(): void {
+    this.refreshTimer ??= setTimeout(() => {
+      this.refreshTimer = null;
+      this.refreshConversations().catch(() => {
+        /* the next message or reconnect tries again */
+      });
+    }, 50);
+  }
+
+  private emitConversations(): void {
+    this.emit("conversations", this.conversations());
+  }
+
+  private timeline(conversationId: string): ConversationTimeline {
+    let timeline = this.timelines.get(conversationId);
+    if (!timeline) this.timelines.set(conversationId, (timeline = new ConversationTimeline()));
+    return timeline;
+  }
+
+  private receipts(conversationId: string): ReceiptCursors {
+    let cursors = this.receiptsByConversation.get(conversationId);
+    if (!cursors) this.receiptsByConversation.set(conversationId, (cursors = new ReceiptCursors()));
+    return cursors;
+  }
+
+  private failedIn(conversationId: string) {
+    return [...this.failed.values()].filter((f) => f.pending.conversation_id === conversationId);
+  }
+}
+
+function sendFrame(pending: PendingMessage): ClientFrame {
+  return {
+    type: "send_message",
+    conversation_id: pending.conversation_id,
+    client_msg_id: pending.client_msg_id,
+    content: pending.content,
+    content_type: pending.content_type,
+    ...(pending.media_id ? { media_id: pending.media_id } : {}),
+  };
+}
