@@ -2,17 +2,35 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        // Test-only values; production takes JWT_SECRET from `wrangler secret put`.
-        bindings: { ENVIRONMENT: "test", JWT_SECRET: "test-secret-test-secret-test-secret-0123456789" },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
+    projects: [
+      {
+        // Inside workerd: the Worker, its objects and the pure protocol/SDK logic.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              // Test-only values; production takes JWT_SECRET from `wrangler secret put`.
+              bindings: { ENVIRONMENT: "test", JWT_SECRET: "test-secret-test-secret-test-secret-0123456789" },
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], testTimeout: 60_000 },
+      },
+      {
+        // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/sdk/**/*.test.ts", "test/browser/**/*.test.ts"],
+          globalSetup: ["test/helpers/globalServer.ts"],
+          testTimeout: 90_000,
+          hookTimeout: 90_000,
+          // Browser tests each drive two Chromium contexts; one file at a time keeps 2 cores responsive.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,101 @@
+/**
+ * A real Parley server for Node-side tests: `wrangler dev` as `npm start` runs it, on a free
+ * loopback port, with its state in a directory of the test's choosing (so a test can kill it and
+ * start it again on the same state).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "../..");
+export const DEV_JWT_SECRET = "node-tests-secret-node-tests-secret-0123456789";
+
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => ok(port));
+    });
+  });
+}
+
+export class DevServer {
+  private child: ChildProcess | null = null;
+  private log: string[] = [];
+  port = 0;
+
+  constructor(readonly stateDir = mkdtempSync(join(tmpdir(), "parley-state-"))) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(port?: number): Promise<void> {
+    this.port = port ?? (this.port || (await freePort()));
+    const inspector = await freePort();
+    this.log = [];
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, "node_modules/wrangler/bin/wrangler.js"),
+        "dev",
+        "--ip=127.0.0.1",
+        `--port=${this.port}`,
+        `--inspector-port=${inspector}`,
+        `--persist-to=${this.stateDir}`,
+        "--show-interactive-dev-session=false",
+        "--var",
+        `JWT_SECRET:${DEV_JWT_SECRET}`,
+        "ENVIRONMENT:development",
+      ],
+      { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+    );
+    this.child = child;
+    const remember = (chunk: Buffer) => {
+      this.log.push(chunk.toString());
+      if (this.log.length > 200) this.log.shift();
+    };
+    child.stdout!.on("data", remember);
+    child.stderr!.on("data", remember);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${this.output()}`);
+      try {
+        const res = await fetch(`${this.url}/api/v1/users/me`);
+        if (res.status === 401) return;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`wrangler dev did not come up within 60 s:\n${this.output()}`);
+  }
+
+  /** Stops the server: SIGTERM for a clean stop, SIGKILL for a crash. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((ok) => child.once("exit", () => ok()));
+    // wrangler runs workerd as its own child: signal the whole process group, as a crash would take it all.
+    const kill = (s: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, s);
+      } catch {
+        /* already gone */
+      }
+    };
+    kill(signal);
+    const timer = setTimeout(() => kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  output(): string {
+    return this.log.join("").slice(-4000);
+  }
+}
