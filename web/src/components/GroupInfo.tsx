@@ -1,0 +1,154 @@
+import { useState } from "preact/hooks";
+import type { ConversationSummary, MemberRole } from "../../../src/client";
+import { useApp, useUsers } from "../context";
+import { Avatar } from "./Avatar";
+import { Dialog } from "./Dialog";
+import { errorText } from "./NewChatDialog";
+
+/** The group's name and members; admins rename, add, remove and promote. Everyone can leave. */
+export function GroupInfo({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
+  const { client, open } = useApp();
+  const users = useUsers();
+  const me = users.me.user_id;
+  const id = conversation.conversation_id;
+  const admin = conversation.members.some((m) => m.user_id === me && m.role === "admin");
+  const [name, setName] = useState(conversation.name ?? "");
+  const [candidate, setCandidate] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function act(work: () => Promise<unknown>, done?: string) {
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    try {
+      await work();
+      await client.refreshConversations();
+      if (done) setNotice(done);
+    } catch (err) {
+      setError(errorText(err));
+    }
+    setBusy(false);
+  }
+
+  const rename = (e: Event) => {
+    e.preventDefault();
+    if (name.trim() && name.trim() !== conversation.name) void act(() => client.rest.call("rename", { conversation_id: id, body: { name: name.trim() } }), "Group renamed.");
+  };
+  const addMember = (e: Event) => {
+    e.preventDefault();
+    const username = candidate.trim().replace(/^@/, "");
+    if (!username) return;
+    void act(async () => {
+      const { user } = await client.rest.call("findUser", { query: { username } });
+      users.put(user);
+      await client.rest.call("addMembers", { conversation_id: id, body: { user_ids: [user.user_id] } });
+      setCandidate("");
+    }, "Member added.");
+  };
+  const remove = (userId: string) => act(() => client.rest.call("removeMember", { conversation_id: id, user_id: userId }));
+  const setRole = (userId: string, role: MemberRole) =>
+    act(() => client.rest.call("setRole", { conversation_id: id, user_id: userId, body: { role } }));
+  const leave = async () => {
+    setBusy(true);
+    try {
+      await client.rest.call("removeMember", { conversation_id: id, user_id: me });
+      await client.refreshConversations().catch(() => {});
+      onClose();
+      open(null);
+    } catch (err) {
+      setError(errorText(err));
+      setBusy(false);
+    }
+  };
+
+  const members = [...conversation.members].sort(
+    (a, b) => Number(b.user_id === me) - Number(a.user_id === me) || Number(b.role === "admin") - Number(a.role === "admin"),
+  );
+
+  return (
+    <Dialog title="Group info" variant="sheet" onClose={onClose}>
+      <div class="group-hero">
+        <Avatar userId={id} name={conversation.name ?? "Group"} size="large" group />
+        {admin ? (
+          <form class="rename-form" onSubmit={rename}>
+            <label for="group-name">Group name</label>
+            <div class="input-row">
+              <input id="group-name" maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+              <button type="submit" class="button" disabled={busy || !name.trim() || name.trim() === conversation.name}>
+                Save
+              </button>
+            </div>
+          </form>
+        ) : (
+          <h3 class="group-name">{conversation.name}</h3>
+        )}
+        <p class="muted">Group · {conversation.members.length} members</p>
+      </div>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice && (
+        <p class="form-notice" role="status">
+          {notice}
+        </p>
+      )}
+      {admin && (
+        <form class="add-member" onSubmit={addMember}>
+          <label for="group-add-member">Add member by username</label>
+          <div class="input-row">
+            <input
+              id="group-add-member"
+              autoCapitalize="none"
+              autoComplete="off"
+              spellcheck={false}
+              value={candidate}
+              onInput={(e) => setCandidate(e.currentTarget.value)}
+            />
+            <button type="submit" class="button" disabled={busy || !candidate.trim()}>
+              Add member
+            </button>
+          </div>
+        </form>
+      )}
+      <h3 class="section-title">{conversation.members.length} members</h3>
+      <ul class="member-list" aria-label="Members">
+        {members.map((m) => {
+          const nameId = `member-${m.user_id}`;
+          const self = m.user_id === me;
+          return (
+            <li key={m.user_id} class="member-row" data-testid="member-row" data-user-id={m.user_id}>
+              <Avatar userId={m.user_id} name={users.name(m.user_id)} size="small" />
+              <span class="member-name" id={nameId}>
+                {self ? "You" : users.name(m.user_id)}
+                {m.role === "admin" && <span class="role-badge">Admin</span>}
+              </span>
+              {admin && !self && (
+                <span class="member-actions">
+                  <button
+                    type="button"
+                    class="button button-small button-ghost"
+                    aria-describedby={nameId}
+                    disabled={busy}
+                    onClick={() => setRole(m.user_id, m.role === "admin" ? "member" : "admin")}
+                  >
+                    {m.role === "admin" ? "Remove admin" : "Make admin"}
+                  </button>
+                  <button type="button" class="button button-small button-danger-ghost" aria-describedby={nameId} disabled={busy} onClick={() => remove(m.user_id)}>
+                    Remove
+                  </button>
+                </span>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <button type="button" class="button button-danger button-block" onClick={leave} disabled={busy}>
+        Leave group
+      </button>
+    </Dialog>
+  );
+}

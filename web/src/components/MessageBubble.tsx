@@ -1,0 +1,67 @@
+import type { ChatEntry } from "../../../src/client";
+import { clock, hue } from "../format";
+import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon } from "./icons";
+
+interface Props {
+  entry: ChatEntry;
+  /** Group chats name the sender above the first of a run of someone else's messages. */
+  senderName?: string;
+  /** Same sender as the message above: tighter spacing, no tail. */
+  continued: boolean;
+  onInfo(entry: ChatEntry): void;
+  onDiscard(entry: ChatEntry): void;
+}
+
+const tickLabel = { pending: "Sending", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" } as const;
+
+/** One message. Text is rendered as text (never HTML); line breaks are kept by CSS. */
+export function MessageBubble({ entry, senderName, continued, onInfo, onDiscard }: Props) {
+  const own = entry.own;
+  const state = entry.state ?? "sent";
+  return (
+    <div
+      class={`message ${own ? "own" : "other"}${continued ? " continued" : ""}${state === "failed" ? " failed" : ""}`}
+      data-testid="message"
+      data-seq={entry.seq ?? ""}
+      data-own={String(own)}
+      data-state={own ? state : undefined}
+    >
+      <div class="bubble">
+        {senderName && (
+          <div class="sender-name" style={{ "--sender-hue": hue(entry.sender_id) }}>
+            {senderName}
+          </div>
+        )}
+        <p class="message-text">{entry.content_type === "text" ? entry.content : `[${entry.content_type}]`}</p>
+        <span class="message-meta">
+          <time dateTime={new Date(entry.timestamp).toISOString()}>{clock(entry.timestamp)}</time>
+          {own && <Tick entry={entry} state={state} onInfo={onInfo} />}
+        </span>
+      </div>
+      {state === "failed" && (
+        <div class="message-error">
+          <span>Not sent: {entry.error?.message ?? "the server refused this message"}</span>
+          <button type="button" class="link-button" onClick={() => onDiscard(entry)}>
+            Discard
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function Tick({ entry, state, onInfo }: { entry: ChatEntry; state: keyof typeof tickLabel; onInfo(entry: ChatEntry): void }) {
+  const label = tickLabel[state];
+  if (state === "pending" || state === "failed") {
+    return (
+      <span class={`tick tick-${state}`} role="img" aria-label={label} data-testid="tick">
+        {state === "pending" ? <ClockIcon /> : <AlertIcon />}
+      </span>
+    );
+  }
+  return (
+    <button type="button" class={`tick tick-${state}`} aria-label={label} title={`${label} — message info`} data-testid="tick" onClick={() => onInfo(entry)}>
+      {state === "sent" ? <CheckIcon /> : <DoubleCheckIcon />}
+    </button>
+  );
+}

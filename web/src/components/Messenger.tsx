@@ -1,0 +1,122 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ParleyApiError, ParleyClient } from "../../../src/client";
+import { IndexedDbOutbox } from "../../../src/client/outbox-idb";
+import { AppContext, type AppServices } from "../context";
+import { deviceId, type Session } from "../session";
+import { UserDirectory } from "../users";
+import { ChatView } from "./ChatView";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { ConversationList } from "./ConversationList";
+import { EmptyState } from "./EmptyState";
+import { Avatar } from "./Avatar";
+
+/** The selected chat lives in the URL hash (#/c/<id>) so the browser's Back button leaves a chat. */
+function hashConversation(): string | null {
+  const match = /^#\/c\/(.+)$/.exec(location.hash);
+  return match ? decodeURIComponent(match[1]!) : null;
+}
+
+export function Messenger({ session, onLogout }: { session: Session; onLogout(): void }) {
+  const { client, users, outbox } = useMemo(() => {
+    const outbox = new IndexedDbOutbox(session.user.user_id);
+    const client = new ParleyClient({
+      baseUrl: location.origin,
+      token: session.token,
+      user: session.user,
+      deviceId: deviceId(),
+      outbox,
+    });
+    return { client, users: new UserDirectory(session.user), outbox };
+  }, [session]);
+  const [selected, setSelected] = useState<string | null>(hashConversation);
+
+  useEffect(() => {
+    const onHash = () => setSelected(hashConversation());
+    addEventListener("hashchange", onHash);
+    return () => removeEventListener("hashchange", onHash);
+  }, []);
+
+  useEffect(() => {
+    let stopped = false;
+    const refresh = () =>
+      client.refreshConversations().catch((err: unknown) => {
+        // A token the server no longer accepts: back to the login screen.
+        if (!stopped && err instanceof ParleyApiError && err.status === 401) logout();
+      });
+    void client.start();
+    void refresh();
+    client.rest
+      .call("me")
+      .then(({ user }) => users.put(user))
+      .catch(() => {});
+    // After every reconnect the list may be stale (messages that arrived while away).
+    const off = client.on("connection", (state) => {
+      if (state === "open") void refresh();
+    });
+    return () => {
+      stopped = true;
+      off();
+      client.stop();
+      void outbox.close();
+    };
+  }, [client]);
+
+  function logout() {
+    client.stop();
+    if (location.hash) history.replaceState(null, "", location.pathname);
+    onLogout();
+  }
+
+  const services = useMemo<AppServices>(
+    () => ({
+      client,
+      users,
+      open(conversationId) {
+        if (conversationId === null) {
+          // Back from a chat: pop the history entry we pushed, if it is ours.
+          if (history.state?.parleyChat) history.back();
+          else history.replaceState(null, "", location.pathname);
+          setSelected(null);
+          return;
+        }
+        const hash = `#/c/${encodeURIComponent(conversationId)}`;
+        if (location.hash === hash) return;
+        if (hashConversation()) history.replaceState({ parleyChat: true }, "", hash);
+        else history.pushState({ parleyChat: true }, "", hash);
+        setSelected(conversationId);
+      },
+    }),
+    [client, users],
+  );
+
+  return (
+    <AppContext.Provider value={services}>
+      <div class={`messenger ${selected ? "has-chat" : "no-chat"}`}>
+        <header class="app-header">
+          <div class="brand">
+            <span class="brand-mark" aria-hidden="true">
+              P
+            </span>
+            <span class="brand-name">Parley</span>
+          </div>
+          <div class="app-user">
+            <Avatar userId={session.user.user_id} name={users.name(session.user.user_id)} size="small" />
+            <span class="app-user-name" data-testid="current-user">
+              {users.name(session.user.user_id)}
+            </span>
+            <button type="button" class="button button-ghost" onClick={logout}>
+              Log out
+            </button>
+          </div>
+        </header>
+        <ConnectionBanner />
+        <div class="panes">
+          <ConversationList selected={selected} />
+          <main class="chat-pane" aria-label={selected ? "Chat" : "No chat selected"}>
+            {selected ? <ChatView key={selected} conversationId={selected} /> : <EmptyState />}
+          </main>
+        </div>
+      </div>
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,69 @@
+import { useState } from "preact/hooks";
+import { ParleyApiError } from "../../../src/client";
+import { useApp } from "../context";
+import { Dialog } from "./Dialog";
+
+export function errorText(err: unknown): string {
+  if (err instanceof ParleyApiError) return err.code === "user_not_found" ? "No one has that username." : err.message;
+  return "Something went wrong. Please try again.";
+}
+
+/** Start (or reopen) a direct chat with someone by username. */
+export function NewChatDialog({ onClose }: { onClose(): void }) {
+  const { client, users, open } = useApp();
+  const [username, setUsername] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const name = username.trim().replace(/^@/, "");
+    if (!name) return setError("Enter a username.");
+    setBusy(true);
+    setError(null);
+    try {
+      const { user } = await client.rest.call("findUser", { query: { username: name } });
+      if (user.user_id === users.me.user_id) throw new Error("self");
+      users.put(user);
+      const { conversation } = await client.rest.call("createConversation", { body: { type: "direct", member_ids: [user.user_id] } });
+      await client.refreshConversations();
+      onClose();
+      open(conversation.conversation_id);
+    } catch (err) {
+      setError(err instanceof Error && err.message === "self" ? "That's you! Pick someone else." : errorText(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title="New chat" onClose={onClose}>
+      <form class="form" onSubmit={submit}>
+        <div class="field">
+          <label for="new-chat-username">Username</label>
+          <input
+            id="new-chat-username"
+            autoFocus
+            autoCapitalize="none"
+            autoComplete="off"
+            spellcheck={false}
+            value={username}
+            onInput={(e) => setUsername(e.currentTarget.value)}
+          />
+        </div>
+        {error && (
+          <p class="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="dialog-actions">
+          <button type="button" class="button button-ghost" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class="button button-primary" disabled={busy}>
+            Start chat
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

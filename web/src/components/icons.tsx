@@ -1,0 +1,49 @@
+/** Small inline SVG icons; all decorative (aria-hidden), the control around them carries the name. */
+import type { ComponentChildren } from "preact";
+type P = { class?: string };
+const svg = (path: ComponentChildren, viewBox = "0 0 24 24") => ({ class: cls }: P) => (
+  <svg class={cls ? `icon ${cls}` : "icon"} viewBox={viewBox} aria-hidden="true" focusable="false">
+    {path}
+  </svg>
+);
+
+export const ClockIcon = svg(
+  <>
+    <circle cx="12" cy="12" r="8" fill="none" stroke="currentColor" stroke-width="2" />
+    <path d="M12 8v4.5l3 1.8" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+  </>,
+);
+export const CheckIcon = svg(
+  <path d="M4 12.5l4.5 4.5L19 6.5" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const DoubleCheckIcon = svg(
+  <>
+    <path d="M1.5 12.5L6 17 16 7" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />
+    <path d="M11 16l1 1L22.5 7" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />
+  </>,
+);
+export const AlertIcon = svg(
+  <>
+    <circle cx="12" cy="12" r="9" fill="currentColor" />
+    <path d="M12 7v6M12 16.5v.5" stroke="#fff" stroke-width="2.2" stroke-linecap="round" />
+  </>,
+);
+export const BackIcon = svg(<path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />);
+export const SendIcon = svg(<path d="M3 20.5l18-8.5L3 3.5l2.5 7L15 12l-9.5 1.5z" fill="currentColor" />);
+export const InfoIcon = svg(
+  <>
+    <circle cx="12" cy="12" r="9" fill="none" stroke="currentColor" stroke-width="2" />
+    <path d="M12 11v6M12 7.5v.5" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" />
+  </>,
+);
+export const CloseIcon = svg(<path d="M6 6l12 12M18 6L6 18" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" />);
+export const ChatIcon = svg(
+  <path d="M4 5h16v11H9l-5 4z" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round" />,
+);
+export const GroupIcon = svg(
+  <>
+    <circle cx="9" cy="9" r="3.5" fill="none" stroke="currentColor" stroke-width="2" />
+    <path d="M2.5 19c.8-3.4 3.4-5 6.5-5s5.7 1.6 6.5 5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+    <path d="M16 5.6a3.5 3.5 0 010 6.8M18 14.4c1.8.7 3 2.3 3.5 4.6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+  </>,
+);

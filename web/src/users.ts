@@ -1,0 +1,52 @@
+import type { User } from "../../src/client";
+
+/**
+ * The names this browser knows. The API has no "user by id" lookup, so names come from the
+ * signed-in account, from username searches (new chat, add member) and from earlier sessions
+ * (kept in localStorage per account). Anyone else shows as a short id.
+ */
+export class UserDirectory {
+  private readonly users = new Map<string, User>();
+  private readonly listeners = new Set<() => void>();
+  private readonly storageKey: string;
+
+  constructor(readonly me: User) {
+    this.storageKey = `parley.users.${me.user_id}`;
+    try {
+      const saved = JSON.parse(localStorage.getItem(this.storageKey) ?? "[]") as User[];
+      for (const u of saved) if (u && typeof u.user_id === "string") this.users.set(u.user_id, u);
+    } catch {
+      /* a corrupt cache is only a cache */
+    }
+    this.users.set(me.user_id, me);
+  }
+
+  get(userId: string): User | undefined {
+    return this.users.get(userId);
+  }
+
+  put(user: User): void {
+    const known = this.users.get(user.user_id);
+    if (known && known.display_name === user.display_name && known.username === user.username) return;
+    this.users.set(user.user_id, user);
+    try {
+      localStorage.setItem(this.storageKey, JSON.stringify([...this.users.values()]));
+    } catch {
+      /* storage full or disabled: keep it in memory */
+    }
+    for (const listener of this.listeners) listener();
+  }
+
+  /** A display name; "You" for the signed-in user when `you` is set. */
+  name(userId: string, you = false): string {
+    if (you && userId === this.me.user_id) return "You";
+    const user = this.users.get(userId);
+    if (user) return user.display_name || user.username;
+    return `User ${userId.slice(-6)}`;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
