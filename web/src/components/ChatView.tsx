@@ -18,7 +18,7 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
   useUsers();
   useMinuteTick();
   useClientEvents(["conversation"], (_, changed) => changed === id, [id]);
-  useClientEvents(["conversations", "presence"]);
+  useClientEvents(["conversations", "presence", "connection"]);
   const [ready, setReady] = useState(false);
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -42,7 +42,8 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
   let status = "";
   if (typers.length) status = typingText(typingNames, group);
   else if (group) status = `${summary?.member_count ?? summary?.members.length ?? 0} members`;
-  else if (partner) status = presenceText(client.presenceOf(partner));
+  // While disconnected the last presence we heard may be stale: say nothing rather than "online".
+  else if (partner && client.connectionState === "open") status = presenceText(client.presenceOf(partner));
 
   // Opening: the newest page once per session, then who received/read our last message.
   useEffect(() => {
@@ -195,7 +196,7 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
       >
         <div class="history-sentinel" ref={sentinel} aria-hidden={!loadingOlder}>
           {!ready || loadingOlder ? (
-            <span class="spinner" role="status" aria-label="Loading messages" />
+            <span class="spinner" role="status" aria-label="Loading" />
           ) : !hasOlder && entries.length > 0 ? (
             <span class="history-start">This is the start of the conversation.</span>
           ) : null}

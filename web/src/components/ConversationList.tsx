@@ -12,7 +12,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
   const { client, users } = useApp();
   useUsers();
   useMinuteTick();
-  useClientEvents(["conversations", "typing", "presence"]);
+  useClientEvents(["conversations", "typing", "presence", "connection"]);
   const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
   const conversations = client.conversations();
   const me = users.me.user_id;
@@ -59,7 +59,8 @@ function ConversationRow({ conversation: c, active }: { conversation: Conversati
   const title = conversationTitle(c, users);
   const group = c.type === "group";
   const partner = group ? undefined : otherMember(c, me);
-  const presence = partner ? client.presenceOf(partner) : undefined;
+  // Presence heard before a disconnect may be stale; show everyone offline until we hear again.
+  const presence = partner && client.connectionState === "open" ? client.presenceOf(partner) : undefined;
   const typers = client.typingIn(c.conversation_id).filter((id) => id !== me);
   const last = c.last_message;
   let preview = "";

@@ -44,7 +44,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
       const { user } = await client.rest.call("findUser", { query: { username } });
       users.put(user);
       await client.rest.call("addMembers", { conversation_id: id, body: { user_ids: [user.user_id] } });
-      setCandidate("");
+      setCandidate((current) => (current.trim().replace(/^@/, "") === username ? "" : current));
     }, "Member added.");
   };
   const remove = (userId: string) => act(() => client.rest.call("removeMember", { conversation_id: id, user_id: userId }));

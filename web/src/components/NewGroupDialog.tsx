@@ -24,8 +24,9 @@ export function NewGroupDialog({ onClose }: { onClose(): void }) {
       if (user.user_id === users.me.user_id) setError("You're in the group already.");
       else if (members.some((m) => m.user_id === user.user_id)) setError(`${user.display_name} is already added.`);
       else {
-        setMembers([...members, user]);
-        setCandidate("");
+        setMembers((list) => (list.some((m) => m.user_id === user.user_id) ? list : [...list, user]));
+        // Only clear what was added: the user may have typed the next name meanwhile.
+        setCandidate((current) => (current.trim().replace(/^@/, "") === username ? "" : current));
       }
     } catch (err) {
       setError(errorText(err));
