@@ -1,44 +1,38 @@
 /**
- * A small load client for the benchmarks: Node 22's WebSocket and fetch, frames typed by the
- * protocol module. Everything targets loopback and is bounded in count and time.
+ * The benchmarks drive Parley through its own SDK (src/client), as an app would: the same
+ * outbox, ordering and delivered acknowledgements a real client performs are part of every figure.
+ * Everything targets loopback and is bounded in count and time.
  */
-import type { ServerFrame } from "../src/protocol";
+import { ParleyClient, RestClient } from "../src/client";
 
 export interface Account {
-  user: { user_id: string; username: string };
+  user: { user_id: string; username: string; display_name: string };
   token: string;
 }
 
 export class Server {
   constructor(readonly base: string) {}
 
-  async call<T = any>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const res = await fetch(`${this.base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const json = (await res.json()) as T;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  }
-
   register(prefix: string): Promise<Account> {
     const username = `${prefix}_${Math.random().toString(36).slice(2, 10)}`.slice(0, 32);
-    return this.call("POST", "/api/v1/auth/register", { username, password: "benchmark-password" });
+    return ParleyClient.register(this.base, { username, password: "benchmark-password" });
+  }
+
+  rest(account: Account): RestClient {
+    return new RestClient(this.base, () => account.token);
   }
 
   async direct(a: Account, b: Account): Promise<string> {
-    const res = await this.call("POST", "/api/v1/conversations", { type: "direct", member_ids: [b.user.user_id] }, a.token);
+    const res = await this.rest(a).call("createConversation", { body: { type: "direct", member_ids: [b.user.user_id] } });
     return res.conversation.conversation_id;
   }
 
-  socket(token: string, deviceId: string, onFrame: (f: ServerFrame) => void, path = "/api/v1/ws"): Promise<WebSocket> {
-    const url = `${this.base.replace(/^http/, "ws")}${path}?device_id=${deviceId}&token=${token}`;
-    const ws = new WebSocket(url);
-    ws.addEventListener("message", (e) => onFrame(JSON.parse(e.data as string) as ServerFrame));
-    return new Promise((resolve, reject) => {
-      ws.addEventListener("open", () => resolve(ws), { once: true });
-      ws.addEventListener("error", () => reject(new Error(`socket ${deviceId} failed to open`)), { once: true });
-    });
+  /** A started client with its device socket open. */
+  async client(account: Account, deviceId: string): Promise<ParleyClient> {
+    const client = new ParleyClient({ baseUrl: this.base, token: account.token, user: account.user, deviceId });
+    await client.start();
+    await waitFor(() => client.connectionState === "open", 30_000, `device ${deviceId} to connect`);
+    return client;
   }
 }
 

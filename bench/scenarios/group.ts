@@ -1,4 +1,4 @@
-import type { ServerFrame } from "../../src/protocol";
+import type { ParleyClient } from "../../src/client";
 import { round, Server, sleep, summarize, waitFor, type Account } from "../lib";
 
 /** Registers `count` users, `concurrency` at a time (each costs a 100,000-iteration PBKDF2). */
@@ -11,9 +11,10 @@ async function registerMany(server: Server, count: number, prefix: string, concu
 }
 
 /**
- * 500-member fan-out: every member has its device socket open (or, with `live`, the group's live
- * socket, as a client with the group on screen does); one member sends `messages` messages
- * `intervalMs` apart; for each message, the time until the last member has it.
+ * 500-member fan-out: every member runs an SDK client with its device socket open (with `live`, also
+ * watching the group on its live socket, as a client with the group on screen does); one member
+ * sends `messages` messages `intervalMs` apart; for each message, the time until the last member's
+ * client has it (whichever socket brought it first).
  */
 export async function groupFanout(
   server: Server,
@@ -21,31 +22,37 @@ export async function groupFanout(
 ) {
   const users = await registerMany(server, opts.members, "g");
   const [sender, ...others] = users;
-  const created = await server.call("POST", "/api/v1/conversations", { type: "group", name: "bench", member_ids: others.map((u) => u.user.user_id) }, sender!.token);
-  const conversation: string = created.conversation.conversation_id;
+  const created = await server.rest(sender!).call("createConversation", {
+    body: { type: "group", name: "bench", member_ids: others.map((u) => u.user.user_id) },
+  });
+  const conversation = created.conversation.conversation_id;
 
   const sentAt = new Map<string, number>();
   const arrivals = new Map<string, number[]>();
-  const onFrame = (f: ServerFrame) => {
-    if (f.type !== "new_message" || !sentAt.has(f.content)) return;
-    const list = arrivals.get(f.content) ?? [];
+  const onMessage = (m: { content: string }) => {
+    if (!sentAt.has(m.content)) return;
+    const list = arrivals.get(m.content) ?? [];
     list.push(performance.now());
-    arrivals.set(f.content, list);
+    arrivals.set(m.content, list);
   };
-  const sockets: WebSocket[] = [];
+  const clients: ParleyClient[] = [];
   for (let i = 0; i < others.length; i += 50) {
-    const path = opts.live ? `/api/v1/conversations/${conversation}/ws` : "/api/v1/ws";
-    sockets.push(...(await Promise.all(others.slice(i, i + 50).map((u, k) => server.socket(u.token, `gd${i + k}`, onFrame, path)))));
+    const batch = await Promise.all(others.slice(i, i + 50).map((u, k) => server.client(u, `gd${i + k}`)));
+    for (const c of batch) {
+      c.on("message", onMessage);
+      if (opts.live) c.watch(conversation);
+    }
+    clients.push(...batch);
   }
-  const senderSocket = await server.socket(sender!.token, "gsender", () => {});
+  const senderClient = await server.client(sender!, "gsender");
   await sleep(12_000); // let the runtime evict the directory objects registration woke (see direct.ts)
-  senderSocket.send(JSON.stringify({ type: "send_message", conversation_id: conversation, content: "warm", content_type: "text", client_msg_id: "warm" }));
+  await senderClient.send(conversation, "warm");
   await sleep(2_000);
 
   for (let n = 0; n < opts.messages; n++) {
     const id = `g${n}`;
     sentAt.set(id, performance.now());
-    senderSocket.send(JSON.stringify({ type: "send_message", conversation_id: conversation, content: id, content_type: "text", client_msg_id: id }));
+    await senderClient.send(conversation, id);
     await sleep(opts.intervalMs);
   }
   const recipients = others.length;
@@ -53,9 +60,9 @@ export async function groupFanout(
   const toLast = [...sentAt.entries()].map(([id, t0]) => Math.max(...arrivals.get(id)!) - t0);
   const toFirst = [...sentAt.entries()].map(([id, t0]) => Math.min(...arrivals.get(id)!) - t0);
   const spanSeconds = (Math.max(...[...arrivals.values()].flat()) - Math.min(...sentAt.values())) / 1000;
-  for (const s of [...sockets, senderSocket]) s.close();
+  for (const c of [...clients, senderClient]) c.stop();
   return {
-    sockets: opts.live ? "live conversation sockets" : "device sockets",
+    sockets: opts.live ? "device + live sockets" : "device sockets",
     members: opts.members,
     messages: opts.messages,
     to_last_member_ms: summarize(toLast),

@@ -10,7 +10,14 @@ import {
 } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import type { ConversationSummary, Message, User } from "../protocol/models";
-import { Connection, defaultBackoff, type BackoffOptions, type ConnectionState, type SocketFactory } from "./connection";
+import {
+  Connection,
+  defaultBackoff,
+  type BackoffOptions,
+  type ConnectionOptions,
+  type ConnectionState,
+  type SocketFactory,
+} from "./connection";
 import { Emitter } from "./emitter";
 import { MemoryOutbox, type OutboxStore, type PendingMessage } from "./outbox";
 import { ReceiptCursors } from "./receipts";
@@ -107,22 +114,27 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly typingState: TypingState;
   private readonly typingSender: TypingSender;
   private started: Promise<void> | null = null;
+  private readonly baseUrl: string;
+  private readonly socketOptions: Pick<ConnectionOptions, "createSocket" | "backoff" | "heartbeatMs">;
+  private live: { conversationId: string; connection: Connection } | null = null;
+  private outgoing: ClientFrame[] = [];
 
   constructor(options: ParleyClientOptions) {
     super();
     this.user = options.user;
     this.token = options.token;
     this.outbox = options.outbox ?? new MemoryOutbox();
+    this.baseUrl = options.baseUrl;
     this.rest = new RestClient(options.baseUrl, () => this.token, options.fetch);
-    const wsUrl = new URL("/api/v1/ws", options.baseUrl);
-    wsUrl.protocol = wsUrl.protocol === "https:" ? "wss:" : "ws:";
-    wsUrl.searchParams.set("device_id", options.deviceId);
-    this.connection = new Connection({
-      url: wsUrl.toString(),
-      token: () => this.token,
+    this.socketOptions = {
       createSocket: options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols)),
       backoff: { ...defaultBackoff, ...options.backoff },
       heartbeatMs: options.heartbeatMs ?? 25_000,
+    };
+    this.connection = new Connection({
+      ...this.socketOptions,
+      url: this.socketUrl("/api/v1/ws", { device_id: options.deviceId }),
+      token: () => this.token,
       onOpen: () => this.onOpen(),
       onFrame: (frame) => this.onFrame(frame),
       onState: (state) => this.emit("connection", state),
@@ -168,6 +180,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   /** Disconnects and stops every timer. Pending messages stay in the outbox for the next start. */
   stop(): void {
+    this.unwatch();
     this.connection.stop();
     this.typingState.clear();
     this.typingSender.clear();
@@ -207,7 +220,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.emit("conversation", conversationId);
     await this.outbox.put(pending);
     // It may have been acked already if an earlier flush raced the put; only send what is still pending.
-    if (this.pendingById.has(pending.client_msg_id)) this.connection.send([sendFrame(pending)]);
+    if (this.pendingById.has(pending.client_msg_id)) this.transmit(sendFrame(pending));
     this.typingSender.stop(conversationId);
     return pending;
   }
@@ -377,7 +390,53 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     if (fresh.length) this.sendPresenceSubscribe(fresh);
   }
 
+  /**
+   * Opens the conversation's live socket, the fastest path for the conversation on screen (served
+   * by the conversation object itself). Messages arriving on both sockets are merged by seq.
+   * One at a time: watching another conversation closes the previous live socket.
+   */
+  watch(conversationId: string): void {
+    if (this.live?.conversationId === conversationId) return;
+    this.unwatch();
+    const connection: Connection = new Connection({
+      ...this.socketOptions,
+      url: this.socketUrl(`/api/v1/conversations/${encodeURIComponent(conversationId)}/ws`, {}),
+      token: () => this.token,
+      // The live socket sends only what is stored after it opened; sync closes any gap behind it.
+      onOpen: () => {
+        const top = this.contiguousSeq(conversationId);
+        if (top !== null) connection.send([{ type: "sync", conversation_id: conversationId, after_seq: top, limit: Limits.syncMaxPage }]);
+      },
+      onFrame: (frame) => {
+        if (frame.type === "new_message" || frame.type === "typing") this.onFrame(frame);
+      },
+      onState: () => {},
+      onProtocolError: () => {},
+    });
+    this.live = { conversationId, connection };
+    connection.start();
+  }
+
+  unwatch(): void {
+    this.live?.connection.stop();
+    this.live = null;
+  }
+
   // ---- the socket ------------------------------------------------------------------------------
+
+  /** Queues a send for this turn of the event loop: sends made together leave as one socket message. */
+  private transmit(frame: ClientFrame): void {
+    this.outgoing.push(frame);
+    if (this.outgoing.length > 1) return;
+    queueMicrotask(() => this.connection.send(this.outgoing.splice(0)));
+  }
+
+  private socketUrl(path: string, params: Record<string, string>): string {
+    const url = new URL(path, this.baseUrl);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    return url.toString();
+  }
 
   private onOpen(): void {
     // Everything unacknowledged goes again with its own client_msg_id: the server stores each once.

@@ -13,6 +13,8 @@ export type ConnectionState =
   | "offline"
   /** Another socket with this device id took over (close code 4001); no reconnect. */
   | "replaced"
+  /** The server ended the session (close code 4003: token revoked, or removed from the conversation). */
+  | "revoked"
   /** Stopped by the app. */
   | "closed";
 
@@ -157,8 +159,8 @@ export class Connection {
       this.socket = null;
       this.clearTimers();
       if (this.stopped) return;
-      if (event.code === CloseCode.replaced) {
-        this.setState("replaced");
+      if (event.code === CloseCode.replaced || event.code === CloseCode.revoked) {
+        this.setState(event.code === CloseCode.replaced ? "replaced" : "revoked");
         return;
       }
       if (isDeviceOffline()) this.setState("offline");
@@ -233,7 +235,7 @@ export class Connection {
   };
 
   private readonly onOffline = () => {
-    if (this.stopped || this.stateValue === "replaced") return;
+    if (this.stopped || this.stateValue === "replaced" || this.stateValue === "revoked") return;
     // The socket cannot carry anything now; drop it so sends queue and the app shows it.
     this.clearTimers();
     this.drop(4000, "device offline");

@@ -1,0 +1,100 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { backoffDelay } from "../../src/client/connection";
+import { ReceiptCursors } from "../../src/client/receipts";
+import { ConversationTimeline } from "../../src/client/timeline";
+import type { Message } from "../../src/protocol";
+
+const message = (seq: number): Message => ({
+  conversation_id: "d_test",
+  server_msg_id: `m${seq}`,
+  seq,
+  sender_id: "u_other",
+  content: `message ${seq}`,
+  content_type: "text",
+  timestamp: 1_700_000_000_000 + seq,
+});
+
+describe("ConversationTimeline", () => {
+  it("holds any arrival order with repeats as 1..n once each, and reports a gap exactly when one is open", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }).chain((n) =>
+          fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()].map((i) => i + 1), { minLength: n, maxLength: n }), fc.array(fc.integer({ min: 1, max: n }), { maxLength: 20 })),
+        ),
+        ([n, order, repeats]) => {
+          const timeline = new ConversationTimeline();
+          timeline.anchor(0);
+          const arrivals = [...order];
+          for (const r of repeats) arrivals.splice(r % (arrivals.length + 1), 0, r);
+          const held = new Set<number>();
+          for (const seq of arrivals) {
+            const before = held.has(seq);
+            const outcome = timeline.add(message(seq));
+            held.add(seq);
+            if (before) expect(outcome.kind).toBe("duplicate");
+            else {
+              // A gap is reported exactly when this message lands beyond a hole.
+              let expectedTop = 0;
+              while (held.has(expectedTop + 1)) expectedTop++;
+              expect(outcome.kind).toBe(seq > expectedTop ? "gap" : "added");
+              expect(timeline.contiguousSeq).toBe(expectedTop);
+            }
+          }
+          expect(timeline.messages().map((m) => m.seq)).toEqual([...Array(n).keys()].map((i) => i + 1));
+          expect(timeline.contiguousSeq).toBe(n);
+        },
+      ),
+    );
+  });
+
+  it("asks for the hole right after the cursor", () => {
+    const timeline = new ConversationTimeline();
+    expect(timeline.add(message(3)).kind).toBe("added"); // the first message anchors
+    expect(timeline.add(message(5))).toEqual({ kind: "gap", afterSeq: 3 });
+    expect(timeline.add(message(4)).kind).toBe("added");
+    expect(timeline.contiguousSeq).toBe(5);
+  });
+
+  it("continues the newest history page without a false gap, and older pages do not move the cursor", () => {
+    const timeline = new ConversationTimeline();
+    expect(timeline.addPage([message(51), message(52), message(53)], true)).toBe(3);
+    expect(timeline.contiguousSeq).toBe(53);
+    expect(timeline.add(message(54)).kind).toBe("added");
+    expect(timeline.addPage([message(49), message(50), message(51)], false)).toBe(2);
+    expect(timeline.contiguousSeq).toBe(54);
+    expect(timeline.oldestSeq()).toBe(49);
+  });
+});
+
+describe("reconnect backoff", () => {
+  it("waits between half and all of the doubling ceiling, capped", () => {
+    const options = { baseMs: 500, maxMs: 30_000 };
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (attempt, r) => {
+        const ceiling = Math.min(30_000, 500 * 2 ** Math.min(attempt, 30));
+        const delay = backoffDelay(attempt, options, () => r);
+        expect(delay).toBeGreaterThanOrEqual(Math.floor(ceiling / 2));
+        expect(delay).toBeLessThanOrEqual(ceiling);
+      }),
+    );
+    expect(backoffDelay(0, options, () => 0)).toBe(250);
+    expect(backoffDelay(3, options, () => 0.999999)).toBe(4_000);
+    expect(backoffDelay(50, options, () => 0)).toBe(15_000);
+  });
+});
+
+describe("receipt cursors", () => {
+  it("shows a group message read only when every recipient has read it; read implies delivered", () => {
+    const cursors = new ReceiptCursors();
+    expect(cursors.stateOf(5, ["a", "b"])).toBe("sent");
+    cursors.note("a", "read", 7);
+    expect(cursors.stateOf(5, ["a", "b"])).toBe("sent");
+    cursors.note("b", "delivered", 5);
+    expect(cursors.stateOf(5, ["a", "b"])).toBe("delivered");
+    expect(cursors.stateOf(6, ["a", "b"])).toBe("sent");
+    cursors.note("b", "read", 5);
+    expect(cursors.stateOf(5, ["a", "b"])).toBe("read");
+    expect(cursors.note("b", "delivered", 4)).toBe(false); // cursors never move back
+  });
+});
