@@ -1,5 +1,11 @@
 import { exports } from "cloudflare:workers";
+import { RestClient } from "../../src/client/rest";
 import type { ServerFrame } from "../../src/protocol";
+
+/** The SDK's typed REST client, talking to the Worker in-process. */
+export function rest(token?: string): RestClient {
+  return new RestClient("http://parley.test", () => token ?? null, (input, init) => exports.default.fetch(input, init));
+}
 
 /** Talks to the Worker in-process, as a client would over HTTP. */
 export async function api<T = any>(
@@ -29,21 +35,13 @@ export interface Account {
   token: string;
 }
 
-export async function registerUser(prefix = "user"): Promise<Account> {
-  const res = await api<Account>("POST", "/api/v1/auth/register", {
-    body: { username: uniqueName(prefix), password: "correct horse battery" },
-  });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+export function registerUser(prefix = "user"): Promise<Account> {
+  return rest().call("register", { body: { username: uniqueName(prefix), password: "correct horse battery" } });
 }
 
 export async function directConversation(a: Account, b: Account): Promise<string> {
-  const res = await api("POST", "/api/v1/conversations", {
-    token: a.token,
-    body: { type: "direct", member_ids: [b.user.user_id] },
-  });
-  if (res.status !== 201 && res.status !== 200) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.conversation.conversation_id;
+  const { conversation } = await rest(a.token).call("createConversation", { body: { type: "direct", member_ids: [b.user.user_id] } });
+  return conversation.conversation_id;
 }
 
 /** A device socket that records every frame and lets a test wait for the frames it expects. */
@@ -169,10 +167,8 @@ export async function quickUsers(count: number, prefix = "q"): Promise<Account[]
 }
 
 export async function createGroup(owner: Account, members: Account[], name = "team"): Promise<string> {
-  const res = await api("POST", "/api/v1/conversations", {
-    token: owner.token,
+  const { conversation } = await rest(owner.token).call("createConversation", {
     body: { type: "group", name, member_ids: members.map((m) => m.user.user_id) },
   });
-  if (res.status !== 201) throw new Error(`group create failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body.conversation.conversation_id;
+  return conversation.conversation_id;
 }
