@@ -83,21 +83,26 @@ export function systemText(content: string, name: (userId: string) => string): s
     return content;
   }
   const actor = name(event.actor);
+  // "Ana removed you", not "Ana removed You".
+  const object = (userId: string) => {
+    const n = name(userId);
+    return n === "You" ? "you" : n;
+  };
   switch (event.event) {
     case "group_created":
       return `${actor} created the group “${event.name}”`;
     case "renamed":
       return `${actor} renamed the group to “${event.name}”`;
     case "members_added":
-      return `${actor} added ${listNames(event.user_ids.map(name))}`;
+      return `${actor} added ${listNames(event.user_ids.map(object))}`;
     case "member_removed":
-      return `${actor} removed ${name(event.user_id)}`;
+      return `${actor} removed ${object(event.user_id)}`;
     case "member_left":
       return `${name(event.user_id)} left`;
     case "role_changed":
       return event.role === "admin"
-        ? `${actor} made ${name(event.user_id)} an admin`
-        : `${actor} removed ${name(event.user_id)} as admin`;
+        ? `${actor} made ${object(event.user_id)} an admin`
+        : `${actor} removed ${object(event.user_id)} as admin`;
     default:
       return "The group was updated";
   }

@@ -30,7 +30,13 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
   const restore = useRef<{ height: number; top: number; count: number } | null>(null);
   const titleId = useId();
 
-  const summary = client.conversation(id);
+  // Removed from a group (or left on another device), the conversation drops out of the list;
+  // keep showing what we knew, read-only.
+  const lastKnown = useRef(client.conversation(id));
+  const current = client.conversation(id);
+  if (current) lastKnown.current = current;
+  const summary = current ?? lastKnown.current;
+  const gone = !current && !!lastKnown.current;
   const entries = client.entries(id);
   const me = users.me.user_id;
   const group = summary?.type === "group";
@@ -176,7 +182,7 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
             {status}
           </p>
         </div>
-        {group && (
+        {group && !gone && (
           <button type="button" class="icon-button" aria-label="Group info" onClick={() => setPanel("info")}>
             <InfoIcon />
           </button>
@@ -219,12 +225,18 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
           {typingText(typingNames, true)}
         </div>
       )}
-      <Composer
-        conversationId={id}
-        onSent={() => {
-          atBottom.current = true;
-        }}
-      />
+      {gone ? (
+        <p class="chat-gone" role="status">
+          You're no longer a member of this conversation.
+        </p>
+      ) : (
+        <Composer
+          conversationId={id}
+          onSent={() => {
+            atBottom.current = true;
+          }}
+        />
+      )}
       {panel === "info" && summary && <GroupInfo conversation={summary} onClose={() => setPanel(null)} />}
       {infoFor && summary && <MessageInfoDialog entry={infoFor} conversation={summary} onClose={() => setInfoFor(null)} />}
     </section>

@@ -14,6 +14,17 @@ export function ConversationList({ selected }: { selected: string | null }) {
   useMinuteTick();
   useClientEvents(["conversations", "typing", "presence", "connection"]);
   const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
+  // Until the first list arrives, "no conversations yet" would be a lie: show a spinner instead.
+  const [loaded, setLoaded] = useState(() => client.conversations().length > 0);
+  useEffect(() => {
+    if (loaded) return;
+    const off = client.on("conversations", () => setLoaded(true));
+    const giveUp = setTimeout(() => setLoaded(true), 5_000);
+    return () => {
+      off();
+      clearTimeout(giveUp);
+    };
+  }, [loaded]);
   const conversations = client.conversations();
   const me = users.me.user_id;
 
@@ -35,7 +46,11 @@ export function ConversationList({ selected }: { selected: string | null }) {
         </button>
       </div>
       <nav aria-label="Conversations" class="conversation-nav">
-        {conversations.length === 0 ? (
+        {!loaded ? (
+          <div class="list-loading">
+            <span class="spinner" role="status" aria-label="Loading conversations" />
+          </div>
+        ) : conversations.length === 0 ? (
           <p class="list-empty muted">No conversations yet. Start one with “New chat”.</p>
         ) : (
           <ul class="conversation-list">
