@@ -76,6 +76,8 @@ export interface ParleyClientEvents {
   presence: Presence;
   /** An error frame not tied to one of your messages. */
   error: ErrorFrame;
+  /** A user's profile was fetched: names can be shown for them now. */
+  user: User;
 }
 
 /** Codes after which resending the same message cannot succeed. */
@@ -118,6 +120,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly socketOptions: Pick<ConnectionOptions, "createSocket" | "backoff" | "heartbeatMs">;
   private live: { conversationId: string; connection: Connection } | null = null;
   private outgoing: ClientFrame[] = [];
+  private readonly users = new Map<string, User>();
+  private readonly usersLoading = new Set<string>();
 
   constructor(options: ParleyClientOptions) {
     super();
@@ -125,6 +129,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.token = options.token;
     this.outbox = options.outbox ?? new MemoryOutbox();
     this.baseUrl = options.baseUrl;
+    this.users.set(options.user.user_id, options.user);
     this.rest = new RestClient(options.baseUrl, () => this.token, options.fetch);
     this.socketOptions = {
       createSocket: options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols)),
@@ -336,6 +341,32 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   typingIn(conversationId: string): string[] {
     return this.typingState.typingIn(conversationId);
+  }
+
+  /**
+   * A user's profile if known; otherwise undefined now, and fetched once in the background (a
+   * `user` event follows), so a list can render at once and fill in names as they arrive.
+   */
+  userById(userId: string): User | undefined {
+    const known = this.users.get(userId);
+    if (known || this.usersLoading.has(userId)) return known;
+    this.usersLoading.add(userId);
+    this.rest
+      .call("user", { user_id: userId })
+      .then(({ user }) => {
+        this.users.set(user.user_id, user);
+        this.emit("user", user);
+      })
+      .catch(() => {
+        /* unknown or unreachable: the app keeps its fallback */
+      })
+      .finally(() => this.usersLoading.delete(userId));
+    return undefined;
+  }
+
+  /** Records a profile the app learned another way (e.g. a username lookup). */
+  rememberUser(user: User): void {
+    this.users.set(user.user_id, user);
   }
 
   presenceOf(userId: string): Presence | undefined {

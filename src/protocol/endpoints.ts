@@ -43,6 +43,7 @@ export const Endpoints = {
   me: endpoint({ method: "GET", path: "/users/me", auth: true, response: UserResponse }),
   updateMe: endpoint({ method: "PATCH", path: "/users/me", auth: true, body: UpdateMeBody, response: UserResponse }),
   findUser: endpoint({ method: "GET", path: "/users", auth: true, query: UserLookupQuery, response: UserResponse }),
+  user: endpoint({ method: "GET", path: "/users/:user_id", auth: true, response: UserResponse }),
   presence: endpoint({ method: "GET", path: "/users/:user_id/presence", auth: true, response: Presence }),
   listConversations: endpoint({ method: "GET", path: "/conversations", auth: true, response: ConversationListResponse }),
   createConversation: endpoint({

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { directoryStub, userStub } from "../env";
+import { userIdPattern } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
@@ -14,6 +15,14 @@ export const userRoutes = new Hono<AppEnv>()
   .patch("/me", validate("json", UpdateMeBody), async (c) => {
     const user = await userStub(c.env, c.var.userId).updateSettings(c.req.valid("json"));
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+    return c.json({ user });
+  })
+  .get("/:id", async (c) => {
+    // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
+    // client must, to name the members of its conversations).
+    const id = c.req.param("id");
+    const user = userIdPattern.test(id) ? await userStub(c.env, id).profile() : null;
+    if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
     return c.json({ user });
   })
   .get("/:id/presence", async (c) => {

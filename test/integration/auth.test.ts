@@ -1,6 +1,6 @@
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { api, openSocket, registerUser, TEST_JWT_SECRET, uniqueName } from "../helpers/client";
+import { api, openSocket, registerUser, rest, TEST_JWT_SECRET, uniqueName } from "../helpers/client";
 
 const SECRET = TEST_JWT_SECRET;
 
@@ -63,6 +63,18 @@ describe("accounts", () => {
     expect(found).toEqual({ status: 200, body: { user: b.user } });
     const missing = await api("GET", `/api/v1/users?username=${uniqueName("nobody")}`, { token: a.token });
     expect(missing.status).toBe(404);
+  });
+
+  it("resolves a user id to a profile, and 404s an unknown or malformed id", async () => {
+    const [a, b] = await Promise.all([registerUser("ida"), registerUser("idb")]);
+    const found = await rest(a.token).call("user", { user_id: b.user.user_id });
+    expect(found.user).toEqual(b.user);
+    for (const id of ["u_doesnotexist0000000", "not-an-id", "%00"]) {
+      const res = await api("GET", `/api/v1/users/${id}`, { token: a.token });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe("user_not_found");
+    }
+    expect((await api("GET", `/api/v1/users/${b.user.user_id}`)).status).toBe(401);
   });
 
   it("refuses missing, forged and expired tokens on HTTP and on socket upgrades", async () => {
