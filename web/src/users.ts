@@ -1,14 +1,16 @@
-import type { User } from "../../src/client";
+import type { ParleyClient, User } from "../../src/client";
 
 /**
- * The names this browser knows. The API has no "user by id" lookup, so names come from the
- * signed-in account, from username searches (new chat, add member) and from earlier sessions
- * (kept in localStorage per account). Anyone else shows as a short id.
+ * The names this browser knows: the signed-in account, username searches (new chat, add member),
+ * earlier sessions (kept in localStorage per account), and anyone else fetched by id through the
+ * SDK's `userById` (GET /users/:id), which answers later with a `user` event. Until a name is
+ * known it shows as a short id.
  */
 export class UserDirectory {
   private readonly users = new Map<string, User>();
   private readonly listeners = new Set<() => void>();
   private readonly storageKey: string;
+  private lookup: ((userId: string) => User | undefined) | null = null;
 
   constructor(readonly me: User) {
     this.storageKey = `parley.users.${me.user_id}`;
@@ -19,6 +21,17 @@ export class UserDirectory {
       /* a corrupt cache is only a cache */
     }
     this.users.set(me.user_id, me);
+  }
+
+  /** Fetch unknown users by id through the client; returns the unsubscribe. */
+  attach(client: ParleyClient): () => void {
+    this.lookup = (userId) => client.userById(userId);
+    for (const user of this.users.values()) client.rememberUser(user);
+    const off = client.on("user", (user) => this.put(user));
+    return () => {
+      off();
+      this.lookup = null;
+    };
   }
 
   get(userId: string): User | undefined {
@@ -40,9 +53,15 @@ export class UserDirectory {
   /** A display name; "You" for the signed-in user when `you` is set. */
   name(userId: string, you = false): string {
     if (you && userId === this.me.user_id) return "You";
-    const user = this.users.get(userId);
+    const user = this.users.get(userId) ?? this.fetch(userId);
     if (user) return user.display_name || user.username;
     return `User ${userId.slice(-6)}`;
+  }
+
+  private fetch(userId: string): User | undefined {
+    const user = this.lookup?.(userId);
+    if (user) queueMicrotask(() => this.put(user));
+    return user;
   }
 
   subscribe(listener: () => void): () => void {

@@ -43,6 +43,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
         // A token the server no longer accepts: back to the login screen.
         if (!stopped && err instanceof ParleyApiError && err.status === 401) logout();
       });
+    const detach = users.attach(client);
     void client.start();
     void refresh();
     client.rest
@@ -56,6 +57,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     return () => {
       stopped = true;
       off();
+      detach();
       client.stop();
       void outbox.close();
     };
