@@ -142,7 +142,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       token: () => this.token,
       onOpen: () => this.onOpen(),
       onFrame: (frame) => this.onFrame(frame),
-      onState: (state) => this.emit("connection", state),
+      onState: (state) => {
+        // Presence heard before a drop may be stale by now; it is sent afresh on resubscribe.
+        if (state !== "open") this.presence.clear();
+        this.emit("connection", state);
+      },
       onProtocolError: () => this.emit("error", { type: "error", code: ErrorCode.invalidFrame, message: "unreadable frame from server" }),
     });
     this.typingState = new TypingState((conversation_id, user_id, typing) => {
@@ -254,16 +258,17 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.typingSender.stop(conversationId);
   }
 
-  /** The user has seen the conversation: acknowledge `read` up to the newest message held. */
+  /**
+   * The user has seen the conversation: acknowledge `read` up to the newest message held. The
+   * unread count drops when the acknowledgement goes out (at once, or when the connection returns).
+   */
   markRead(conversationId: string): void {
-    const timeline = this.timelines.get(conversationId);
-    const top = timeline?.contiguousSeq ?? null;
-    const summary = this.summaries.get(conversationId);
-    if (summary && summary.unread_count > 0) {
-      this.summaries.set(conversationId, { ...summary, unread_count: 0 });
-      this.emitConversations();
+    const top = this.timelines.get(conversationId)?.contiguousSeq ?? null;
+    if (top === null) return;
+    if (top <= (this.readSent.get(conversationId) ?? 0)) {
+      this.clearUnread(conversationId);
+      return;
     }
-    if (top === null || top <= (this.readSent.get(conversationId) ?? 0)) return;
     this.readWanted.add(conversationId);
     this.flushReads();
   }
@@ -281,9 +286,13 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return this.summaries.get(conversationId);
   }
 
+  /** True once the conversation list has been fetched (an empty list is then really empty). */
+  conversationsLoaded = false;
+
   /** Fetches the conversation list from the server. */
   async refreshConversations(): Promise<ConversationSummary[]> {
     const { conversations } = await this.rest.call("listConversations");
+    this.conversationsLoaded = true;
     this.summaries.clear();
     for (const summary of conversations) {
       this.summaries.set(summary.conversation_id, summary);
@@ -604,7 +613,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       frames.push({ type: "message_status", conversation_id: conversationId, server_msg_id: message.server_msg_id, status: "read" });
     }
     if (frames.length === 0 || !this.connection.send(frames)) return;
-    for (const f of frames) this.readSent.set(f.conversation_id, this.timeline(f.conversation_id).contiguousSeq!);
+    for (const f of frames) {
+      this.readSent.set(f.conversation_id, this.timeline(f.conversation_id).contiguousSeq!);
+      this.clearUnread(f.conversation_id);
+    }
     this.readWanted.clear();
   }
 
@@ -627,14 +639,22 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.refreshSoon();
       if (!summary) return;
     }
+    // The list's unread_count already counts everything up to its last_message: only newer ones add.
     const newer = !summary.last_message || message.seq > summary.last_message.seq;
     const unread =
-      message.sender_id !== this.user.user_id && message.seq > (this.readSent.get(message.conversation_id) ?? 0) ? 1 : 0;
+      newer && message.sender_id !== this.user.user_id && message.seq > (this.readSent.get(message.conversation_id) ?? 0) ? 1 : 0;
     this.summaries.set(message.conversation_id, {
       ...summary,
       last_message: newer ? message : summary.last_message,
       unread_count: summary.unread_count + unread,
     });
+    this.emitConversations();
+  }
+
+  private clearUnread(conversationId: string): void {
+    const summary = this.summaries.get(conversationId);
+    if (!summary || summary.unread_count === 0) return;
+    this.summaries.set(conversationId, { ...summary, unread_count: 0 });
     this.emitConversations();
   }
 

@@ -1,0 +1,159 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { launchChromium, message, registerInBrowser, shoot, username } from "../helpers/browser";
+
+const baseUrl = inject("serverUrl");
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+});
+
+async function context(viewport = { width: 1280, height: 800 }) {
+  const c = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC" });
+  contexts.push(c);
+  return c;
+}
+
+const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
+const own = (page: Page, text: string, state: string) =>
+  page.locator(`[data-testid="message"][data-own="true"][data-state="${state}"]`, { hasText: text });
+
+async function openChatWith(page: Page, other: string) {
+  await page.getByRole("button", { name: "New chat" }).click();
+  await page.getByLabel("Username").fill(other);
+  await page.getByRole("button", { name: "Start chat" }).click();
+  await composer(page).waitFor();
+}
+
+async function send(page: Page, text: string) {
+  await composer(page).fill(text);
+  await composer(page).press("Enter");
+}
+
+describe("the web client in Chromium", () => {
+  it("two people chat: ticks go delivered then read, typing shows and clears, offline writes arrive once, presence follows", async () => {
+    const [ctxA, ctxB] = [await context(), await context()];
+    const ana = username("ana");
+    const bo = username("bo");
+    const login = await ctxA.newPage();
+    await login.goto(baseUrl);
+    await login.getByRole("button", { name: "Log in" }).waitFor();
+    await shoot(login, "login");
+    await login.close();
+
+    const pageA = await registerInBrowser(ctxA, baseUrl, ana, "Ana Lima");
+    const pageB = await registerInBrowser(ctxB, baseUrl, bo, "Bo Chen");
+
+    // Ana starts the chat and writes; Bo's list shows it unread, and Ana's tick goes to delivered.
+    await openChatWith(pageA, bo);
+    await send(pageA, "Hi Bo! Are we still on for Friday?");
+    const itemAtBo = pageB.locator('[data-testid="conversation-item"]', { hasText: "Ana Lima" });
+    await itemAtBo.locator('[data-testid="unread-badge"]', { hasText: "1" }).waitFor();
+    await own(pageA, "still on for Friday", "delivered").waitFor();
+
+    // Bo opens the chat: the message is read, and Ana sees it.
+    await itemAtBo.click();
+    await message(pageB, "still on for Friday").waitFor();
+    await own(pageA, "still on for Friday", "read").waitFor();
+    await expect.poll(() => itemAtBo.locator('[data-testid="unread-badge"]').isVisible()).toBe(false);
+
+    // Presence: each sees the other online.
+    await pageA.getByTestId("chat-status").filter({ hasText: /^online$/ }).waitFor();
+
+    // Typing shows while Bo types, and clears when he sends.
+    await composer(pageB).pressSequentially("Yes! ", { delay: 20 });
+    await pageA.getByTestId("typing-indicator").waitFor();
+    await pageA.getByTestId("chat-status").filter({ hasText: "typing" }).waitFor();
+    await composer(pageB).pressSequentially("7pm at the usual place?", { delay: 10 });
+    await composer(pageB).press("Enter");
+    await message(pageA, "7pm at the usual place?").waitFor();
+    await pageA.getByTestId("typing-indicator").waitFor({ state: "hidden" });
+    await send(pageA, "Perfect, see you there 🎉");
+    await own(pageA, "see you there", "read").waitFor();
+    await shoot(pageA, "chat-desktop");
+
+    // Bo loses his connection, writes, and comes back: Ana gets the message exactly once.
+    await ctxB.setOffline(true);
+    await pageB.getByTestId("connection-banner").filter({ hasText: /offline/i }).waitFor();
+    await send(pageB, "Written on the train, no signal");
+    await own(pageB, "no signal", "pending").waitFor();
+    await shoot(pageB, "offline");
+    await ctxB.setOffline(false);
+    await own(pageB, "no signal", "read").waitFor();
+    await pageB.getByTestId("connection-banner").waitFor({ state: "hidden" });
+    await expect.poll(() => message(pageA, "no signal").count()).toBe(1);
+
+    // The outbox is in IndexedDB: written offline, page closed, app opened again → sent once.
+    await ctxB.setOffline(true);
+    await send(pageB, "Sent after a reload");
+    await own(pageB, "after a reload", "pending").waitFor();
+    await pageB.close();
+    await ctxB.setOffline(false);
+    const pageB2 = await ctxB.newPage();
+    await pageB2.goto(baseUrl);
+    await message(pageA, "after a reload").waitFor();
+    await pageB2.locator('[data-testid="conversation-item"]', { hasText: "Ana Lima" }).click();
+    await own(pageB2, "after a reload", "read").waitFor();
+    const token = await pageA.evaluate(() => JSON.parse(localStorage.getItem("parley.session")!).token as string);
+    const conversationId = await pageA.locator('[data-testid="conversation-item"]').first().getAttribute("data-conversation-id");
+    const history: { messages: { content: string }[] } = await (
+      await fetch(`${baseUrl}/api/v1/conversations/${conversationId}/messages?limit=100`, { headers: { Authorization: `Bearer ${token}` } })
+    ).json();
+    const contents = history.messages.map((m) => m.content);
+    expect(contents.filter((c) => c === "Written on the train, no signal")).toHaveLength(1);
+    expect(contents.filter((c) => c === "Sent after a reload")).toHaveLength(1);
+    expect(await message(pageA, "after a reload").count()).toBe(1);
+
+    // Bo closes the app: Ana sees "last seen".
+    await pageB2.close();
+    await pageA.getByTestId("chat-status").filter({ hasText: /last seen/ }).waitFor({ timeout: 30_000 });
+    await pageA.locator('[data-testid="presence-dot"][data-status="offline"]').first().waitFor({ state: "attached" });
+  });
+
+  it("a group: created from the list, members managed, per-member receipts, and a phone-sized layout", async () => {
+    const [ctxA, ctxB, ctxC] = [await context(), await context(), await context({ width: 390, height: 844 })];
+    const [ana, bo, cy] = [username("ana"), username("bo"), username("cy")];
+    const pageA = await registerInBrowser(ctxA, baseUrl, ana, "Ana Lima");
+    const pageB = await registerInBrowser(ctxB, baseUrl, bo, "Bo Chen");
+    const pageC = await registerInBrowser(ctxC, baseUrl, cy, "Cy Okafor");
+
+    await pageA.getByRole("button", { name: "New group" }).click();
+    await pageA.getByLabel("Group name").fill("Weekend trip");
+    await pageA.getByLabel("Add member by username").fill(bo);
+    await pageA.getByRole("button", { name: "Add", exact: true }).click();
+    await pageA.getByRole("button", { name: "Create group" }).click();
+    await composer(pageA).waitFor();
+    await send(pageA, "Who's bringing the tent?");
+    await message(pageB, "bringing the tent").or(pageB.locator('[data-testid="conversation-item"]', { hasText: "Weekend trip" })).first().waitFor();
+
+    // Ana adds Cy from the group info panel.
+    await pageA.getByRole("button", { name: "Group info" }).click();
+    await pageA.getByLabel("Add member by username").fill(cy);
+    await pageA.getByRole("button", { name: "Add member", exact: true }).click();
+    await pageA.getByText("Cy Okafor").first().waitFor();
+    await shoot(pageA, "group-info");
+    await pageA.keyboard.press("Escape");
+
+    // Everyone opens the group; Ana's message is read by Bo (Cy joined after it was sent).
+    await pageB.locator('[data-testid="conversation-item"]', { hasText: "Weekend trip" }).click();
+    await pageC.locator('[data-testid="conversation-item"]', { hasText: "Weekend trip" }).click();
+    await send(pageC, "I can bring mine ⛺");
+    await message(pageA, "bring mine").waitFor();
+    await message(pageB, "bring mine").waitFor();
+    await shoot(pageC, "chat-phone");
+
+    // Message info: per-member delivered/read for Ana's first message.
+    await own(pageA, "bringing the tent", "read").waitFor();
+    await own(pageA, "bringing the tent", "read").getByTestId("tick").click();
+    const info = pageA.getByRole("dialog");
+    await info.getByText("Bo Chen").waitFor();
+    await info.getByText(/read/i).first().waitFor();
+    await shoot(pageA, "message-info");
+  });
+});
