@@ -633,6 +633,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   // ---- bookkeeping -----------------------------------------------------------------------------
 
   private noteInSummary(message: Message): void {
+    // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
+    if (!this.conversationsLoaded) return;
     const summary = this.summaries.get(message.conversation_id);
     if (!summary || message.content_type === "system") {
       // A conversation we have not listed yet, or a change of name or members: fetch the list again.
