@@ -71,8 +71,12 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
       await client.loadReceipts(id).catch(() => {});
     })();
     if (partner) client.subscribePresence([partner]);
+    // The conversation on screen also gets its live socket: messages straight from the conversation
+    // object, no hop through the user object. The SDK merges both sockets by seq.
+    client.watch(id);
     return () => {
       cancelled = true;
+      client.unwatch();
     };
   }, [id]);
 
