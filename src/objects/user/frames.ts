@@ -111,14 +111,19 @@ export class DeviceFrameHandlers {
         sendFrame(session.ws, errorFrame({ code: ErrorCode.messageNotFound, message: "no such message in this conversation" }));
         return;
       }
-      this.inbox.advanceDeviceCursor(session.deviceId, frame.conversation_id, seq);
       const userCursor = frame.status === "read" ? cursors.read_seq : cursors.delivered_seq;
-      if (seq <= userCursor) return;
+      if (seq <= userCursor) {
+        this.inbox.advanceDeviceCursor(session.deviceId, frame.conversation_id, seq);
+        return;
+      }
       const result = await conversationStub(this.env, frame.conversation_id).updateCursor(
         this.userId(),
         frame.status,
         frame.server_msg_id,
       );
+      // The device cursor moves after the round trip, in the same commit as the user's cursor: one
+      // write per acknowledgement here, not two.
+      this.inbox.advanceDeviceCursor(session.deviceId, frame.conversation_id, seq);
       if (!result.ok) {
         sendFrame(session.ws, errorFrame(result.error));
         return;
