@@ -62,9 +62,10 @@ async function main() {
       results.conversation_throughput_batched = await conversationThroughput(server, { messages: 20_000, window: 2_000, burst: 50 });
     }
     if (wanted("group")) {
-      console.log("500-member group fan-out, 30 messages 200 ms apart …");
+      const g = defaultsOfGroup();
+      console.log(`${g.members}-member group fan-out, ${g.messages} messages ${g.intervalMs} ms apart …`);
       results.group_fanout = await groupFanout(server, { ...defaultsOfGroup(), live: false });
-      console.log("the same, members on the group's live socket …");
+      console.log("the same, members also watching the group's live socket …");
       results.group_fanout_live = await groupFanout(server, { ...defaultsOfGroup(), live: true });
     }
   } finally {
