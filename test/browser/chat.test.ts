@@ -1,6 +1,8 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ParleyClient, RestClient } from "../../src/client";
 import { launchChromium, message, registerInBrowser, shoot, username } from "../helpers/browser";
+import { until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
 let browser: Browser;
@@ -155,5 +157,59 @@ describe("the web client in Chromium", () => {
     await info.getByText("Bo Chen").waitFor();
     await info.getByText(/read/i).first().waitFor();
     await shoot(pageA, "message-info");
+  });
+
+  it("history: a long chat opens at the newest message and scrolling up loads every older page in order", async () => {
+    const [ana, bo] = [username("ana"), username("bo")];
+    const a = await ParleyClient.register(baseUrl, { username: ana, password: "correct horse battery", display_name: "Ana Lima" });
+    const b = await ParleyClient.register(baseUrl, { username: bo, password: "correct horse battery", display_name: "Bo Chen" });
+    const rest = new RestClient(baseUrl, () => a.token);
+    const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [b.user.user_id] } });
+    const total = 130;
+    for (let n = 1; n <= total; n++) {
+      await rest.call("sendMessage", {
+        conversation_id: conversation.conversation_id,
+        body: { content: `history line ${n}`, content_type: "text", client_msg_id: `h${n}` },
+      });
+    }
+    // Bo's browser is a device that already received everything (else the server replays it all to
+    // a new device, and there is nothing to scroll for): receive and acknowledge it from Node first.
+    const deviceId = "bo-browser";
+    const earlier = new ParleyClient({ baseUrl, token: b.token, user: b.user, deviceId });
+    await earlier.start();
+    await until([earlier], () => earlier.contiguousSeq(conversation.conversation_id) === total, "the replay");
+    const last = earlier.messages(conversation.conversation_id).at(-1)!;
+    // Ana's receipts show Bo's acknowledgement once the server has it (the device cursor moves with it).
+    await expect
+      .poll(async () => (await rest.call("receipts", { conversation_id: conversation.conversation_id, server_msg_id: last.server_msg_id })).receipts[0]?.delivered_at ?? null, { timeout: 15_000 })
+      .not.toBeNull();
+    earlier.stop();
+
+    const ctx = await context();
+    await ctx.addInitScript((id) => localStorage.setItem("parley.device_id", id), deviceId);
+    const page = await ctx.newPage();
+    await page.goto(baseUrl);
+    await page.getByLabel("Username").fill(bo);
+    await page.getByLabel("Password").fill("correct horse battery");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator('[data-testid="conversation-item"]', { hasText: "Ana Lima" }).click();
+    const line = (n: number) => page.locator('[data-testid="message"] .message-text', { hasText: new RegExp(`^history line ${n}$`) });
+    await line(total).waitFor();
+    const shown = () => page.locator('[data-testid="message"]').count();
+    expect(await shown()).toBeLessThan(total);
+
+    // Scroll to the top until the first message is there.
+    const list = page.getByTestId("message-list");
+    const deadline = Date.now() + 30_000;
+    while ((await line(1).count()) === 0) {
+      if (Date.now() > deadline) throw new Error(`the first page of history never loaded (${await shown()} shown)`);
+      await list.evaluate((el) => el.scrollTo({ top: 0 }));
+      await page.waitForTimeout(100);
+    }
+    const seqs = await page.locator('[data-testid="message"]').evaluateAll((els) => els.map((el) => Number(el.getAttribute("data-seq"))));
+    const texts = await page.locator('[data-testid="message"] .message-text').allInnerTexts();
+    expect(texts).toEqual(Array.from({ length: total }, (_, i) => `history line ${i + 1}`));
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(total);
   });
 });
