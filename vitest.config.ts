@@ -12,11 +12,23 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               // Test-only values; production takes JWT_SECRET from `wrangler secret put`.
-              bindings: { ENVIRONMENT: "test", JWT_SECRET: "test-secret-test-secret-test-secret-0123456789" },
+              bindings: {
+                ENVIRONMENT: "test",
+                JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
+                // A small hot window, so every test exercises history across the R2 archive.
+                HISTORY_HOT_WINDOW: "100",
+              },
             },
           }),
         ],
-        test: { name: "workers", include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], testTimeout: 60_000 },
+        // @aws-sdk's XML parser, as aliased in wrangler.toml (PLATFORM.md).
+        resolve: { alias: { "@aws-sdk/xml-builder": "./node_modules/@aws-sdk/xml-builder/dist-cjs/index.js" } },
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          globalSetup: ["test/helpers/globalS3.ts"],
+        },
       },
       {
         // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.

@@ -9,8 +9,26 @@ declare namespace Cloudflare {
     USERS: DurableObjectNamespace<import("./objects/user/UserObject").UserObject>;
     CONVERSATIONS: DurableObjectNamespace<import("./objects/conversation/ConversationObject").ConversationObject>;
     DIRECTORY: DurableObjectNamespace<import("./objects/directory/DirectoryObject").DirectoryObject>;
+    /** Conversation history older than the hot window, in immutable segments (src/objects/conversation/archive.ts). */
+    ARCHIVE: R2Bucket;
+    /** Messages each conversation keeps in its own storage (default 10000); older ones go to ARCHIVE. */
+    HISTORY_HOT_WINDOW?: string;
     /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */
     JWT_SECRET?: string;
+    /** Media bytes (unless S3 is configured), media records, grants and thumbnails. */
+    MEDIA: R2Bucket;
+    /** Thumbnail jobs (src/queues/media.ts). */
+    MEDIA_JOBS: Queue<import("./queues/media").MediaJob>;
+    /** Optional: with all four set, uploads and downloads go straight to this S3 bucket via pre-signed URLs. */
+    S3_ENDPOINT?: string;
+    S3_BUCKET?: string;
+    S3_ACCESS_KEY_ID?: string;
+    S3_SECRET_ACCESS_KEY?: string;
+    S3_REGION?: string;
+    /** Optional overrides of the media size limits, in bytes. */
+    MEDIA_MAX_IMAGE_BYTES?: string;
+    MEDIA_MAX_VIDEO_BYTES?: string;
+    MEDIA_MAX_DOCUMENT_BYTES?: string;
     /** "production" unless `.dev.vars` (written by `npm start`) or the test config says otherwise. */
     ENVIRONMENT?: string;
   }

@@ -3,7 +3,9 @@ import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
 import { onError, onNotFound } from "./middleware/errors";
 import { authRoutes } from "./routes/auth";
+import { consumeMediaJobs } from "./queues/media";
 import { conversationRoutes } from "./routes/conversations";
+import { mediaRoutes, mediaUploadRoutes } from "./routes/media";
 import { socketRoutes } from "./routes/sockets";
 import { userRoutes } from "./routes/users";
 
@@ -13,9 +15,12 @@ export { UserObject } from "./objects/user/UserObject";
 
 const api = new Hono<AppEnv>()
   .route("/auth", authRoutes)
+  // Signed upload URLs authorize themselves (no session token): before the session check.
+  .route("/media", mediaUploadRoutes)
   .use("*", requireAuth)
   .route("/users", userRoutes)
   .route("/conversations", conversationRoutes)
+  .route("/media", mediaRoutes)
   .route("/", socketRoutes);
 
 export const app = new Hono<AppEnv>().route("/api/v1", api);
@@ -26,4 +31,9 @@ export type ParleyApi = typeof api;
 
 export default {
   fetch: app.fetch,
+  async queue(batch, env) {
+    if (batch.queue.startsWith("parley-media-jobs")) return consumeMediaJobs(batch, env);
+    console.error(JSON.stringify({ level: "error", msg: "message from an unknown queue", queue: batch.queue }));
+    batch.retryAll();
+  },
 } satisfies ExportedHandler<Env>;

@@ -20,6 +20,17 @@ export const ErrorCode = {
   groupTooLarge: "group_too_large",
   notAGroup: "not_a_group",
   unsupportedContentType: "unsupported_content_type",
+  /** A media type outside the allow-list. */
+  unsupportedMediaType: "unsupported_media_type",
+  /** Over the size limit of its kind (image, video, document). */
+  mediaTooLarge: "media_too_large",
+  /** The uploaded bytes are not the declared size, or do not look like the declared type. */
+  mediaMismatch: "media_mismatch",
+  /** An upload URL past its expiry, or whose signature does not match. */
+  uploadUrlInvalid: "upload_url_invalid",
+  mediaNotFound: "media_not_found",
+  /** The upload has not completed (or a thumbnail is not made yet). */
+  mediaNotReady: "media_not_ready",
   rateLimited: "rate_limited",
   internal: "internal_error",
   misconfigured: "server_misconfigured",
@@ -45,6 +56,12 @@ export const errorStatus: Record<ErrorCode, number> = {
   group_too_large: 422,
   not_a_group: 400,
   unsupported_content_type: 415,
+  unsupported_media_type: 415,
+  media_too_large: 413,
+  media_mismatch: 422,
+  upload_url_invalid: 403,
+  media_not_found: 404,
+  media_not_ready: 409,
   rate_limited: 429,
   internal_error: 500,
   server_misconfigured: 500,

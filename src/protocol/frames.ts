@@ -31,11 +31,14 @@ export function checkOutgoing(m: OutgoingMessage): ProtocolError | null {
   if (m.content.length > Limits.maxContentBytes || utf8Length(m.content) > Limits.maxContentBytes) {
     return { code: ErrorCode.contentTooLarge, message: `content is limited to ${Limits.maxContentBytes} bytes` };
   }
-  if (m.content_type === "text" && m.content.trim().length === 0) {
-    return { code: ErrorCode.badRequest, message: "text content must not be empty" };
+  if (m.content_type === "text") {
+    if (m.content.trim().length === 0) return { code: ErrorCode.badRequest, message: "text content must not be empty" };
+    if (m.media_id !== undefined) return { code: ErrorCode.badRequest, message: "a text message carries no media_id" };
+    return null;
   }
-  if (m.content_type !== "text") {
-    return { code: ErrorCode.unsupportedContentType, message: `${m.content_type} messages are not supported yet` };
+  // image, video, document: the media is uploaded first; `content` is an optional caption.
+  if (m.media_id === undefined) {
+    return { code: ErrorCode.badRequest, message: `${m.content_type} messages need the media_id of an upload` };
   }
   return null;
 }

@@ -9,3 +9,4 @@ export * from "./models";
 export * from "./frames";
 export * from "./rest";
 export * from "./endpoints";
+export * from "./media";

@@ -30,6 +30,15 @@ export const Limits = {
   passwordMaxLength: 256,
   displayNameMaxLength: 64,
   deviceIdPattern: /^[A-Za-z0-9_-]{1,64}$/,
+  /** Default media size limits per kind (a deployment may lower or raise them: see docs/deploy.md). */
+  maxImageBytes: 16 * 1024 * 1024,
+  maxVideoBytes: 64 * 1024 * 1024,
+  maxDocumentBytes: 100 * 1024 * 1024,
+  /** How long a pre-signed upload URL stays valid. */
+  uploadUrlTtlMs: 15 * 60_000,
+  mediaFilenameMaxLength: 255,
+  /** Thumbnails fit in a square of this many pixels. */
+  thumbnailMaxPixels: 320,
 } as const;
 
 const encoder = new TextEncoder();

@@ -14,9 +14,9 @@ import { liveOrigin, type LiveAttachment } from "./live";
 /** What the live-socket handlers need from the conversation object. */
 export interface ConversationOps {
   conversationId(): string;
-  sendMessages(senderId: string, messages: OutgoingMessage[], origin?: string): Result<SendOutcome[]>;
-  history(userId: string, query: { after: number; limit: number }): Result<HistoryResponse>;
-  updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Result<unknown>;
+  sendMessages(senderId: string, messages: OutgoingMessage[], origin?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>>;
+  history(userId: string, query: { after: number; limit: number }): Promise<Result<HistoryResponse>>;
+  updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<unknown>>;
   typing(userId: string, status: "typing" | "stopped"): Result<void>;
 }
 
@@ -43,14 +43,15 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
         break;
       }
       case "message_status": {
-        const moved = ops.updateCursor(who.user_id, frame.status, frame.server_msg_id);
-        if (!moved.ok) sendFrame(ws, errorFrame(moved.error));
+        void answer(ws, ops.updateCursor(who.user_id, frame.status, frame.server_msg_id), () => {});
         break;
       }
       case "sync": {
+        // History may come from R2 (archive.ts), so its frames can follow the acks of this batch.
         const page = ops.history(who.user_id, { after: frame.after_seq, limit: frame.limit ?? Limits.historyMaxPage });
-        if (!page.ok) sendFrame(ws, errorFrame(page.error));
-        else for (const m of page.value.messages) sendFrame(ws, JSON.stringify({ type: "new_message", ...m }));
+        void answer(ws, page, (value) => {
+          for (const m of value.messages) sendFrame(ws, JSON.stringify({ type: "new_message", ...m }));
+        });
         break;
       }
       case "heartbeat":
@@ -64,9 +65,29 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
     }
   }
   if (sends.length === 0) return;
+  const reply = (result: Result<SendOutcome[]>) => {
+    const replies = result.ok
+      ? result.value.map((o) => (o.ok ? JSON.stringify({ type: "message_ack", ...o.ack }) : errorFrame(o.error, o.client_msg_id)))
+      : sends.map((m) => errorFrame(result.error, m.client_msg_id));
+    for (const r of replies) sendFrame(ws, r);
+  };
   const result = ops.sendMessages(who.user_id, sends, liveOrigin(who.live_id));
-  const replies = result.ok
-    ? result.value.map((o) => (o.ok ? JSON.stringify({ type: "message_ack", ...o.ack }) : errorFrame(o.error, o.client_msg_id)))
-    : sends.map((m) => errorFrame(result.error, m.client_msg_id));
-  for (const r of replies) sendFrame(ws, r);
+  if (!(result instanceof Promise)) return reply(result);
+  // Media sends resolve later; a failure is answered per message (the client resends: sends are idempotent).
+  void result.then(reply, (err) => {
+    console.error(JSON.stringify({ level: "error", msg: "live media send failed", error: String(err) }));
+    reply({ ok: false, error: { code: ErrorCode.internal, message: "internal error" } });
+  });
+}
+
+/** Answers a frame whose work is asynchronous: its result, its refusal, or an internal error. */
+async function answer<T>(ws: WebSocket, pending: Promise<Result<T>>, onOk: (value: T) => void) {
+  try {
+    const result = await pending;
+    if (result.ok) onOk(result.value);
+    else sendFrame(ws, errorFrame(result.error));
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "live frame failed", error: String(err) }));
+    sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }));
+  }
 }

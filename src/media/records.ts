@@ -1,0 +1,66 @@
+import { z } from "zod";
+import type { Env } from "../env";
+import { MediaKind, type MediaRef } from "../protocol";
+
+/**
+ * What Parley knows about one upload, kept beside the bytes in the MEDIA bucket (`meta/<id>.json`):
+ * no object on the hot path, and one read answers "may this user see it". Who may see it beyond the
+ * uploader is recorded as one empty object per conversation it was sent to (`grants/<id>/<conversation>`).
+ */
+export const MediaRecord = z.object({
+  media_id: z.string(),
+  uploader: z.string(),
+  kind: MediaKind,
+  content_type: z.string(),
+  size: z.number().int().positive(),
+  filename: z.string().nullable(),
+  status: z.enum(["pending", "ready"]),
+  created_at: z.number().int(),
+  expires_at: z.number().int(),
+  width: z.number().int().optional(),
+  height: z.number().int().optional(),
+  thumbnail: z.boolean().optional(),
+});
+export type MediaRecord = z.infer<typeof MediaRecord>;
+
+export const mediaIdPattern = /^md_[A-Za-z0-9_-]{16,40}$/;
+export const bytesKey = (id: string) => `media/${id}`;
+export const thumbnailKey = (id: string) => `thumbs/${id}.jpg`;
+const recordKey = (id: string) => `meta/${id}.json`;
+const grantPrefix = (id: string) => `grants/${id}/`;
+
+export async function readRecord(env: Env, mediaId: string): Promise<MediaRecord | null> {
+  if (!mediaIdPattern.test(mediaId)) return null;
+  const object = await env.MEDIA.get(recordKey(mediaId));
+  if (!object) return null;
+  const parsed = MediaRecord.safeParse(await object.json());
+  return parsed.success ? parsed.data : null;
+}
+
+export async function writeRecord(env: Env, record: MediaRecord): Promise<void> {
+  await env.MEDIA.put(recordKey(record.media_id), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } });
+}
+
+/** Members of `conversationId` may now fetch the media. Written before the message is stored. */
+export async function grant(env: Env, mediaId: string, conversationId: string): Promise<void> {
+  await env.MEDIA.put(`${grantPrefix(mediaId)}${conversationId}`, "");
+}
+
+/** The conversations a media was sent to (a handful at most: a forward is a new send). */
+export async function grantedConversations(env: Env, mediaId: string): Promise<string[]> {
+  const listed = await env.MEDIA.list({ prefix: grantPrefix(mediaId), limit: 1000 });
+  return listed.objects.map((o) => o.key.slice(grantPrefix(mediaId).length));
+}
+
+/** What a message carries about its media. */
+export function toMediaRef(record: MediaRecord): MediaRef {
+  return {
+    media_id: record.media_id,
+    content_type: record.content_type,
+    size: record.size,
+    filename: record.filename,
+    ...(record.width !== undefined ? { width: record.width } : {}),
+    ...(record.height !== undefined ? { height: record.height } : {}),
+    ...(record.kind === "image" ? { thumbnail: `/api/v1/media/${record.media_id}/thumbnail` } : {}),
+  };
+}

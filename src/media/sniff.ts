@@ -1,0 +1,57 @@
+/**
+ * Does a file's start look like its declared type? Checked on the first bytes after upload, so a
+ * client cannot label an executable `image/png`. Signatures are the formats' own magic numbers.
+ */
+export const SNIFF_BYTES = 64;
+
+const ascii = (bytes: Uint8Array, at: number, text: string) =>
+  bytes.length >= at + text.length && [...text].every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
+const prefix = (bytes: Uint8Array, sig: number[]) => bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
+
+const ZIP = [0x50, 0x4b, 0x03, 0x04];
+const ZIP_EMPTY = [0x50, 0x4b, 0x05, 0x06];
+/** Legacy Office files are OLE2 compound documents. */
+const OLE2 = [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1];
+
+const signatures: Record<string, (b: Uint8Array) => boolean> = {
+  "image/jpeg": (b) => prefix(b, [0xff, 0xd8, 0xff]),
+  "image/png": (b) => prefix(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  "image/gif": (b) => ascii(b, 0, "GIF87a") || ascii(b, 0, "GIF89a"),
+  "image/webp": (b) => ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP"),
+  "video/mp4": (b) => ascii(b, 4, "ftyp"),
+  "video/quicktime": (b) => ["ftyp", "moov", "mdat", "wide", "free", "skip"].some((box) => ascii(b, 4, box)),
+  "video/webm": (b) => prefix(b, [0x1a, 0x45, 0xdf, 0xa3]),
+  "application/pdf": (b) => ascii(b, 0, "%PDF-"),
+  "application/zip": (b) => prefix(b, ZIP) || prefix(b, ZIP_EMPTY),
+  "application/msword": (b) => prefix(b, OLE2),
+  "application/vnd.ms-excel": (b) => prefix(b, OLE2),
+  "application/vnd.ms-powerpoint": (b) => prefix(b, OLE2),
+  "text/plain": looksLikeText,
+};
+// Office Open XML and OpenDocument files are zip archives.
+for (const mime of [
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  "application/vnd.oasis.opendocument.text",
+  "application/vnd.oasis.opendocument.spreadsheet",
+  "application/vnd.oasis.opendocument.presentation",
+]) {
+  signatures[mime] = (b) => prefix(b, ZIP);
+}
+
+/** Plain text: valid UTF-8 (a sequence cut off at the end of the sample is fine) with no NUL bytes. */
+function looksLikeText(b: Uint8Array): boolean {
+  if (b.includes(0)) return false;
+  try {
+    new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(b, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function matchesDeclaredType(mime: string, head: Uint8Array): boolean {
+  const check = signatures[mime];
+  return check ? check(head) : false;
+}

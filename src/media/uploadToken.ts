@@ -1,0 +1,36 @@
+/**
+ * The local upload URL authorizes itself: an HMAC over what was declared (media id, type, size,
+ * uploader) and the expiry, keyed from the deployment's secret. Tampering with any of them, or using
+ * it after `expires`, is refused.
+ */
+const encoder = new TextEncoder();
+
+async function key(secret: string): Promise<CryptoKey> {
+  // A key of its own, derived from JWT_SECRET, so an upload signature can never pass as a session token.
+  const base = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const derived = await crypto.subtle.sign("HMAC", base, encoder.encode("parley/media-upload/v1"));
+  return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+}
+
+export interface UploadGrant {
+  media_id: string;
+  content_type: string;
+  size: number;
+  uploader: string;
+  expires: number;
+}
+
+const message = (g: UploadGrant) => [g.media_id, g.content_type, g.size, g.uploader, g.expires].join("\n");
+
+const toHex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+export async function signUpload(secret: string, grant: UploadGrant): Promise<string> {
+  return toHex(await crypto.subtle.sign("HMAC", await key(secret), encoder.encode(message(grant))));
+}
+
+export async function verifyUpload(secret: string, grant: UploadGrant, signature: string): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/.test(signature)) return false;
+  const bytes = new Uint8Array(signature.match(/../g)!.map((h) => parseInt(h, 16)));
+  // crypto.subtle.verify compares in constant time.
+  return crypto.subtle.verify("HMAC", await key(secret), bytes, encoder.encode(message(grant)));
+}

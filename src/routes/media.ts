@@ -1,0 +1,166 @@
+import { Hono } from "hono";
+import { signingSecret } from "../auth/tokens";
+import { conversationStub, type Env } from "../env";
+import { randomToken } from "../lib/ids";
+import { checkDeclared } from "../media/policy";
+import { grantedConversations, mediaIdPattern, readRecord, thumbnailKey, toMediaRef, writeRecord, type MediaRecord } from "../media/records";
+import { matchesDeclaredType, SNIFF_BYTES } from "../media/sniff";
+import { mediaStore } from "../media/storage";
+import { signUpload, verifyUpload } from "../media/uploadToken";
+import type { AppEnv } from "../middleware/auth";
+import { ApiError } from "../middleware/errors";
+import { validate } from "../middleware/validate";
+import { ErrorCode, Limits, MediaUploadBody } from "../protocol";
+import type { MediaJob } from "../queues/media";
+
+/** Downloads never change (a media id names one upload forever); only the user's own cache may keep them. */
+const IMMUTABLE = "private, max-age=31536000, immutable";
+
+function mediaParam(id: string): string {
+  if (!mediaIdPattern.test(id)) throw new ApiError(ErrorCode.mediaNotFound, "no such media");
+  return id;
+}
+
+/**
+ * Checks what arrived against what was declared: the size exactly, the first bytes against the type.
+ * A mismatch deletes the bytes. Then the media is ready to be sent, and images get a thumbnail job.
+ */
+async function completeUpload(env: Env, record: MediaRecord, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<MediaRecord> {
+  if (record.status === "ready") return record;
+  const store = await mediaStore(env);
+  const size = await store.size(record.media_id);
+  if (size === null) throw new ApiError(ErrorCode.mediaNotReady, "nothing has been uploaded yet");
+  const refuse = async (message: string): Promise<never> => {
+    await store.delete(record.media_id);
+    throw new ApiError(ErrorCode.mediaMismatch, message);
+  };
+  if (size !== record.size) await refuse(`the upload is ${size} bytes, not the declared ${record.size}`);
+  if (!matchesDeclaredType(record.content_type, await store.readStart(record.media_id, SNIFF_BYTES))) {
+    await refuse(`the bytes are not ${record.content_type}`);
+  }
+  const ready: MediaRecord = { ...record, status: "ready" };
+  await writeRecord(env, ready);
+  if (ready.kind === "image") {
+    const job: MediaJob = { type: "thumbnail", media_id: ready.media_id };
+    ctx.waitUntil(env.MEDIA_JOBS.send(job));
+  }
+  return ready;
+}
+
+/** The uploader may always see their media; others only as members of a conversation it was sent to. */
+async function mayView(env: Env, record: MediaRecord, userId: string): Promise<boolean> {
+  if (record.uploader === userId) return true;
+  for (const conversationId of await grantedConversations(env, record.media_id)) {
+    if ((await conversationStub(env, conversationId).describe(userId)).ok) return true;
+  }
+  return false;
+}
+
+async function viewable(env: Env, mediaId: string, userId: string): Promise<MediaRecord> {
+  const record = await readRecord(env, mediaParam(mediaId));
+  // Not-yours and does-not-exist look the same: ids are not to be probed.
+  if (!record || record.status !== "ready" || !(await mayView(env, record, userId))) {
+    throw new ApiError(ErrorCode.mediaNotFound, "no such media");
+  }
+  return record;
+}
+
+/**
+ * The Worker's own upload URL, used when no S3 credentials are configured: it authorizes itself
+ * (signature and expiry in the query), so it is mounted before the session check.
+ */
+export const mediaUploadRoutes = new Hono<AppEnv>().put("/:id/upload", async (c) => {
+  const id = mediaParam(c.req.param("id"));
+  const expires = Number(c.req.query("expires"));
+  const signature = c.req.query("sig") ?? "";
+  const record = await readRecord(c.env, id);
+  const invalid = () => new ApiError(ErrorCode.uploadUrlInvalid, "this upload URL is invalid or has expired");
+  if (!record || !Number.isSafeInteger(expires)) throw invalid();
+  const grant = { media_id: id, content_type: record.content_type, size: record.size, uploader: record.uploader, expires };
+  if (!(await verifyUpload(signingSecret(c.env), grant, signature)) || expires !== record.expires_at) throw invalid();
+  if (Date.now() > expires) throw invalid();
+  if (record.status === "ready") throw new ApiError(ErrorCode.mediaMismatch, "this media is already uploaded");
+  const declaredType = c.req.header("Content-Type")?.split(";")[0]?.trim().toLowerCase();
+  if (declaredType !== record.content_type) {
+    throw new ApiError(ErrorCode.mediaMismatch, `send the bytes with Content-Type: ${record.content_type}`);
+  }
+  const length = Number(c.req.header("Content-Length"));
+  if (length !== record.size) {
+    throw new ApiError(ErrorCode.mediaMismatch, `the body must be exactly the declared ${record.size} bytes`);
+  }
+  const body = c.req.raw.body;
+  if (!body) throw new ApiError(ErrorCode.mediaMismatch, "the body is empty");
+  // Streamed into R2 with its length fixed: a body that runs short or long fails the put.
+  const sized = new FixedLengthStream(record.size);
+  const piped = body.pipeTo(sized.writable);
+  const store = await mediaStore(c.env);
+  try {
+    await Promise.all([store.put(id, sized.readable, record.content_type), piped]);
+  } catch {
+    await store.delete(id).catch(() => {});
+    throw new ApiError(ErrorCode.mediaMismatch, `the body must be exactly the declared ${record.size} bytes`);
+  }
+  const ready = await completeUpload(c.env, record, c.executionCtx);
+  return c.json({ media: toMediaRef(ready) }, 201);
+});
+
+export const mediaRoutes = new Hono<AppEnv>()
+  .post("/upload", validate("json", MediaUploadBody), async (c) => {
+    const body = c.req.valid("json");
+    const kind = checkDeclared(c.env, body);
+    if (!kind.ok) throw ApiError.from(kind.error);
+    const now = Date.now();
+    const record: MediaRecord = {
+      media_id: `md_${randomToken(16)}`,
+      uploader: c.var.userId,
+      kind: kind.value,
+      content_type: body.content_type,
+      size: body.size,
+      filename: body.filename ?? null,
+      status: "pending",
+      created_at: now,
+      expires_at: now + Limits.uploadUrlTtlMs,
+    };
+    await writeRecord(c.env, record);
+    const store = await mediaStore(c.env);
+    let upload: { url: string; headers: Record<string, string> };
+    if (store.presignPut) {
+      upload = await store.presignPut(record.media_id, record.content_type, record.size, Math.floor(Limits.uploadUrlTtlMs / 1000));
+    } else {
+      const sig = await signUpload(signingSecret(c.env), { ...record, expires: record.expires_at });
+      const url = new URL(`/api/v1/media/${record.media_id}/upload`, c.req.url);
+      url.search = new URLSearchParams({ expires: String(record.expires_at), sig }).toString();
+      upload = { url: url.toString(), headers: { "Content-Type": record.content_type } };
+    }
+    return c.json(
+      { media_id: record.media_id, upload_url: upload.url, method: "PUT" as const, headers: upload.headers, expires_at: record.expires_at },
+      201,
+    );
+  })
+  // With S3, the client tells us when its PUT is done; locally the upload route completes by itself.
+  .post("/:id/complete", async (c) => {
+    const record = await readRecord(c.env, mediaParam(c.req.param("id")));
+    if (!record || record.uploader !== c.var.userId) throw new ApiError(ErrorCode.mediaNotFound, "no such media");
+    const ready = await completeUpload(c.env, record, c.executionCtx);
+    return c.json({ media: toMediaRef(ready) });
+  })
+  .get("/:id", async (c) => {
+    const record = await viewable(c.env, c.req.param("id"), c.var.userId);
+    const headers = new Headers({ "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff" });
+    headers.set("Content-Type", record.content_type);
+    if (record.kind === "document") {
+      const name = (record.filename ?? "document").replace(/["\\]/g, "_");
+      headers.set("Content-Disposition", `attachment; filename="${name.replace(/[^\x20-\x7e]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`);
+    }
+    const store = await mediaStore(c.env);
+    return store.respond(record.media_id, c.req.raw, headers);
+  })
+  .get("/:id/thumbnail", async (c) => {
+    const record = await viewable(c.env, c.req.param("id"), c.var.userId);
+    const object = record.thumbnail ? await c.env.MEDIA.get(thumbnailKey(record.media_id)) : null;
+    // 404 until the thumbnail job has run: clients show a placeholder and try again.
+    if (!object) throw new ApiError(ErrorCode.mediaNotFound, "the thumbnail is not made yet");
+    return new Response(object.body, {
+      headers: { "Content-Type": "image/jpeg", "Cache-Control": IMMUTABLE, ETag: object.httpEtag, "Content-Length": String(object.size) },
+    });
+  });
