@@ -16,6 +16,10 @@ export class S3MediaStore implements MediaStore {
       region: env.S3_REGION || "auto",
       endpoint: env.S3_ENDPOINT,
       forcePathStyle: true,
+      // Otherwise the SDK signs a CRC32 of the (empty) presigning body into the URL, and S3 refuses
+      // the client's real upload as a checksum mismatch.
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
       credentials: { accessKeyId: env.S3_ACCESS_KEY_ID!, secretAccessKey: env.S3_SECRET_ACCESS_KEY! },
     });
   }
