@@ -64,8 +64,12 @@ export class S3MediaStore implements MediaStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId) }));
   }
 
+  presignGet(mediaId: string, expiresIn: number): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId) }), { expiresIn });
+  }
+
   async respond(mediaId: string, _request: Request, headers: Headers): Promise<Response> {
-    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId) }), { expiresIn: 300 });
+    const url = await this.presignGet(mediaId, 300);
     // The redirect itself is per-user (it checked membership): never cache it in shared caches.
     headers.set("Cache-Control", "private, max-age=240");
     headers.set("Location", url);

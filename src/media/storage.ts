@@ -11,6 +11,8 @@ export interface MediaStore {
   readonly direct: boolean;
   /** A pre-signed PUT for the client, when the store takes uploads directly. */
   presignPut?(mediaId: string, contentType: string, size: number, expiresInSeconds: number): Promise<{ url: string; headers: Record<string, string> }>;
+  /** A pre-signed GET, when the store serves downloads directly. */
+  presignGet?(mediaId: string, expiresInSeconds: number): Promise<string>;
   /** Stores an upload that came through the Worker (the local path). */
   put(mediaId: string, body: ReadableStream, contentType: string): Promise<void>;
   /** Size in bytes, or null when nothing was uploaded. */

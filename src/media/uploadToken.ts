@@ -34,3 +34,26 @@ export async function verifyUpload(secret: string, grant: UploadGrant, signature
   // crypto.subtle.verify compares in constant time.
   return crypto.subtle.verify("HMAC", await key(secret), bytes, encoder.encode(message(grant)));
 }
+
+/**
+ * A view URL's grant: anyone holding it may read that media (or its thumbnail) until `expires`,
+ * which is how <img> and <video> elements, which cannot send an Authorization header, load media.
+ * The Worker hands it out only after checking the asker may see the media.
+ */
+export interface ViewGrant {
+  media_id: string;
+  variant: "content" | "thumbnail";
+  expires: number;
+}
+
+const viewMessage = (g: ViewGrant) => ["view", g.media_id, g.variant, g.expires].join("\n");
+
+export async function signView(secret: string, grant: ViewGrant): Promise<string> {
+  return toHex(await crypto.subtle.sign("HMAC", await key(secret), encoder.encode(viewMessage(grant))));
+}
+
+export async function verifyView(secret: string, grant: ViewGrant, signature: string): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/.test(signature)) return false;
+  const bytes = new Uint8Array(signature.match(/../g)!.map((h) => parseInt(h, 16)));
+  return crypto.subtle.verify("HMAC", await key(secret), bytes, encoder.encode(viewMessage(grant)));
+}

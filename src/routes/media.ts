@@ -6,7 +6,7 @@ import { checkDeclared } from "../media/policy";
 import { grantedConversations, mediaIdPattern, readRecord, thumbnailKey, toMediaRef, writeRecord, type MediaRecord } from "../media/records";
 import { matchesDeclaredType, SNIFF_BYTES } from "../media/sniff";
 import { mediaStore } from "../media/storage";
-import { signUpload, verifyUpload } from "../media/uploadToken";
+import { signUpload, signView, verifyUpload, verifyView } from "../media/uploadToken";
 import type { AppEnv } from "../middleware/auth";
 import { ApiError } from "../middleware/errors";
 import { validate } from "../middleware/validate";
@@ -65,11 +65,54 @@ async function viewable(env: Env, mediaId: string, userId: string): Promise<Medi
   return record;
 }
 
+const VIEW_URL_ROUNDING_MS = 60 * 60_000;
+
+async function viewUrl(env: Env, requestUrl: string, mediaId: string, variant: "content" | "thumbnail", expires: number): Promise<string> {
+  const sig = await signView(signingSecret(env), { media_id: mediaId, variant, expires });
+  const url = new URL(`/api/v1/media/${mediaId}/view`, requestUrl);
+  url.search = new URLSearchParams({ variant, expires: String(expires), sig }).toString();
+  return url.toString();
+}
+
+async function serveContent(env: Env, record: MediaRecord, request: Request): Promise<Response> {
+  const headers = new Headers({ "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff" });
+  headers.set("Content-Type", record.content_type);
+  if (record.kind === "document") {
+    const name = (record.filename ?? "document").replace(/["\\]/g, "_");
+    headers.set("Content-Disposition", `attachment; filename="${name.replace(/[^\x20-\x7e]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`);
+  }
+  const store = await mediaStore(env);
+  return store.respond(record.media_id, request, headers);
+}
+
+async function serveThumbnail(env: Env, record: MediaRecord): Promise<Response> {
+  const object = record.thumbnail ? await env.MEDIA.get(thumbnailKey(record.media_id)) : null;
+  // 404 until the thumbnail job has run: clients show a placeholder and try again.
+  if (!object) throw new ApiError(ErrorCode.mediaNotFound, "the thumbnail is not made yet");
+  return new Response(object.body, {
+    headers: { "Content-Type": "image/jpeg", "Cache-Control": IMMUTABLE, ETag: object.httpEtag, "Content-Length": String(object.size) },
+  });
+}
+
 /**
  * The Worker's own upload URL, used when no S3 credentials are configured: it authorizes itself
  * (signature and expiry in the query), so it is mounted before the session check.
  */
-export const mediaUploadRoutes = new Hono<AppEnv>().put("/:id/upload", async (c) => {
+export const mediaUploadRoutes = new Hono<AppEnv>()
+  .get("/:id/view", async (c) => {
+    const id = mediaParam(c.req.param("id"));
+    const variant = c.req.query("variant") === "thumbnail" ? "thumbnail" : "content";
+    const expires = Number(c.req.query("expires"));
+    const valid =
+      Number.isSafeInteger(expires) &&
+      Date.now() <= expires &&
+      (await verifyView(signingSecret(c.env), { media_id: id, variant, expires }, c.req.query("sig") ?? ""));
+    if (!valid) throw new ApiError(ErrorCode.uploadUrlInvalid, "this media URL is invalid or has expired");
+    const record = await readRecord(c.env, id);
+    if (!record || record.status !== "ready") throw new ApiError(ErrorCode.mediaNotFound, "no such media");
+    return variant === "thumbnail" ? serveThumbnail(c.env, record) : serveContent(c.env, record, c.req.raw);
+  })
+  .put("/:id/upload", async (c) => {
   const id = mediaParam(c.req.param("id"));
   const expires = Number(c.req.query("expires"));
   const signature = c.req.query("sig") ?? "";
@@ -146,21 +189,23 @@ export const mediaRoutes = new Hono<AppEnv>()
   })
   .get("/:id", async (c) => {
     const record = await viewable(c.env, c.req.param("id"), c.var.userId);
-    const headers = new Headers({ "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff" });
-    headers.set("Content-Type", record.content_type);
-    if (record.kind === "document") {
-      const name = (record.filename ?? "document").replace(/["\\]/g, "_");
-      headers.set("Content-Disposition", `attachment; filename="${name.replace(/[^\x20-\x7e]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`);
-    }
+    return serveContent(c.env, record, c.req.raw);
+  })
+  /**
+   * URLs that authorize themselves, for <img> and <video> (which cannot send a token): valid for an
+   * hour or two, rounded to the hour so a client's cache keeps hitting the same URL.
+   */
+  .get("/:id/url", async (c) => {
+    const record = await viewable(c.env, c.req.param("id"), c.var.userId);
+    const expires = (Math.floor(Date.now() / VIEW_URL_ROUNDING_MS) + 2) * VIEW_URL_ROUNDING_MS;
     const store = await mediaStore(c.env);
-    return store.respond(record.media_id, c.req.raw, headers);
+    const url = store.presignGet
+      ? await store.presignGet(record.media_id, Math.floor((expires - Date.now()) / 1000))
+      : await viewUrl(c.env, c.req.url, record.media_id, "content", expires);
+    const thumbnail_url = record.kind === "image" ? await viewUrl(c.env, c.req.url, record.media_id, "thumbnail", expires) : null;
+    return c.json({ url, thumbnail_url, expires_at: expires });
   })
   .get("/:id/thumbnail", async (c) => {
     const record = await viewable(c.env, c.req.param("id"), c.var.userId);
-    const object = record.thumbnail ? await c.env.MEDIA.get(thumbnailKey(record.media_id)) : null;
-    // 404 until the thumbnail job has run: clients show a placeholder and try again.
-    if (!object) throw new ApiError(ErrorCode.mediaNotFound, "the thumbnail is not made yet");
-    return new Response(object.body, {
-      headers: { "Content-Type": "image/jpeg", "Cache-Control": IMMUTABLE, ETag: object.httpEtag, "Content-Length": String(object.size) },
-    });
+    return serveThumbnail(c.env, record);
   });

@@ -71,6 +71,18 @@ describe("media", () => {
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
     expect((await download(ana, mediaId)).status).toBe(200);
 
+    // Self-authorizing view URLs, for <img>/<video>: no token, exact bytes; tampering is refused.
+    const view = await api("GET", `/api/v1/media/${mediaId}/url`, { token: bo.token });
+    expect(view.status).toBe(200);
+    expect(view.body.url).not.toContain(bo.token);
+    const viewed = await exports.default.fetch(view.body.url);
+    expect(new Uint8Array(await viewed.arrayBuffer())).toEqual(bytes);
+    expect((await exports.default.fetch(view.body.url.replace("variant=content", "variant=thumbnail"))).status).toBe(403);
+    const forgedView = new URL(view.body.url);
+    forgedView.searchParams.set("expires", String(Number(forgedView.searchParams.get("expires")) + 3_600_000));
+    expect((await exports.default.fetch(forgedView.toString())).status).toBe(403);
+    expect((await api("GET", `/api/v1/media/${mediaId}/url`, { token: eve.token })).status).toBe(404);
+
     const refused = await download(eve, mediaId);
     expect(refused.status).toBe(404);
     expect(((await refused.json()) as any).error.code).toBe("media_not_found");
