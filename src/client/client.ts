@@ -9,7 +9,9 @@ import {
   type ServerFrame,
 } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
-import type { ConversationSummary, Message, User } from "../protocol/models";
+import { mediaKindOf, type MediaKind, type MediaUrlResponse } from "../protocol/media";
+import type { ConversationSummary, MediaRef, Message, User } from "../protocol/models";
+import { putBytes } from "./media";
 import {
   Connection,
   defaultBackoff,
@@ -59,6 +61,21 @@ export interface ChatEntry {
   /** For your own messages; null for others'. */
   state: MessageState | null;
   error?: { code: string; message: string };
+  /** While a media message's bytes are still uploading. */
+  upload?: { loaded: number; total: number };
+}
+
+/** A media upload in progress, before its message joins the outbox. */
+export interface UploadInProgress {
+  key: string;
+  conversation_id: string;
+  content_type: string;
+  kind: MediaKind;
+  filename: string | null;
+  loaded: number;
+  total: number;
+  created_at: number;
+  caption: string;
 }
 
 export interface ParleyClientEvents {
@@ -78,6 +95,8 @@ export interface ParleyClientEvents {
   error: ErrorFrame;
   /** A user's profile was fetched: names can be shown for them now. */
   user: User;
+  /** An upload moved forward (or ended: `done`). */
+  upload: UploadInProgress & { done: boolean };
 }
 
 /** Codes after which resending the same message cannot succeed. */
@@ -121,6 +140,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private live: { conversationId: string; connection: Connection } | null = null;
   private outgoing: ClientFrame[] = [];
   private readonly users = new Map<string, User>();
+  private readonly uploads = new Map<string, UploadInProgress>();
+  private readonly mediaUrlCache = new Map<string, Promise<MediaUrlResponse>>();
   private readonly usersLoading = new Set<string>();
 
   constructor(options: ParleyClientOptions) {
@@ -234,6 +255,90 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     return pending;
   }
 
+  /**
+   * Sends a photo, video or document: uploads the bytes (progress on `upload` events and in
+   * `entries()`), then queues the message like `send()`. The upload needs a connection; the message,
+   * once uploaded, is in the outbox and survives like any other. Throws ParleyApiError when the
+   * server refuses the file (type, size) or the upload fails.
+   */
+  async sendMedia(conversationId: string, file: Blob, options: { filename?: string; caption?: string } = {}): Promise<PendingMessage> {
+    const contentType = (file.type || "application/octet-stream").split(";")[0]!.toLowerCase();
+    const kind = mediaKindOf(contentType);
+    if (!kind) throw new ParleyApiError(415, ErrorCode.unsupportedMediaType, `${contentType} files cannot be sent`);
+    const filename = options.filename ?? (file as { name?: string }).name ?? null;
+    const upload: UploadInProgress = {
+      key: newClientMsgId(),
+      conversation_id: conversationId,
+      content_type: contentType,
+      kind,
+      filename,
+      loaded: 0,
+      total: file.size,
+      created_at: Date.now(),
+      caption: options.caption ?? "",
+    };
+    const progressed = (done: boolean) => {
+      this.emit("upload", { ...upload, done });
+      this.emit("conversation", conversationId);
+    };
+    this.uploads.set(upload.key, upload);
+    progressed(false);
+    let media: MediaRef;
+    try {
+      const slot = await this.rest.call("mediaUpload", {
+        body: { content_type: contentType, size: file.size, ...(filename ? { filename } : {}) },
+      });
+      await putBytes(slot.upload_url, slot.headers, file, (loaded, total) => {
+        upload.loaded = loaded;
+        upload.total = total;
+        progressed(false);
+      });
+      ({ media } = await this.rest.call("mediaComplete", { media_id: slot.media_id }));
+    } catch (err) {
+      if (err instanceof ParleyApiError) throw err;
+      const e = err as { status?: number; code?: string; message?: string };
+      throw new ParleyApiError(e.status ?? 0, e.code ?? "upload_failed", e.message ?? "the upload failed");
+    } finally {
+      this.uploads.delete(upload.key);
+      progressed(true);
+    }
+    const pending: PendingMessage = {
+      conversation_id: conversationId,
+      client_msg_id: upload.key,
+      content: upload.caption,
+      content_type: kind,
+      media_id: media.media_id,
+      media,
+      created_at: upload.created_at,
+    };
+    this.pendingById.set(pending.client_msg_id, pending);
+    this.emit("conversation", conversationId);
+    await this.outbox.put(pending);
+    if (this.pendingById.has(pending.client_msg_id)) this.transmit(sendFrame(pending));
+    return pending;
+  }
+
+  /** Uploads under way, oldest first. */
+  uploadsIn(conversationId: string): UploadInProgress[] {
+    return [...this.uploads.values()].filter((u) => u.conversation_id === conversationId);
+  }
+
+  /**
+   * URLs for a media's bytes and thumbnail that need no token (for <img>, <video>, download links),
+   * fetched once and reused until shortly before they expire.
+   */
+  mediaUrls(mediaId: string): Promise<MediaUrlResponse> {
+    const cached = this.mediaUrlCache.get(mediaId);
+    if (cached) return cached;
+    const fetching = this.rest.call("mediaUrl", { media_id: mediaId });
+    this.mediaUrlCache.set(mediaId, fetching);
+    fetching.then(
+      (urls) => setTimeout(() => this.mediaUrlCache.delete(mediaId), Math.max(0, urls.expires_at - Date.now() - 5 * 60_000)),
+      () => this.mediaUrlCache.delete(mediaId),
+    );
+    return fetching;
+  }
+
   /** Messages the server has not acknowledged yet, oldest first. */
   pending(conversationId?: string): PendingMessage[] {
     return [...this.pendingById.values()]
@@ -331,9 +436,26 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         content: pending.content,
         content_type: pending.content_type,
         timestamp: pending.created_at,
+        ...(pending.media ? { media: pending.media } : {}),
         own: true,
         state: error ? "failed" : "pending",
         ...(error ? { error } : {}),
+      });
+    }
+    for (const upload of this.uploadsIn(conversationId)) {
+      rows.push({
+        key: upload.key,
+        conversation_id: conversationId,
+        seq: null,
+        server_msg_id: null,
+        sender_id: this.user.user_id,
+        content: upload.caption,
+        content_type: upload.kind,
+        timestamp: upload.created_at,
+        media: { media_id: "", content_type: upload.content_type, size: upload.total, filename: upload.filename },
+        own: true,
+        state: "pending",
+        upload: { loaded: upload.loaded, total: upload.total },
       });
     }
     return rows;
@@ -549,6 +671,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       content: pending?.content ?? "",
       content_type: pending?.content_type ?? "text",
       timestamp: ack.timestamp,
+      ...(pending?.media ? { media: pending.media } : {}),
     };
     if (pending) {
       const outcome = this.timeline(ack.conversation_id).add(message);

@@ -1,10 +1,13 @@
 import type { OutgoingMessage } from "../protocol/frames";
+import type { MediaRef } from "../protocol/models";
 
 /** A message the user wrote that the server has not acknowledged yet. */
 export interface PendingMessage extends OutgoingMessage {
   conversation_id: string;
   /** When the user wrote it (client clock); orders the outbox. */
   created_at: number;
+  /** For media messages: what the upload became, to show it before the message is stored. */
+  media?: MediaRef;
 }
 
 /**

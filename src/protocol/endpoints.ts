@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { Presence } from "./frames";
+import { MediaResponse, MediaUploadBody, MediaUploadResponse, MediaUrlResponse } from "./media";
 import {
   AddMembersBody,
   AuthResponse,
@@ -95,6 +96,9 @@ export const Endpoints = {
     auth: true,
     response: ReceiptsResponse,
   }),
+  mediaUpload: endpoint({ method: "POST", path: "/media/upload", auth: true, body: MediaUploadBody, response: MediaUploadResponse }),
+  mediaComplete: endpoint({ method: "POST", path: "/media/:media_id/complete", auth: true, response: MediaResponse }),
+  mediaUrl: endpoint({ method: "GET", path: "/media/:media_id/url", auth: true, response: MediaUrlResponse }),
 } as const;
 
 export type Endpoints = typeof Endpoints;

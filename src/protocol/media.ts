@@ -70,3 +70,7 @@ export type MediaUploadResponse = z.infer<typeof MediaUploadResponse>;
 
 /** The answer once the bytes are in and checked: what a message will carry. */
 export const MediaResponse = z.object({ media: MediaRef });
+
+/** URLs that need no token (for <img>/<video>), valid until `expires_at`. */
+export const MediaUrlResponse = z.object({ url: z.string().url(), thumbnail_url: z.string().url().nullable(), expires_at: Timestamp });
+export type MediaUrlResponse = z.infer<typeof MediaUrlResponse>;

@@ -112,4 +112,25 @@ describe("the SDK against a real server", () => {
     b.markRead(conversationId);
     await until([a], () => state() === "read", "a read receipt");
   });
+
+  it("sends a photo: upload with progress, the message carries the media, the other side opens it by URL", async () => {
+    const { alice, bob, conversationId } = await pair();
+    const a = started(client(baseUrl, alice, "alice-phone"));
+    const b = started(client(baseUrl, bob, "bob-phone"));
+    await until([a, b], () => a.connectionState === "open" && b.connectionState === "open", "both connected");
+    // A real 1×1 PNG.
+    const png = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="), (ch) => ch.charCodeAt(0));
+    const progress: number[] = [];
+    a.on("upload", (u) => progress.push(u.loaded));
+    const sent = await a.sendMedia(conversationId, new Blob([png], { type: "image/png" }), { filename: "dot.png", caption: "a dot" });
+    expect(progress.at(-1)).toBe(png.length);
+    await until([b], () => b.messages(conversationId).length === 1, "bob to get the photo");
+    const [photo] = b.messages(conversationId);
+    expect(photo).toMatchObject({ content: "a dot", content_type: "image", media: { media_id: sent.media_id, content_type: "image/png", size: png.length, filename: "dot.png" } });
+    const urls = await b.mediaUrls(sent.media_id!);
+    expect(urls.url).not.toContain(bob.token);
+    expect(new Uint8Array(await (await fetch(urls.url)).arrayBuffer())).toEqual(png);
+    await expect(a.sendMedia(conversationId, new Blob(["MZ"], { type: "application/x-msdownload" }))).rejects.toMatchObject({ code: "unsupported_media_type" });
+    await expect(a.sendMedia(conversationId, new Blob(["not a png"], { type: "image/png" }))).rejects.toMatchObject({ code: "media_mismatch" });
+  });
 });
