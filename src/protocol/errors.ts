@@ -19,7 +19,6 @@ export const ErrorCode = {
   usernameTaken: "username_taken",
   groupTooLarge: "group_too_large",
   notAGroup: "not_a_group",
-  unsupportedContentType: "unsupported_content_type",
   /** A media type outside the allow-list. */
   unsupportedMediaType: "unsupported_media_type",
   /** Over the size limit of its kind (image, video, document). */
@@ -55,7 +54,6 @@ export const errorStatus: Record<ErrorCode, number> = {
   username_taken: 409,
   group_too_large: 422,
   not_a_group: 400,
-  unsupported_content_type: 415,
   unsupported_media_type: 415,
   media_too_large: 413,
   media_mismatch: 422,
