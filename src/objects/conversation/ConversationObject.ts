@@ -21,6 +21,7 @@ import {
 import { migrate } from "../migrations";
 import { answerClose, sendFrame } from "../sockets";
 import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { HistoryArchive, parseHotWindow } from "./archive";
 import { LiveSockets } from "./live";
 import { handleLiveFrames } from "./liveFrames";
 import { TypingTracker } from "./typing";
@@ -28,6 +29,7 @@ import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
 import { notifySenders } from "./receipts";
+import { r2SegmentStore } from "./segments";
 import { ConversationStore } from "./store";
 
 export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_msg_id: string; error: ProtocolError };
@@ -39,6 +41,8 @@ export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_ms
  */
 export class ConversationObject extends DurableObject<Env> {
   private readonly store: ConversationStore;
+  /** History older than the hot window, in R2 (archive.ts). */
+  private readonly archive: HistoryArchive;
   private readonly fanout: Fanout;
   private readonly live: LiveSockets;
   private readonly typingTracker: TypingTracker;
@@ -49,6 +53,7 @@ export class ConversationObject extends DurableObject<Env> {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
     this.store = new ConversationStore(ctx.storage);
+    this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
     this.live = new LiveSockets(ctx);
     this.fanout = new Fanout(this.store, env, this.live, () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS));
     this.typingTracker = new TypingTracker(this.store, env, this.live, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
@@ -126,10 +131,10 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** Per-member delivered/read times of one message, for its sender and for admins. */
-  receipts(userId: string, serverMsgId: string): Result<Receipt[]> {
+  async receipts(userId: string, serverMsgId: string): Promise<Result<Receipt[]>> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
-    const message = this.store.messageMeta(serverMsgId);
+    const message = await this.archive.messageMeta(serverMsgId);
     if (!message || message.seq <= this.store.member(userId)!.joined_seq) {
       return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
     }
@@ -189,22 +194,25 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
   private afterAppend() {
+    const archiveAt = this.archive.due(Date.now());
+    if (archiveAt !== null) void this.scheduleAlarm(archiveAt);
     if (!this.fanout.behind) return;
     if (this.alarmAt === null) void this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
     this.ctx.waitUntil(this.fanout.publish());
   }
 
-  history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Result<HistoryResponse> {
+  /** A page of history, stitched from R2 segments and hot rows (archive.ts). */
+  async history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
     const floor = this.store.member(userId)!.joined_seq;
     const limit = query.limit;
     if (query.after !== undefined) {
-      const rows = this.store.messagesAfter(Math.max(query.after, floor), limit + 1);
+      const rows = await this.archive.messagesAfter(Math.max(query.after, floor), limit + 1);
       return ok({ messages: rows.slice(0, limit), has_more: rows.length > limit });
     }
     const before = query.before ?? Number.MAX_SAFE_INTEGER;
-    const rows = this.store.messagesBefore(before, floor, limit + 1);
+    const rows = await this.archive.messagesBefore(before, floor, limit + 1);
     return ok({ messages: rows.slice(0, limit).reverse(), has_more: rows.length > limit });
   }
 
@@ -212,16 +220,16 @@ export class ConversationObject extends DurableObject<Env> {
    * Moves a member's delivered or read cursor to the given message (cumulative) and tells the
    * senders of the messages it passed. Returns the member's unread count afterwards.
    */
-  updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Result<{ seq: number; unread_count: number }> {
+  async updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<{ seq: number; unread_count: number }>> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
-    const seq = this.store.seqOf(serverMsgId);
+    const seq = (await this.archive.messageMeta(serverMsgId))?.seq ?? null;
     if (seq === null) return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
     const moved = this.store.advanceCursor(userId, status, seq, Date.now())!;
     if (moved.previous < seq) {
-      this.ctx.waitUntil(notifySenders(this.env, this.store, userId, status, moved.previous, seq));
+      this.ctx.waitUntil(notifySenders(this.env, this.store, this.archive, userId, status, moved.previous, seq));
     }
-    return ok({ seq, unread_count: this.store.unreadCount(userId) });
+    return ok({ seq, unread_count: await this.archive.unreadCount(userId) });
   }
 
   // ---- the live conversation socket ----------------------------------------
@@ -276,8 +284,8 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** A cursor moved on a live socket: the user's own inbox (read state, unread count) follows. */
-  private updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
-    const moved = this.updateCursor(userId, status, serverMsgId);
+  private async updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
+    const moved = await this.updateCursor(userId, status, serverMsgId);
     if (moved.ok) {
       const { seq, unread_count } = moved.value;
       this.ctx.waitUntil(userStub(this.env, userId).noteCursor(this.store.conversationId, status, seq, unread_count));
@@ -306,6 +314,9 @@ export class ConversationObject extends DurableObject<Env> {
     if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
     await this.fanout.publish();
     this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
+    // After fan-out is recorded: only what every member has may leave the hot table.
+    const archiveRetry = await this.archive.run(now);
+    if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);
   }
 
   private checkMember(userId: string): { ok: false; error: ProtocolError } | null {

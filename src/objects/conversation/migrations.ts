@@ -58,4 +58,40 @@ export const conversationMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 3,
+    name: "history archive: segment index, per-sender facts, archived idempotency keys",
+    sql: `
+      -- One row per immutable R2 segment; together they hold seqs 1..MAX(last_seq), contiguous.
+      CREATE TABLE archive_segments (
+        first_seq INTEGER PRIMARY KEY,
+        last_seq INTEGER NOT NULL UNIQUE,
+        key TEXT NOT NULL,
+        message_count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        archived_at INTEGER NOT NULL
+      );
+      -- Per segment and sender: how many messages (unread counts), and their latest non-system
+      -- one (whom a receipt names), so neither needs the segment itself unless a range cuts it.
+      CREATE TABLE archive_senders (
+        first_seq INTEGER NOT NULL,
+        sender_id TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        last_seq INTEGER,
+        last_server_msg_id TEXT,
+        PRIMARY KEY (first_seq, sender_id)
+      ) WITHOUT ROWID;
+      -- (sender, client_msg_id) of archived messages, so a late retry still gets its original ack.
+      -- Kept for a retention period (archive.ts), then pruned: the object stays bounded.
+      CREATE TABLE archived_keys (
+        sender_id TEXT NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        server_msg_id TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        PRIMARY KEY (sender_id, client_msg_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX archived_keys_age ON archived_keys (timestamp);
+    `,
+  },
 ];

@@ -1,5 +1,6 @@
 import { userStub, type Env } from "../../env";
 import type { DeliveryStatus, MessageStatusUpdateFrame } from "../../protocol";
+import type { HistoryArchive } from "./archive";
 import type { ConversationStore } from "./store";
 
 /**
@@ -7,15 +8,17 @@ import type { ConversationStore } from "./store";
  * message in between, once, with their latest such message: the status is cumulative, so one
  * frame covers everything before it.
  */
-export function notifySenders(
+export async function notifySenders(
   env: Env,
   store: ConversationStore,
+  history: HistoryArchive,
   reader: string,
   status: DeliveryStatus,
   previous: number,
   seq: number,
 ): Promise<unknown> {
-  const notices = store.latestBySenderBetween(previous, seq, reader).map((row) => {
+  // Reads the archive too: a cursor that jumps far can pass messages no longer hot.
+  const notices = (await history.latestBySenderBetween(previous, seq, reader)).map((row) => {
     const frame: MessageStatusUpdateFrame = {
       type: "message_status",
       conversation_id: store.conversationId,

@@ -198,11 +198,18 @@ export class ConversationStore {
     };
   }
 
-  /** The original ack of a message this sender already sent with this client_msg_id. */
+  /**
+   * The original ack of a message this sender already sent with this client_msg_id: a hot row, or
+   * the key its row left behind when it was archived (archive.ts).
+   */
   findBySenderKey(senderId: string, clientMsgId: string): MessageAck | null {
     const row = this.sql
       .exec<Pick<MessageRow, "seq" | "server_msg_id" | "timestamp">>(
-        "SELECT seq, server_msg_id, timestamp FROM messages WHERE sender_id = ? AND client_msg_id = ?",
+        `SELECT seq, server_msg_id, timestamp FROM messages WHERE sender_id = ? AND client_msg_id = ?
+         UNION ALL SELECT seq, server_msg_id, timestamp FROM archived_keys WHERE sender_id = ? AND client_msg_id = ?
+         LIMIT 1`,
+        senderId,
+        clientMsgId,
         senderId,
         clientMsgId,
       )

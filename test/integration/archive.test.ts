@@ -1,0 +1,216 @@
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { HistoryArchive } from "../../src/objects/conversation/archive";
+import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
+import { r2SegmentStore, type SegmentStore } from "../../src/objects/conversation/segments";
+import type { Message } from "../../src/protocol";
+import { api, connect, createGroup, directConversation, quickUsers, text, type Account, type TestSocket } from "../helpers/client";
+
+// vitest.config.ts sets HISTORY_HOT_WINDOW to 100 for the workers project.
+const WINDOW = 100;
+const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
+const archiveOf = (o: ConversationObject) => (o as unknown as { archive: HistoryArchive }).archive;
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Sends `count` messages over one socket, 100 frames per socket message, and waits for every ack. */
+async function sendMany(socket: TestSocket, conv: string, count: number, prefix: string) {
+  const acks = socket.of("message_ack").length;
+  for (let i = 0; i < count; i += 100) {
+    const frames = range(i, Math.min(i + 100, count) - 1).map((n) => ({ type: "send_message", conversation_id: conv, ...text(`${prefix}${n}`, `${prefix}${n}`) }));
+    socket.send(JSON.stringify(frames));
+  }
+  await socket.next("message_ack", acks + count, 60_000);
+}
+
+async function hotRows(conv: string) {
+  return runInDurableObject(conversationStub(conv), (_o, state) => ({
+    messages: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one().n,
+    segments: state.storage.sql
+      .exec<{ first_seq: number; last_seq: number; key: string; bytes: number }>("SELECT first_seq, last_seq, key, bytes FROM archive_segments ORDER BY first_seq")
+      .toArray(),
+  }));
+}
+
+/** Every page of REST history, newest first (following `before`) and oldest first (following `after`). */
+async function pageAll(conv: string, who: Account, direction: "backward" | "forward"): Promise<Message[]> {
+  const out: Message[] = [];
+  let cursor: number | null = direction === "forward" ? 0 : null;
+  for (let pages = 0; pages < 1_000; pages++) {
+    const query = direction === "forward" ? `after=${cursor}` : cursor === null ? "" : `before=${cursor}`;
+    const res = await api<{ messages: Message[]; has_more: boolean }>("GET", `/api/v1/conversations/${conv}/messages?limit=100&${query}`, { token: who.token });
+    expect(res.status).toBe(200);
+    const seqs = res.body.messages.map((m) => m.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    if (direction === "forward") out.push(...res.body.messages);
+    else out.unshift(...res.body.messages);
+    if (!res.body.has_more) return out;
+    cursor = direction === "forward" ? seqs[seqs.length - 1]! : seqs[0]!;
+  }
+  throw new Error("history never ended");
+}
+
+describe("history archive", () => {
+  it("keeps the window hot, archives 2,500 messages to R2, and reads every one exactly once across the boundary", async () => {
+    const [a, b] = await quickUsers(2, "arc");
+    const conv = await directConversation(a!, b!);
+    const a1 = await connect(a!.token, "a1");
+    const started = Date.now();
+    await sendMany(a1, conv, 2_500, "m");
+    const sentMs = Date.now() - started;
+
+    const stub = conversationStub(conv);
+    const archiveStarted = Date.now();
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const archiveMs = Date.now() - archiveStarted;
+    const after = await hotRows(conv);
+    expect(after.messages).toBeLessThanOrEqual(WINDOW);
+    expect(after.segments.map((s) => [s.first_seq, s.last_seq])).toEqual([
+      [1, 1000],
+      [1001, 2000],
+      [2001, 2400],
+    ]);
+    const listed = await env.ARCHIVE.list({ prefix: `conversations/${conv}/` });
+    expect(listed.objects.map((o) => o.key)).toEqual(after.segments.map((s) => s.key));
+    console.log(
+      JSON.stringify({ figure: "archive", sent_2500_ms: sentMs, alarm_archive_ms: archiveMs, segment_bytes: after.segments.map((s) => s.bytes), hot_rows: after.messages }),
+    );
+
+    // REST paging, both ways, from a cold object (segments read from R2 again).
+    await evictDurableObject(stub);
+    for (const direction of ["backward", "forward"] as const) {
+      const all = await pageAll(conv, b!, direction);
+      expect(all.map((m) => m.seq)).toEqual(range(1, 2_500));
+      expect(all[0]!.content).toBe("m0");
+      expect(all[2_499]!.content).toBe("m2499");
+    }
+
+    // A device that was never online catches up on all of it, once, in order (cold object again).
+    await evictDurableObject(stub);
+    const catchUpStarted = Date.now();
+    const b1 = await connect(b!.token, "b1");
+    await b1.next("new_message", 2_500, 60_000);
+    const catchUpMs = Date.now() - catchUpStarted;
+    await b1.settle();
+    expect(b1.of("new_message").map((m) => m.seq)).toEqual(range(1, 2_500));
+    console.log(JSON.stringify({ figure: "catch-up", messages: 2_500, ms: catchUpMs, per_second: Math.round(2_500 / (catchUpMs / 1000)) }));
+
+    // sync across the boundary (2400 | 2401), on the device socket and on the live socket.
+    b1.send({ type: "sync", conversation_id: conv, after_seq: 2_350, limit: 100 });
+    await b1.next("new_message", 2_600);
+    expect(b1.of("new_message").slice(2_500).map((m) => m.seq)).toEqual(range(2_351, 2_450));
+    const live = await connect(b!.token, "live", { path: `/api/v1/conversations/${conv}/ws` });
+    live.send({ type: "sync", conversation_id: conv, after_seq: 990, limit: 20 });
+    await live.next("new_message", 20);
+    expect(live.of("new_message").map((m) => m.seq)).toEqual(range(991, 1_010));
+
+    // A late retry of an archived message gets its original ack and stores nothing.
+    const original = (await pageAll(conv, a!, "forward"))[4]!;
+    a1.send({ type: "send_message", conversation_id: conv, ...text("m4", "m4") });
+    const retried = (await a1.next("message_ack", 2_501)).at(-1)!;
+    expect([retried.seq, retried.server_msg_id, retried.timestamp]).toEqual([5, original.server_msg_id, original.timestamp]);
+
+    // Receipts and cursors still find archived messages; unread counts include archived ones.
+    const receipts = await api("GET", `/api/v1/conversations/${conv}/messages/${original.server_msg_id}/receipts`, { token: a!.token });
+    expect(receipts.status).toBe(200);
+    const mid = (await pageAll(conv, b!, "forward"))[1_499]!;
+    b1.send({ type: "message_status", conversation_id: conv, server_msg_id: mid.server_msg_id, status: "read" });
+    const status = await a1.next("message_status", 1);
+    expect(status[0]).toMatchObject({ seq: 1_500, user_id: b!.user.user_id, status: "read" });
+    await b1.settle();
+    const list = await api<{ conversations: { conversation_id: string; unread_count: number }[] }>("GET", "/api/v1/conversations", { token: b!.token });
+    expect(list.body.conversations.find((c) => c.conversation_id === conv)!.unread_count).toBe(1_000);
+    // An id naming an archived seq past the cursor, with the wrong random tail, is refused.
+    const forged = `m${(2_000).toString(36)}_forged`;
+    b1.send({ type: "message_status", conversation_id: conv, server_msg_id: forged, status: "read" });
+    await b1.until((s) => s.of("error").some((e) => e.code === "message_not_found"), "message_not_found");
+
+    for (const s of [a1, b1, live]) s.close();
+  });
+
+  it("keeps a late member's floor: they see nothing archived from before they joined", async () => {
+    const [owner, early, late] = await quickUsers(3, "flr");
+    const conv = await createGroup(owner!, [early!]);
+    const o1 = await connect(owner!.token, "o1");
+    await sendMany(o1, conv, 49, "pre");
+    const added = await api("POST", `/api/v1/conversations/${conv}/members`, { token: owner!.token, body: { user_ids: [late!.user.user_id] } });
+    expect(added.status).toBe(200);
+    await sendMany(o1, conv, 249, "post");
+    expect(await runDurableObjectAlarm(conversationStub(conv))).toBe(true);
+    const { messages, segments } = await hotRows(conv);
+    expect(messages).toBeLessThanOrEqual(WINDOW);
+    expect(segments.at(-1)!.last_seq).toBe(300 - WINDOW);
+
+    const seen = await pageAll(conv, late!, "backward");
+    expect(seen.map((m) => m.seq)).toEqual(range(51, 300));
+    expect(JSON.parse(seen[0]!.content)).toMatchObject({ event: "members_added" });
+    expect((await pageAll(conv, early!, "forward")).map((m) => m.seq)).toEqual(range(1, 300));
+    const l1 = await connect(late!.token, "l1");
+    l1.send({ type: "sync", conversation_id: conv, after_seq: 0, limit: 500 });
+    await l1.until((s) => s.of("new_message").length >= 250 * 2, "catch-up and sync");
+    await l1.settle();
+    const synced = l1.of("new_message").map((m) => m.seq);
+    expect(Math.min(...synced)).toBe(51);
+    o1.close();
+    l1.close();
+  });
+
+  it("loses nothing when R2 refuses a write, and archives on a later alarm", async () => {
+    const [a, b] = await quickUsers(2, "r2f");
+    const conv = await directConversation(a!, b!);
+    const stub = conversationStub(conv);
+
+    // One store refuses outright; one stores the object and then fails (a lost response).
+    const writes: string[] = [];
+    const refusing: SegmentStore = {
+      put: async (key) => {
+        writes.push(key);
+        throw new Error("R2 unavailable");
+      },
+      get: async () => null,
+    };
+    const tornStore: SegmentStore = {
+      put: async (key, body) => {
+        await env.ARCHIVE.put(key, body);
+        writes.push(key);
+        throw new Error("connection reset after the write");
+      },
+      get: async (key) => (await env.ARCHIVE.get(key))?.text() ?? null,
+    };
+    // Installed before any message, so even an alarm that fires by itself meets a failing R2.
+    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o).useSegmentStore(refusing));
+    const a1 = await connect(a!.token, "a1");
+    await sendMany(a1, conv, 300, "f");
+    for (const failing of [refusing, tornStore]) {
+      await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o).useSegmentStore(failing));
+      await runInDurableObject(stub, async (o: ConversationObject) => o.alarm());
+      const kept = await hotRows(conv);
+      expect(kept.messages).toBe(300);
+      expect(kept.segments).toEqual([]);
+      // A retry is booked (with backoff) and the history is whole.
+      expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).not.toBeNull();
+      expect((await pageAll(conv, b!, "forward")).map((m) => m.seq)).toEqual(range(1, 300));
+    }
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(writes)).toEqual(new Set([segmentKeyFor(conv, 1, 200)]));
+
+    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o).useSegmentStore(r2SegmentStore(env.ARCHIVE)));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const done = await hotRows(conv);
+    expect(done.messages).toBe(WINDOW);
+    expect(done.segments.map((s) => [s.first_seq, s.last_seq])).toEqual([[1, 200]]);
+    for (const direction of ["forward", "backward"] as const) {
+      expect((await pageAll(conv, b!, direction)).map((m) => m.seq)).toEqual(range(1, 300));
+    }
+    const b1 = await connect(b!.token, "b1");
+    await b1.next("new_message", 300);
+    await b1.settle();
+    expect(b1.of("new_message").map((m) => m.seq)).toEqual(range(1, 300));
+    a1.close();
+    b1.close();
+  });
+});
+
+function segmentKeyFor(conv: string, first: number, last: number) {
+  return `conversations/${conv}/${String(first).padStart(12, "0")}-${String(last).padStart(12, "0")}.json`;
+}
