@@ -11,6 +11,7 @@ import {
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
+  type MediaRef,
   type MemberRole,
   type MessageAck,
   type Receipt,
@@ -28,6 +29,7 @@ import { TypingTracker } from "./typing";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
+import { isMediaRef, resolveMedia } from "./media";
 import { notifySenders } from "./receipts";
 import { r2SegmentStore } from "./segments";
 import { ConversationStore } from "./store";
@@ -48,6 +50,8 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly typingTracker: TypingTracker;
   /** When the pending alarm fires (in memory; after an eviction the next schedule sets it again). */
   private alarmAt: number | null = null;
+  /** Per sender, the media send in flight (see sendMessages). */
+  private readonly mediaSends = new Map<string, Promise<void>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -171,9 +175,39 @@ export class ConversationObject extends DurableObject<Env> {
    * The acks leave only once the batch is durable (the output gate holds them); fan-out starts
    * afterwards and is never awaited here.
    */
-  sendMessages(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> {
+  sendMessages(
+    senderId: string,
+    messages: OutgoingMessage[],
+    originDevice?: string,
+  ): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
     const denied = this.checkMember(senderId);
     if (denied) return denied;
+    // Text is stored at once. Media sends read their upload records first (R2), so a sender's later
+    // batches queue behind them: one sender's messages keep their send order.
+    const ahead = this.mediaSends.get(senderId);
+    if (!ahead && !messages.some((m) => m.media_id !== undefined)) return ok(this.storeBatch(senderId, messages, originDevice));
+    const run = (ahead ?? Promise.resolve()).then(async (): Promise<Result<SendOutcome[]>> => {
+      const media = await resolveMedia(this.env, senderId, this.store.conversationId, messages);
+      const stillMember = this.checkMember(senderId);
+      return stillMember ?? ok(this.storeBatch(senderId, messages, originDevice, media));
+    });
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.mediaSends.set(senderId, settled);
+    void settled.then(() => {
+      if (this.mediaSends.get(senderId) === settled) this.mediaSends.delete(senderId);
+    });
+    return run;
+  }
+
+  private storeBatch(
+    senderId: string,
+    messages: OutgoingMessage[],
+    originDevice: string | undefined,
+    media = new Map<string, MediaRef | ProtocolError>(),
+  ): SendOutcome[] {
     const now = Date.now();
     const outcomes = this.store.transaction(() => {
       const results = messages.map((m): SendOutcome => {
@@ -181,7 +215,9 @@ export class ConversationObject extends DurableObject<Env> {
         if (refused) return { ok: false, client_msg_id: m.client_msg_id, error: refused };
         const existing = this.store.findBySenderKey(senderId, m.client_msg_id);
         if (existing) return { ok: true, ack: existing };
-        const stored = this.store.append(senderId, m, now);
+        const attached = media.get(m.client_msg_id);
+        if (attached && !isMediaRef(attached)) return { ok: false, client_msg_id: m.client_msg_id, error: attached };
+        const stored = this.store.append(senderId, { ...m, media: attached ?? null }, now);
         this.fanout.noteOrigin(stored.seq, originDevice);
         return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
       });
@@ -189,7 +225,7 @@ export class ConversationObject extends DurableObject<Env> {
       return results;
     });
     this.afterAppend();
-    return ok(outcomes);
+    return outcomes;
   }
 
   /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */

@@ -223,20 +223,21 @@ export class ConversationStore {
    */
   append(
     senderId: string,
-    m: { content: string; content_type: Message["content_type"]; client_msg_id: string | null },
+    m: { content: string; content_type: Message["content_type"]; client_msg_id: string | null; media?: Message["media"] | null },
     now: number,
   ) {
     const meta = this.meta!;
     const seq = meta.last_seq + 1;
     const serverMsgId = newServerMsgId(seq);
     this.sql.exec(
-      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)`,
+      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       seq,
       serverMsgId,
       senderId,
       m.client_msg_id,
       m.content,
       m.content_type,
+      m.media ? JSON.stringify(m.media) : null,
       now,
     );
     meta.last_seq = seq;
