@@ -5,7 +5,7 @@ import { dayLabel, presenceText, sameDay, systemText, typingText } from "../form
 import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";
 import { GroupInfo } from "./GroupInfo";
-import { BackIcon, InfoIcon } from "./icons";
+import { BackIcon, CloseIcon, InfoIcon, UploadIcon } from "./icons";
 import { MessageBubble } from "./MessageBubble";
 import { MessageInfoDialog } from "./MessageInfoDialog";
 
@@ -29,6 +29,10 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
   const atBottom = useRef(true);
   const restore = useRef<{ height: number; top: number; count: number } | null>(null);
   const titleId = useId();
+  const sendFiles = useRef<((files: File[]) => void) | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  const [toast, setToast] = useState<string | null>(null);
 
   // Removed from a group (or left on another device), the conversation drops out of the list;
   // keep showing what we knew, read-only.
@@ -171,8 +175,37 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
   }
 
   const hasOlder = client.hasOlder(id);
+  const canDrop = !gone;
+  const carriesFiles = (e: DragEvent) => canDrop && !!e.dataTransfer && [...e.dataTransfer.types].includes("Files");
   return (
-    <section class="chat" aria-labelledby={titleId}>
+    <section
+      class="chat"
+      aria-labelledby={titleId}
+      onDragEnter={(e) => {
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current++;
+        setDragging(true);
+      }}
+      onDragOver={(e) => {
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        e.dataTransfer!.dropEffect = "copy";
+      }}
+      onDragLeave={(e) => {
+        if (!carriesFiles(e)) return;
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDragging(false);
+      }}
+      onDrop={(e) => {
+        if (!carriesFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current = 0;
+        setDragging(false);
+        const files = [...(e.dataTransfer?.files ?? [])];
+        if (files.length) sendFiles.current?.(files);
+      }}
+    >
       <header class="chat-header">
         <button type="button" class="icon-button back-button" aria-label="Back to chats" onClick={() => open(null)}>
           <BackIcon />
@@ -229,6 +262,16 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
           {typingText(typingNames, true)}
         </div>
       )}
+      {toast && (
+        <div class="toast-row">
+          <div class="toast" role="alert" data-testid="media-error">
+            <span class="toast-text">{toast}</span>
+            <button type="button" class="icon-button" aria-label="Dismiss" onClick={() => setToast(null)}>
+              <CloseIcon />
+            </button>
+          </div>
+        </div>
+      )}
       {gone ? (
         <p class="chat-gone" role="status">
           You're no longer a member of this conversation.
@@ -236,10 +279,21 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
       ) : (
         <Composer
           conversationId={id}
+          sendFilesRef={sendFiles}
+          onFileError={setToast}
           onSent={() => {
             atBottom.current = true;
+            setToast(null);
           }}
         />
+      )}
+      {dragging && (
+        <div class="drop-overlay" data-testid="drop-overlay" aria-hidden="true">
+          <div class="drop-target">
+            <UploadIcon />
+            <span>Drop to send</span>
+          </div>
+        </div>
       )}
       {panel === "info" && summary && <GroupInfo conversation={summary} onClose={() => setPanel(null)} />}
       {infoFor && summary && <MessageInfoDialog entry={infoFor} conversation={summary} onClose={() => setInfoFor(null)} />}

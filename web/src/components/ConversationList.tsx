@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { ConversationSummary } from "../../../src/client";
 import { conversationTitle, otherMember, useApp, useClientEvents, useMinuteTick, useUsers } from "../context";
 import { listTime, systemText, typingText } from "../format";
+import { mediaPreview } from "../media";
 import { Avatar } from "./Avatar";
 import { GroupIcon, ChatIcon } from "./icons";
 import { NewChatDialog } from "./NewChatDialog";
@@ -83,7 +84,7 @@ function ConversationRow({ conversation: c, active }: { conversation: Conversati
     if (last.content_type === "system") preview = systemText(last.content, (id) => users.name(id, true));
     else {
       const who = last.sender_id === me ? "You: " : group ? `${users.name(last.sender_id)}: ` : "";
-      preview = who + (last.content_type === "text" ? last.content : `[${last.content_type}]`);
+      preview = who + (last.content_type === "text" ? last.content : mediaPreview(last));
     }
   } else preview = group ? "Group created" : "Say hello 👋";
   const unread = c.unread_count;

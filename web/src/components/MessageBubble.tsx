@@ -1,6 +1,7 @@
 import type { ChatEntry } from "../../../src/client";
 import { clock, hue } from "../format";
 import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon } from "./icons";
+import { MediaContent } from "./Media";
 
 interface Props {
   entry: ChatEntry;
@@ -18,6 +19,13 @@ const tickLabel = { pending: "Sending", sent: "Sent", delivered: "Delivered", re
 export function MessageBubble({ entry, senderName, continued, onInfo, onDiscard }: Props) {
   const own = entry.own;
   const state = entry.state ?? "sent";
+  const media = entry.media && entry.content_type !== "text" && entry.content_type !== "system";
+  const meta = (
+    <span class="message-meta">
+      <time dateTime={new Date(entry.timestamp).toISOString()}>{clock(entry.timestamp)}</time>
+      {own && <Tick entry={entry} state={state} onInfo={onInfo} />}
+    </span>
+  );
   return (
     <div
       class={`message ${own ? "own" : "other"}${continued ? " continued" : ""}${state === "failed" ? " failed" : ""}`}
@@ -26,17 +34,26 @@ export function MessageBubble({ entry, senderName, continued, onInfo, onDiscard 
       data-own={String(own)}
       data-state={own ? state : undefined}
     >
-      <div class="bubble">
+      <div class={`bubble${media ? " has-media" : ""}`}>
         {senderName && (
           <div class="sender-name" style={{ "--sender-hue": hue(entry.sender_id) }}>
             {senderName}
           </div>
         )}
-        <p class="message-text">{entry.content_type === "text" ? entry.content : `[${entry.content_type}]`}</p>
-        <span class="message-meta">
-          <time dateTime={new Date(entry.timestamp).toISOString()}>{clock(entry.timestamp)}</time>
-          {own && <Tick entry={entry} state={state} onInfo={onInfo} />}
-        </span>
+        {media ? (
+          <>
+            <MediaContent entry={entry} />
+            <div class="media-footer">
+              {entry.content.trim() && <p class="message-text">{entry.content}</p>}
+              {meta}
+            </div>
+          </>
+        ) : (
+          <>
+            <p class="message-text">{entry.content_type === "text" ? entry.content : `[${entry.content_type}]`}</p>
+            {meta}
+          </>
+        )}
       </div>
       {state === "failed" && (
         <div class="message-error">

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { ChatEntry, ConversationSummary, Receipt } from "../../../src/client";
 import { useApp, useUsers } from "../context";
 import { relativeMoment } from "../format";
+import { mediaPreview } from "../media";
 import { Avatar } from "./Avatar";
 import { Dialog } from "./Dialog";
 import { errorText } from "./NewChatDialog";
@@ -23,7 +24,7 @@ export function MessageInfoDialog({ entry, conversation, onClose }: { entry: Cha
 
   return (
     <Dialog title="Message info" onClose={onClose}>
-      <blockquote class="message-info-quote">{entry.content}</blockquote>
+      <blockquote class="message-info-quote">{entry.content_type === "text" ? entry.content : mediaPreview(entry)}</blockquote>
       {error && (
         <p class="form-error" role="alert">
           {error}

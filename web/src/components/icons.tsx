@@ -47,3 +47,38 @@ export const GroupIcon = svg(
     <path d="M16 5.6a3.5 3.5 0 010 6.8M18 14.4c1.8.7 3 2.3 3.5 4.6" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
   </>,
 );
+export const AttachIcon = svg(
+  <path
+    d="M20 11.5l-7.8 7.8a5 5 0 01-7.1-7.1l8.3-8.3a3.3 3.3 0 014.7 4.7l-8.2 8.2a1.7 1.7 0 01-2.4-2.4l7.5-7.5"
+    fill="none"
+    stroke="currentColor"
+    stroke-width="2"
+    stroke-linecap="round"
+    stroke-linejoin="round"
+  />,
+);
+export const FileIcon = svg(
+  <>
+    <path d="M6 2.8h8l4.5 4.5v13.9H6z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" />
+    <path d="M13.5 3v4.8h4.8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" />
+  </>,
+);
+export const ImageIcon = svg(
+  <>
+    <rect x="3" y="4.5" width="18" height="15" rx="2.5" fill="none" stroke="currentColor" stroke-width="1.8" />
+    <circle cx="8.5" cy="9.5" r="1.8" fill="currentColor" />
+    <path d="M4 17.5l5-5 3.5 3.5 2.5-2.5 5 4.5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" />
+  </>,
+);
+export const VideoIcon = svg(
+  <>
+    <rect x="2.5" y="5.5" width="13.5" height="13" rx="2.5" fill="none" stroke="currentColor" stroke-width="1.8" />
+    <path d="M16 10.5l5.5-3.2v9.4L16 13.5z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round" />
+  </>,
+);
+export const DownloadIcon = svg(
+  <path d="M12 4v11m0 0l-4.5-4.5M12 15l4.5-4.5M5 19.5h14" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const UploadIcon = svg(
+  <path d="M12 16V5m0 0L7.5 9.5M12 5l4.5 4.5M5 19.5h14" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />,
+);
