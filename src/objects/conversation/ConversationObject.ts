@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { userStub, type Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
-  checkOutgoing,
   ErrorCode,
   HEARTBEAT_REQUEST,
   HEARTBEAT_RESPONSE,
@@ -11,9 +10,7 @@ import {
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
-  type MediaRef,
   type MemberRole,
-  type MessageAck,
   type Receipt,
   type OutgoingMessage,
   type ProtocolError,
@@ -29,12 +26,12 @@ import { TypingTracker } from "./typing";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
-import { isMediaRef, resolveMedia } from "./media";
+import { SendPath, type SendOutcome } from "./sending";
 import { notifySenders } from "./receipts";
 import { r2SegmentStore } from "./segments";
 import { ConversationStore } from "./store";
 
-export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_msg_id: string; error: ProtocolError };
+export type { SendOutcome } from "./sending";
 
 /**
  * One conversation: the single writer of its sequence. It stores each message before acking,
@@ -50,8 +47,7 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly typingTracker: TypingTracker;
   /** When the pending alarm fires (in memory; after an eviction the next schedule sets it again). */
   private alarmAt: number | null = null;
-  /** Per sender, the media send in flight (see sendMessages). */
-  private readonly mediaSends = new Map<string, Promise<void>>();
+  private readonly sending: SendPath;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,6 +56,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
     this.live = new LiveSockets(ctx);
     this.fanout = new Fanout(this.store, env, this.live, () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS));
+    this.sending = new SendPath(env, this.store, this.fanout, (id) => this.checkMember(id), () => this.afterAppend());
     this.typingTracker = new TypingTracker(this.store, env, this.live, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut a fan-out short: finish it now rather than at the next message.
@@ -169,63 +166,13 @@ export class ConversationObject extends DurableObject<Env> {
     return ok(this.store.describe());
   }
 
-  /**
-   * Stores a batch of one sender's messages in one transaction, in order, and returns an outcome
-   * per message. A repeated (sender, client_msg_id) gets its original ack and stores nothing.
-   * The acks leave only once the batch is durable (the output gate holds them); fan-out starts
-   * afterwards and is never awaited here.
-   */
+  /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */
   sendMessages(
     senderId: string,
     messages: OutgoingMessage[],
     originDevice?: string,
   ): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
-    const denied = this.checkMember(senderId);
-    if (denied) return denied;
-    // Text is stored at once. Media sends read their upload records first (R2), so a sender's later
-    // batches queue behind them: one sender's messages keep their send order.
-    const ahead = this.mediaSends.get(senderId);
-    if (!ahead && !messages.some((m) => m.media_id !== undefined)) return ok(this.storeBatch(senderId, messages, originDevice));
-    const run = (ahead ?? Promise.resolve()).then(async (): Promise<Result<SendOutcome[]>> => {
-      const media = await resolveMedia(this.env, senderId, this.store.conversationId, messages);
-      const stillMember = this.checkMember(senderId);
-      return stillMember ?? ok(this.storeBatch(senderId, messages, originDevice, media));
-    });
-    const settled = run.then(
-      () => {},
-      () => {},
-    );
-    this.mediaSends.set(senderId, settled);
-    void settled.then(() => {
-      if (this.mediaSends.get(senderId) === settled) this.mediaSends.delete(senderId);
-    });
-    return run;
-  }
-
-  private storeBatch(
-    senderId: string,
-    messages: OutgoingMessage[],
-    originDevice: string | undefined,
-    media = new Map<string, MediaRef | ProtocolError>(),
-  ): SendOutcome[] {
-    const now = Date.now();
-    const outcomes = this.store.transaction(() => {
-      const results = messages.map((m): SendOutcome => {
-        const refused = checkOutgoing(m);
-        if (refused) return { ok: false, client_msg_id: m.client_msg_id, error: refused };
-        const existing = this.store.findBySenderKey(senderId, m.client_msg_id);
-        if (existing) return { ok: true, ack: existing };
-        const attached = media.get(m.client_msg_id);
-        if (attached && !isMediaRef(attached)) return { ok: false, client_msg_id: m.client_msg_id, error: attached };
-        const stored = this.store.append(senderId, { ...m, media: attached ?? null }, now);
-        this.fanout.noteOrigin(stored.seq, originDevice);
-        return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
-      });
-      this.store.saveHead(this.fanout.deliveredUpTo);
-      return results;
-    });
-    this.afterAppend();
-    return outcomes;
+    return this.sending.send(senderId, messages, originDevice);
   }
 
   /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */

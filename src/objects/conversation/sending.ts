@@ -1,0 +1,75 @@
+import type { Env } from "../../env";
+import { ok, type Result } from "../../lib/result";
+import { checkOutgoing, type MediaRef, type MessageAck, type OutgoingMessage, type ProtocolError } from "../../protocol";
+import type { Fanout } from "./fanout";
+import { isMediaRef, resolveMedia } from "./media";
+import type { ConversationStore } from "./store";
+
+export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_msg_id: string; error: ProtocolError };
+
+/**
+ * The send path of a conversation: each batch of one sender's messages is stored in one
+ * transaction, in order, with an outcome per message. A repeated (sender, client_msg_id) gets its
+ * original ack and stores nothing. The acks leave only once the batch is durable (the output gate
+ * holds them); fan-out starts afterwards and is never awaited here.
+ */
+export class SendPath {
+  /** Per sender, the media send in flight: later batches of that sender wait behind it. */
+  private readonly mediaSends = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly env: Env,
+    private readonly store: ConversationStore,
+    private readonly fanout: Fanout,
+    private readonly checkMember: (userId: string) => { ok: false; error: ProtocolError } | null,
+    private readonly afterAppend: () => void,
+  ) {}
+
+  send(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
+    const denied = this.checkMember(senderId);
+    if (denied) return denied;
+    // Text is stored at once. Media sends read their upload records first (R2), so a sender's later
+    // batches queue behind them: one sender's messages keep their send order.
+    const ahead = this.mediaSends.get(senderId);
+    if (!ahead && !messages.some((m) => m.media_id !== undefined)) return ok(this.storeBatch(senderId, messages, originDevice));
+    const run = (ahead ?? Promise.resolve()).then(async (): Promise<Result<SendOutcome[]>> => {
+      const media = await resolveMedia(this.env, senderId, this.store.conversationId, messages);
+      return this.checkMember(senderId) ?? ok(this.storeBatch(senderId, messages, originDevice, media));
+    });
+    const settled = run.then(
+      () => {},
+      () => {},
+    );
+    this.mediaSends.set(senderId, settled);
+    void settled.then(() => {
+      if (this.mediaSends.get(senderId) === settled) this.mediaSends.delete(senderId);
+    });
+    return run;
+  }
+
+  private storeBatch(
+    senderId: string,
+    messages: OutgoingMessage[],
+    originDevice: string | undefined,
+    media = new Map<string, MediaRef | ProtocolError>(),
+  ): SendOutcome[] {
+    const now = Date.now();
+    const outcomes = this.store.transaction(() => {
+      const results = messages.map((m): SendOutcome => {
+        const refused = checkOutgoing(m);
+        if (refused) return { ok: false, client_msg_id: m.client_msg_id, error: refused };
+        const existing = this.store.findBySenderKey(senderId, m.client_msg_id);
+        if (existing) return { ok: true, ack: existing };
+        const attached = media.get(m.client_msg_id);
+        if (attached && !isMediaRef(attached)) return { ok: false, client_msg_id: m.client_msg_id, error: attached };
+        const stored = this.store.append(senderId, { ...m, media: attached ?? null }, now);
+        this.fanout.noteOrigin(stored.seq, originDevice);
+        return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
+      });
+      this.store.saveHead(this.fanout.deliveredUpTo);
+      return results;
+    });
+    this.afterAppend();
+    return outcomes;
+  }
+}
