@@ -129,7 +129,8 @@ describe("media in the web client", () => {
     await progress.waitFor({ state: "hidden" });
     await pageA.unroute(isUploadPut);
     const sentPhoto = pageA.locator('[data-testid="message"][data-own="true"]:not([data-state="pending"])', { hasText: "Sunset from the ferry" });
-    await sentPhoto.getByTestId("media-image").waitFor();
+    // Ana's own photo: from the server now (the thumbnail, once the queue job has made it).
+    await expect.poll(() => naturalWidth(sentPhoto.getByTestId("media-image")), { timeout: 20_000 }).toBeGreaterThan(0);
 
     // Bo: the list says what it is, the thumbnail loads (smaller than the photo), the lightbox shows it whole.
     const itemAtBo = pageB.locator('[data-testid="conversation-item"]', { hasText: "Ana Lima" });
@@ -163,6 +164,18 @@ describe("media in the web client", () => {
     expect(fetched.status).toBe(200);
     expect(Buffer.from(await fetched.arrayBuffer()).equals(pdf)).toBe(true);
     await itemAtBo.getByText("📄 trip-plan.pdf").waitFor();
+
+    // A video: a <video> with controls that loads only its metadata, from a URL that needs no token.
+    const webm = Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3]), Buffer.alloc(512, 0x42)]);
+    await pageA.getByLabel("Attach a file").setInputFiles({ name: "wake.webm", mimeType: "video/webm", buffer: webm });
+    const video = pageB.getByTestId("media-video");
+    await video.waitFor();
+    expect(await video.getAttribute("preload")).toBe("metadata");
+    expect(await video.getAttribute("controls")).not.toBeNull();
+    const videoBytes = await fetch(new URL((await video.getAttribute("src"))!, baseUrl), { headers: { Range: "bytes=0-3" } });
+    expect(videoBytes.status).toBe(206);
+    expect(Buffer.from(await videoBytes.arrayBuffer()).equals(webm.subarray(0, 4))).toBe(true);
+    await itemAtBo.getByText("🎥 Video").waitFor();
 
     // A file dropped on the chat: the overlay shows while dragging, the drop sends it.
     const dropped = await fileDrop(pageA, { name: "packing.txt", type: "text/plain", text: "Packing list: tent, stove, torch\n" });
