@@ -1,7 +1,7 @@
 import type { MutableRef } from "preact/hooks";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { useApp } from "../context";
-import { ACCEPT, displayName, rememberPreview, withType } from "../media";
+import { ACCEPT, displayName, forgetPreview, rememberPreview, withType } from "../media";
 import { errorText } from "./NewChatDialog";
 import { AttachIcon, SendIcon } from "./icons";
 
@@ -84,7 +84,7 @@ export function Composer({ conversationId, onSent, sendFilesRef, onFileError }: 
         const pending = await sending;
         if (preview && pending.media_id) rememberPreview([pending.media_id], preview);
       } catch (err) {
-        if (preview && !key) URL.revokeObjectURL(preview);
+        if (preview) (key ? forgetPreview(key) : URL.revokeObjectURL(preview));
         onFileError(`“${picked.name || "The file"}” wasn't sent: ${errorText(err)}`);
         // The caption went with a refused file: give it back unless something new was typed.
         if (i === 0 && caption) setText((now) => (now ? now : caption));
