@@ -141,6 +141,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private outgoing: ClientFrame[] = [];
   private readonly users = new Map<string, User>();
   private readonly uploads = new Map<string, UploadInProgress>();
+  /** server_msg_id → client_msg_id of messages sent from this device, so their row key never changes. */
+  private readonly ownKeys = new Map<string, string>();
   private readonly mediaUrlCache = new Map<string, Promise<MediaUrlResponse>>();
   private readonly usersLoading = new Set<string>();
 
@@ -295,12 +297,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       });
       ({ media } = await this.rest.call("mediaComplete", { media_id: slot.media_id }));
     } catch (err) {
+      this.uploads.delete(upload.key);
+      progressed(true);
       if (err instanceof ParleyApiError) throw err;
       const e = err as { status?: number; code?: string; message?: string };
       throw new ParleyApiError(e.status ?? 0, e.code ?? "upload_failed", e.message ?? "the upload failed");
-    } finally {
-      this.uploads.delete(upload.key);
-      progressed(true);
     }
     const pending: PendingMessage = {
       conversation_id: conversationId,
@@ -311,8 +312,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       media,
       created_at: upload.created_at,
     };
+    // The message row takes over from the upload row in one step: no render sees neither.
     this.pendingById.set(pending.client_msg_id, pending);
-    this.emit("conversation", conversationId);
+    this.uploads.delete(upload.key);
+    progressed(true);
     await this.outbox.put(pending);
     if (this.pendingById.has(pending.client_msg_id)) this.transmit(sendFrame(pending));
     return pending;
@@ -420,7 +423,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       const own = m.sender_id === this.user.user_id && m.content_type !== "system";
       return {
         ...m,
-        key: m.server_msg_id,
+        key: this.ownKeys.get(m.server_msg_id) ?? m.server_msg_id,
         own,
         state: own ? (receipts?.stateOf(m.seq, recipients) ?? "sent") : null,
       };
@@ -662,6 +665,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     if (pending) {
       this.pendingById.delete(ack.client_msg_id);
       void this.outbox.remove(ack.client_msg_id);
+      this.ownKeys.set(ack.server_msg_id, ack.client_msg_id);
     }
     const message: Message = {
       conversation_id: ack.conversation_id,
