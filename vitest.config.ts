@@ -17,6 +17,12 @@ export default defineConfig({
                 JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
                 // A small hot window, so every test exercises history across the R2 archive.
                 HISTORY_HOT_WINDOW: "100",
+                // A test-only VAPID key pair (npm start generates its own into .dev.vars).
+                VAPID_PUBLIC_KEY: "BJnjUkHq1VAP4cNMqWsrDd0Kf-VreEmmRe-3bJPJ_sumQdYEssVSymEede3NschsphSbJ1iE60PWr7wp7QzdV_Q",
+                VAPID_PRIVATE_KEY: "KuI3cvrV08GH1tALfUJs8kCRJbFVRSRtzO7X2rdNH7Q",
+                VAPID_SUBJECT: "mailto:tests@parley.invalid",
+                // Retry failed pushes at once, so the dead-letter path runs in seconds, not minutes.
+                PUSH_RETRY_DELAY_SECONDS: "0",
               },
             },
           }),
@@ -27,7 +33,7 @@ export default defineConfig({
           name: "workers",
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
           testTimeout: 60_000,
-          globalSetup: ["test/helpers/globalS3.ts"],
+          globalSetup: ["test/helpers/globalS3.ts", "test/helpers/globalPush.ts"],
         },
       },
       {

@@ -29,6 +29,15 @@ declare namespace Cloudflare {
     MEDIA_MAX_IMAGE_BYTES?: string;
     MEDIA_MAX_VIDEO_BYTES?: string;
     MEDIA_MAX_DOCUMENT_BYTES?: string;
+    /** Push jobs (src/queues/push.ts) and their dead letters. */
+    PUSH_JOBS: Queue<import("./queues/push").PushJob>;
+    /** VAPID key pair (base64url; the public key is the uncompressed P-256 point). `npm start` generates one. */
+    VAPID_PUBLIC_KEY?: string;
+    VAPID_PRIVATE_KEY?: string;
+    /** The contact push services may use: a mailto: or https: URL. */
+    VAPID_SUBJECT?: string;
+    /** First retry delay of a failed push, doubling per attempt (default 2 s). */
+    PUSH_RETRY_DELAY_SECONDS?: string;
     /** "production" unless `.dev.vars` (written by `npm start`) or the test config says otherwise. */
     ENVIRONMENT?: string;
   }

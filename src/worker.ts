@@ -4,8 +4,10 @@ import { requireAuth, type AppEnv } from "./middleware/auth";
 import { onError, onNotFound } from "./middleware/errors";
 import { authRoutes } from "./routes/auth";
 import { consumeMediaJobs } from "./queues/media";
+import { consumeDeadPushes, consumePushJobs } from "./queues/push";
 import { conversationRoutes } from "./routes/conversations";
 import { mediaRoutes, mediaUploadRoutes } from "./routes/media";
+import { pushRoutes } from "./routes/push";
 import { socketRoutes } from "./routes/sockets";
 import { userRoutes } from "./routes/users";
 
@@ -21,6 +23,7 @@ const api = new Hono<AppEnv>()
   .route("/users", userRoutes)
   .route("/conversations", conversationRoutes)
   .route("/media", mediaRoutes)
+  .route("/push", pushRoutes)
   .route("/", socketRoutes);
 
 export const app = new Hono<AppEnv>().route("/api/v1", api);
@@ -33,6 +36,8 @@ export default {
   fetch: app.fetch,
   async queue(batch, env) {
     if (batch.queue.startsWith("parley-media-jobs")) return consumeMediaJobs(batch, env);
+    if (batch.queue.startsWith("parley-push-dlq")) return consumeDeadPushes(batch, env);
+    if (batch.queue.startsWith("parley-push")) return consumePushJobs(batch, env);
     console.error(JSON.stringify({ level: "error", msg: "message from an unknown queue", queue: batch.queue }));
     batch.retryAll();
   },

@@ -1,6 +1,7 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { Presence } from "./frames";
 import { MediaResponse, MediaUploadBody, MediaUploadResponse, MediaUrlResponse } from "./media";
+import { PushSubscriptionBody, VapidKeyResponse } from "./push";
 import {
   AddMembersBody,
   AuthResponse,
@@ -10,6 +11,7 @@ import {
   HistoryQuery,
   HistoryResponse,
   LoginBody,
+  MeResponse,
   MessageAck,
   ReceiptsResponse,
   RegisterBody,
@@ -41,8 +43,8 @@ const endpoint = <const E extends Endpoint>(e: E) => e;
 export const Endpoints = {
   register: endpoint({ method: "POST", path: "/auth/register", auth: false, body: RegisterBody, response: AuthResponse }),
   login: endpoint({ method: "POST", path: "/auth/login", auth: false, body: LoginBody, response: AuthResponse }),
-  me: endpoint({ method: "GET", path: "/users/me", auth: true, response: UserResponse }),
-  updateMe: endpoint({ method: "PATCH", path: "/users/me", auth: true, body: UpdateMeBody, response: UserResponse }),
+  me: endpoint({ method: "GET", path: "/users/me", auth: true, response: MeResponse }),
+  updateMe: endpoint({ method: "PATCH", path: "/users/me", auth: true, body: UpdateMeBody, response: MeResponse }),
   findUser: endpoint({ method: "GET", path: "/users", auth: true, query: UserLookupQuery, response: UserResponse }),
   user: endpoint({ method: "GET", path: "/users/:user_id", auth: true, response: UserResponse }),
   presence: endpoint({ method: "GET", path: "/users/:user_id/presence", auth: true, response: Presence }),
@@ -98,6 +100,9 @@ export const Endpoints = {
   }),
   mediaUpload: endpoint({ method: "POST", path: "/media/upload", auth: true, body: MediaUploadBody, response: MediaUploadResponse }),
   mediaComplete: endpoint({ method: "POST", path: "/media/:media_id/complete", auth: true, response: MediaResponse }),
+  vapidPublicKey: endpoint({ method: "GET", path: "/push/vapid-public-key", auth: true, response: VapidKeyResponse }),
+  subscribePush: endpoint({ method: "POST", path: "/push/subscriptions", auth: true, body: PushSubscriptionBody, response: z.null() }),
+  unsubscribePush: endpoint({ method: "DELETE", path: "/push/subscriptions/:device_id", auth: true, response: z.null() }),
   mediaUrl: endpoint({ method: "GET", path: "/media/:media_id/url", auth: true, response: MediaUrlResponse }),
 } as const;
 

@@ -10,3 +10,4 @@ export * from "./frames";
 export * from "./rest";
 export * from "./endpoints";
 export * from "./media";
+export * from "./push";

@@ -39,6 +39,13 @@ export const Limits = {
   mediaFilenameMaxLength: 255,
   /** Thumbnails fit in a square of this many pixels. */
   thumbnailMaxPixels: 320,
+  /** Push: at most one notification per user per conversation in this window (later ones coalesce)… */
+  pushCoalesceMs: 30_000,
+  /** …and at most this many per user per minute. */
+  pushPerMinute: 10,
+  pushSubscriptionsPerUser: 10,
+  /** Push services keep an undelivered notification this long. */
+  pushTtlSeconds: 24 * 60 * 60,
 } as const;
 
 const encoder = new TextEncoder();

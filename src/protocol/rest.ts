@@ -41,9 +41,13 @@ export const LoginBody = z.object({
 
 export const AuthResponse = z.object({ user: User, token: z.string() });
 export const UserResponse = z.object({ user: User });
+/** Your own settings, returned with your profile by GET/PATCH /users/me. */
+export const UserSettings = z.object({ last_seen_visible: z.boolean(), push_previews: z.boolean() });
+export type UserSettings = z.infer<typeof UserSettings>;
+export const MeResponse = z.object({ user: User, settings: UserSettings });
 export const UserLookupQuery = z.object({ username: Username });
 export const UpdateMeBody = z
-  .object({ last_seen_visible: z.boolean().optional() })
+  .object({ last_seen_visible: z.boolean().optional(), push_previews: z.boolean().optional() })
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
 export type UpdateMeBody = z.infer<typeof UpdateMeBody>;
 

@@ -8,14 +8,16 @@ import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
 
 export const userRoutes = new Hono<AppEnv>()
   .get("/me", async (c) => {
-    const user = await userStub(c.env, c.var.userId).profile();
+    const stub = userStub(c.env, c.var.userId);
+    const user = await stub.profile();
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    return c.json({ user });
+    return c.json({ user, settings: await stub.settings() });
   })
   .patch("/me", validate("json", UpdateMeBody), async (c) => {
-    const user = await userStub(c.env, c.var.userId).updateSettings(c.req.valid("json"));
+    const stub = userStub(c.env, c.var.userId);
+    const user = await stub.updateSettings(c.req.valid("json"));
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    return c.json({ user });
+    return c.json({ user, settings: await stub.settings() });
   })
   .get("/:id", async (c) => {
     // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a

@@ -4,6 +4,7 @@
  * start it again on the same state).
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,6 +12,14 @@ import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "../..");
 export const DEV_JWT_SECRET = "node-tests-secret-node-tests-secret-0123456789";
+
+/** A VAPID key pair for the test server, as `npm start` makes one (scripts/dev-setup.mjs). */
+function vapidKeys(): { publicKey: string; privateKey: string } {
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pub = publicKey.export({ format: "jwk" });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(pub.x!, "base64url"), Buffer.from(pub.y!, "base64url")]);
+  return { publicKey: point.toString("base64url"), privateKey: privateKey.export({ format: "jwk" }).d! };
+}
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -27,6 +36,7 @@ export class DevServer {
   private child: ChildProcess | null = null;
   private log: string[] = [];
   port = 0;
+  readonly vapid = vapidKeys();
 
   constructor(readonly stateDir = mkdtempSync(join(tmpdir(), "parley-state-"))) {}
 
@@ -51,6 +61,9 @@ export class DevServer {
         "--var",
         `JWT_SECRET:${DEV_JWT_SECRET}`,
         "ENVIRONMENT:development",
+        `VAPID_PUBLIC_KEY:${this.vapid.publicKey}`,
+        `VAPID_PRIVATE_KEY:${this.vapid.privateKey}`,
+        "VAPID_SUBJECT:mailto:tests@parley.invalid",
       ],
       { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
     );

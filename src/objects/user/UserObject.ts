@@ -13,8 +13,10 @@ import {
   type ConversationSummary,
   type DeliveryStatus,
   type Presence,
+  type PushSubscriptionBody,
   type UpdateMeBody,
   type User,
+  type UserSettings,
 } from "../../protocol";
 import type { DeliveryBatch } from "../delivery";
 import { migrate } from "../migrations";
@@ -24,6 +26,7 @@ import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { InboxStore } from "./inbox";
 import { PresenceKeeper } from "./presence";
+import { PushNotifier } from "./push";
 import { userMigrations } from "./migrations";
 import { DeviceSessions, type DeviceSession } from "./sessions";
 
@@ -44,6 +47,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly delivery: Delivery;
   private readonly frames: DeviceFrameHandlers;
   private readonly presence: PresenceKeeper;
+  private readonly push: PushNotifier;
   private cachedUserId: string | null = null;
   private alarmAt: number | null = null;
 
@@ -54,7 +58,10 @@ export class UserObject extends DurableObject<Env> {
     this.inbox = new InboxStore(ctx.storage);
     this.sessions = new DeviceSessions(ctx);
     const userId = () => this.userId();
-    this.delivery = new Delivery(env, userId, this.inbox, this.sessions);
+    this.push = new PushNotifier(ctx.storage, env, this.inbox, this.sessions, userId, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
+    this.delivery = new Delivery(env, userId, this.inbox, this.sessions, (conversationId, messages) =>
+      this.push.noteUndelivered(conversationId, messages, Date.now()),
+    );
     this.presence = new PresenceKeeper(ctx, env, this.inbox, this.sessions, userId, (at) => void this.scheduleAlarm(at));
     this.frames = new DeviceFrameHandlers(env, userId, this.inbox, (p) => this.asSeenByMe(p));
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
@@ -90,6 +97,7 @@ export class UserObject extends DurableObject<Env> {
 
   updateSettings(changes: UpdateMeBody): User | null {
     if (changes.last_seen_visible !== undefined) this.inbox.setLastSeenVisible(changes.last_seen_visible);
+    if (changes.push_previews !== undefined) this.push.setPreviews(changes.push_previews);
     return this.inbox.profile();
   }
 
@@ -128,6 +136,35 @@ export class UserObject extends DurableObject<Env> {
     this.alarmAt = null;
     if (!this.inbox.profile()) return;
     this.presence.checkLiveness(now);
+    const nextPush = this.push.flushDue(now);
+    if (nextPush !== null) await this.scheduleAlarm(nextPush);
+  }
+
+  // ---- push notifications (push.ts) ----
+
+  settings(): UserSettings {
+    return { last_seen_visible: this.inbox.presenceSettings().last_seen_visible, push_previews: this.push.previewsAllowed() };
+  }
+
+  subscribePush(body: PushSubscriptionBody): Result<void> {
+    if (!this.inbox.profile()) return refuse(ErrorCode.userNotFound, "your account no longer exists");
+    return this.push.subscribe(body, Date.now());
+  }
+
+  unsubscribePush(deviceId: string): boolean {
+    return this.push.unsubscribe(deviceId);
+  }
+
+  forgetPushEndpoint(deviceId: string, endpoint: string): void {
+    this.push.forgetEndpoint(deviceId, endpoint);
+  }
+
+  noteDeadPush(job: unknown): void {
+    this.push.noteDeadLetter(job, Date.now());
+  }
+
+  pushStats(): { subscriptions: number; dead_letters: number } {
+    return { subscriptions: this.push.subscriptionCount(), dead_letters: this.push.deadLetters() };
   }
 
   private async scheduleAlarm(at: number) {
@@ -178,6 +215,7 @@ export class UserObject extends DurableObject<Env> {
     const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now });
     this.inbox.touchDevice(deviceId, now);
     this.presence.connected(wasOnline, now);
+    this.push.deviceConnected();
     this.ctx.waitUntil(this.delivery.replay(session));
     return upgradeResponse(request, client);
   }

@@ -28,6 +28,8 @@ export class Delivery {
     private readonly userId: () => string,
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
+    /** Called with what arrived while no device was connected (push notifications). */
+    private readonly undelivered: (conversationId: string, messages: DeliveredMessage[]) => void = () => {},
   ) {}
 
   deliver(batch: DeliveryBatch): Promise<void> {
@@ -56,6 +58,7 @@ export class Delivery {
     // write, so fan-out retries if we die in between, and a repeat is dropped by seq on the device.
     for (const session of this.sessions.all()) this.pushLive(session, conversationId, fresh);
     this.inbox.applyDelivered(conversationId, this.userId(), fresh);
+    if (this.sessions.all().length === 0) this.undelivered(conversationId, fresh);
     for (const m of fresh) {
       if (m.system === undefined) continue;
       const event = SystemEvent.safeParse(JSON.parse(m.system));

@@ -133,6 +133,18 @@ export class InboxStore {
     );
   }
 
+  /** What a push notification about this conversation needs to say. */
+  notificationContext(conversationId: string): { type: "direct" | "group"; name: string | null; unread_count: number } | null {
+    return (
+      this.sql
+        .exec<{ type: "direct" | "group"; name: string | null; unread_count: number }>(
+          "SELECT type, name, unread_count FROM inbox WHERE conversation_id = ?",
+          conversationId,
+        )
+        .toArray()[0] ?? null
+    );
+  }
+
   setDelivered(conversationId: string, seq: number): void {
     this.sql.exec("UPDATE inbox SET delivered_seq = ? WHERE conversation_id = ? AND delivered_seq < ?", seq, conversationId, seq);
   }

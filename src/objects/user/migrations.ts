@@ -55,4 +55,40 @@ export const userMigrations: Migration[] = [
       );
     `,
   },
+  {
+    id: 3,
+    name: "push: subscriptions, coalescing windows, rate, dead letters",
+    sql: `
+      ALTER TABLE profile ADD COLUMN push_previews INTEGER NOT NULL DEFAULT 1;
+      -- One Web Push subscription per device.
+      CREATE TABLE push_subscriptions (
+        device_id TEXT PRIMARY KEY,
+        endpoint TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      -- Per conversation: when the last push went out, and what arrived since (sent when the window ends).
+      CREATE TABLE push_windows (
+        conversation_id TEXT PRIMARY KEY,
+        last_sent_at INTEGER NOT NULL,
+        pending INTEGER NOT NULL DEFAULT 0,
+        pending_sender TEXT,
+        pending_preview TEXT
+      );
+      -- Pushes sent in the current minute, for the per-user cap; and jobs that exhausted their retries.
+      CREATE TABLE push_stats (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        minute_start INTEGER NOT NULL DEFAULT 0,
+        sent_this_minute INTEGER NOT NULL DEFAULT 0,
+        dead_letters INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO push_stats (id) VALUES (1);
+      CREATE TABLE push_dead_letters (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        job TEXT NOT NULL
+      );
+    `,
+  },
 ];

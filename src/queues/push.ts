@@ -1,0 +1,83 @@
+import webpush from "web-push";
+import { z } from "zod";
+import { userStub, type Env } from "../env";
+import { Limits, PushPayload } from "../protocol";
+
+/** One push to one device: what the user object enqueues (src/objects/user/push.ts). */
+export const PushJob = z.object({
+  user_id: z.string(),
+  device_id: z.string(),
+  subscription: z.object({ endpoint: z.string().url(), keys: z.object({ p256dh: z.string(), auth: z.string() }) }),
+  payload: PushPayload,
+  topic: z.string().max(32),
+  urgency: z.enum(["very-low", "low", "normal", "high"]),
+});
+export type PushJob = z.infer<typeof PushJob>;
+
+export class VapidMissingError extends Error {}
+
+function vapid(env: Env) {
+  if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) throw new VapidMissingError("VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY are not set");
+  return { subject: env.VAPID_SUBJECT || "mailto:push@parley.invalid", publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY };
+}
+
+/**
+ * Delivers pushes: encrypts the payload for the browser (RFC 8291, aes128gcm) and signs the request
+ * for the push service (VAPID, RFC 8292) with web-push, then POSTs it. 201/2xx: done. 404/410: the
+ * subscription is gone, so the user object forgets it. 429 and 5xx: retried with backoff by the
+ * queue, then dead-lettered. Other 4xx would fail forever: logged and dropped.
+ */
+export async function consumePushJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    const parsed = PushJob.safeParse(message.body);
+    if (!parsed.success) {
+      console.error(JSON.stringify({ level: "warn", msg: "dropping malformed push job", id: message.id }));
+      message.ack();
+      continue;
+    }
+    const job = parsed.data;
+    try {
+      const request = webpush.generateRequestDetails(job.subscription, JSON.stringify(job.payload), {
+        vapidDetails: vapid(env),
+        TTL: Limits.pushTtlSeconds,
+        urgency: job.urgency,
+        topic: job.topic,
+        contentEncoding: "aes128gcm",
+      });
+      const res = await fetch(request.endpoint, { method: request.method, headers: request.headers as Record<string, string>, body: request.body as Uint8Array | null });
+      await res.body?.cancel();
+      if (res.ok) {
+        message.ack();
+      } else if (res.status === 404 || res.status === 410) {
+        await userStub(env, job.user_id).forgetPushEndpoint(job.device_id, job.subscription.endpoint);
+        message.ack();
+      } else if (res.status === 429 || res.status >= 500) {
+        const retryAfter = Number(res.headers.get("Retry-After"));
+        message.retry({ delaySeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 600) : retryDelay(env, message.attempts) });
+      } else {
+        console.error(JSON.stringify({ level: "warn", msg: "push refused", status: res.status, user: job.user_id, device: job.device_id }));
+        message.ack();
+      }
+    } catch (err) {
+      console.error(JSON.stringify({ level: "error", msg: "push failed", user: job.user_id, attempt: message.attempts, error: String(err) }));
+      message.retry({ delaySeconds: retryDelay(env, message.attempts) });
+    }
+  }
+}
+
+/** Exponential backoff between attempts: base·2^(attempt-1) seconds, at most 5 minutes. */
+function retryDelay(env: Env, attempts: number): number {
+  const configured = Number(env.PUSH_RETRY_DELAY_SECONDS);
+  const base = Number.isFinite(configured) && configured >= 0 ? configured : 2;
+  return Math.min(300, base * 2 ** Math.max(0, attempts - 1));
+}
+
+/** Pushes that exhausted their retries: each is kept and counted by its user's object. */
+export async function consumeDeadPushes(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    const parsed = PushJob.safeParse(message.body);
+    if (parsed.success) await userStub(env, parsed.data.user_id).noteDeadPush(parsed.data);
+    console.error(JSON.stringify({ level: "error", msg: "push dead-lettered", id: message.id, user: parsed.success ? parsed.data.user_id : null }));
+    message.ack();
+  }
+}

@@ -1,0 +1,25 @@
+import { Hono } from "hono";
+import { userStub } from "../env";
+import type { AppEnv } from "../middleware/auth";
+import { ApiError } from "../middleware/errors";
+import { validate } from "../middleware/validate";
+import { ErrorCode, Limits, PushSubscriptionBody } from "../protocol";
+
+/** Web Push: the server's public key, and each device's subscription. */
+export const pushRoutes = new Hono<AppEnv>()
+  .get("/vapid-public-key", (c) => {
+    if (!c.env.VAPID_PUBLIC_KEY) throw new ApiError(ErrorCode.misconfigured, "push is not configured; see docs/deploy.md");
+    return c.json({ key: c.env.VAPID_PUBLIC_KEY });
+  })
+  .post("/subscriptions", validate("json", PushSubscriptionBody), async (c) => {
+    const result = await userStub(c.env, c.var.userId).subscribePush(c.req.valid("json"));
+    if (!result.ok) throw ApiError.from(result.error);
+    return c.body(null, 201);
+  })
+  .delete("/subscriptions/:device_id", async (c) => {
+    const deviceId = c.req.param("device_id");
+    if (!Limits.deviceIdPattern.test(deviceId) || !(await userStub(c.env, c.var.userId).unsubscribePush(deviceId))) {
+      throw new ApiError(ErrorCode.notFound, "no subscription for that device");
+    }
+    return c.body(null, 204);
+  });

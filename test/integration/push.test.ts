@@ -1,0 +1,226 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
+import type { UserObject } from "../../src/objects/user/UserObject";
+import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
+
+/**
+ * Web Push end to end against a local push service (test/helpers/globalPush.ts). The test plays the
+ * browser: it makes its own P-256 key pair and auth secret, and decrypts what arrives with WebCrypto
+ * — an RFC 8291 implementation of its own, independent of web-push's, which encrypted it.
+ */
+const pushBase = `http://127.0.0.1:${inject("pushPort")}`;
+const enc = new TextEncoder();
+const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const fromB64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const concat = (...parts: Uint8Array[]) => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+};
+
+interface Browser {
+  id: string;
+  endpoint: string;
+  keys: CryptoKeyPair;
+  publicKey: Uint8Array;
+  auth: Uint8Array;
+}
+
+async function browser(status = 201): Promise<Browser> {
+  const keys = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+  const publicKey = new Uint8Array((await crypto.subtle.exportKey("raw", keys.publicKey)) as ArrayBuffer);
+  const id = crypto.randomUUID();
+  return { id, endpoint: `${pushBase}/push/${id}?status=${status}`, keys, publicKey, auth: crypto.getRandomValues(new Uint8Array(16)) };
+}
+
+async function subscribe(who: Account, b: Browser, deviceId = "laptop") {
+  return api("POST", "/api/v1/push/subscriptions", {
+    token: who.token,
+    body: { device_id: deviceId, endpoint: b.endpoint, keys: { p256dh: b64url(b.publicKey), auth: b64url(b.auth) } },
+  });
+}
+
+interface Recorded {
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function recorded(b: Browser): Promise<Recorded[]> {
+  return (await (await fetch(`${pushBase}/recorded/${b.id}`)).json()) as Recorded[];
+}
+
+async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
+  return new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8));
+}
+
+/** RFC 8291 (aes128gcm, RFC 8188), as the receiving browser does it. */
+async function decrypt(b: Browser, body: Uint8Array): Promise<unknown> {
+  const salt = body.slice(0, 16);
+  const recordSize = new DataView(body.buffer, body.byteOffset + 16, 4).getUint32(0);
+  const idLength = body[20]!;
+  const senderKey = body.slice(21, 21 + idLength);
+  const ciphertext = body.slice(21 + idLength);
+  expect(idLength).toBe(65);
+  expect(ciphertext.length).toBeLessThanOrEqual(recordSize);
+  const sender = await crypto.subtle.importKey("raw", senderKey, { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: sender }, b.keys.privateKey, 256));
+  const ikm = await hkdf(b.auth, shared, concat(enc.encode("WebPush: info\0"), b.publicKey, senderKey), 32);
+  const cek = await hkdf(salt, ikm, enc.encode("Content-Encoding: aes128gcm\0"), 16);
+  const nonce = await hkdf(salt, ikm, enc.encode("Content-Encoding: nonce\0"), 12);
+  const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
+  const padded = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, ciphertext));
+  let end = padded.length - 1;
+  while (end >= 0 && padded[end] === 0) end--;
+  expect(padded[end]).toBe(2); // the last record's delimiter
+  return JSON.parse(new TextDecoder().decode(padded.slice(0, end)));
+}
+
+/** RFC 8292: `vapid t=<JWT>, k=<public key>`; the ES256 JWT must verify against the server's key. */
+async function verifyVapid(headers: Record<string, string>, endpoint: string) {
+  const match = /^vapid t=([^,]+),\s*k=(.+)$/.exec(headers.authorization ?? "");
+  expect(match, `Authorization: ${headers.authorization}`).not.toBeNull();
+  const [, jwt, k] = match!;
+  expect(k).toBe(env.VAPID_PUBLIC_KEY);
+  const [head, claims, signature] = jwt!.split(".");
+  const key = await crypto.subtle.importKey("raw", fromB64url(k!), { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const valid = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, fromB64url(signature!), enc.encode(`${head}.${claims}`));
+  expect(valid).toBe(true);
+  expect(JSON.parse(new TextDecoder().decode(fromB64url(head!)))).toMatchObject({ alg: "ES256", typ: "JWT" });
+  const payload = JSON.parse(new TextDecoder().decode(fromB64url(claims!)));
+  expect(payload.aud).toBe(new URL(endpoint).origin);
+  expect(payload.sub).toMatch(/^mailto:/);
+  expect(payload.exp * 1000).toBeGreaterThan(Date.now());
+  expect(payload.exp * 1000).toBeLessThanOrEqual(Date.now() + 24 * 3600 * 1000);
+  // A tampered token does not verify: the check can fail.
+  const forged = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, fromB64url(signature!), enc.encode(`${head}.${claims}x`));
+  expect(forged).toBe(false);
+}
+
+function userObject(who: Account) {
+  return env.USERS.get(env.USERS.idFromName(who.user.user_id));
+}
+
+async function send(from: Account, conversation: string, content: string) {
+  const res = await api("POST", `/api/v1/conversations/${conversation}/messages`, {
+    token: from.token,
+    body: { content, content_type: "text", client_msg_id: crypto.randomUUID() },
+  });
+  expect(res.status).toBe(201);
+}
+
+async function pairWithBrowser(status = 201) {
+  const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
+  const conversation = await directConversation(ana, bo);
+  const b = await browser(status);
+  expect((await subscribe(bo, b)).status).toBe(201);
+  return { ana, bo, conversation, b };
+}
+
+describe("push notifications", () => {
+  it("publishes the VAPID key and validates subscriptions", async () => {
+    const ana = await registerUser("ana");
+    const { body } = await api("GET", "/api/v1/push/vapid-public-key", { token: ana.token });
+    expect(body.key).toBe(env.VAPID_PUBLIC_KEY);
+    expect(fromB64url(body.key)).toHaveLength(65);
+    const b = await browser();
+    const bad = (keys: object, endpoint = b.endpoint) =>
+      api("POST", "/api/v1/push/subscriptions", { token: ana.token, body: { device_id: "d1", endpoint, keys } });
+    expect((await bad({ p256dh: b64url(b.publicKey.slice(0, 64)), auth: b64url(b.auth) })).status).toBe(400);
+    expect((await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth.slice(0, 8)) })).status).toBe(400);
+    const notAPoint = new Uint8Array(65).fill(7);
+    expect((await bad({ p256dh: b64url(notAPoint), auth: b64url(b.auth) })).status).toBe(400);
+    expect((await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth) }, "http://push.example.com/x")).status).toBe(400);
+    expect((await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth) }, "ftp://127.0.0.1/x")).status).toBe(400);
+    expect((await subscribe(ana, b, "d1")).status).toBe(201);
+    expect((await api("DELETE", "/api/v1/push/subscriptions/d1", { token: ana.token })).status).toBe(204);
+    expect((await api("DELETE", "/api/v1/push/subscriptions/d1", { token: ana.token })).status).toBe(404);
+  });
+
+  it("delivers a real push to an offline user: it decrypts with the browser's key and the VAPID token verifies", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    await send(ana, conversation, "Are you coming tonight?");
+    const [push] = await waitFor(() => recorded(b), (r) => r.length >= 1, "a push");
+    expect(push!.headers["content-encoding"]).toBe("aes128gcm");
+    expect(Number(push!.headers.ttl)).toBeGreaterThan(0);
+    expect(push!.headers.urgency).toBe("high");
+    expect(push!.headers.topic).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
+    await verifyVapid(push!.headers, b.endpoint);
+    expect(await decrypt(b, fromB64(push!.body))).toEqual({
+      conversation_id: conversation,
+      title: ana.user.display_name,
+      body: "Are you coming tonight?",
+      unread_count: 1,
+    });
+    void bo;
+  });
+
+  it("coalesces ten quick messages into fewer pushes, with the right unread count", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    for (let i = 1; i <= 10; i++) await send(ana, conversation, `message ${i}`);
+    await waitFor(() => recorded(b), (r) => r.length >= 1, "the first push");
+    // The rest wait for the 30 s window to end: run that alarm now (its booked time counts as now).
+    await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the coalescing alarm", 10_000);
+    const pushes = await waitFor(() => recorded(b), (r) => r.length >= 2, "the coalesced push");
+    const payloads = (await Promise.all(pushes.map((p) => decrypt(b, fromB64(p.body))))) as { body: string; unread_count: number }[];
+    expect(pushes.length).toBeLessThan(10);
+    expect(payloads[0]).toMatchObject({ body: "message 1", unread_count: 1 });
+    expect(payloads.at(-1)).toMatchObject({ body: "9 new messages", unread_count: 10 });
+    expect(new Set(pushes.map((p) => p.headers.topic)).size).toBe(1); // one topic per conversation
+  });
+
+  it("sends nothing to a user with a device connected", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    const socket = await connect(bo.token, "bo-phone");
+    await send(ana, conversation, "you're online");
+    await socket.next("new_message");
+    socket.close();
+    const windows = await runInDurableObject(userObject(bo), (_: UserObject, state) =>
+      state.storage.sql.exec("SELECT * FROM push_windows").toArray(),
+    );
+    expect(windows).toEqual([]);
+    expect(await recorded(b)).toEqual([]);
+  });
+
+  it("forgets a subscription the push service says is gone (410)", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser(410);
+    await send(ana, conversation, "hello?");
+    await waitFor(() => userObject(bo).pushStats(), (s) => s.subscriptions === 0, "the subscription to be forgotten");
+    expect(await recorded(b)).toHaveLength(1);
+  });
+
+  it("retries a push that fails with 500, then dead-letters and counts it", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser(500);
+    await send(ana, conversation, "anyone?");
+    await waitFor(() => userObject(bo).pushStats(), (s) => s.dead_letters === 1, "the dead letter", 45_000);
+    expect((await recorded(b)).length).toBe(4); // the first attempt and 3 retries (max_retries in wrangler.toml)
+    expect((await userObject(bo).pushStats()).subscriptions).toBe(1); // a 500 does not end the subscription
+  });
+
+  it("leaves the message text out when previews are off", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    const off = await api("PATCH", "/api/v1/users/me", { token: bo.token, body: { push_previews: false } });
+    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false });
+    await send(ana, conversation, "the secret is 4711");
+    const [push] = await waitFor(() => recorded(b), (r) => r.length >= 1, "a push");
+    const payload = (await decrypt(b, fromB64(push!.body))) as { body: string };
+    expect(payload.body).toBe("New message");
+    expect(JSON.stringify(payload)).not.toContain("4711");
+  });
+});
