@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
 import { onError, onNotFound } from "./middleware/errors";
-import { authRoutes } from "./routes/auth";
+import { authRoutes, sessionRoutes } from "./routes/auth";
 import { consumeMediaJobs } from "./queues/media";
 import { consumeDeadPushes, consumePushJobs } from "./queues/push";
 import { conversationRoutes } from "./routes/conversations";
@@ -20,6 +20,7 @@ const api = new Hono<AppEnv>()
   // Signed upload URLs authorize themselves (no session token): before the session check.
   .route("/media", mediaUploadRoutes)
   .use("*", requireAuth)
+  .route("/auth", sessionRoutes)
   .route("/users", userRoutes)
   .route("/conversations", conversationRoutes)
   .route("/media", mediaRoutes)

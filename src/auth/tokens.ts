@@ -1,7 +1,7 @@
 import { sign, verify } from "hono/jwt";
 import type { Env } from "../env";
 
-/** Session tokens live a day; a later issue adds refresh and revocation. */
+/** Session tokens live a day; clients refresh them before then (POST /auth/refresh). */
 export const TOKEN_TTL_SECONDS = 24 * 60 * 60;
 const ALG = "HS256";
 
@@ -10,6 +10,10 @@ export interface TokenClaims {
   username: string;
   iat: number;
   exp: number;
+  /** This token's id: logging out revokes it (and closes the sockets it opened). */
+  jti: string;
+  /** The user's token generation when issued: "log out all devices" moves it on, voiding older tokens. */
+  gen: number;
 }
 
 export class MisconfiguredError extends Error {}
@@ -26,9 +30,16 @@ export function signingSecret(env: Env): string {
   return secret;
 }
 
-export async function issueToken(env: Env, user: { user_id: string; username: string }, now = Date.now()) {
+export async function issueToken(env: Env, user: { user_id: string; username: string }, generation: number, now = Date.now()) {
   const iat = Math.floor(now / 1000);
-  const claims: TokenClaims = { sub: user.user_id, username: user.username, iat, exp: iat + TOKEN_TTL_SECONDS };
+  const claims: TokenClaims = {
+    sub: user.user_id,
+    username: user.username,
+    iat,
+    exp: iat + TOKEN_TTL_SECONDS,
+    jti: crypto.randomUUID(),
+    gen: generation,
+  };
   return sign({ ...claims }, signingSecret(env), ALG);
 }
 
@@ -38,6 +49,7 @@ export async function readToken(env: Env, token: string): Promise<TokenClaims | 
     const payload = await verify(token, signingSecret(env), ALG);
     if (typeof payload.sub !== "string" || typeof payload.username !== "string") return null;
     if (typeof payload.exp !== "number") return null;
+    if (typeof payload.jti !== "string" || typeof payload.gen !== "number") return null;
     return payload as unknown as TokenClaims;
   } catch (err) {
     if (err instanceof MisconfiguredError) throw err;

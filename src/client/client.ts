@@ -97,6 +97,8 @@ export interface ParleyClientEvents {
   user: User;
   /** An upload moved forward (or ended: `done`). */
   upload: UploadInProgress & { done: boolean };
+  /** The session token was refreshed: store the new one (e.g. for the next app start). */
+  token: string;
 }
 
 /** Codes after which resending the same message cannot succeed. */
@@ -135,6 +137,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly typingState: TypingState;
   private readonly typingSender: TypingSender;
   private started: Promise<void> | null = null;
+  private refreshTimerForToken: ReturnType<typeof setTimeout> | null = null;
   private readonly baseUrl: string;
   private readonly socketOptions: Pick<ConnectionOptions, "createSocket" | "backoff" | "heartbeatMs">;
   private live: { conversationId: string; connection: Connection } | null = null;
@@ -206,6 +209,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       for (const pending of this.pendingById.values()) this.emit("conversation", pending.conversation_id);
       this.connection.start();
       this.presenceTimer = setInterval(() => this.renewPresence(), PRESENCE_RENEW_MS);
+      this.scheduleRefresh();
     })();
     return this.started;
   }
@@ -216,7 +220,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.connection.stop();
     this.typingState.clear();
     this.typingSender.clear();
-    for (const timer of [this.deliveredTimer, this.refreshTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.deliveredTimer, this.refreshTimer, this.refreshTimerForToken]) if (timer) clearTimeout(timer);
+    this.refreshTimerForToken = null;
     if (this.presenceTimer) clearInterval(this.presenceTimer);
     this.deliveredTimer = this.refreshTimer = this.presenceTimer = null;
     this.started = null;
@@ -229,6 +234,40 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   /** Swaps in a refreshed token; the next (re)connect and REST call use it. */
   setToken(token: string): void {
     this.token = token;
+    this.scheduleRefresh();
+  }
+
+  /** Logs this device out (or, with `all`, every device of the user) and stops. */
+  async logout(options: { all?: boolean } = {}): Promise<void> {
+    try {
+      await this.rest.call("logout", { body: options.all ? { all: true } : {} });
+    } finally {
+      this.stop();
+    }
+  }
+
+  /**
+   * Tokens live a day: refresh an hour before expiry (or soon, if less is left), so a client that
+   * stays open never finds its session expired. The new token is announced with a `token` event.
+   */
+  private scheduleRefresh(): void {
+    if (this.refreshTimerForToken) clearTimeout(this.refreshTimerForToken);
+    const exp = tokenExpiry(this.token);
+    if (exp === null || !this.started) return;
+    const delay = Math.max(60_000, exp - Date.now() - 60 * 60_000);
+    this.refreshTimerForToken = setTimeout(() => {
+      this.rest
+        .call("refresh")
+        .then(({ token }) => {
+          this.token = token;
+          this.emit("token", token);
+          this.scheduleRefresh();
+        })
+        .catch(() => {
+          // Offline or the server is down: try again in a minute (the old token still works until exp).
+          this.refreshTimerForToken = setTimeout(() => this.scheduleRefresh(), 60_000);
+        });
+    }, Math.min(delay, 2 ** 31 - 1));
   }
 
   // ---- sending ---------------------------------------------------------------------------------
@@ -814,6 +853,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   private failedIn(conversationId: string) {
     return [...this.failed.values()].filter((f) => f.pending.conversation_id === conversationId);
+  }
+}
+
+/** A JWT's `exp` in milliseconds (read, not verified: the server verifies). */
+function tokenExpiry(token: string): number | null {
+  try {
+    const payload = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: unknown };
+    return typeof payload.exp === "number" ? payload.exp * 1000 : null;
+  } catch {
+    return null;
   }
 }
 

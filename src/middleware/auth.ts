@@ -1,12 +1,15 @@
 import { createMiddleware } from "hono/factory";
-import { readToken } from "../auth/tokens";
-import type { Env } from "../env";
+import { readToken, type TokenClaims } from "../auth/tokens";
+import { userStub, type Env } from "../env";
 import { ErrorCode } from "../protocol";
 import { errorResponse } from "./errors";
 
 export interface AuthVariables {
   userId: string;
   username: string;
+  /** The token's id and expiry (seconds), for logout. */
+  tokenId: string;
+  tokenExp: number;
 }
 export type AppEnv = { Bindings: Env; Variables: AuthVariables };
 
@@ -42,7 +45,39 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   if (!token) return errorResponse(c, ErrorCode.unauthorized, "a session token is required");
   const claims = await readToken(c.env, token);
   if (!claims) return errorResponse(c, ErrorCode.unauthorized, "the session token is invalid or expired");
+  if (!(await sessionStillValid(c.env, claims))) {
+    return errorResponse(c, ErrorCode.unauthorized, "this session was logged out");
+  }
   c.set("userId", claims.sub);
   c.set("username", claims.username);
+  c.set("tokenId", claims.jti);
+  c.set("tokenExp", claims.exp);
   await next();
 });
+
+/**
+ * Asks the user's object whether a token was logged out. A positive answer is remembered in this
+ * isolate for a few seconds, so a burst of requests costs one check; a logout therefore takes at
+ * most that long to reach REST calls (its sockets close at once).
+ */
+const REVOCATION_CACHE_MS = 5_000;
+const recentlyValid = new Map<string, { userId: string; until: number }>();
+
+async function sessionStillValid(env: Env, claims: TokenClaims): Promise<boolean> {
+  const now = Date.now();
+  if ((recentlyValid.get(claims.jti)?.until ?? 0) > now) return true;
+  const valid = await userStub(env, claims.sub).sessionValid(claims.jti, claims.gen);
+  if (valid) {
+    if (recentlyValid.size > 10_000) recentlyValid.clear();
+    recentlyValid.set(claims.jti, { userId: claims.sub, until: now + REVOCATION_CACHE_MS });
+  } else {
+    recentlyValid.delete(claims.jti);
+  }
+  return valid;
+}
+
+/** Forgets cached validity after a logout handled here: one token, or all of a user's. */
+export function forgetSession(jti: string, everyTokenOf?: string): void {
+  recentlyValid.delete(jti);
+  if (everyTokenOf) for (const [id, entry] of recentlyValid) if (entry.userId === everyTokenOf) recentlyValid.delete(id);
+}

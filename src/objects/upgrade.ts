@@ -5,6 +5,8 @@
  */
 export const USER_ID_HEADER = "X-Parley-User-Id";
 export const SUBPROTOCOL_HEADER = "X-Parley-Subprotocol";
+/** The id (jti) of the token that authenticated an upgrade. */
+export const TOKEN_ID_HEADER = "X-Parley-Token-Id";
 
 /** The 101 answer for an accepted socket, echoing the subprotocol the route chose. */
 export function upgradeResponse(request: Request, client: WebSocket): Response {

@@ -11,6 +11,7 @@ import {
   HistoryQuery,
   HistoryResponse,
   LoginBody,
+  LogoutBody,
   MeResponse,
   MessageAck,
   ReceiptsResponse,
@@ -43,6 +44,8 @@ const endpoint = <const E extends Endpoint>(e: E) => e;
 export const Endpoints = {
   register: endpoint({ method: "POST", path: "/auth/register", auth: false, body: RegisterBody, response: AuthResponse }),
   login: endpoint({ method: "POST", path: "/auth/login", auth: false, body: LoginBody, response: AuthResponse }),
+  refresh: endpoint({ method: "POST", path: "/auth/refresh", auth: true, response: AuthResponse }),
+  logout: endpoint({ method: "POST", path: "/auth/logout", auth: true, body: LogoutBody, response: z.null() }),
   me: endpoint({ method: "GET", path: "/users/me", auth: true, response: MeResponse }),
   updateMe: endpoint({ method: "PATCH", path: "/users/me", auth: true, body: UpdateMeBody, response: MeResponse }),
   findUser: endpoint({ method: "GET", path: "/users", auth: true, query: UserLookupQuery, response: UserResponse }),

@@ -40,6 +40,8 @@ export const LoginBody = z.object({
 });
 
 export const AuthResponse = z.object({ user: User, token: z.string() });
+/** An empty body (or none) logs out this token; `{all: true}` logs out every device. */
+export const LogoutBody = z.object({ all: z.boolean().optional() }).strict();
 export const UserResponse = z.object({ user: User });
 /** Your own settings, returned with your profile by GET/PATCH /users/me. */
 export const UserSettings = z.object({ last_seen_visible: z.boolean(), push_previews: z.boolean() });

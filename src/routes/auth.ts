@@ -6,7 +6,8 @@ import { newId } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { ErrorCode, LoginBody, RegisterBody, type User } from "../protocol";
+import { forgetSession } from "../middleware/auth";
+import { describeIssues, ErrorCode, LoginBody, LogoutBody, RegisterBody, type User } from "../protocol";
 
 /** Registration and login: the only routes that take no token. */
 export const authRoutes = new Hono<AppEnv>()
@@ -18,7 +19,7 @@ export const authRoutes = new Hono<AppEnv>()
     await userStub(c.env, user.user_id).createProfile(user);
     const claimed = await directoryStub(c.env, user.username).claim({ username: user.username, user_id: user.user_id, password });
     if (!claimed) throw new ApiError(ErrorCode.usernameTaken, "that username is taken");
-    return c.json({ user, token: await issueToken(c.env, user) }, 201);
+    return c.json({ user, token: await issueToken(c.env, user, 0) }, 201);
   })
   .post("/login", validate("json", LoginBody), async (c) => {
     const body = c.req.valid("json");
@@ -28,5 +29,33 @@ export const authRoutes = new Hono<AppEnv>()
     if (!account || !valid) throw new ApiError(ErrorCode.invalidCredentials, "wrong username or password");
     const user = await userStub(c.env, account.user_id).profile();
     if (!user) throw new ApiError(ErrorCode.internal, "account has no profile");
-    return c.json({ user, token: await issueToken(c.env, user) });
+    const generation = await userStub(c.env, account.user_id).tokenGeneration();
+    return c.json({ user, token: await issueToken(c.env, user, generation) });
+  });
+
+/** Refresh and logout: these need a valid session, so they are mounted after the session check. */
+export const sessionRoutes = new Hono<AppEnv>()
+  // A new token for the same session generation; the old one still works until it expires.
+  .post("/refresh", async (c) => {
+    const stub = userStub(c.env, c.var.userId);
+    const [user, generation] = await Promise.all([stub.profile(), stub.tokenGeneration()]);
+    if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+    return c.json({ user, token: await issueToken(c.env, user, generation) });
+  })
+  // `{all: true}` logs out every device of the user; otherwise only this token.
+  .post("/logout", async (c) => {
+    const text = await c.req.text();
+    let json: unknown = {};
+    try {
+      if (text.trim()) json = JSON.parse(text);
+    } catch {
+      throw new ApiError(ErrorCode.invalidJson, "the body is not JSON");
+    }
+    const body = LogoutBody.safeParse(json);
+    if (!body.success) throw new ApiError(ErrorCode.badRequest, describeIssues(body.error));
+    const stub = userStub(c.env, c.var.userId);
+    if (body.data.all) await stub.logoutEverywhere();
+    else await stub.logout(c.var.tokenId, c.var.tokenExp * 1000);
+    forgetSession(c.var.tokenId, body.data.all ? c.var.userId : undefined);
+    return c.body(null, 204);
   });

@@ -3,7 +3,7 @@ import { conversationStub, userStub } from "../env";
 import { conversationIdPattern } from "../lib/ids";
 import { errorResponse } from "../middleware/errors";
 import { subprotocols, type AppEnv } from "../middleware/auth";
-import { SUBPROTOCOL_HEADER, USER_ID_HEADER } from "../objects/upgrade";
+import { SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, USER_ID_HEADER } from "../objects/upgrade";
 import { ErrorCode } from "../protocol";
 
 /**
@@ -16,6 +16,7 @@ function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Pro
   }
   const headers = new Headers(c.req.raw.headers);
   headers.set(USER_ID_HEADER, c.var.userId);
+  headers.set(TOKEN_ID_HEADER, c.var.tokenId);
   // A browser that offered subprotocols fails the handshake unless one is echoed back.
   const offered = subprotocols(c.req.raw);
   const chosen = offered.find((p) => !p.startsWith("bearer.")) ?? offered[0];

@@ -160,7 +160,7 @@ export async function quickUsers(count: number, prefix = "q"): Promise<Account[]
     Array.from({ length: count }, async (_, i) => {
       const user = { user_id: `u_${prefix}${i}_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`, username: `${prefix}${i}`, display_name: `${prefix}${i}` };
       await env.USERS.get(env.USERS.idFromName(user.user_id)).createProfile(user);
-      const token = await sign({ sub: user.user_id, username: user.username, iat: now, exp: now + 3600 }, TEST_JWT_SECRET, "HS256");
+      const token = await sign({ sub: user.user_id, username: user.username, iat: now, exp: now + 3600, jti: crypto.randomUUID(), gen: 0 }, TEST_JWT_SECRET, "HS256");
       return { user, token };
     }),
   );

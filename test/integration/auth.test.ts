@@ -80,9 +80,9 @@ describe("accounts", () => {
   it("refuses missing, forged and expired tokens on HTTP and on socket upgrades", async () => {
     const a = await registerUser();
     const now = Math.floor(Date.now() / 1000);
-    const expired = await sign({ sub: a.user.user_id, username: a.user.username, iat: now - 7200, exp: now - 3600 }, SECRET, "HS256");
-    const forged = await sign({ sub: a.user.user_id, username: a.user.username, iat: now, exp: now + 3600 }, "another-secret-another-secret-0123", "HS256");
-    const noExp = await sign({ sub: a.user.user_id, username: a.user.username, iat: now }, SECRET, "HS256");
+    const expired = await sign({ sub: a.user.user_id, username: a.user.username, iat: now - 7200, exp: now - 3600, jti: "j1", gen: 0 }, SECRET, "HS256");
+    const forged = await sign({ sub: a.user.user_id, username: a.user.username, iat: now, exp: now + 3600, jti: "j2", gen: 0 }, "another-secret-another-secret-0123", "HS256");
+    const noExp = await sign({ sub: a.user.user_id, username: a.user.username, iat: now, jti: "j3", gen: 0 }, SECRET, "HS256");
     for (const token of [undefined, "garbage", expired, forged, noExp]) {
       const res = await api("GET", "/api/v1/users/me", { token });
       expect(res.status).toBe(401);

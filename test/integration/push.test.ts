@@ -80,7 +80,7 @@ async function decrypt(b: Browser, body: Uint8Array): Promise<unknown> {
   expect(idLength).toBe(65);
   expect(ciphertext.length).toBeLessThanOrEqual(recordSize);
   const sender = await crypto.subtle.importKey("raw", senderKey, { name: "ECDH", namedCurve: "P-256" }, false, []);
-  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: sender }, b.keys.privateKey, 256));
+  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: sender } as unknown as SubtleCryptoDeriveKeyAlgorithm, b.keys.privateKey, 256));
   const ikm = await hkdf(b.auth, shared, concat(enc.encode("WebPush: info\0"), b.publicKey, senderKey), 32);
   const cek = await hkdf(salt, ikm, enc.encode("Content-Encoding: aes128gcm\0"), 16);
   const nonce = await hkdf(salt, ikm, enc.encode("Content-Encoding: nonce\0"), 12);

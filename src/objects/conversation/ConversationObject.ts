@@ -18,7 +18,7 @@ import {
 } from "../../protocol";
 import { migrate } from "../migrations";
 import { answerClose, sendFrame } from "../sockets";
-import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { HistoryArchive, parseHotWindow } from "./archive";
 import { LiveSockets } from "./live";
 import { handleLiveFrames } from "./liveFrames";
@@ -226,8 +226,13 @@ export class ConversationObject extends DurableObject<Env> {
     // Refused before accepting: a non-member never gets an open socket.
     if (denied) return jsonError(denied.error.code === ErrorCode.notAMember ? 403 : 404, denied.error.code, denied.error.message);
     const pair = new WebSocketPair();
-    this.live.accept(pair[1], userId);
+    this.live.accept(pair[1], userId, request.headers.get(TOKEN_ID_HEADER));
     return upgradeResponse(request, pair[0]);
+  }
+
+  /** The user logged out: close their live sockets (those of one token, or all of them). */
+  closeSessions(userId: string, tokenId: string | null): void {
+    this.live.closeUser(userId, CloseCode.revoked, "logged out", tokenId);
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {

@@ -12,14 +12,15 @@ export interface LiveAttachment {
 }
 
 const userTag = (userId: string) => `user:${userId}`;
+const tokenTag = (tokenId: string) => `token:${tokenId}`;
 export const liveOrigin = (liveId: string) => `live:${liveId}`;
 
 export class LiveSockets {
   constructor(private readonly ctx: DurableObjectState) {}
 
-  accept(ws: WebSocket, userId: string): LiveAttachment {
+  accept(ws: WebSocket, userId: string, tokenId: string | null): LiveAttachment {
     const attachment: LiveAttachment = { user_id: userId, live_id: crypto.randomUUID() };
-    this.ctx.acceptWebSocket(ws, [userTag(userId)]);
+    this.ctx.acceptWebSocket(ws, tokenId ? [userTag(userId), tokenTag(tokenId)] : [userTag(userId)]);
     ws.serializeAttachment(attachment);
     return attachment;
   }
@@ -58,8 +59,9 @@ export class LiveSockets {
   }
 
   /** Closes a departed member's live sockets (after they got the message recording it). */
-  closeUser(userId: string, code: number, reason: string) {
-    for (const ws of this.ctx.getWebSockets(userTag(userId))) {
+  /** Closes a user's live sockets: all of them, or those opened with one token. */
+  closeUser(userId: string, code: number, reason: string, tokenId: string | null = null) {
+    for (const ws of this.ctx.getWebSockets(tokenId ? tokenTag(tokenId) : userTag(userId))) {
       try {
         ws.close(code, reason);
       } catch {

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { userStub, type Env } from "../../env";
+import { conversationStub, userStub, type Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
@@ -21,14 +21,15 @@ import {
 import type { DeliveryBatch } from "../delivery";
 import { migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
-import { jsonError, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { InboxStore } from "./inbox";
 import { PresenceKeeper } from "./presence";
 import { PushNotifier } from "./push";
 import { userMigrations } from "./migrations";
-import { DeviceSessions, type DeviceSession } from "./sessions";
+import { DeviceSessions, tokenTag, type DeviceSession } from "./sessions";
+import { TokenLedger } from "./tokens";
 
 
 /**
@@ -48,6 +49,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly frames: DeviceFrameHandlers;
   private readonly presence: PresenceKeeper;
   private readonly push: PushNotifier;
+  private readonly tokens: TokenLedger;
   private cachedUserId: string | null = null;
   private alarmAt: number | null = null;
 
@@ -58,6 +60,7 @@ export class UserObject extends DurableObject<Env> {
     this.inbox = new InboxStore(ctx.storage);
     this.sessions = new DeviceSessions(ctx);
     const userId = () => this.userId();
+    this.tokens = new TokenLedger(ctx.storage);
     this.push = new PushNotifier(ctx.storage, env, this.inbox, this.sessions, userId, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
     this.delivery = new Delivery(env, userId, this.inbox, this.sessions, (conversationId, messages) =>
       this.push.noteUndelivered(conversationId, messages, Date.now()),
@@ -140,6 +143,44 @@ export class UserObject extends DurableObject<Env> {
     if (nextPush !== null) await this.scheduleAlarm(nextPush);
   }
 
+  // ---- sessions (tokens.ts) ----
+
+  tokenGeneration(): number {
+    return this.tokens.generation();
+  }
+
+  sessionValid(jti: string, generation: number): boolean {
+    return this.tokens.valid(jti, generation);
+  }
+
+  /** Logs one token out: it stops working, and the sockets it opened close (4003). */
+  logout(jti: string, expiresAt: number): void {
+    this.tokens.revoke(jti, expiresAt, Date.now());
+    this.closeSockets(tokenTag(jti), jti);
+  }
+
+  /** Logs every device out: all tokens issued so far stop working, and every socket closes. */
+  logoutEverywhere(): number {
+    const generation = this.tokens.revokeAll();
+    this.closeSockets(null, null);
+    return generation;
+  }
+
+  private closeSockets(tag: string | null, jti: string | null): void {
+    for (const ws of tag ? this.ctx.getWebSockets(tag) : this.ctx.getWebSockets()) {
+      try {
+        ws.close(CloseCode.revoked, "logged out");
+      } catch {
+        /* already closed */
+      }
+    }
+    // Live conversation sockets are held by the conversations: ask each one this user is in.
+    const userId = this.userId();
+    for (const c of this.inbox.list()) {
+      this.ctx.waitUntil(conversationStub(this.env, c.conversation_id).closeSessions(userId, jti).catch(() => {}));
+    }
+  }
+
   // ---- push notifications (push.ts) ----
 
   settings(): UserSettings {
@@ -212,7 +253,7 @@ export class UserObject extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const now = Date.now();
-    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now });
+    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now }, request.headers.get(TOKEN_ID_HEADER));
     this.inbox.touchDevice(deviceId, now);
     this.presence.connected(wasOnline, now);
     this.push.deviceConnected();

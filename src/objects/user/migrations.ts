@@ -91,4 +91,16 @@ export const userMigrations: Migration[] = [
       );
     `,
   },
+  {
+    id: 4,
+    name: "sessions: token generation and revoked tokens",
+    sql: `
+      ALTER TABLE profile ADD COLUMN token_generation INTEGER NOT NULL DEFAULT 0;
+      -- Logged-out tokens, kept until they would have expired anyway.
+      CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -20,14 +20,16 @@ export interface DeviceSession {
 }
 
 export const deviceTag = (deviceId: string) => `device:${deviceId}`;
+/** Sockets are tagged with the token that opened them, so logging that token out closes them. */
+export const tokenTag = (tokenId: string) => `token:${tokenId}`;
 
 export class DeviceSessions {
   private readonly bySocket = new WeakMap<WebSocket, DeviceSession>();
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  accept(ws: WebSocket, attachment: DeviceAttachment): DeviceSession {
-    this.ctx.acceptWebSocket(ws, [deviceTag(attachment.device_id)]);
+  accept(ws: WebSocket, attachment: DeviceAttachment, tokenId: string | null): DeviceSession {
+    this.ctx.acceptWebSocket(ws, tokenId ? [deviceTag(attachment.device_id), tokenTag(tokenId)] : [deviceTag(attachment.device_id)]);
     ws.serializeAttachment(attachment);
     return this.get(ws)!;
   }
