@@ -19,9 +19,17 @@ type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
  * and shipped to the conversation object in batches: the order of the socket is kept (one batch
  * in flight at a time) and a burst costs one round trip and one transaction, not one per message.
  */
+const rateLimited = {
+  code: ErrorCode.rateLimited,
+  message: `slow down: at most ${Limits.sendPerSecond} messages a second (bursts of ${Limits.sendBurst}); resend later`,
+};
+
 export class DeviceFrameHandlers {
-  private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean }>();
+  /** Per device and conversation; `session` is the device's newest socket, where the acks go. */
+  private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession }>();
   private readonly cursorUpdates = new KeyedSerialQueue();
+  /** The user's send rate, shared by all their devices and by REST sends (admitSends). */
+  readonly sendRate = new TokenBucket(Limits.sendBurst, Limits.sendPerSecond);
 
   constructor(
     private readonly env: Env,
@@ -50,12 +58,19 @@ export class DeviceFrameHandlers {
   }
 
   private send(session: DeviceSession, frame: FrameOf<"send_message">) {
+    if (!this.sendRate.take()) {
+      sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
+      return;
+    }
     const key = `${session.deviceId}\n${frame.conversation_id}`;
     let outbox = this.outboxes.get(key);
     if (!outbox) {
-      outbox = { pending: [], flushing: false };
+      outbox = { pending: [], flushing: false, session };
       this.outboxes.set(key, outbox);
     }
+    // A reconnected device's resends join the flush its old socket started: their acks must go to
+    // the socket that is open now, not the closed one.
+    outbox.session = session;
     const { type: _t, conversation_id: _c, ...message } = frame;
     outbox.pending.push(message);
     if (!outbox.flushing) return this.flush(session, frame.conversation_id, key, outbox);
@@ -65,7 +80,7 @@ export class DeviceFrameHandlers {
     session: DeviceSession,
     conversationId: string,
     key: string,
-    outbox: { pending: OutgoingMessage[]; flushing: boolean },
+    outbox: { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession },
   ) {
     outbox.flushing = true;
     // Let the rest of the socket message (a batch of frames) join before the first RPC.
@@ -86,7 +101,7 @@ export class DeviceFrameHandlers {
           // Nothing was acked: the client keeps these in its outbox and resends with the same ids.
           frames = batch.map((m) => errorFrame({ code: ErrorCode.internal, message: "could not store the message; retry" }, m.client_msg_id));
         }
-        for (const f of frames) sendFrame(session.ws, f);
+        for (const f of frames) sendFrame(outbox.session.ws, f);
       }
     } finally {
       outbox.flushing = false;
