@@ -1,41 +1,44 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** Test-only values; production takes secrets from `wrangler secret put` (docs/deploy.md). */
+const bindings = {
+  ENVIRONMENT: "test",
+  JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
+  // A small hot window, so every test exercises history across the R2 archive.
+  HISTORY_HOT_WINDOW: "100",
+  // A test-only VAPID key pair (npm start generates its own into .dev.vars).
+  VAPID_PUBLIC_KEY: "BJnjUkHq1VAP4cNMqWsrDd0Kf-VreEmmRe-3bJPJ_sumQdYEssVSymEede3NschsphSbJ1iE60PWr7wp7QzdV_Q",
+  VAPID_PRIVATE_KEY: "KuI3cvrV08GH1tALfUJs8kCRJbFVRSRtzO7X2rdNH7Q",
+  VAPID_SUBJECT: "mailto:tests@parley.invalid",
+  // Retry failed pushes at once, so the dead-letter path runs in seconds, not minutes.
+  PUSH_RETRY_DELAY_SECONDS: "0",
+};
+
+/** A project whose tests run inside workerd, with the Worker and its objects. */
+function workersProject(name: string, include: string[], extra: Record<string, string>, exclude: string[] = []) {
+  return {
+    plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...bindings, ...extra } } })],
+    // @aws-sdk's XML parser, as aliased in wrangler.toml (PLATFORM.md).
+    resolve: { alias: { "@aws-sdk/xml-builder": "./node_modules/@aws-sdk/xml-builder/dist-cjs/index.js" } },
+    test: {
+      name,
+      include,
+      exclude,
+      testTimeout: 60_000,
+      globalSetup: ["test/helpers/globalS3.ts", "test/helpers/globalPush.ts"],
+    },
+  };
+}
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     projects: [
-      {
-        // Inside workerd: the Worker, its objects and the pure protocol/SDK logic.
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              // Test-only values; production takes JWT_SECRET from `wrangler secret put`.
-              bindings: {
-                ENVIRONMENT: "test",
-                JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
-                // A small hot window, so every test exercises history across the R2 archive.
-                HISTORY_HOT_WINDOW: "100",
-                // A test-only VAPID key pair (npm start generates its own into .dev.vars).
-                VAPID_PUBLIC_KEY: "BJnjUkHq1VAP4cNMqWsrDd0Kf-VreEmmRe-3bJPJ_sumQdYEssVSymEede3NschsphSbJ1iE60PWr7wp7QzdV_Q",
-                VAPID_PRIVATE_KEY: "KuI3cvrV08GH1tALfUJs8kCRJbFVRSRtzO7X2rdNH7Q",
-                VAPID_SUBJECT: "mailto:tests@parley.invalid",
-                // Retry failed pushes at once, so the dead-letter path runs in seconds, not minutes.
-                PUSH_RETRY_DELAY_SECONDS: "0",
-              },
-            },
-          }),
-        ],
-        // @aws-sdk's XML parser, as aliased in wrangler.toml (PLATFORM.md).
-        resolve: { alias: { "@aws-sdk/xml-builder": "./node_modules/@aws-sdk/xml-builder/dist-cjs/index.js" } },
-        test: {
-          name: "workers",
-          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-          testTimeout: 60_000,
-          globalSetup: ["test/helpers/globalS3.ts", "test/helpers/globalPush.ts"],
-        },
-      },
+      // The Worker, its objects and the pure protocol/SDK logic. Send rates are raised so tests can
+      // stream thousands of messages from one user; the `limits` project checks the real limits.
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { SEND_BURST: "100000", SEND_PER_SECOND: "100000" }),
+      workersProject("limits", ["test/limits/**/*.test.ts"], {}),
       {
         // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.
         test: {

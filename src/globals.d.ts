@@ -38,6 +38,16 @@ declare namespace Cloudflare {
     VAPID_SUBJECT?: string;
     /** First retry delay of a failed push, doubling per attempt (default 2 s). */
     PUSH_RETRY_DELAY_SECONDS?: string;
+    /** Override the per-user send rate (token bucket): burst size and refill per second. */
+    SEND_BURST?: string;
+    SEND_PER_SECOND?: string;
+    /** Extra origins (comma-separated) whose pages may open sockets, besides the server's own. */
+    ALLOWED_ORIGINS?: string;
+    /** Optional Workers Analytics Engine dataset for counters (src/lib/metrics.ts); absent locally. */
+    METRICS?: AnalyticsEngineDataset;
+    /** Optional Rate Limiting bindings for login attempts (wrangler.toml [[ratelimits]]). */
+    LOGIN_BY_IP?: RateLimit;
+    LOGIN_BY_USERNAME?: RateLimit;
     /** "production" unless `.dev.vars` (written by `npm start`) or the test config says otherwise. */
     ENVIRONMENT?: string;
   }

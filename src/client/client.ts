@@ -731,6 +731,13 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.emit("error", error);
       return;
     }
+    if (error.code === ErrorCode.rateLimited) {
+      // Sending faster than the server allows: the message waits and goes again shortly, same id.
+      setTimeout(() => {
+        if (this.pendingById.get(pending.client_msg_id) === pending) this.transmit(sendFrame(pending));
+      }, 1_000 + Math.random() * 1_000);
+      return;
+    }
     if (retryable.has(error.code)) return; // stays in the outbox; the next connect resends it
     this.pendingById.delete(pending.client_msg_id);
     void this.outbox.remove(pending.client_msg_id);

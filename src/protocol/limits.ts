@@ -44,6 +44,14 @@ export const Limits = {
   /** …and at most this many per user per minute. */
   pushPerMinute: 10,
   pushSubscriptionsPerUser: 10,
+  /** Per-user send rate, a token bucket: this many at once… */
+  sendBurst: 60,
+  /** …refilled at this many per second. */
+  sendPerSecond: 20,
+  /** Devices (install ids) one user may connect. */
+  devicesPerUser: 10,
+  /** Conversations one user may start (direct or group); joining others' is not capped here. */
+  conversationsPerUser: 5_000,
   /** Push services keep an undelivered notification this long. */
   pushTtlSeconds: 24 * 60 * 60,
 } as const;

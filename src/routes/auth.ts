@@ -1,13 +1,28 @@
 import { Hono } from "hono";
 import { decoyRecord, hashPassword, verifyPassword } from "../auth/password";
 import { issueToken } from "../auth/tokens";
-import { directoryStub, userStub } from "../env";
+import { directoryStub, userStub, type Env } from "../env";
 import { newId } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import { forgetSession } from "../middleware/auth";
 import { describeIssues, ErrorCode, LoginBody, LogoutBody, RegisterBody, type User } from "../protocol";
+
+/**
+ * Password guessing is slowed per username (wherever the attempts come from) and per client IP
+ * (whichever names it tries). The IP is Cloudflare's `CF-Connecting-IP`; a request without it did not
+ * come through Cloudflare (local development), where only the per-username limit applies.
+ */
+async function limitLoginAttempts(env: Env, ip: string | undefined, username: string): Promise<void> {
+  const [byIp, byName] = await Promise.all([
+    ip && env.LOGIN_BY_IP ? env.LOGIN_BY_IP.limit({ key: ip }) : { success: true },
+    env.LOGIN_BY_USERNAME ? env.LOGIN_BY_USERNAME.limit({ key: username }) : { success: true },
+  ]);
+  if (!byIp.success || !byName.success) {
+    throw new ApiError(ErrorCode.rateLimited, "too many login attempts; wait a minute and try again");
+  }
+}
 
 /** Registration and login: the only routes that take no token. */
 export const authRoutes = new Hono<AppEnv>()
@@ -23,6 +38,7 @@ export const authRoutes = new Hono<AppEnv>()
   })
   .post("/login", validate("json", LoginBody), async (c) => {
     const body = c.req.valid("json");
+    await limitLoginAttempts(c.env, c.req.header("CF-Connecting-IP"), body.username);
     const account = await directoryStub(c.env, body.username).lookup();
     // Verify against a decoy when the name is unknown so the response time does not tell.
     const valid = await verifyPassword(body.password, account?.password ?? decoyRecord);

@@ -41,6 +41,9 @@ export const conversationRoutes = new Hono<AppEnv>()
   .post("/", validate("json", CreateConversationBody), async (c) => {
     const body = c.req.valid("json");
     const me = c.var.userId;
+    if ((await userStub(c.env, me).conversationCount()) >= Limits.conversationsPerUser) {
+      throw new ApiError(ErrorCode.rateLimited, `at most ${Limits.conversationsPerUser} conversations per account`);
+    }
     if (body.type === "group") {
       const others = [...new Set(body.member_ids)].filter((id) => id !== me);
       if (others.length + 1 > Limits.groupMaxMembers) {
@@ -105,6 +108,9 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
+    if (!(await userStub(c.env, c.var.userId).admitSends(1))) {
+      throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.sendPerSecond} messages a second; retry shortly`);
+    }
     const [outcome] = unwrap(await conversationStub(c.env, id).sendMessages(c.var.userId, [c.req.valid("json")]));
     if (!outcome!.ok) throw ApiError.from(outcome!.error);
     return c.json(outcome!.ack, 201);

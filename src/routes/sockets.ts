@@ -1,10 +1,21 @@
 import { Hono, type Context } from "hono";
-import { conversationStub, userStub } from "../env";
+import { conversationStub, userStub, type Env } from "../env";
 import { conversationIdPattern } from "../lib/ids";
 import { errorResponse } from "../middleware/errors";
 import { subprotocols, type AppEnv } from "../middleware/auth";
 import { SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, USER_ID_HEADER } from "../objects/upgrade";
 import { ErrorCode } from "../protocol";
+
+/**
+ * The page's origin must be the server's own, or one listed in ALLOWED_ORIGINS (comma-separated,
+ * e.g. a separately hosted web client). Requests without an Origin header (native apps, servers,
+ * the SDK in Node) are not browsers and are not subject to this check.
+ */
+export function originAllowed(env: Env, origin: string, requestUrl: string): boolean {
+  if (origin === new URL(requestUrl).origin) return true;
+  const allowed = (env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  return allowed.includes(origin);
+}
 
 /**
  * Forwards an authenticated upgrade to the object that will own the socket (requireAuth ran
@@ -13,6 +24,12 @@ import { ErrorCode } from "../protocol";
 function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Promise<Response> }) {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse(c, ErrorCode.badRequest, "expected a WebSocket upgrade");
+  }
+  // Cross-site WebSocket hijacking: browsers send the page's Origin and cookies are not our auth,
+  // but a token in a URL could be replayed from another site; only our own pages may open sockets.
+  const origin = c.req.header("Origin");
+  if (origin !== undefined && !originAllowed(c.env, origin, c.req.url)) {
+    return errorResponse(c, ErrorCode.forbidden, "this origin may not open Parley sockets");
   }
   const headers = new Headers(c.req.raw.headers);
   headers.set(USER_ID_HEADER, c.var.userId);

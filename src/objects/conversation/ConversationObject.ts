@@ -26,6 +26,8 @@ import { TypingTracker } from "./typing";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
+import { sendRate } from "../../lib/sendRate";
+import { TokenBuckets } from "../../lib/tokenBucket";
 import { SendPath, type SendOutcome } from "./sending";
 import { notifySenders } from "./receipts";
 import { r2SegmentStore } from "./segments";
@@ -48,6 +50,7 @@ export class ConversationObject extends DurableObject<Env> {
   /** When the pending alarm fires (in memory; after an eviction the next schedule sets it again). */
   private alarmAt: number | null = null;
   private readonly sending: SendPath;
+  private readonly liveSendRate: TokenBuckets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,6 +59,8 @@ export class ConversationObject extends DurableObject<Env> {
     this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
     this.live = new LiveSockets(ctx);
     this.fanout = new Fanout(this.store, env, this.live, () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS));
+    const rate = sendRate(env);
+    this.liveSendRate = new TokenBuckets(rate.burst, rate.perSecond);
     this.sending = new SendPath(env, this.store, this.fanout, (id) => this.checkMember(id), () => this.afterAppend());
     this.typingTracker = new TypingTracker(this.store, env, this.live, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
@@ -255,6 +260,7 @@ export class ConversationObject extends DurableObject<Env> {
           history: (user, query) => this.history(user, query),
           updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
           typing: (user, status) => this.typing(user, status),
+          admitSend: (user) => this.liveSendRate.take(user),
         },
         ws,
         who,

@@ -18,6 +18,8 @@ export interface ConversationOps {
   history(userId: string, query: { after: number; limit: number }): Promise<Result<HistoryResponse>>;
   updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<unknown>>;
   typing(userId: string, status: "typing" | "stopped"): Result<void>;
+  /** The sender's send rate on this conversation's live sockets (the device socket has its own). */
+  admitSend(userId: string): boolean;
 }
 
 /**
@@ -38,6 +40,10 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
     }
     switch (frame.type) {
       case "send_message": {
+        if (!ops.admitSend(who.user_id)) {
+          sendFrame(ws, errorFrame({ code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.sendPerSecond} messages a second; resend later` }, frame.client_msg_id));
+          break;
+        }
         const { type: _t, conversation_id: _c, ...message } = frame;
         sends.push(message);
         break;

@@ -143,6 +143,15 @@ export class UserObject extends DurableObject<Env> {
     if (nextPush !== null) await this.scheduleAlarm(nextPush);
   }
 
+  conversationCount(): number {
+    return this.inbox.list().length;
+  }
+
+  /** REST sends draw on the same per-user rate as socket sends. */
+  admitSends(count: number): boolean {
+    return this.frames.sendRate.take(count);
+  }
+
   // ---- sessions (tokens.ts) ----
 
   tokenGeneration(): number {
@@ -240,6 +249,9 @@ export class UserObject extends DurableObject<Env> {
     }
     if (!Limits.deviceIdPattern.test(deviceId)) {
       return jsonError(400, ErrorCode.badRequest, "device_id must be 1-64 characters of A-Z, a-z, 0-9, _ and -");
+    }
+    if (!this.inbox.deviceAllowed(deviceId, Limits.devicesPerUser, Date.now())) {
+      return jsonError(429, ErrorCode.rateLimited, `at most ${Limits.devicesPerUser} devices per account in 30 days`);
     }
     // One socket per device: a reconnect replaces the old socket rather than doubling deliveries.
     for (const old of this.sessions.ofDevice(deviceId)) {

@@ -1,6 +1,8 @@
 import { conversationStub, userStub, type Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
 import { KeyedSerialQueue } from "../../lib/serial";
+import { sendRate } from "../../lib/sendRate";
+import { TokenBucket } from "../../lib/tokenBucket";
 import {
   ErrorCode,
   Limits,
@@ -29,14 +31,17 @@ export class DeviceFrameHandlers {
   private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession }>();
   private readonly cursorUpdates = new KeyedSerialQueue();
   /** The user's send rate, shared by all their devices and by REST sends (admitSends). */
-  readonly sendRate = new TokenBucket(Limits.sendBurst, Limits.sendPerSecond);
+  readonly sendRate: TokenBucket;
 
   constructor(
     private readonly env: Env,
     private readonly userId: () => string,
     private readonly inbox: InboxStore,
     private readonly asSeenByMe: (p: Presence) => Presence,
-  ) {}
+  ) {
+    const rate = sendRate(env);
+    this.sendRate = new TokenBucket(rate.burst, rate.perSecond);
+  }
 
   handle(session: DeviceSession, frame: ClientFrame): Promise<void> | void {
     switch (frame.type) {

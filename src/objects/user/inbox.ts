@@ -253,6 +253,16 @@ export class InboxStore {
     return true;
   }
 
+  /**
+   * Whether a device may connect: a known one always may; a new one while fewer than `limit` devices
+   * were seen in the last 30 days (a device unused that long no longer counts).
+   */
+  deviceAllowed(deviceId: string, limit: number, now: number): boolean {
+    if (this.sql.exec("SELECT 1 FROM devices WHERE device_id = ?", deviceId).toArray().length > 0) return true;
+    const active = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE last_seen > ?", now - 30 * 86_400_000).one().n;
+    return active < limit;
+  }
+
   touchDevice(deviceId: string, now: number): void {
     this.sql.exec(
       `INSERT INTO devices (device_id, first_seen, last_seen) VALUES (?, ?, ?)

@@ -1,0 +1,99 @@
+import { exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { Limits } from "../../src/protocol";
+import { api, connect, directConversation, openSocket, registerUser, uniqueName } from "../helpers/client";
+
+/** This project runs with the production limits (the `workers` project raises the send rate). */
+describe("limits", () => {
+  it("limits a user's send rate across sockets and REST: a burst of 60, then rate_limited per message", async () => {
+    const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
+    const conversation = await directConversation(ana, bo);
+    const socket = await connect(ana.token, "phone");
+    const burst = Limits.sendBurst + 10;
+    const frames = Array.from({ length: burst }, (_, i) => ({
+      type: "send_message",
+      conversation_id: conversation,
+      content: `m${i}`,
+      content_type: "text",
+      client_msg_id: `c${i}`,
+    }));
+    socket.send(frames.slice(0, 100));
+    await socket.until((s) => s.of("message_ack").length + s.of("error").length >= burst, "an answer per frame");
+    const acks = socket.of("message_ack");
+    const refused = socket.of("error");
+    // A few tokens may refill while the batch is handled; never more than the burst plus a little.
+    expect(acks.length).toBeGreaterThanOrEqual(Limits.sendBurst);
+    expect(acks.length).toBeLessThan(burst);
+    expect(refused.every((e) => e.code === "rate_limited" && e.client_msg_id !== undefined)).toBe(true);
+    // REST draws on the same bucket.
+    const rest = await api("POST", `/api/v1/conversations/${conversation}/messages`, {
+      token: ana.token,
+      body: { content: "via REST", content_type: "text", client_msg_id: "rest-1" },
+    });
+    expect(rest).toMatchObject({ status: 429, body: { error: { code: "rate_limited" } } });
+    // What was acked is stored, once each.
+    const stored = (await api("GET", `/api/v1/conversations/${conversation}/messages?limit=100`, { token: bo.token })).body.messages;
+    expect(stored.map((m: { content: string }) => m.content).sort()).toEqual(acks.map((a) => `m${a.client_msg_id.slice(1)}`).sort());
+    socket.close();
+  });
+
+  it("limits login attempts per username, whichever IP they come from", async () => {
+    const ana = await registerUser("ana");
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const res = await api("POST", "/api/v1/auth/login", { body: { username: ana.user.username, password: "wrong password!" } });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]);
+    const right = await api("POST", "/api/v1/auth/login", { body: { username: ana.user.username, password: "correct horse battery" } });
+    expect(right.body.error.code).toBe("rate_limited"); // even the right password waits: no oracle
+  });
+
+  it("limits login attempts per client IP, whichever usernames it tries", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      const res = await api("POST", "/api/v1/auth/login", {
+        body: { username: uniqueName("guess"), password: "whatever123" },
+        headers: { "CF-Connecting-IP": "203.0.113.7" },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+    // Another client is not affected.
+    const other = await api("POST", "/api/v1/auth/login", {
+      body: { username: uniqueName("guess"), password: "whatever123" },
+      headers: { "CF-Connecting-IP": "203.0.113.8" },
+    });
+    expect(other.status).toBe(401);
+  });
+
+  it("limits devices per user", async () => {
+    const ana = await registerUser("ana");
+    for (let i = 0; i < Limits.devicesPerUser; i++) (await connect(ana.token, `device-${i}`)).close();
+    const extra = await openSocket(ana.token, "one-too-many");
+    expect(extra.status).toBe(429);
+    expect(((await extra.json()) as any).error.code).toBe("rate_limited");
+    // A known device still connects.
+    const known = await openSocket(ana.token, "device-0");
+    expect(known.status).toBe(101);
+    known.webSocket?.accept();
+    known.webSocket?.close();
+  });
+
+  it("refuses socket upgrades from another site's pages (Origin), and allows our own", async () => {
+    const ana = await registerUser("ana");
+    const upgrade = (origin: string) =>
+      exports.default.fetch(`http://parley.test/api/v1/ws?device_id=web&token=${ana.token}`, {
+        headers: { Upgrade: "websocket", Origin: origin },
+      });
+    const evil = await upgrade("https://evil.example");
+    expect(evil.status).toBe(403);
+    expect(((await evil.json()) as any).error.code).toBe("forbidden");
+    const ours = await upgrade("http://parley.test");
+    expect(ours.status).toBe(101);
+    ours.webSocket?.accept();
+    ours.webSocket?.close();
+  });
+});
