@@ -11,6 +11,7 @@ import type { ConversationStore } from "./store";
 type Refusal = { ok: false; error: ProtocolError };
 
 function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | null {
+  if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
   if (store.type !== "group") return refuse(ErrorCode.notAGroup, "direct conversations have no admins or membership changes");
   const m = store.member(actor);
   if (!m) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
@@ -52,6 +53,8 @@ export function addMembers(store: ConversationStore, actor: string, userIds: str
  * standing member becomes admin.
  */
 export function removeMember(store: ConversationStore, actor: string, target: string, now: number): Result<void> {
+  // An id of the right shape that names no conversation: its object is empty (no type to read).
+  if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
   if (store.type !== "group") return refuse(ErrorCode.notAGroup, "nobody can leave a direct conversation");
   if (!store.member(actor)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
   const leaving = actor === target;
