@@ -1,4 +1,7 @@
 import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { requestLog } from "./middleware/requestLog";
+import { PROTOCOL_VERSION } from "./protocol";
 import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
 import { onError, onNotFound } from "./middleware/errors";
@@ -27,7 +30,21 @@ const api = new Hono<AppEnv>()
   .route("/push", pushRoutes)
   .route("/", socketRoutes);
 
-export const app = new Hono<AppEnv>().route("/api/v1", api);
+export const app = new Hono<AppEnv>()
+  .use("*", requestId())
+  .use("*", requestLog)
+  .use("*", async (c, next) => {
+    await next();
+    // The usual security headers on API answers (the web client's files get theirs from web/public/_headers).
+    // A 101 answer carries the socket and is left alone.
+    if (c.res.status === 101) return;
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+    c.res.headers.set("X-Frame-Options", "DENY");
+    c.res.headers.set("Referrer-Policy", "no-referrer");
+    if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  })
+  .get("/healthz", (c) => c.json({ status: "ok", protocol: PROTOCOL_VERSION, time: Date.now() }))
+  .route("/api/v1", api);
 app.onError(onError);
 app.notFound(onNotFound);
 

@@ -10,6 +10,8 @@ export interface AuthVariables {
   /** The token's id and expiry (seconds), for logout. */
   tokenId: string;
   tokenExp: number;
+  /** Set by hono's requestId middleware for every request (X-Request-Id). */
+  requestId: string;
 }
 export type AppEnv = { Bindings: Env; Variables: AuthVariables };
 

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MisconfiguredError } from "../auth/tokens";
+import { count } from "../lib/metrics";
 import { ErrorCode, errorStatus, type ProtocolError } from "../protocol";
 
 /** An error a route means to show the client: its code and message are safe to send. */
@@ -34,8 +35,16 @@ export const onError: ErrorHandler = (err, c) => {
     return errorResponse(c, ErrorCode.misconfigured, "the server is not configured; see docs/deploy.md");
   }
   console.error(
-    JSON.stringify({ level: "error", msg: "unhandled", path: c.req.path, error: String(err), stack: (err as Error)?.stack }),
+    JSON.stringify({
+      level: "error",
+      msg: "unhandled",
+      request_id: c.get("requestId"),
+      path: c.req.path,
+      error: String(err),
+      stack: (err as Error)?.stack,
+    }),
   );
+  count(c.env, "errors");
   return errorResponse(c, ErrorCode.internal, "internal error");
 };
 

@@ -1,6 +1,7 @@
 import webpush from "web-push";
 import { z } from "zod";
 import { userStub, type Env } from "../env";
+import { count } from "../lib/metrics";
 import { Limits, PushPayload } from "../protocol";
 
 /** One push to one device: what the user object enqueues (src/objects/user/push.ts). */
@@ -47,11 +48,14 @@ export async function consumePushJobs(batch: MessageBatch<unknown>, env: Env): P
       const res = await fetch(request.endpoint, { method: request.method, headers: request.headers as Record<string, string>, body: request.body as Uint8Array | null });
       await res.body?.cancel();
       if (res.ok) {
+        count(env, "push_sent");
         message.ack();
       } else if (res.status === 404 || res.status === 410) {
         await userStub(env, job.user_id).forgetPushEndpoint(job.device_id, job.subscription.endpoint);
+        count(env, "push_gone");
         message.ack();
       } else if (res.status === 429 || res.status >= 500) {
+        count(env, "push_retried");
         const retryAfter = Number(res.headers.get("Retry-After"));
         message.retry({ delaySeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 600) : retryDelay(env, message.attempts) });
       } else {
@@ -77,6 +81,7 @@ export async function consumeDeadPushes(batch: MessageBatch<unknown>, env: Env):
   for (const message of batch.messages) {
     const parsed = PushJob.safeParse(message.body);
     if (parsed.success) await userStub(env, parsed.data.user_id).noteDeadPush(parsed.data);
+    count(env, "push_dead_lettered");
     console.error(JSON.stringify({ level: "error", msg: "push dead-lettered", id: message.id, user: parsed.success ? parsed.data.user_id : null }));
     message.ack();
   }

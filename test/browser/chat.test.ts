@@ -12,12 +12,19 @@ beforeAll(async () => {
   browser = await launchChromium();
 });
 afterAll(async () => {
+  expect(cspViolations).toEqual([]);
   for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
 });
 
+/** Anything the Content-Security-Policy (web/public/_headers) blocked: the app must need nothing it forbids. */
+const cspViolations: string[] = [];
+
 async function context(viewport = { width: 1280, height: 800 }) {
   const c = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC" });
+  c.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   contexts.push(c);
   return c;
 }
@@ -44,7 +51,8 @@ describe("the web client in Chromium", () => {
     const ana = username("ana");
     const bo = username("bo");
     const login = await ctxA.newPage();
-    await login.goto(baseUrl);
+    const served = await login.goto(baseUrl);
+    expect(served!.headers()["content-security-policy"]).toContain("script-src 'self'");
     await login.getByRole("button", { name: "Log in" }).waitFor();
     await shoot(login, "login");
     await login.close();

@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { count } from "../../lib/metrics";
 import { ok, type Result } from "../../lib/result";
 import { checkOutgoing, type MediaRef, type MessageAck, type OutgoingMessage, type ProtocolError } from "../../protocol";
 import type { Fanout } from "./fanout";
@@ -54,6 +55,7 @@ export class SendPath {
     media = new Map<string, MediaRef | ProtocolError>(),
   ): SendOutcome[] {
     const now = Date.now();
+    const before = this.store.lastSeq;
     const outcomes = this.store.transaction(() => {
       const results = messages.map((m): SendOutcome => {
         const refused = checkOutgoing(m);
@@ -69,6 +71,7 @@ export class SendPath {
       this.store.saveHead(this.fanout.deliveredUpTo);
       return results;
     });
+    count(this.env, "messages_stored", this.store.lastSeq - before);
     this.afterAppend();
     return outcomes;
   }

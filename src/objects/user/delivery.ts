@@ -1,4 +1,5 @@
 import { conversationStub, type Env } from "../../env";
+import { count } from "../../lib/metrics";
 import { KeyedSerialQueue } from "../../lib/serial";
 import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch } from "../delivery";
@@ -58,6 +59,7 @@ export class Delivery {
     // write, so fan-out retries if we die in between, and a repeat is dropped by seq on the device.
     for (const session of this.sessions.all()) this.pushLive(session, conversationId, fresh);
     this.inbox.applyDelivered(conversationId, this.userId(), fresh);
+    count(this.env, "deliveries", fresh.length);
     if (this.sessions.all().length === 0) this.undelivered(conversationId, fresh);
     for (const m of fresh) {
       if (m.system === undefined) continue;
