@@ -16,6 +16,7 @@ import {
   type ProtocolError,
   CloseCode,
 } from "../../protocol";
+import { guarded } from "../guard";
 import { migrate } from "../migrations";
 import { answerClose, sendFrame } from "../sockets";
 import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
@@ -304,13 +305,21 @@ export class ConversationObject extends DurableObject<Env> {
     const now = Math.max(Date.now(), this.alarmAt ?? 0);
     this.alarmAt = null;
     if (!this.store.exists) return;
-    const nextTyping = this.typingTracker.expire(now);
-    if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
-    await this.fanout.publish();
-    this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
-    // After fan-out is recorded: only what every member has may leave the hot table.
-    const archiveRetry = await this.archive.run(now);
-    if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);
+    await guarded(
+      "conversation alarm",
+      { conversation: this.store.conversationId },
+      async () => {
+        const nextTyping = this.typingTracker.expire(now);
+        if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
+        await this.fanout.publish();
+        this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
+        // After fan-out is recorded: only what every member has may leave the hot table.
+        const archiveRetry = await this.archive.run(now);
+        if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);
+      },
+      // Whatever it was doing (fan-out, archive) is recorded as not done: the next alarm does it.
+      () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS),
+    );
   }
 
   private checkMember(userId: string): { ok: false; error: ProtocolError } | null {

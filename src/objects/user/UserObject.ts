@@ -19,6 +19,7 @@ import {
   type UserSettings,
 } from "../../protocol";
 import type { DeliveryBatch } from "../delivery";
+import { guarded } from "../guard";
 import { migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
@@ -138,9 +139,17 @@ export class UserObject extends DurableObject<Env> {
     const now = Math.max(Date.now(), this.alarmAt ?? 0);
     this.alarmAt = null;
     if (!this.inbox.profile()) return;
-    this.presence.checkLiveness(now);
-    const nextPush = this.push.flushDue(now);
-    if (nextPush !== null) await this.scheduleAlarm(nextPush);
+    await guarded(
+      "user alarm",
+      { user: this.userId() },
+      async () => {
+        this.presence.checkLiveness(now);
+        const nextPush = this.push.flushDue(now);
+        if (nextPush !== null) await this.scheduleAlarm(nextPush);
+      },
+      // Presence checks and coalesced pushes are recomputed from storage: just look again soon.
+      () => this.scheduleAlarm(Date.now() + 5_000),
+    );
   }
 
   conversationCount(): number {
@@ -301,10 +310,13 @@ export class UserObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    const session = this.sessions.get(ws);
-    if (session) this.inbox.touchDevice(session.deviceId, Date.now());
+    // The close is always answered, whatever the bookkeeping does.
     answerClose(ws, code, reason);
-    this.presence.maybeGone(Date.now());
+    await guarded("device socket close", { user: this.cachedUserId }, async () => {
+      const session = this.sessions.get(ws);
+      if (session) this.inbox.touchDevice(session.deviceId, Date.now());
+      this.presence.maybeGone(Date.now());
+    });
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
