@@ -23,7 +23,10 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
     const setup = spawn(process.execPath, ["scripts/dev-setup.mjs"], { stdio: "inherit" });
     setup.on("exit", (code) => (code === 0 ? resolve() : reject(new Error("dev-setup failed"))));
   });
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn"], {
+  // The per-user send limit (20/s) would cap every scenario at one user's rate: raise it to measure
+  // the system's capacity. (`--url` measures a server as it is configured.)
+  const vars = ["--var", "SEND_BURST:1000000", "SEND_PER_SECOND:1000000"];
+  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", ...vars], {
     stdio: ["ignore", "inherit", "inherit"],
     detached: true,
   });
