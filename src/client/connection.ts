@@ -45,6 +45,9 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random = 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** How long a socket may take to open before the attempt is abandoned and retried. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export interface ConnectionOptions {
   url: string;
   token: () => string;
@@ -67,6 +70,7 @@ export class Connection {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private lastHeard = 0;
   private stateValue: ConnectionState = "closed";
   private stopped = true;
@@ -131,8 +135,18 @@ export class Connection {
       return;
     }
     this.socket = socket;
+    // A handshake that never finishes (a server accepting connections while it starts up, a half-dead
+    // proxy) would leave the outbox waiting forever: give up on it and try again.
+    this.connectTimer = setTimeout(() => {
+      if (this.socket !== socket || this.stateValue !== "connecting") return;
+      this.drop(4000, "connect timeout");
+      this.clearTimers();
+      this.scheduleRetry();
+    }, Math.min(CONNECT_TIMEOUT_MS, 2 * this.options.heartbeatMs));
     socket.addEventListener("open", () => {
       if (this.socket !== socket) return;
+      if (this.connectTimer) clearTimeout(this.connectTimer);
+      this.connectTimer = null;
       this.attempt = 0;
       this.lastHeard = Date.now();
       this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
@@ -217,8 +231,10 @@ export class Connection {
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.connectTimer) clearTimeout(this.connectTimer);
     this.retryTimer = null;
     this.heartbeatTimer = null;
+    this.connectTimer = null;
   }
 
   private setState(state: ConnectionState): void {
