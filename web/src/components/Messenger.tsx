@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { ParleyApiError, ParleyClient } from "../../../src/client";
 import { IndexedDbOutbox } from "../../../src/client/outbox-idb";
 import { AppContext, type AppServices } from "../context";
+import { closeNotifications, forgetPush, onWorkerMessage, resumePush, setBadge } from "../push";
 import { deviceId, type Session } from "../session";
 import { UserDirectory } from "../users";
 import { ChatView } from "./ChatView";
@@ -9,6 +10,8 @@ import { ConnectionBanner } from "./ConnectionBanner";
 import { ConversationList } from "./ConversationList";
 import { EmptyState } from "./EmptyState";
 import { Avatar } from "./Avatar";
+import { SettingsIcon } from "./icons";
+import { SettingsDialog } from "./SettingsDialog";
 
 /** The selected chat lives in the URL hash (#/c/<id>) so the browser's Back button leaves a chat. */
 function hashConversation(): string | null {
@@ -29,6 +32,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     return { client, users: new UserDirectory(session.user), outbox };
   }, [session]);
   const [selected, setSelected] = useState<string | null>(hashConversation);
+  const [settingsOpen, setSettingsOpen] = useState(false);
 
   useEffect(() => {
     const onHash = () => setSelected(hashConversation());
@@ -54,9 +58,21 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     const off = client.on("connection", (state) => {
       if (state === "open") void refresh();
     });
+    // Notifications: keep the service worker and the server's copy of the subscription current.
+    const syncPush = () => resumePush(client, deviceId(), session.user.user_id).catch((err: unknown) => console.warn("push", err));
+    void syncPush();
+    // The app icon's badge follows the list's unread counts while the app is open.
+    const offBadge = client.on("conversations", () => setBadge(client.conversations().reduce((n, c) => n + c.unread_count, 0)));
+    const offWorker = onWorkerMessage((msg) => {
+      if (msg.type === "parley:resubscribed") void syncPush();
+      // A push came although this window is open: the server thinks no device is connected.
+      if (msg.type === "parley:push") void refresh();
+    });
     return () => {
       stopped = true;
       off();
+      offBadge();
+      offWorker();
       detach();
       client.stop();
       void outbox.close();
@@ -64,6 +80,9 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
   }, [client]);
 
   function logout() {
+    // This browser stops showing the account's notifications (the subscription goes first, at once).
+    void forgetPush(client, deviceId(), session.user.user_id).catch(() => {});
+    setBadge(0);
     client.stop();
     if (location.hash) history.replaceState(null, "", location.pathname);
     onLogout();
@@ -91,6 +110,20 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     [client, users],
   );
 
+  // A clicked notification asks this window to open its chat.
+  useEffect(
+    () =>
+      onWorkerMessage((msg) => {
+        if (msg.type === "parley:open") services.open(msg.conversation_id);
+      }),
+    [services],
+  );
+
+  // Opening a chat dismisses its notification.
+  useEffect(() => {
+    if (selected) void closeNotifications(selected).catch(() => {});
+  }, [selected]);
+
   return (
     <AppContext.Provider value={services}>
       <div class={`messenger ${selected ? "has-chat" : "no-chat"}`}>
@@ -106,6 +139,10 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
             <span class="app-user-name" data-testid="current-user">
               {users.name(session.user.user_id)}
             </span>
+            <button type="button" class="button button-ghost header-settings" onClick={() => setSettingsOpen(true)}>
+              <SettingsIcon />
+              <span class="header-label">Settings</span>
+            </button>
             <button type="button" class="button button-ghost" onClick={logout}>
               Log out
             </button>
@@ -118,6 +155,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
             {selected ? <ChatView key={selected} conversationId={selected} /> : <EmptyState />}
           </main>
         </div>
+        {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
       </div>
     </AppContext.Provider>
   );

@@ -1,0 +1,222 @@
+import type { Browser, BrowserContext, CDPSession, Page, Worker } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ParleyClient, RestClient } from "../../src/client";
+import { launchChromium, registerInBrowser, shoot, username } from "../helpers/browser";
+
+const baseUrl = inject("serverUrl");
+const origin = new URL(baseUrl).origin;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  expect(cspViolations).toEqual([]);
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+});
+
+/** Anything the Content-Security-Policy (web/public/_headers) blocked: the app must need nothing it forbids. */
+const cspViolations: string[] = [];
+
+async function context({ notifications }: { notifications: boolean }) {
+  const c = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-GB", timezoneId: "UTC" });
+  c.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  // Headless Chromium never shows a permission prompt: without a grant, requestPermission() is "denied".
+  if (notifications) await c.grantPermissions(["notifications"], { origin });
+  contexts.push(c);
+  return c;
+}
+
+const settingsDialog = (page: Page) => page.getByRole("dialog", { name: "Settings" });
+const pushSwitch = (page: Page) => settingsDialog(page).getByRole("switch", { name: "Notifications on this device" });
+const previewsSwitch = (page: Page) => settingsDialog(page).getByRole("switch", { name: "Show message text in notifications" });
+const lastSeenSwitch = (page: Page) => settingsDialog(page).getByRole("switch", { name: "Share my last seen" });
+
+async function openSettings(page: Page) {
+  await page.getByRole("button", { name: "Settings" }).click();
+  await settingsDialog(page).waitFor();
+  // The account's settings have loaded from `me` once their switches are enabled.
+  await settingsDialog(page).getByRole("switch", { name: "Share my last seen", disabled: false }).waitFor();
+}
+
+type Shown = { title: string; body: string; tag: string; data: { conversation_id?: string; unread_count?: number } | null };
+/*
+ * The browser APIs the page- and worker-side callbacks use. Tests are type-checked with the Workers
+ * types, not the DOM's, and a callback passed to evaluate() runs in the browser, so it cannot call a
+ * helper defined here: each casts `navigator` / `self` to these shapes itself.
+ */
+type Registration = { active: { scriptURL: string } | null; getNotifications(): Promise<Shown[]> };
+type PageSW = { serviceWorker: { ready: Promise<Registration>; addEventListener(type: "message", listener: (e: { data: unknown }) => void): void } };
+type WorkerScope = {
+  registration: Registration;
+  clients: { matchAll(options: object): Promise<{ postMessage(message: unknown): void }[]> };
+};
+
+/** The notifications the app's service worker is showing, read in a page of the app. */
+const notificationsIn = (page: Page) =>
+  page.evaluate(async () =>
+    (await (await (navigator as unknown as PageSW).serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })),
+  );
+/** The same, read inside the service worker (when no page of the app is open). */
+const notificationsInWorker = (worker: Worker) =>
+  worker.evaluate(async () =>
+    (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag })),
+  );
+
+/** Starts CDP's ServiceWorker domain and resolves with the registration id of the app's /sw.js. */
+async function appRegistration(cdp: CDPSession): Promise<string> {
+  const found = new Promise<string>((resolve) => {
+    cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+      const reg = registrations.find((r) => r.scopeURL === `${origin}/` && !r.isDeleted);
+      if (reg) resolve(reg.registrationId);
+    });
+  });
+  await cdp.send("ServiceWorker.enable");
+  return found;
+}
+
+function push(cdp: CDPSession, registrationId: string, payload: { conversation_id: string; title: string; body: string; unread_count: number }) {
+  return cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) });
+}
+
+async function token(page: Page): Promise<string> {
+  return page.evaluate(() => (JSON.parse(localStorage.getItem("parley.session")!) as { token: string }).token);
+}
+
+describe("notifications in the web client", () => {
+  it("blocked notifications say so, and a browser without a reachable push service says it is not available", async () => {
+    // No grant: the browser answers the permission request with "denied".
+    const blocked = await registerInBrowser(await context({ notifications: false }), baseUrl, username("nell"), "Nell Park");
+    await openSettings(blocked);
+    await expect.poll(() => pushSwitch(blocked).isChecked()).toBe(false);
+    await pushSwitch(blocked).click();
+    await settingsDialog(blocked).getByTestId("push-status").filter({ hasText: "Blocked in your browser settings" }).waitFor();
+    await settingsDialog(blocked).getByRole("switch", { name: "Notifications on this device", disabled: true, checked: false }).waitFor();
+
+    // Granted, but the browser cannot subscribe (Playwright's contexts are incognito profiles, where
+    // Chromium has no Push API, and there is no network to a push service anyway): the UI says so.
+    const page = await registerInBrowser(await context({ notifications: true }), baseUrl, username("nia"), "Nia Diaz");
+    await openSettings(page);
+    await pushSwitch(page).click();
+    await settingsDialog(page).getByRole("alert").filter({ hasText: "Not available in this browser" }).waitFor();
+    await settingsDialog(page).getByTestId("push-status").filter({ hasText: "Not available in this browser" }).waitFor();
+    await settingsDialog(page).getByRole("switch", { name: "Notifications on this device", disabled: false, checked: false }).waitFor();
+    expect(await page.evaluate(() => localStorage.getItem("parley.push"))).toBeNull();
+    await shoot(page, "settings");
+
+    // Nothing broke: the dialog closes and the app carries on.
+    await settingsDialog(page).getByRole("button", { name: "Close" }).click();
+    await settingsDialog(page).waitFor({ state: "hidden" });
+    await page.getByRole("button", { name: "New chat" }).click();
+    await page.getByRole("dialog", { name: "New chat" }).waitFor();
+  });
+
+  it("the service worker shows a pushed message while the app is closed, one per conversation, and stays quiet while the app is in front", async () => {
+    const ctx = await context({ notifications: true });
+    const ana = username("ana");
+    const page = await registerInBrowser(ctx, baseUrl, ana, "Ana Lima");
+
+    // A real conversation with Bo, so the notification's chat can be opened.
+    const bo = await ParleyClient.register(baseUrl, { username: username("bo"), password: "correct horse battery", display_name: "Bo Chen" });
+    const rest = new RestClient(baseUrl, () => bo.token);
+    const anaId = await page.evaluate(() => (JSON.parse(localStorage.getItem("parley.session")!) as { user: { user_id: string } }).user.user_id);
+    const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [anaId] } });
+    const conversationId = conversation.conversation_id;
+
+    // The app registers /sw.js when notifications are turned on (here subscribing then fails: no push service).
+    await openSettings(page);
+    await pushSwitch(page).click();
+    await settingsDialog(page).getByRole("alert").filter({ hasText: "Not available in this browser" }).waitFor();
+    const scriptURL = await page.evaluate(async () => (await (navigator as unknown as PageSW).serviceWorker.ready).active?.scriptURL);
+    expect(scriptURL).toBe(`${origin}/sw.js`);
+    await settingsDialog(page).getByRole("button", { name: "Close" }).click();
+
+    // CDP delivers push messages straight to the service worker, without a push service.
+    const blank = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(blank);
+    const registrationId = await appRegistration(cdp);
+
+    // The app is open and focused: the worker shows nothing and tells the app instead.
+    const told = page.evaluate(
+      () =>
+        new Promise<unknown>((resolve) =>
+          (navigator as unknown as PageSW).serviceWorker.addEventListener("message", (e) => {
+            if ((e.data as { type?: string } | null)?.type === "parley:push") resolve(e.data);
+          }),
+        ),
+    );
+    await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "Are you there?", unread_count: 1 });
+    expect(await told).toEqual({ type: "parley:push", conversation_id: conversationId });
+    expect(await notificationsIn(page)).toEqual([]);
+
+    // The app is closed: the push shows as a notification; a newer one for the same chat replaces it.
+    await page.close();
+    const worker = ctx.serviceWorkers().find((w) => w.url() === `${origin}/sw.js`) ?? (await ctx.waitForEvent("serviceworker"));
+    await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "Lunch tomorrow?", unread_count: 2 });
+    await expect.poll(() => notificationsInWorker(worker)).toEqual([{ title: "Bo Chen", body: "Lunch tomorrow?", tag: conversationId }]);
+    await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "3 new messages", unread_count: 4 });
+    await expect.poll(() => notificationsInWorker(worker)).toEqual([{ title: "Bo Chen", body: "3 new messages", tag: conversationId }]);
+    await push(cdp, registrationId, { conversation_id: "another-chat", title: "Cy", body: "Hi", unread_count: 1 });
+    await expect.poll(async () => (await notificationsInWorker(worker)).length).toBe(2);
+
+    // Read back in the app: title, body, the conversation as tag, and its id (and unread count) as data.
+    const again = await ctx.newPage();
+    await again.goto(baseUrl);
+    await again.getByRole("navigation", { name: "Conversations" }).waitFor();
+    const shown = await notificationsIn(again);
+    expect(shown.find((n) => n.tag === conversationId)).toEqual({
+      title: "Bo Chen",
+      body: "3 new messages",
+      tag: conversationId,
+      data: { conversation_id: conversationId, unread_count: 4 },
+    });
+
+    // A click on a notification makes the worker post "parley:open" to the app window (CDP cannot
+    // click a notification; this drives the app's half of it): the chat opens, and opening it
+    // dismisses its notification.
+    await worker.evaluate((id) => {
+      return (self as unknown as WorkerScope).clients
+        .matchAll({ type: "window", includeUncontrolled: true })
+        .then((windows) => windows.forEach((w) => w.postMessage({ type: "parley:open", conversation_id: id })));
+    }, conversationId);
+    await again.getByRole("heading", { name: "Bo Chen" }).waitFor();
+    expect(new URL(again.url()).hash).toBe(`#/c/${encodeURIComponent(conversationId)}`);
+    await expect.poll(async () => (await notificationsIn(again)).map((n) => n.tag)).toEqual(["another-chat"]);
+  });
+
+  it("message previews and last seen are saved to the account and kept after a reload", async () => {
+    const page = await registerInBrowser(await context({ notifications: false }), baseUrl, username("ola"), "Ola Berg");
+    await openSettings(page);
+    expect(await previewsSwitch(page).isChecked()).toBe(true);
+    expect(await lastSeenSwitch(page).isChecked()).toBe(true);
+
+    await previewsSwitch(page).click();
+    await settingsDialog(page).getByRole("switch", { name: "Show message text in notifications", checked: false, disabled: false }).waitFor();
+    await lastSeenSwitch(page).click();
+    await settingsDialog(page).getByRole("switch", { name: "Share my last seen", checked: false, disabled: false }).waitFor();
+
+    const me = async () =>
+      (await (await fetch(`${baseUrl}/api/v1/users/me`, { headers: { Authorization: `Bearer ${await token(page)}` } })).json()) as {
+        settings: { push_previews: boolean; last_seen_visible: boolean };
+      };
+    expect((await me()).settings).toEqual({ push_previews: false, last_seen_visible: false });
+
+    await page.reload();
+    await openSettings(page);
+    expect(await previewsSwitch(page).isChecked()).toBe(false);
+    expect(await lastSeenSwitch(page).isChecked()).toBe(false);
+
+    // And back on.
+    await previewsSwitch(page).click();
+    await settingsDialog(page).getByRole("switch", { name: "Show message text in notifications", checked: true, disabled: false }).waitFor();
+    expect((await me()).settings).toEqual({ push_previews: true, last_seen_visible: false });
+    await page.reload();
+    await openSettings(page);
+    expect(await previewsSwitch(page).isChecked()).toBe(true);
+    expect(await lastSeenSwitch(page).isChecked()).toBe(false);
+  });
+});

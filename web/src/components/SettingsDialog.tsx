@@ -1,0 +1,163 @@
+import { useEffect, useId, useState } from "preact/hooks";
+import { ParleyApiError, type UserSettings } from "../../../src/client";
+import { useApp } from "../context";
+import { disablePush, enablePush, PUSH_BLOCKED, PUSH_UNAVAILABLE, PushSetupError, pushState, type PushState } from "../push";
+import { deviceId } from "../session";
+import { Dialog } from "./Dialog";
+
+interface SwitchProps {
+  label: string;
+  description: string;
+  checked: boolean;
+  disabled?: boolean;
+  onChange(checked: boolean): void;
+  testId?: string;
+}
+
+/** A labelled on/off switch: a real checkbox with role="switch", its description read with it. */
+function Switch({ label, description, checked, disabled, onChange, testId }: SwitchProps) {
+  const id = useId();
+  const descriptionId = useId();
+  return (
+    <div class="switch-row">
+      <div class="switch-text">
+        <label for={id}>{label}</label>
+        <p id={descriptionId} class="hint" data-testid={testId}>
+          {description}
+        </p>
+      </div>
+      <input
+        id={id}
+        type="checkbox"
+        role="switch"
+        class="switch"
+        checked={checked}
+        disabled={disabled}
+        aria-describedby={descriptionId}
+        onChange={(e) => onChange(e.currentTarget.checked)}
+      />
+    </div>
+  );
+}
+
+function pushDescription(state: PushState, unavailable: boolean): string {
+  if (state === "unsupported" || unavailable) return PUSH_UNAVAILABLE;
+  if (state === "denied") return PUSH_BLOCKED;
+  if (state === "on") return "You'll be notified of new messages while Parley is closed.";
+  return "Get notified of new messages while Parley is closed.";
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof PushSetupError || err instanceof ParleyApiError) return err.message;
+  return "Something went wrong. Please try again.";
+}
+
+type SettingKey = keyof UserSettings;
+
+/** Notifications on this device, push previews and last seen (account-wide, from `me`). */
+export function SettingsDialog({ onClose }: { onClose(): void }) {
+  const { client, users } = useApp();
+  const userId = users.me.user_id;
+  const [settings, setSettings] = useState<UserSettings | null>(null);
+  const [saving, setSaving] = useState<SettingKey | null>(null);
+  const [push, setPush] = useState<PushState>(() => pushState(userId));
+  /** The switch position while turning notifications on or off. */
+  const [pushTarget, setPushTarget] = useState<boolean | null>(null);
+  /** Subscribing failed: this browser has no reachable push service. */
+  const [unavailable, setUnavailable] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    client.rest
+      .call("me")
+      .then(({ user, settings }) => {
+        if (!live) return;
+        users.put(user);
+        setSettings(settings);
+      })
+      .catch(() => live && setError("Couldn't load your settings. Check your connection and try again."));
+    return () => {
+      live = false;
+    };
+  }, [client, users]);
+
+  async function togglePush(on: boolean) {
+    setPushTarget(on);
+    setError(null);
+    try {
+      if (on) await enablePush(client, deviceId(), userId);
+      else await disablePush(client, deviceId());
+      setUnavailable(false);
+    } catch (err) {
+      if (err instanceof PushSetupError && err.reason === "unsupported") {
+        setUnavailable(true);
+        setError(`${PUSH_UNAVAILABLE}: it could not reach its push service. Parley still works while it's open.`);
+      } else if (!(err instanceof PushSetupError && err.reason === "denied")) {
+        setError(errorText(err));
+      }
+    } finally {
+      setPush(pushState(userId));
+      setPushTarget(null);
+    }
+  }
+
+  async function update(key: SettingKey, value: boolean) {
+    if (!settings) return;
+    const before = settings;
+    setSettings({ ...settings, [key]: value });
+    setSaving(key);
+    setError(null);
+    try {
+      const { settings: saved } = await client.rest.call("updateMe", { body: { [key]: value } });
+      setSettings(saved);
+    } catch (err) {
+      setSettings(before);
+      setError(err instanceof ParleyApiError && err.status !== 0 ? err.message : "Couldn't save that change. Check your connection and try again.");
+    } finally {
+      setSaving(null);
+    }
+  }
+
+  return (
+    <Dialog title="Settings" onClose={onClose}>
+      <section class="settings-section" aria-labelledby="settings-notifications">
+        <h3 id="settings-notifications" class="settings-heading">
+          Notifications
+        </h3>
+        <Switch
+          label="Notifications on this device"
+          description={pushDescription(push, unavailable)}
+          checked={pushTarget ?? push === "on"}
+          disabled={pushTarget !== null || push === "unsupported" || push === "denied"}
+          onChange={(on) => void togglePush(on)}
+          testId="push-status"
+        />
+        <Switch
+          label="Show message text in notifications"
+          description="When off, notifications only say “New message”. Applies to all your devices."
+          checked={settings?.push_previews ?? true}
+          disabled={!settings || saving === "push_previews"}
+          onChange={(on) => void update("push_previews", on)}
+        />
+      </section>
+      <section class="settings-section" aria-labelledby="settings-privacy">
+        <h3 id="settings-privacy" class="settings-heading">
+          Privacy
+        </h3>
+        <Switch
+          label="Share my last seen"
+          description="When off, no one sees when you were last online, and you don't see theirs."
+          checked={settings?.last_seen_visible ?? true}
+          disabled={!settings || saving === "last_seen_visible"}
+          onChange={(on) => void update("last_seen_visible", on)}
+        />
+      </section>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </Dialog>
+  );
+}
