@@ -23,6 +23,9 @@ const outgoingFields = {
 export const OutgoingMessage = z.object(outgoingFields);
 export type OutgoingMessage = z.infer<typeof OutgoingMessage>;
 
+/** In `u` mode a surrogate pair is one code point, so this matches only unpaired halves. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
  * Rules a schema cannot say well, with their own error codes; shared by the socket and REST paths.
  * Returns null when the message may be stored.
@@ -30,6 +33,11 @@ export type OutgoingMessage = z.infer<typeof OutgoingMessage>;
 export function checkOutgoing(m: OutgoingMessage): ProtocolError | null {
   if (m.content.length > Limits.maxContentBytes || utf8Length(m.content) > Limits.maxContentBytes) {
     return { code: ErrorCode.contentTooLarge, message: `content is limited to ${Limits.maxContentBytes} bytes` };
+  }
+  // A lone surrogate has no UTF-8 form: storage would silently turn it into U+FFFD, so the stored
+  // message (or the id a resend is matched by) would differ from what was acknowledged.
+  if (LONE_SURROGATE.test(m.content) || LONE_SURROGATE.test(m.client_msg_id)) {
+    return { code: ErrorCode.badRequest, message: "content and client_msg_id must be valid Unicode (no lone surrogates)" };
   }
   if (m.content_type === "text") {
     if (m.content.trim().length === 0) return { code: ErrorCode.badRequest, message: "text content must not be empty" };
