@@ -38,6 +38,9 @@ export const app = new Hono<AppEnv>()
     // The usual security headers on API answers (the web client's files get theirs from web/public/_headers).
     // A 101 answer carries the socket and is left alone.
     if (c.res.status === 101) return;
+    // A refusal forwarded from an object's fetch (a live socket for a non-member, a bad device_id)
+    // has immutable headers: copy it before adding ours, or the refusal becomes a 500.
+    c.res = new Response(c.res.body, c.res);
     c.res.headers.set("X-Content-Type-Options", "nosniff");
     c.res.headers.set("X-Frame-Options", "DENY");
     c.res.headers.set("Referrer-Policy", "no-referrer");
