@@ -1,3 +1,4 @@
+import { createServer, type Server } from "node:http";
 import type { Browser, BrowserContext, CDPSession, Page, Worker } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ParleyClient, RestClient } from "../../src/client";
@@ -81,6 +82,90 @@ async function appRegistration(cdp: CDPSession): Promise<string> {
 
 function push(cdp: CDPSession, registrationId: string, payload: { conversation_id: string; title: string; body: string; unread_count: number }) {
   return cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: JSON.stringify(payload) });
+}
+
+/**
+ * The browser's side of Web Push, played by the test: a key pair and auth secret, an endpoint on a
+ * local HTTP server standing in for the push service (development servers accept http://127.0.0.1
+ * endpoints), and RFC 8291 decryption with WebCrypto.
+ */
+async function pushService() {
+  const received: { headers: Record<string, string | string[] | undefined>; body: Buffer }[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(201).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const keys = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+  const publicKey = new Uint8Array((await crypto.subtle.exportKey("raw", keys.publicKey)) as ArrayBuffer);
+  const auth = crypto.getRandomValues(new Uint8Array(16));
+  const { port } = server.address() as { port: number };
+  const hkdf = async (salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number) =>
+    new Uint8Array(
+      await crypto.subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt, info },
+        await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]),
+        bytes * 8,
+      ),
+    );
+  const text = (s: string) => new TextEncoder().encode(s);
+  return {
+    received,
+    subscription: {
+      endpoint: `http://127.0.0.1:${port}/push/web-client-test`,
+      keys: { p256dh: Buffer.from(publicKey).toString("base64url"), auth: Buffer.from(auth).toString("base64url") },
+    },
+    /** aes128gcm (RFC 8188) with the RFC 8291 key schedule: what the browser does before `push`. */
+    async decrypt(body: Buffer): Promise<string> {
+      const salt = body.subarray(0, 16);
+      const idLength = body[20]!;
+      const serverKey = body.subarray(21, 21 + idLength);
+      const ciphertext = body.subarray(21 + idLength);
+      const serverPublic = await crypto.subtle.importKey("raw", serverKey, { name: "ECDH", namedCurve: "P-256" }, false, []);
+      const secret = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: serverPublic } as unknown as SubtleCryptoDeriveKeyAlgorithm, keys.privateKey, 256));
+      const ikm = await hkdf(auth, secret, Buffer.concat([text("WebPush: info\0"), publicKey, serverKey]), 32);
+      const cek = await hkdf(salt, ikm, text("Content-Encoding: aes128gcm\0"), 16);
+      const nonce = await hkdf(salt, ikm, text("Content-Encoding: nonce\0"), 12);
+      const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
+      const padded = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, ciphertext));
+      const end = padded.lastIndexOf(2); // the last record's delimiter, then zero padding
+      return new TextDecoder().decode(padded.subarray(0, end));
+    },
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
+  };
+}
+
+/**
+ * Stands in for the browser's push service connection (which Playwright's incognito contexts lack):
+ * PushManager hands out the given subscription. Permission, the service worker and the app's calls
+ * are all real.
+ */
+function fakePushManagerScript(subscription: { endpoint: string; keys: { p256dh: string; auth: string } }): string {
+  return `(() => {
+    const json = ${JSON.stringify(subscription)};
+    const KEY = "test.push-subscribed";
+    const make = (serverKey) => ({
+      endpoint: json.endpoint,
+      options: { userVisibleOnly: true, applicationServerKey: serverKey },
+      toJSON: () => ({ endpoint: json.endpoint, expirationTime: null, keys: json.keys }),
+      unsubscribe: async () => { localStorage.removeItem(KEY); return true; },
+    });
+    const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+    const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)).buffer;
+    PushManager.prototype.subscribe = async function (options) {
+      const key = new Uint8Array(options.applicationServerKey).buffer;
+      localStorage.setItem(KEY, b64(key));
+      return make(key);
+    };
+    PushManager.prototype.getSubscription = async function () {
+      const key = localStorage.getItem(KEY);
+      return key ? make(unb64(key)) : null;
+    };
+  })();`;
 }
 
 async function token(page: Page): Promise<string> {
@@ -218,5 +303,73 @@ describe("notifications in the web client", () => {
     await openSettings(page);
     expect(await previewsSwitch(page).isChecked()).toBe(true);
     expect(await lastSeenSwitch(page).isChecked()).toBe(false);
+  });
+
+  it("turned on, the app registers this device's subscription; a message while the app is closed is pushed, decrypts to the payload, and the worker shows it; turned off, it is removed", async () => {
+    const service = await pushService();
+    try {
+      const ctx = await context({ notifications: true });
+      await ctx.addInitScript({ content: fakePushManagerScript(service.subscription) });
+      const page = await registerInBrowser(ctx, baseUrl, username("ana"), "Ana Lima");
+      const [anaId, deviceId] = await page.evaluate(() => [
+        (JSON.parse(localStorage.getItem("parley.session")!) as { user: { user_id: string } }).user.user_id,
+        localStorage.getItem("parley.device_id")!,
+      ]);
+      const isSubscribe = (r: { url(): string; request(): { method(): string } }) => r.url().endsWith("/api/v1/push/subscriptions") && r.request().method() === "POST";
+
+      await openSettings(page);
+      const subscribed = page.waitForResponse(isSubscribe);
+      await pushSwitch(page).click();
+      const response = await subscribed;
+      expect(response.status()).toBe(201);
+      expect(response.request().postDataJSON()).toEqual({ device_id: deviceId, ...service.subscription });
+      await settingsDialog(page).getByRole("switch", { name: "Notifications on this device", checked: true, disabled: false }).waitFor();
+      await settingsDialog(page).getByTestId("push-status").filter({ hasText: "You'll be notified" }).waitFor();
+      expect(await page.evaluate(() => localStorage.getItem("parley.push"))).toBe(anaId);
+
+      // After a reload the app re-registers the worker and re-sends the subscription; the switch stays on.
+      const resent = page.waitForResponse(isSubscribe);
+      await page.reload();
+      expect((await resent).status()).toBe(201);
+      await openSettings(page);
+      expect(await pushSwitch(page).isChecked()).toBe(true);
+
+      // Ana closes the app; once the server sees her offline, Bo's message is pushed to her endpoint.
+      const bo = await ParleyClient.register(baseUrl, { username: username("bo"), password: "correct horse battery", display_name: "Bo Chen" });
+      const rest = new RestClient(baseUrl, () => bo.token);
+      const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [anaId] } });
+      await page.close();
+      await expect.poll(async () => (await rest.call("presence", { user_id: anaId })).status, { timeout: 30_000 }).toBe("offline");
+      await rest.call("sendMessage", {
+        conversation_id: conversation.conversation_id,
+        body: { content: "Dinner at 8?", content_type: "text", client_msg_id: "push-1" },
+      });
+      await expect.poll(() => service.received.length, { timeout: 30_000 }).toBe(1);
+      const delivered = service.received[0]!;
+      expect(delivered.headers["content-encoding"]).toBe("aes128gcm");
+      expect(delivered.headers.urgency).toBe("high");
+      const plaintext = await service.decrypt(delivered.body);
+      expect(JSON.parse(plaintext)).toEqual({ conversation_id: conversation.conversation_id, title: "Bo Chen", body: "Dinner at 8?", unread_count: 1 });
+
+      // What the push service would hand the browser goes to the worker as is (CDP), and shows.
+      const blank = await ctx.newPage();
+      const cdp = await ctx.newCDPSession(blank);
+      const registrationId = await appRegistration(cdp);
+      await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: plaintext });
+      const worker = ctx.serviceWorkers().find((w) => w.url() === `${origin}/sw.js`) ?? (await ctx.waitForEvent("serviceworker"));
+      await expect.poll(() => notificationsInWorker(worker)).toEqual([{ title: "Bo Chen", body: "Dinner at 8?", tag: conversation.conversation_id }]);
+
+      // Turned off: the browser's subscription and the server's copy go (204: the server had it).
+      const back = await ctx.newPage();
+      await back.goto(baseUrl);
+      await openSettings(back);
+      const removed = back.waitForResponse((r) => r.url().endsWith(`/api/v1/push/subscriptions/${deviceId}`) && r.request().method() === "DELETE");
+      await pushSwitch(back).click();
+      expect((await removed).status()).toBe(204);
+      await settingsDialog(back).getByRole("switch", { name: "Notifications on this device", checked: false, disabled: false }).waitFor();
+      expect(await back.evaluate(() => [localStorage.getItem("parley.push"), localStorage.getItem("test.push-subscribed")])).toEqual([null, null]);
+    } finally {
+      await service.close();
+    }
   });
 });
