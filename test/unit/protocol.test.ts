@@ -76,3 +76,96 @@ describe("server_msg_id", () => {
     expect(ids.size).toBe(1000);
   });
 });
+
+describe("parseClientMessage, properties of batches and limits", () => {
+  const validFrame = fc.oneof(
+    fc.record({
+      type: fc.constant("send_message"),
+      conversation_id: fc.constantFrom("d_abc", "g_xyz"),
+      content: fc.string({ minLength: 1, maxLength: 40 }).filter((s) => s.trim().length > 0),
+      content_type: fc.constant("text"),
+      client_msg_id: fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
+    }),
+    fc.record({ type: fc.constant("message_status"), conversation_id: fc.constant("d_abc"), server_msg_id: fc.constant("m1_abc"), status: fc.constantFrom("delivered", "read") }),
+    fc.record({ type: fc.constant("sync"), conversation_id: fc.constant("d_abc"), after_seq: fc.nat(1_000_000), limit: fc.integer({ min: 1, max: Limits.syncMaxPage }) }),
+    fc.constant({ type: "heartbeat" }),
+  );
+  /** Invalid in some way: unknown type, a field of the wrong type, an over-long id, a system message. */
+  const invalidFrame = fc.oneof(
+    fc.record({ type: fc.constant("nope"), client_msg_id: fc.stringMatching(/^[a-z0-9]{1,20}$/) }),
+    fc.record({ type: fc.constant("send_message"), conversation_id: fc.constant("d_abc"), content: fc.constant("hi"), content_type: fc.constant("system"), client_msg_id: fc.stringMatching(/^[a-z0-9]{1,20}$/) }),
+    fc.record({ type: fc.constant("sync"), conversation_id: fc.constant("d_abc"), after_seq: fc.constant(-1) }),
+    fc.record({ type: fc.constant("send_message"), conversation_id: fc.constant("d_abc"), content: fc.constant("   "), content_type: fc.constant("text"), client_msg_id: fc.stringMatching(/^[a-z0-9]{1,20}$/) }),
+    fc.oneof(fc.integer(), fc.constant(null), fc.string({ maxLength: 10 })),
+  );
+  const element = fc.oneof(validFrame.map((f) => ({ valid: true, f })), invalidFrame.map((f) => ({ valid: false, f: f as unknown })));
+
+  it("a batch of 1..100 frames yields one result per frame, in order: valid ones unchanged, invalid ones typed errors with their client_msg_id", () => {
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: Limits.maxFramesPerMessage }), (items) => {
+        const parsed = parseClientMessage(JSON.stringify(items.map((i) => i.f)));
+        expect(parsed).toHaveLength(items.length);
+        parsed.forEach((p, k) => {
+          const item = items[k]!;
+          expect(p.ok).toBe(item.valid);
+          if (p.ok) expect(p.frame).toEqual(item.f);
+          else {
+            expect(ErrorFrame.safeParse(p.error).success).toBe(true);
+            const id = (item.f as { client_msg_id?: unknown } | null)?.client_msg_id;
+            if (typeof id === "string") expect(p.error.client_msg_id).toBe(id);
+          }
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("any bytes, as a binary message, yield frames or typed errors and never throw", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const parsed = parseClientMessage(bytes.buffer as ArrayBuffer);
+        expect(parsed.length).toBeGreaterThan(0);
+        for (const p of parsed) {
+          if (p.ok) expect(ClientFrame.safeParse(p.frame).success).toBe(true);
+          else expect(ErrorFrame.safeParse(p.error).success).toBe(true);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
+  it("the same frame as text or as UTF-8 bytes parses the same", () => {
+    fc.assert(
+      fc.property(fc.array(validFrame, { minLength: 1, maxLength: 10 }), fc.boolean(), (frames, asBatch) => {
+        const raw = JSON.stringify(asBatch ? frames : frames[0]);
+        expect(parseClientMessage(new TextEncoder().encode(raw).buffer as ArrayBuffer)).toEqual(parseClientMessage(raw));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("over the size limits there is exactly one frame_too_large error, whatever the content", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Limits.maxFrameBytes + 1, max: Limits.maxBatchBytes + 4_096 }),
+        fc.constantFrom("frame", "batch", "garbage"),
+        (size, shape) => {
+          let raw: string;
+          if (shape === "garbage") raw = "x".repeat(size);
+          else {
+            const frame = JSON.stringify({ type: "heartbeat", pad: "" });
+            const padded = (n: number) => JSON.stringify({ type: "heartbeat", pad: "p".repeat(Math.max(0, n - frame.length)) });
+            raw = shape === "frame" ? padded(size) : `[${padded(size - 2)}]`;
+          }
+          const parsed = parseClientMessage(raw);
+          // A lone frame is limited to maxFrameBytes; a batch (or anything not JSON) to maxBatchBytes.
+          const tooBig = shape === "frame" || raw.length > Limits.maxBatchBytes;
+          if (shape === "garbage" && !tooBig) expect(parsed).toEqual([{ ok: false, error: expect.objectContaining({ code: "invalid_json" }) }]);
+          else if (tooBig) expect(parsed).toEqual([{ ok: false, error: expect.objectContaining({ type: "error", code: "frame_too_large" }) }]);
+          else expect(parsed.every((p) => p.ok || p.error.code !== "frame_too_large")).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
