@@ -220,4 +220,24 @@ describe("the web client in Chromium", () => {
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     expect(new Set(seqs).size).toBe(total);
   });
+
+  it("log out all devices: both of Ana's browsers return to the login screen, and her old token stops working", async () => {
+    const ana = username("ana");
+    const first = await registerInBrowser(await context(), baseUrl, ana, "Ana Lima");
+    const second = await (await context()).newPage();
+    await second.goto(baseUrl);
+    await second.getByLabel("Username").fill(ana);
+    await second.getByLabel("Password").fill("correct horse battery");
+    await second.getByRole("button", { name: "Log in" }).click();
+    await second.getByRole("navigation", { name: "Conversations" }).waitFor();
+    const oldToken = await second.evaluate(() => JSON.parse(localStorage.getItem("parley.session")!).token as string);
+
+    await first.getByRole("button", { name: "Settings" }).click();
+    await first.getByRole("button", { name: "Log out all devices" }).click();
+    await first.getByRole("button", { name: "Log in" }).waitFor();
+    // The other browser hears it on its socket (closed with 4003) and signs out by itself.
+    await second.getByRole("button", { name: "Log in" }).waitFor();
+    const me = await fetch(`${baseUrl}/api/v1/users/me`, { headers: { Authorization: `Bearer ${oldToken}` } });
+    expect(me.status).toBe(401);
+  });
 });

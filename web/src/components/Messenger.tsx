@@ -3,7 +3,7 @@ import { ParleyApiError, ParleyClient } from "../../../src/client";
 import { IndexedDbOutbox } from "../../../src/client/outbox-idb";
 import { AppContext, type AppServices } from "../context";
 import { closeNotifications, forgetPush, onWorkerMessage, resumePush, setBadge } from "../push";
-import { deviceId, type Session } from "../session";
+import { deviceId, saveSession, type Session } from "../session";
 import { UserDirectory } from "../users";
 import { ChatView } from "./ChatView";
 import { ConnectionBanner } from "./ConnectionBanner";
@@ -57,7 +57,11 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     // After every reconnect the list may be stale (messages that arrived while away).
     const off = client.on("connection", (state) => {
       if (state === "open") void refresh();
+      // This session was logged out (here via "log out all devices" elsewhere, or by the server).
+      if (state === "revoked") endSession();
     });
+    // The SDK refreshes the token before it expires: keep the new one for the next visit.
+    const offToken = client.on("token", (token) => saveSession({ ...session, token }));
     // Notifications: keep the service worker and the server's copy of the subscription current.
     const syncPush = () => resumePush(client, deviceId(), session.user.user_id).catch((err: unknown) => console.warn("push", err));
     void syncPush();
@@ -71,6 +75,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     return () => {
       stopped = true;
       off();
+      offToken();
       offBadge();
       offWorker();
       detach();
@@ -79,9 +84,17 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     };
   }, [client]);
 
-  function logout() {
+  /** Logs out on the server too (the token stops working, its sockets close), then locally. */
+  function logout(everywhere = false) {
     // This browser stops showing the account's notifications (the subscription goes first, at once).
-    void forgetPush(client, deviceId(), session.user.user_id).catch(() => {});
+    void forgetPush(client, deviceId(), session.user.user_id)
+      .catch(() => {})
+      .finally(() => client.logout({ all: everywhere }).catch(() => {}));
+    endSession();
+  }
+
+  /** Back to the login screen, without asking the server (the session is already over there). */
+  function endSession() {
     setBadge(0);
     client.stop();
     if (location.hash) history.replaceState(null, "", location.pathname);
@@ -143,7 +156,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
               <SettingsIcon />
               <span class="header-label">Settings</span>
             </button>
-            <button type="button" class="button button-ghost" onClick={logout}>
+            <button type="button" class="button button-ghost" onClick={() => logout()}>
               Log out
             </button>
           </div>
@@ -155,7 +168,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
             {selected ? <ChatView key={selected} conversationId={selected} /> : <EmptyState />}
           </main>
         </div>
-        {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} />}
+        {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} onLogoutEverywhere={() => logout(true)} />}
       </div>
     </AppContext.Provider>
   );

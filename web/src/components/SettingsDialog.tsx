@@ -55,7 +55,7 @@ function errorText(err: unknown): string {
 type SettingKey = keyof UserSettings;
 
 /** Notifications on this device, push previews and last seen (account-wide, from `me`). */
-export function SettingsDialog({ onClose }: { onClose(): void }) {
+export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): void; onLogoutEverywhere(): void }) {
   const { client, users } = useApp();
   const userId = users.me.user_id;
   const [settings, setSettings] = useState<UserSettings | null>(null);
@@ -152,6 +152,15 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
           disabled={!settings || saving === "last_seen_visible"}
           onChange={(on) => void update("last_seen_visible", on)}
         />
+      </section>
+      <section class="settings-section" aria-labelledby="settings-sessions">
+        <h3 id="settings-sessions" class="settings-heading">
+          Sessions
+        </h3>
+        <p class="settings-hint">Lost a phone or used a shared computer? This signs out Parley everywhere, this browser included.</p>
+        <button type="button" class="button button-danger-ghost" onClick={onLogoutEverywhere}>
+          Log out all devices
+        </button>
       </section>
       {error && (
         <p class="form-error" role="alert">
