@@ -436,8 +436,9 @@ describe("a burst of 10,000 frames", () => {
       const started = Date.now();
       if (batched) for (let i = 0; i < count; i += Limits.maxFramesPerMessage) s.send(frames.slice(i, i + Limits.maxFramesPerMessage));
       else for (const f of frames) s.send(f);
-      await log.until(count, 20_000);
-      expect(Date.now() - started).toBeLessThan(20_000);
+      // Bounded: every frame answered within 30 s even on a loaded machine (about 5 s when idle).
+      await log.until(count, 30_000);
+      expect(Date.now() - started).toBeLessThan(30_000);
 
       // Exactly one answer per frame: resent ids get one per send, each naming the same stored message.
       const sentPerId = new Map<string, number>();
