@@ -185,7 +185,8 @@ export type ParsedFrame =
  * so the socket stays usable and the good frames of a batch still count.
  */
 export function parseClientMessage(raw: string | ArrayBuffer): ParsedFrame[] {
-  const size = typeof raw === "string" ? raw.length : raw.byteLength;
+  // Limits are in UTF-8 bytes; a string can only be over one if it is longer than a third of it.
+  const size = typeof raw === "string" ? (raw.length * 3 <= Limits.maxFrameBytes ? raw.length : utf8Length(raw)) : raw.byteLength;
   if (size > Limits.maxBatchBytes) {
     return [fail(ErrorCode.frameTooLarge, `socket messages are limited to ${Limits.maxBatchBytes} bytes`)];
   }
