@@ -48,6 +48,8 @@ export default defineConfig({
           globalSetup: ["test/helpers/globalServer.ts"],
           testTimeout: 90_000,
           hookTimeout: 90_000,
+          // A real browser on two busy cores: conditions polled for get 15 s, not vitest's default 1 s.
+          expect: { poll: { timeout: 15_000 } },
           // Browser tests each drive two Chromium contexts; one file at a time keeps 2 cores responsive.
           fileParallelism: false,
         },
