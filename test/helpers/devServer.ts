@@ -64,6 +64,9 @@ export class DevServer {
         `VAPID_PUBLIC_KEY:${this.vapid.publicKey}`,
         `VAPID_PRIVATE_KEY:${this.vapid.privateKey}`,
         "VAPID_SUBJECT:mailto:tests@parley.invalid",
+        // Tests seed conversations quickly from one user; the real send limit is tested in test/limits.
+        "SEND_BURST:100000",
+        "SEND_PER_SECOND:100000",
       ],
       { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
     );
