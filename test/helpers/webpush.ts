@@ -50,9 +50,12 @@ async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: 
 export async function decryptPush(b: PushBrowser, base64Body: string): Promise<unknown> {
   const body = fromB64(base64Body);
   const salt = body.slice(0, 16);
+  const recordSize = new DataView(body.buffer, body.byteOffset + 16, 4).getUint32(0);
   const idLength = body[20]!;
   const senderKey = body.slice(21, 21 + idLength);
   const ciphertext = body.slice(21 + idLength);
+  if (idLength !== 65) throw new Error(`the header's key id is ${idLength} bytes, not a 65-byte P-256 key`);
+  if (ciphertext.length > recordSize) throw new Error("the record is larger than the header's record size");
   const sender = await crypto.subtle.importKey("raw", senderKey, { name: "ECDH", namedCurve: "P-256" }, false, []);
   const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: sender } as unknown as SubtleCryptoDeriveKeyAlgorithm, b.keys.privateKey, 256));
   const ikm = await hkdf(b.auth, shared, concat(enc.encode("WebPush: info\0"), b.publicKey, senderKey), 32);
@@ -62,5 +65,6 @@ export async function decryptPush(b: PushBrowser, base64Body: string): Promise<u
   const padded = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, ciphertext));
   let end = padded.length - 1;
   while (end >= 0 && padded[end] === 0) end--;
+  if (padded[end] !== 2) throw new Error("no last-record delimiter (0x02) after the plaintext");
   return JSON.parse(new TextDecoder().decode(padded.slice(0, end)));
 }

@@ -1,58 +1,20 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
+import { b64url, decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
 
 /**
  * Web Push end to end against a local push service (test/helpers/globalPush.ts). The test plays the
  * browser: it makes its own P-256 key pair and auth secret, and decrypts what arrives with WebCrypto
  * — an RFC 8291 implementation of its own, independent of web-push's, which encrypted it.
  */
-const pushBase = `http://127.0.0.1:${inject("pushPort")}`;
 const enc = new TextEncoder();
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-const fromB64 = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-const concat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
 
-interface Browser {
-  id: string;
-  endpoint: string;
-  keys: CryptoKeyPair;
-  publicKey: Uint8Array;
-  auth: Uint8Array;
-}
-
-async function browser(status = 201): Promise<Browser> {
-  const keys = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
-  const publicKey = new Uint8Array((await crypto.subtle.exportKey("raw", keys.publicKey)) as ArrayBuffer);
-  const id = crypto.randomUUID();
-  return { id, endpoint: `${pushBase}/push/${id}?status=${status}`, keys, publicKey, auth: crypto.getRandomValues(new Uint8Array(16)) };
-}
-
-async function subscribe(who: Account, b: Browser, deviceId = "laptop") {
-  return api("POST", "/api/v1/push/subscriptions", {
-    token: who.token,
-    body: { device_id: deviceId, endpoint: b.endpoint, keys: { p256dh: b64url(b.publicKey), auth: b64url(b.auth) } },
-  });
-}
-
-interface Recorded {
-  headers: Record<string, string>;
-  body: string;
-}
-
-async function recorded(b: Browser): Promise<Recorded[]> {
-  return (await (await fetch(`${pushBase}/recorded/${b.id}`)).json()) as Recorded[];
+async function subscribe(who: Account, b: PushBrowser, deviceId = "laptop") {
+  return api("POST", "/api/v1/push/subscriptions", { token: who.token, body: { device_id: deviceId, ...subscriptionOf(b) } });
 }
 
 async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
@@ -63,33 +25,6 @@ async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, what
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 300)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  return new Uint8Array(await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, key, bytes * 8));
-}
-
-/** RFC 8291 (aes128gcm, RFC 8188), as the receiving browser does it. */
-async function decrypt(b: Browser, body: Uint8Array): Promise<unknown> {
-  const salt = body.slice(0, 16);
-  const recordSize = new DataView(body.buffer, body.byteOffset + 16, 4).getUint32(0);
-  const idLength = body[20]!;
-  const senderKey = body.slice(21, 21 + idLength);
-  const ciphertext = body.slice(21 + idLength);
-  expect(idLength).toBe(65);
-  expect(ciphertext.length).toBeLessThanOrEqual(recordSize);
-  const sender = await crypto.subtle.importKey("raw", senderKey, { name: "ECDH", namedCurve: "P-256" }, false, []);
-  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: sender } as unknown as SubtleCryptoDeriveKeyAlgorithm, b.keys.privateKey, 256));
-  const ikm = await hkdf(b.auth, shared, concat(enc.encode("WebPush: info\0"), b.publicKey, senderKey), 32);
-  const cek = await hkdf(salt, ikm, enc.encode("Content-Encoding: aes128gcm\0"), 16);
-  const nonce = await hkdf(salt, ikm, enc.encode("Content-Encoding: nonce\0"), 12);
-  const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
-  const padded = new Uint8Array(await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, ciphertext));
-  let end = padded.length - 1;
-  while (end >= 0 && padded[end] === 0) end--;
-  expect(padded[end]).toBe(2); // the last record's delimiter
-  return JSON.parse(new TextDecoder().decode(padded.slice(0, end)));
 }
 
 /** RFC 8292: `vapid t=<JWT>, k=<public key>`; the ES256 JWT must verify against the server's key. */
@@ -128,7 +63,7 @@ async function send(from: Account, conversation: string, content: string) {
 async function pairWithBrowser(status = 201) {
   const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
   const conversation = await directConversation(ana, bo);
-  const b = await browser(status);
+  const b = await pushBrowser(status);
   expect((await subscribe(bo, b)).status).toBe(201);
   return { ana, bo, conversation, b };
 }
@@ -139,7 +74,7 @@ describe("push notifications", () => {
     const { body } = await api("GET", "/api/v1/push/vapid-public-key", { token: ana.token });
     expect(body.key).toBe(env.VAPID_PUBLIC_KEY);
     expect(fromB64url(body.key)).toHaveLength(65);
-    const b = await browser();
+    const b = await pushBrowser();
     const bad = (keys: object, endpoint = b.endpoint) =>
       api("POST", "/api/v1/push/subscriptions", { token: ana.token, body: { device_id: "d1", endpoint, keys } });
     expect((await bad({ p256dh: b64url(b.publicKey.slice(0, 64)), auth: b64url(b.auth) })).status).toBe(400);
@@ -156,13 +91,13 @@ describe("push notifications", () => {
   it("delivers a real push to an offline user: it decrypts with the browser's key and the VAPID token verifies", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     await send(ana, conversation, "Are you coming tonight?");
-    const [push] = await waitFor(() => recorded(b), (r) => r.length >= 1, "a push");
+    const [push] = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "a push");
     expect(push!.headers["content-encoding"]).toBe("aes128gcm");
     expect(Number(push!.headers.ttl)).toBeGreaterThan(0);
     expect(push!.headers.urgency).toBe("high");
     expect(push!.headers.topic).toMatch(/^[A-Za-z0-9_-]{1,32}$/);
     await verifyVapid(push!.headers, b.endpoint);
-    expect(await decrypt(b, fromB64(push!.body))).toEqual({
+    expect(await decryptPush(b, push!.body)).toEqual({
       conversation_id: conversation,
       title: ana.user.display_name,
       body: "Are you coming tonight?",
@@ -174,11 +109,11 @@ describe("push notifications", () => {
   it("coalesces ten quick messages into fewer pushes, with the right unread count", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     for (let i = 1; i <= 10; i++) await send(ana, conversation, `message ${i}`);
-    await waitFor(() => recorded(b), (r) => r.length >= 1, "the first push");
+    await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the first push");
     // The rest wait for the 30 s window to end: run that alarm now (its booked time counts as now).
     await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the coalescing alarm", 10_000);
-    const pushes = await waitFor(() => recorded(b), (r) => r.length >= 2, "the coalesced push");
-    const payloads = (await Promise.all(pushes.map((p) => decrypt(b, fromB64(p.body))))) as { body: string; unread_count: number }[];
+    const pushes = await waitFor(() => recordedPushes(b), (r) => r.length >= 2, "the coalesced push");
+    const payloads = (await Promise.all(pushes.map((p) => decryptPush(b, p.body)))) as { body: string; unread_count: number }[];
     expect(pushes.length).toBeLessThan(10);
     expect(payloads[0]).toMatchObject({ body: "message 1", unread_count: 1 });
     expect(payloads.at(-1)).toMatchObject({ body: "9 new messages", unread_count: 10 });
@@ -195,21 +130,21 @@ describe("push notifications", () => {
       state.storage.sql.exec("SELECT * FROM push_windows").toArray(),
     );
     expect(windows).toEqual([]);
-    expect(await recorded(b)).toEqual([]);
+    expect(await recordedPushes(b)).toEqual([]);
   });
 
   it("forgets a subscription the push service says is gone (410)", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser(410);
     await send(ana, conversation, "hello?");
     await waitFor(() => userObject(bo).pushStats(), (s) => s.subscriptions === 0, "the subscription to be forgotten");
-    expect(await recorded(b)).toHaveLength(1);
+    expect(await recordedPushes(b)).toHaveLength(1);
   });
 
   it("retries a push that fails with 500, then dead-letters and counts it", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser(500);
     await send(ana, conversation, "anyone?");
     await waitFor(() => userObject(bo).pushStats(), (s) => s.dead_letters === 1, "the dead letter", 45_000);
-    expect((await recorded(b)).length).toBe(4); // the first attempt and 3 retries (max_retries in wrangler.toml)
+    expect((await recordedPushes(b)).length).toBe(4); // the first attempt and 3 retries (max_retries in wrangler.toml)
     expect((await userObject(bo).pushStats()).subscriptions).toBe(1); // a 500 does not end the subscription
   });
 
@@ -218,8 +153,8 @@ describe("push notifications", () => {
     const off = await api("PATCH", "/api/v1/users/me", { token: bo.token, body: { push_previews: false } });
     expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false });
     await send(ana, conversation, "the secret is 4711");
-    const [push] = await waitFor(() => recorded(b), (r) => r.length >= 1, "a push");
-    const payload = (await decrypt(b, fromB64(push!.body))) as { body: string };
+    const [push] = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "a push");
+    const payload = (await decryptPush(b, push!.body)) as { body: string };
     expect(payload.body).toBe("New message");
     expect(JSON.stringify(payload)).not.toContain("4711");
   });
