@@ -1,33 +1,12 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
 import { ParleyClient, RestClient } from "../../src/client";
-import { launchChromium, message, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, message, registerInBrowser, shoot, username } from "../helpers/browser";
 import { until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  expect(cspViolations).toEqual([]);
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
-
-/** Anything the Content-Security-Policy (web/public/_headers) blocked: the app must need nothing it forbids. */
-const cspViolations: string[] = [];
-
-async function context(viewport = { width: 1280, height: 800 }) {
-  const c = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC" });
-  c.on("console", (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
-  contexts.push(c);
-  return c;
-}
+const chromium = chromiumForTests();
+const context = (viewport?: { width: number; height: number }) => chromium.context({ viewport });
 
 const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
 const own = (page: Page, text: string, state: string) =>

@@ -1,25 +1,11 @@
 import { deflateSync } from "node:zlib";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { launchChromium, message, registerInBrowser, shoot, username } from "../helpers/browser";
+import type { Locator, Page } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
+import { chromiumForTests, message, registerInBrowser, shoot, username } from "../helpers/browser";
 
 const baseUrl = inject("serverUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
-
-async function context(viewport = { width: 1280, height: 800 }) {
-  const c = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC" });
-  contexts.push(c);
-  return c;
-}
+const chromium = chromiumForTests();
+const context = (viewport?: { width: number; height: number }) => chromium.context({ viewport });
 
 const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
 

@@ -1,36 +1,15 @@
 import { createServer, type Server } from "node:http";
-import type { Browser, BrowserContext, CDPSession, Page, Worker } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { CDPSession, Page, Worker } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
 import { ParleyClient, RestClient } from "../../src/client";
-import { launchChromium, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
 
 const baseUrl = inject("serverUrl");
 const origin = new URL(baseUrl).origin;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  expect(cspViolations).toEqual([]);
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-});
-
-/** Anything the Content-Security-Policy (web/public/_headers) blocked: the app must need nothing it forbids. */
-const cspViolations: string[] = [];
-
-async function context({ notifications }: { notifications: boolean }) {
-  const c = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-GB", timezoneId: "UTC" });
-  c.on("console", (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
-  // Headless Chromium never shows a permission prompt: without a grant, requestPermission() is "denied".
-  if (notifications) await c.grantPermissions(["notifications"], { origin });
-  contexts.push(c);
-  return c;
-}
+const chromium = chromiumForTests();
+// Headless Chromium never shows a permission prompt: without a grant, requestPermission() is "denied".
+const context = ({ notifications }: { notifications: boolean }) =>
+  chromium.context(notifications ? { grant: { permissions: ["notifications"], origin } } : {});
 
 const settingsDialog = (page: Page) => page.getByRole("dialog", { name: "Settings" });
 const pushSwitch = (page: Page) => settingsDialog(page).getByRole("switch", { name: "Notifications on this device" });

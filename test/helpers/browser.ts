@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -62,3 +63,33 @@ export async function registerInBrowser(context: BrowserContext, baseUrl: string
 }
 
 export const message = (page: Page, text: string) => page.locator('[data-testid="message"]', { hasText: text });
+
+/**
+ * One Chromium for a test file, launched before its tests and closed after them, handing out
+ * desktop-sized (or given-size) contexts. Every context reports what the Content-Security-Policy
+ * (web/public/_headers) blocked, and the file fails if anything was: the app must need nothing it forbids.
+ */
+export function chromiumForTests() {
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const cspViolations: string[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    expect(cspViolations).toEqual([]);
+  });
+  return {
+    async context(options: { viewport?: { width: number; height: number }; grant?: { permissions: string[]; origin: string } } = {}) {
+      const c = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 }, locale: "en-GB", timezoneId: "UTC" });
+      c.on("console", (m) => {
+        if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+      });
+      if (options.grant) await c.grantPermissions(options.grant.permissions, { origin: options.grant.origin });
+      contexts.push(c);
+      return c;
+    },
+  };
+}
