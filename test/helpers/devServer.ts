@@ -68,7 +68,7 @@ export class DevServer {
         "SEND_BURST:100000",
         "SEND_PER_SECOND:100000",
       ],
-      { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" } },
+      { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", X_LOCAL_OBSERVABILITY: "false" } }, // as `npm start` runs it
     );
     this.child = child;
     const remember = (chunk: Buffer) => {

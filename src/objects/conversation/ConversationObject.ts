@@ -209,7 +209,7 @@ export class ConversationObject extends DurableObject<Env> {
    * Moves a member's delivered or read cursor to the given message (cumulative) and tells the
    * senders of the messages it passed. Returns the member's unread count afterwards.
    */
-  async updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<{ seq: number; unread_count: number }>> {
+  async updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<{ seq: number; unread_count: number | null }>> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
     const seq = (await this.archive.messageMeta(serverMsgId))?.seq ?? null;
@@ -218,7 +218,8 @@ export class ConversationObject extends DurableObject<Env> {
     if (moved.previous < seq) {
       this.ctx.waitUntil(notifySenders(this.env, this.store, this.archive, userId, status, moved.previous, seq));
     }
-    return ok({ seq, unread_count: await this.archive.unreadCount(userId) });
+    // Only a read moves the unread count, and counting costs a scan: delivered acks skip it.
+    return ok({ seq, unread_count: status === "read" ? await this.archive.unreadCount(userId) : null });
   }
 
   // ---- the live conversation socket ----------------------------------------
@@ -312,6 +313,7 @@ export class ConversationObject extends DurableObject<Env> {
         const nextTyping = this.typingTracker.expire(now);
         if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
         await this.fanout.publish();
+        this.store.flushCursors();
         this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
         // After fan-out is recorded: only what every member has may leave the hot table.
         const archiveRetry = await this.archive.run(now);

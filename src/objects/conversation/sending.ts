@@ -69,6 +69,8 @@ export class SendPath {
         return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
       });
       this.store.saveHead(this.fanout.deliveredUpTo);
+      this.store.flushCursors(); // cursor moves written behind ride along in this commit
+
       return results;
     });
     count(this.env, "messages_stored", this.store.lastSeq - before);

@@ -11,6 +11,7 @@ import type {
   SystemEvent,
 } from "../../protocol";
 import { newServerMsgId } from "../../lib/ids";
+import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
 /** The queries of one conversation object. Every value is bound, never pasted into SQL. */
 
@@ -53,6 +54,13 @@ const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, 
 export class ConversationStore {
   private meta: ConversationRow | null;
   private members: Map<string, MemberRow>;
+  /**
+   * Members' cursor moves are written behind (writeBehind.ts): the in-memory rows are current, the
+   * table catches up with the next send's transaction or within a second.
+   */
+  private readonly movedCursors = new Set<string>();
+  private pendingAdvances: { user_id: string; kind: DeliveryStatus; seq: number; at: number }[] = [];
+  private readonly cursorWrites = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.writeCursors());
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversation WHERE id = 1").toArray()[0] ?? null;
@@ -121,6 +129,8 @@ export class ConversationStore {
       now,
     );
     this.sql.exec("DELETE FROM cursor_advances WHERE user_id = ?", userId);
+    this.pendingAdvances = this.pendingAdvances.filter((a) => a.user_id !== userId);
+    this.movedCursors.delete(userId);
     this.members.set(userId, row);
   }
 
@@ -317,17 +327,32 @@ export class ConversationStore {
   advanceCursor(userId: string, status: DeliveryStatus, seq: number, now: number): { previous: number } | null {
     const m = this.member(userId);
     if (!m) return null;
-    if (status === "read" && seq > m.read_seq) this.logAdvance(userId, "read", seq, now);
-    if (seq > m.delivered_seq) this.logAdvance(userId, "delivered", seq, now);
+    if (status === "read" && seq > m.read_seq) this.pendingAdvances.push({ user_id: userId, kind: "read", seq, at: now });
+    if (seq > m.delivered_seq) this.pendingAdvances.push({ user_id: userId, kind: "delivered", seq, at: now });
+    const previous = status === "read" ? m.read_seq : m.delivered_seq;
+    if (seq <= previous) return { previous };
     if (status === "read") {
-      if (seq <= m.read_seq) return { previous: m.read_seq };
-      const previous = m.read_seq;
       m.read_seq = seq;
       m.read_at = now;
-      if (m.delivered_seq < seq) {
-        m.delivered_seq = seq;
-        m.delivered_at = now;
-      }
+    }
+    if (m.delivered_seq < seq) {
+      m.delivered_seq = seq;
+      m.delivered_at = now;
+    }
+    this.movedCursors.add(userId);
+    this.cursorWrites.schedule();
+    return { previous };
+  }
+
+  /** Writes the cursor moves held in memory; call inside a transaction that is being made anyway. */
+  flushCursors(): void {
+    this.cursorWrites.flush();
+  }
+
+  private writeCursors() {
+    for (const userId of this.movedCursors) {
+      const m = this.members.get(userId);
+      if (!m) continue; // pruned meanwhile: nothing left to update
       this.sql.exec(
         "UPDATE members SET read_seq = ?, read_at = ?, delivered_seq = ?, delivered_at = ? WHERE user_id = ?",
         m.read_seq,
@@ -336,24 +361,19 @@ export class ConversationStore {
         m.delivered_at,
         userId,
       );
-      return { previous };
     }
-    if (seq <= m.delivered_seq) return { previous: m.delivered_seq };
-    const previous = m.delivered_seq;
-    m.delivered_seq = seq;
-    m.delivered_at = now;
-    this.sql.exec("UPDATE members SET delivered_seq = ?, delivered_at = ? WHERE user_id = ?", seq, now, userId);
-    return { previous };
-  }
-
-  private logAdvance(userId: string, kind: DeliveryStatus, seq: number, now: number) {
-    this.sql.exec(
-      "INSERT INTO cursor_advances (user_id, kind, seq, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-      userId,
-      kind,
-      seq,
-      now,
-    );
+    this.movedCursors.clear();
+    for (const a of this.pendingAdvances) {
+      if (!this.members.has(a.user_id)) continue;
+      this.sql.exec(
+        "INSERT INTO cursor_advances (user_id, kind, seq, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        a.user_id,
+        a.kind,
+        a.seq,
+        a.at,
+      );
+    }
+    this.pendingAdvances = [];
   }
 
   /**
@@ -362,6 +382,7 @@ export class ConversationStore {
    * answers for everything before it.
    */
   receipts(seq: number, senderId: string): Receipt[] {
+    this.flushCursors(); // the log is read below
     const firstAt = (userId: string, kind: DeliveryStatus) =>
       this.sql
         .exec<{ at: number }>(

@@ -94,8 +94,8 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** The user's cursor moved somewhere other than a device socket (a live conversation socket). */
-  noteCursor(conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number): void {
-    if (status === "read") this.inbox.setRead(conversationId, seq, unreadCount);
+  noteCursor(conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number | null): void {
+    if (status === "read") this.inbox.setRead(conversationId, seq, unreadCount ?? 0);
     else this.inbox.setDelivered(conversationId, seq);
   }
 

@@ -148,7 +148,7 @@ export class DeviceFrameHandlers {
         sendFrame(session.ws, errorFrame(result.error));
         return;
       }
-      if (frame.status === "read") this.inbox.setRead(frame.conversation_id, result.value.seq, result.value.unread_count);
+      if (frame.status === "read") this.inbox.setRead(frame.conversation_id, result.value.seq, result.value.unread_count ?? 0);
       else this.inbox.setDelivered(frame.conversation_id, result.value.seq);
     });
   }

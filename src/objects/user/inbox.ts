@@ -1,5 +1,6 @@
 import type { Conversation, ConversationSummary, Member, Message, SystemEvent, User } from "../../protocol";
 import type { DeliveredMessage } from "../delivery";
+import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
 /** The user object's queries: profile, inbox (conversation list) and delivery cursors. */
 
@@ -17,7 +18,19 @@ type InboxRow = {
   unread_count: number;
 };
 
+/** A cursor move held in memory until it is written (see writeBehind.ts). */
+type PendingCursors = { delivered: number; read: number; unread_count: number | null };
+
 export class InboxStore {
+  /**
+   * Delivered/read acknowledgements move cursors here and in the device cursors: written behind,
+   * together with the next inbox write or within a second, not one commit per acknowledgement.
+   * Readers of those columns see the pending moves (overlaid, or written first).
+   */
+  private readonly pendingCursors = new Map<string, PendingCursors>();
+  private readonly pendingDeviceCursors = new Map<string, { device_id: string; conversation_id: string; seq: number }>();
+  private readonly cursorWrites = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.writeCursors());
+
   constructor(private readonly storage: DurableObjectStorage) {}
 
   private get sql() {
@@ -86,6 +99,7 @@ export class InboxStore {
 
   /** Adds the conversation to the list, or refreshes its details; keeps its cursors. */
   join(c: Conversation, joinedSeq = 0): void {
+    this.cursorWrites.flush();
     this.sql.exec(
       `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
@@ -108,18 +122,26 @@ export class InboxStore {
   }
 
   cursors(conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
-    return (
+    const row =
       this.sql
         .exec<{ last_seq: number; delivered_seq: number; read_seq: number }>(
           "SELECT last_seq, delivered_seq, read_seq FROM inbox WHERE conversation_id = ?",
           conversationId,
         )
-        .toArray()[0] ?? null
-    );
+        .toArray()[0] ?? null;
+    const pending = this.pendingCursors.get(conversationId);
+    if (!row || !pending) return row;
+    return {
+      last_seq: row.last_seq,
+      delivered_seq: Math.max(row.delivered_seq, pending.delivered),
+      read_seq: Math.max(row.read_seq, pending.read),
+    };
   }
 
   /** Records newly delivered messages (already in seq order, all past last_seq). */
   applyDelivered(conversationId: string, selfId: string, messages: DeliveredMessage[]): void {
+    // First, in the same commit: a pending read sets unread_count, which this then adds to.
+    this.cursorWrites.flush();
     const last = messages[messages.length - 1]!;
     const fromOthers = messages.filter((m) => m.sender_id !== selfId).length;
     this.sql.exec(
@@ -135,6 +157,7 @@ export class InboxStore {
 
   /** What a push notification about this conversation needs to say. */
   notificationContext(conversationId: string): { type: "direct" | "group"; name: string | null; unread_count: number } | null {
+    this.cursorWrites.flush();
     return (
       this.sql
         .exec<{ type: "direct" | "group"; name: string | null; unread_count: number }>(
@@ -146,20 +169,55 @@ export class InboxStore {
   }
 
   setDelivered(conversationId: string, seq: number): void {
-    this.sql.exec("UPDATE inbox SET delivered_seq = ? WHERE conversation_id = ? AND delivered_seq < ?", seq, conversationId, seq);
+    const pending = this.pendingFor(conversationId);
+    pending.delivered = Math.max(pending.delivered, seq);
+    this.cursorWrites.schedule();
   }
 
   setRead(conversationId: string, seq: number, unreadCount: number): void {
-    this.sql.exec(
-      "UPDATE inbox SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?), unread_count = ? WHERE conversation_id = ?",
-      seq,
-      seq,
-      unreadCount,
-      conversationId,
-    );
+    const pending = this.pendingFor(conversationId);
+    pending.read = Math.max(pending.read, seq);
+    pending.delivered = Math.max(pending.delivered, seq);
+    pending.unread_count = unreadCount;
+    this.cursorWrites.schedule();
+  }
+
+  private pendingFor(conversationId: string): PendingCursors {
+    let pending = this.pendingCursors.get(conversationId);
+    if (!pending) {
+      pending = { delivered: 0, read: 0, unread_count: null };
+      this.pendingCursors.set(conversationId, pending);
+    }
+    return pending;
+  }
+
+  /** Writes the cursor moves held in memory (see the fields above). */
+  private writeCursors(): void {
+    for (const [conversationId, p] of this.pendingCursors) {
+      this.sql.exec(
+        `UPDATE inbox SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?),
+           unread_count = COALESCE(?, unread_count) WHERE conversation_id = ?`,
+        p.read,
+        p.delivered,
+        p.unread_count,
+        conversationId,
+      );
+    }
+    this.pendingCursors.clear();
+    for (const d of this.pendingDeviceCursors.values()) {
+      this.sql.exec(
+        `INSERT INTO delivery_cursors (device_id, conversation_id, delivered_seq) VALUES (?, ?, ?)
+         ON CONFLICT (device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
+        d.device_id,
+        d.conversation_id,
+        d.seq,
+      );
+    }
+    this.pendingDeviceCursors.clear();
   }
 
   list(): ConversationSummary[] {
+    this.cursorWrites.flush();
     return this.sql
       .exec<InboxRow>("SELECT * FROM inbox ORDER BY updated_at DESC")
       .toArray()
@@ -182,6 +240,7 @@ export class InboxStore {
    * whose inbox then forgets the conversation.
    */
   applySystemEvent(conversationId: string, selfId: string, event: SystemEvent): boolean {
+    this.cursorWrites.flush();
     const row = this.sql
       .exec<{ members: string }>("SELECT members FROM inbox WHERE conversation_id = ?", conversationId)
       .toArray()[0];
@@ -213,12 +272,14 @@ export class InboxStore {
   }
 
   leave(conversationId: string): void {
+    this.cursorWrites.flush();
     this.sql.exec("DELETE FROM inbox WHERE conversation_id = ?", conversationId);
     this.sql.exec("DELETE FROM delivery_cursors WHERE conversation_id = ?", conversationId);
   }
 
   /** Conversations where this device is behind: what a (re)connecting device must be sent. */
   behind(deviceId: string): { conversation_id: string; from_seq: number }[] {
+    this.cursorWrites.flush();
     return this.sql
       .exec<{ conversation_id: string; from_seq: number }>(
         `SELECT i.conversation_id AS conversation_id, COALESCE(c.delivered_seq, 0) AS from_seq
@@ -230,6 +291,7 @@ export class InboxStore {
   }
 
   deviceCursor(deviceId: string, conversationId: string): number {
+    const pending = this.pendingDeviceCursors.get(`${deviceId}\n${conversationId}`)?.seq ?? 0;
     const row = this.sql
       .exec<{ delivered_seq: number }>(
         "SELECT delivered_seq FROM delivery_cursors WHERE device_id = ? AND conversation_id = ?",
@@ -237,19 +299,14 @@ export class InboxStore {
         conversationId,
       )
       .toArray()[0];
-    return row?.delivered_seq ?? 0;
+    return Math.max(row?.delivered_seq ?? 0, pending);
   }
 
   /** Moves a device's delivery cursor forward; returns whether it moved. */
   advanceDeviceCursor(deviceId: string, conversationId: string, seq: number): boolean {
     if (seq <= this.deviceCursor(deviceId, conversationId)) return false;
-    this.sql.exec(
-      `INSERT INTO delivery_cursors (device_id, conversation_id, delivered_seq) VALUES (?, ?, ?)
-       ON CONFLICT (device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
-      deviceId,
-      conversationId,
-      seq,
-    );
+    this.pendingDeviceCursors.set(`${deviceId}\n${conversationId}`, { device_id: deviceId, conversation_id: conversationId, seq });
+    this.cursorWrites.schedule();
     return true;
   }
 

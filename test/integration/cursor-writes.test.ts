@@ -1,0 +1,87 @@
+import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { api, connect, directConversation, registerUser, text, type TestSocket } from "../helpers/client";
+
+/**
+ * Delivered/read acknowledgements are written behind (src/objects/writeBehind.ts): the sender
+ * hears at once, the stored cursors follow within a second or with the next write, and what is
+ * stored is what a restart and a reconnecting device see.
+ */
+const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
+const userStub = (id: string) => env.USERS.get(env.USERS.idFromName(id));
+
+async function sendAndAck(socket: TestSocket, conversationId: string, content: string, clientMsgId: string) {
+  const before = socket.of("message_ack").length;
+  socket.send({ type: "send_message", conversation_id: conversationId, ...text(content, clientMsgId) });
+  const acks = await socket.next("message_ack", before + 1);
+  return acks.find((a) => a.client_msg_id === clientMsgId)!;
+}
+
+const storedMemberCursor = (conversationId: string, userId: string) =>
+  runInDurableObject(conversationStub(conversationId), (_o, state) =>
+    state.storage.sql
+      .exec<{ delivered_seq: number; read_seq: number }>("SELECT delivered_seq, read_seq FROM members WHERE user_id = ?", userId)
+      .one(),
+  );
+const storedDeviceCursor = (userId: string, deviceId: string, conversationId: string) =>
+  runInDurableObject(userStub(userId), (_o, state) =>
+    state.storage.sql
+      .exec<{ delivered_seq: number }>("SELECT delivered_seq FROM delivery_cursors WHERE device_id = ? AND conversation_id = ?", deviceId, conversationId)
+      .toArray()[0]?.delivered_seq ?? 0,
+  );
+
+describe("acknowledgements written behind", () => {
+  it("tell the sender at once and reach storage without any further traffic", async () => {
+    const [a, b] = [await registerUser(), await registerUser()];
+    const conv = await directConversation(a, b);
+    const a1 = await connect(a.token, "a1");
+    const b1 = await connect(b.token, "b1");
+    const acks = [];
+    for (let i = 1; i <= 3; i++) acks.push(await sendAndAck(a1, conv, `m${i}`, `c${i}`));
+    await b1.next("new_message", 3);
+    b1.send({ type: "message_status", conversation_id: conv, server_msg_id: acks[2]!.server_msg_id, status: "delivered" });
+    await a1.until((s) => s.of("message_status").some((f) => f.seq === 3 && f.status === "delivered"), "delivered receipt");
+
+    // Nothing else happens in either object; the cursors are stored all the same.
+    await expect.poll(() => storedMemberCursor(conv, b.user.user_id), { timeout: 5_000 }).toMatchObject({ delivered_seq: 3 });
+    await expect.poll(() => storedDeviceCursor(b.user.user_id, "b1", conv), { timeout: 5_000 }).toBe(3);
+
+    // Stored means a restart keeps it: the evicted user object replays nothing already acknowledged.
+    b1.close();
+    await evictDurableObject(userStub(b.user.user_id));
+    const again = await connect(b.token, "b1");
+    await again.settle();
+    expect(again.of("new_message")).toEqual([]);
+    await sendAndAck(a1, conv, "m4", "c4");
+    const [fresh] = await again.next("new_message", 1);
+    expect(fresh!.seq).toBe(4);
+    a1.close();
+    again.close();
+  });
+
+  it("a read still pending when the next message lands leaves the right unread count", async () => {
+    const [a, b] = [await registerUser(), await registerUser()];
+    const conv = await directConversation(a, b);
+    const a1 = await connect(a.token, "a1");
+    const b1 = await connect(b.token, "b1");
+    await sendAndAck(a1, conv, "one", "r1");
+    const second = await sendAndAck(a1, conv, "two", "r2");
+    await b1.next("new_message", 2);
+    b1.send({ type: "message_status", conversation_id: conv, server_msg_id: second.server_msg_id, status: "read" });
+    await a1.until((s) => s.of("message_status").some((f) => f.seq === 2 && f.status === "read"), "read receipt");
+    // Within the write-behind window: the read (unread 0) must be applied before this adds one.
+    await sendAndAck(a1, conv, "three", "r3");
+    await b1.next("new_message", 3);
+    await expect
+      .poll(async () => (await api("GET", "/api/v1/conversations", { token: b.token })).body.conversations[0], { timeout: 5_000 })
+      .toMatchObject({ conversation_id: conv, unread_count: 1 });
+    // And the message-info receipts (read from the cursor log) already show the read.
+    const info = await api("GET", `/api/v1/conversations/${conv}/messages/${second.server_msg_id}/receipts`, { token: a.token });
+    expect(info.status).toBe(200);
+    expect(info.body.receipts[0]).toMatchObject({ user_id: b.user.user_id });
+    expect(info.body.receipts[0].read_at).toEqual(expect.any(Number));
+    a1.close();
+    b1.close();
+  });
+});
