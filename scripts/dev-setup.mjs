@@ -24,3 +24,9 @@ if (!/^VAPID_PRIVATE_KEY=/m.test(readFileSync(file, "utf8"))) {
   );
   console.log("parley: added a development VAPID key pair to .dev.vars");
 }
+
+// Local workerd runs every object on one thread: a 500-member round issued at once would queue the
+// next send (and its live push) behind all 500 calls. Cloudflare runs them in parallel; see fanout.ts.
+if (!/^FANOUT_CONCURRENCY=/m.test(readFileSync(file, "utf8"))) {
+  appendFileSync(file, "FANOUT_CONCURRENCY=16\n");
+}

@@ -13,6 +13,8 @@ declare namespace Cloudflare {
     ARCHIVE: R2Bucket;
     /** Messages each conversation keeps in its own storage (default 10000); older ones go to ARCHIVE. */
     HISTORY_HOT_WINDOW?: string;
+    /** Delivery calls of a fan-out round in flight at once (default all; `npm start` sets 16: one local thread). */
+    FANOUT_CONCURRENCY?: string;
     /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */
     JWT_SECRET?: string;
     /** Media bytes (unless S3 is configured), media records, grants and thumbnails. */

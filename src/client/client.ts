@@ -40,6 +40,13 @@ export interface ParleyClientOptions {
   fetch?: typeof fetch;
   backoff?: Partial<BackoffOptions>;
   heartbeatMs?: number;
+  /**
+   * While messages keep arriving, `delivered` is acknowledged at most this often per device (the
+   * first after a quiet spell goes at once). Cursors are cumulative, so nothing is lost by
+   * coalescing; in a busy group it turns one acknowledgement per member per message into one per
+   * member per interval. Default 1,000 ms.
+   */
+  deliveredAckIntervalMs?: number;
 }
 
 /** How one of your messages stands: in the outbox, stored, delivered to / read by every recipient, or refused. */
@@ -130,6 +137,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly syncing = new Map<string, { afterSeq: number; at: number }>();
   private readonly deliveredDirty = new Set<string>();
   private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastDeliveredFlush = -Infinity;
+  private readonly deliveredAckIntervalMs: number;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private presenceTimer: ReturnType<typeof setInterval> | null = null;
   private readonly presence = new Map<string, Presence>();
@@ -154,6 +163,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.user = options.user;
     this.token = options.token;
     this.outbox = options.outbox ?? new MemoryOutbox();
+    this.deliveredAckIntervalMs = options.deliveredAckIntervalMs ?? 1_000;
     this.baseUrl = options.baseUrl;
     this.users.set(options.user.user_id, options.user);
     this.rest = new RestClient(options.baseUrl, () => this.token, options.fetch);
@@ -694,7 +704,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.typingState.update(message.conversation_id, message.sender_id, false);
     this.noteInSummary(message);
     this.deliveredDirty.add(message.conversation_id);
-    this.deliveredTimer ??= setTimeout(() => this.flushDelivered(), 10);
+    // 10 ms lets a burst of frames land first; after that, at most one flush per interval.
+    const wait = Math.max(10, this.lastDeliveredFlush + this.deliveredAckIntervalMs - Date.now());
+    this.deliveredTimer ??= setTimeout(() => this.flushDelivered(), wait);
     this.emit("message", message);
     this.emit("conversation", message.conversation_id);
   }
@@ -758,6 +770,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   /** One `delivered` per conversation for the highest seq held with no hole below it. */
   private flushDelivered(): void {
     this.deliveredTimer = null;
+    this.lastDeliveredFlush = Date.now();
     const frames: StatusFrame[] = [];
     for (const conversationId of this.deliveredDirty) {
       const timeline = this.timeline(conversationId);

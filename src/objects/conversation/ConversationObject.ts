@@ -24,13 +24,13 @@ import { HistoryArchive, parseHotWindow } from "./archive";
 import { LiveSockets } from "./live";
 import { handleLiveFrames } from "./liveFrames";
 import { TypingTracker } from "./typing";
-import { Fanout, FANOUT_RETRY_MS } from "./fanout";
+import { Fanout, FANOUT_RETRY_MS, parseFanoutConcurrency } from "./fanout";
 import * as membership from "./membership";
 import { conversationMigrations } from "./migrations";
 import { sendRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import { SendPath, type SendOutcome } from "./sending";
-import { notifySenders } from "./receipts";
+import { notifySenders, SenderNotices } from "./receipts";
 import { r2SegmentStore } from "./segments";
 import { ConversationStore } from "./store";
 
@@ -48,6 +48,7 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly fanout: Fanout;
   private readonly live: LiveSockets;
   private readonly typingTracker: TypingTracker;
+  private readonly notices: SenderNotices;
   /** When the pending alarm fires (in memory; after an eviction the next schedule sets it again). */
   private alarmAt: number | null = null;
   private readonly sending: SendPath;
@@ -57,9 +58,16 @@ export class ConversationObject extends DurableObject<Env> {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
     this.store = new ConversationStore(ctx.storage);
+    this.notices = new SenderNotices(env);
     this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
     this.live = new LiveSockets(ctx);
-    this.fanout = new Fanout(this.store, env, this.live, () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS));
+    this.fanout = new Fanout(
+      this.store,
+      env,
+      this.live,
+      () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS),
+      parseFanoutConcurrency(env.FANOUT_CONCURRENCY),
+    );
     const rate = sendRate(env);
     this.liveSendRate = new TokenBuckets(rate.burst, rate.perSecond);
     this.sending = new SendPath(env, this.store, this.fanout, (id) => this.checkMember(id), () => this.afterAppend());
@@ -216,7 +224,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (seq === null) return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
     const moved = this.store.advanceCursor(userId, status, seq, Date.now())!;
     if (moved.previous < seq) {
-      this.ctx.waitUntil(notifySenders(this.env, this.store, this.archive, userId, status, moved.previous, seq));
+      this.ctx.waitUntil(notifySenders(this.store, this.archive, this.notices, userId, status, moved.previous, seq));
     }
     // Only a read moves the unread count, and counting costs a scan: delivered acks skip it.
     return ok({ seq, unread_count: status === "read" ? await this.archive.unreadCount(userId) : null });

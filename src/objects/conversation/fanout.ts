@@ -10,6 +10,36 @@ const FANOUT_BATCH = 200;
 export const FANOUT_RETRY_MS = 5_000;
 
 /**
+ * How many delivery calls of a round are in flight at once (FANOUT_CONCURRENCY; default: all).
+ * On Cloudflare members' user objects run in parallel, so all at once is fastest. Local workerd
+ * runs every object on one thread: 500 calls issued together queue every other event, including
+ * the next send and its live push, behind the whole round; a window keeps that wait short.
+ */
+export function parseFanoutConcurrency(raw: string | undefined): number {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : Number.POSITIVE_INFINITY;
+}
+
+/** Runs `task` over `items` with at most `limit` running at once; settles like `allSettled`. */
+async function settleInWindow<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  if (items.length <= limit) return Promise.allSettled(items.map(task));
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: "fulfilled", value: await task(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+  return results;
+}
+
+/**
  * Pushes stored messages to every member's user object. One round at a time, in seq order;
  * messages stored while a round is in flight go out in the next round as one batch.
  *
@@ -32,6 +62,7 @@ export class Fanout {
     private readonly env: Env,
     private readonly live: LiveSockets,
     private readonly scheduleRetry: () => Promise<void>,
+    private readonly concurrency = Number.POSITIVE_INFINITY,
   ) {
     this.deliveredUpTo = store.fanoutSeq;
     this.livePushedUpTo = store.fanoutSeq;
@@ -109,7 +140,7 @@ export class Fanout {
           const part = whole ? batch : { ...batch, messages: batch.messages.filter((m) => m.seq > r.after && m.seq <= r.upTo) };
           return part.messages.length > 0 ? [{ user: r.user_id, part }] : [];
         });
-        const results = await Promise.allSettled(deliveries.map((d) => userStub(this.env, d.user).deliver(d.part)));
+        const results = await settleInWindow(deliveries, this.concurrency, (d) => userStub(this.env, d.user).deliver(d.part));
         const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ user: deliveries[i]!.user, error: String(r.reason) }] : []));
         if (failed.length > 0) {
           console.error(JSON.stringify({ level: "warn", msg: "fanout failed; will retry", conversation: batch.conversation_id, failed: failed.slice(0, 5) }));

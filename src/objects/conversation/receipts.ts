@@ -3,31 +3,68 @@ import type { DeliveryStatus, MessageStatusUpdateFrame } from "../../protocol";
 import type { HistoryArchive } from "./archive";
 import type { ConversationStore } from "./store";
 
+/** How long status notices to one sender gather before they go as one call. */
+const NOTICE_WINDOW_MS = 200;
+
 /**
  * After a member's delivered or read cursor moves from `previous` to `seq`, tells each sender of a
  * message in between, once, with their latest such message: the status is cumulative, so one
  * frame covers everything before it.
  */
 export async function notifySenders(
-  env: Env,
   store: ConversationStore,
   history: HistoryArchive,
+  notices: SenderNotices,
   reader: string,
   status: DeliveryStatus,
   previous: number,
   seq: number,
-): Promise<unknown> {
+): Promise<void> {
   // Reads the archive too: a cursor that jumps far can pass messages no longer hot.
-  const notices = (await history.latestBySenderBetween(previous, seq, reader)).map((row) => {
-    const frame: MessageStatusUpdateFrame = {
+  for (const row of await history.latestBySenderBetween(previous, seq, reader)) {
+    notices.add(row.sender_id, {
       type: "message_status",
       conversation_id: store.conversationId,
       server_msg_id: row.server_msg_id,
       seq: row.seq,
       user_id: reader,
       status,
-    };
-    return userStub(env, row.sender_id).pushFrames([JSON.stringify(frame)]);
-  });
-  return Promise.allSettled(notices);
+    });
+  }
+}
+
+/**
+ * Status notices on their way to senders' user objects, coalesced. The first after a quiet spell
+ * goes at once; the ones that follow within `NOTICE_WINDOW_MS` go together, one call per sender,
+ * keeping only the newest per reader and status (they are cumulative). In a 500-member group every
+ * member acknowledges every message: without this each acknowledgement was one more call into the
+ * sender's user object.
+ */
+export class SenderNotices {
+  private readonly pending = new Map<string, Map<string, MessageStatusUpdateFrame>>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastSent = -Infinity;
+
+  constructor(private readonly env: Env) {}
+
+  add(senderId: string, frame: MessageStatusUpdateFrame): void {
+    let frames = this.pending.get(senderId);
+    if (!frames) this.pending.set(senderId, (frames = new Map()));
+    const key = `${frame.user_id}\n${frame.status}`;
+    if ((frames.get(key)?.seq ?? 0) < frame.seq) frames.set(key, frame);
+    this.timer ??= setTimeout(() => this.send(), Math.max(0, this.lastSent + NOTICE_WINDOW_MS - Date.now()));
+  }
+
+  private send(): void {
+    this.timer = null;
+    this.lastSent = Date.now();
+    for (const [senderId, frames] of this.pending) {
+      const encoded = [...frames.values()].map((f) => JSON.stringify(f));
+      // Receipts are best effort (the receipts endpoint answers from the cursor log).
+      userStub(this.env, senderId)
+        .pushFrames(encoded)
+        .catch((err: unknown) => console.error(JSON.stringify({ level: "warn", msg: "status notice failed", error: String(err) })));
+    }
+    this.pending.clear();
+  }
 }
