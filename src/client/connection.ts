@@ -1,5 +1,5 @@
 import { CloseCode } from "../protocol/errors";
-import { HEARTBEAT_REQUEST, ServerFrame, type ClientFrame } from "../protocol/frames";
+import { HEARTBEAT_REQUEST, ServerFrame, Subprotocol, type ClientFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 
 export type ConnectionState =
@@ -129,7 +129,7 @@ export class Connection {
     let socket: SocketLike;
     try {
       // The token rides in a subprotocol, keeping it out of URLs and logs.
-      socket = this.options.createSocket(this.options.url, ["parley.v1", `bearer.${this.options.token()}`]);
+      socket = this.options.createSocket(this.options.url, [Subprotocol.batched, Subprotocol.single, `bearer.${this.options.token()}`]);
     } catch {
       this.scheduleRetry();
       return;
@@ -164,9 +164,12 @@ export class Connection {
         this.options.onProtocolError(raw);
         return;
       }
-      const parsed = ServerFrame.safeParse(json);
-      if (parsed.success) this.options.onFrame(parsed.data);
-      else this.options.onProtocolError(raw);
+      // parley.v2: a message may carry several frames, in order.
+      for (const value of Array.isArray(json) ? json : [json]) {
+        const parsed = ServerFrame.safeParse(value);
+        if (parsed.success) this.options.onFrame(parsed.data);
+        else this.options.onProtocolError(JSON.stringify(value));
+      }
     });
     socket.addEventListener("close", (event: { code?: number }) => {
       if (this.socket !== socket) return;

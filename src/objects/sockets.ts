@@ -1,10 +1,31 @@
-import type { ErrorFrame, ProtocolError } from "../protocol";
+import { MAX_SERVER_BATCH_BYTES, type ErrorFrame, type ProtocolError } from "../protocol";
 
 /** An `error` frame, encoded; echoes the client_msg_id of the send it refuses, if any. */
 export function errorFrame(error: ProtocolError, clientMsgId?: string): string {
   const frame: ErrorFrame = { type: "error", code: error.code, message: error.message };
   if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
   return JSON.stringify(frame);
+}
+
+/**
+ * Sends already-encoded frames, in order: as JSON arrays of up to MAX_SERVER_BATCH_BYTES when the
+ * socket speaks `parley.v2` (the frames are joined, not re-encoded), else one message each.
+ * Returns false once the socket is gone.
+ */
+export function sendFrames(ws: WebSocket, frames: string[], batched: boolean): boolean {
+  if (!batched || frames.length === 1) return frames.every((f) => sendFrame(ws, f));
+  let batch: string[] = [];
+  let bytes = 2;
+  for (const f of frames) {
+    if (batch.length > 0 && bytes + f.length + 1 > MAX_SERVER_BATCH_BYTES) {
+      if (!sendFrame(ws, `[${batch.join(",")}]`)) return false;
+      batch = [];
+      bytes = 2;
+    }
+    batch.push(f);
+    bytes += f.length + 1;
+  }
+  return batch.length === 0 || sendFrame(ws, batch.length === 1 ? batch[0]! : `[${batch.join(",")}]`);
 }
 
 /** Sends without throwing: a socket that closed mid-send is cleaned up by its close event. */

@@ -174,6 +174,16 @@ export type ServerFrame = z.infer<typeof ServerFrame>;
 export const HEARTBEAT_REQUEST = JSON.stringify({ type: "heartbeat" });
 export const HEARTBEAT_RESPONSE = JSON.stringify({ type: "heartbeat_ack" });
 
+/**
+ * Socket subprotocols. `parley.v1`: one frame per server socket message. `parley.v2`: the server
+ * may also send a JSON array of frames, in order, in one message (acks of a batch of sends, a page
+ * of catch-up, a burst of live messages): one socket message instead of hundreds, which is most of
+ * what catch-up costs on both ends. Clients offer v2 first if they read arrays.
+ */
+export const Subprotocol = { single: "parley.v1", batched: "parley.v2" } as const;
+/** A batched server message stays under this many bytes (workerd allows 1 MiB per message). */
+export const MAX_SERVER_BATCH_BYTES = 256 * 1024;
+
 export type ParsedFrame =
   | { ok: true; frame: ClientFrame }
   | { ok: false; error: ErrorFrame };

@@ -47,12 +47,16 @@ export async function directConversation(a: Account, b: Account): Promise<string
 /** A device socket that records every frame and lets a test wait for the frames it expects. */
 export class TestSocket {
   readonly frames: ServerFrame[] = [];
+  /** Socket messages received: fewer than frames when a parley.v2 socket gets arrays. */
+  messages = 0;
   private waiters: (() => void)[] = [];
   closed: { code: number; reason: string } | null = null;
 
   constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (e) => {
-      this.frames.push(JSON.parse(e.data as string) as ServerFrame);
+      const json = JSON.parse(e.data as string) as ServerFrame | ServerFrame[];
+      this.messages++;
+      this.frames.push(...(Array.isArray(json) ? json : [json]));
       this.wake();
     });
     ws.addEventListener("close", (e) => {
@@ -121,7 +125,7 @@ export class TestSocket {
 export async function connect(
   token: string,
   deviceId: string,
-  opts: { viaProtocol?: boolean; path?: string } = {},
+  opts: { viaProtocol?: boolean; path?: string; subprotocol?: string } = {},
 ): Promise<TestSocket> {
   const res = await openSocket(token, deviceId, opts);
   if (res.status !== 101 || !res.webSocket) {
@@ -131,8 +135,9 @@ export async function connect(
   return new TestSocket(res.webSocket);
 }
 
-export function openSocket(token: string | null, deviceId: string, opts: { viaProtocol?: boolean; path?: string } = {}) {
+export function openSocket(token: string | null, deviceId: string, opts: { viaProtocol?: boolean; path?: string; subprotocol?: string } = {}) {
   const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (opts.subprotocol) headers["Sec-WebSocket-Protocol"] = opts.subprotocol;
   const params = new URLSearchParams({ device_id: deviceId });
   if (token && opts.viaProtocol) headers["Sec-WebSocket-Protocol"] = `parley.v1, bearer.${token}`;
   else if (token) params.set("token", token);

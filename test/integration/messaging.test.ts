@@ -157,6 +157,14 @@ describe("the message path", () => {
     await b1again.settle();
     expect(b1again.of("new_message").map((m) => m.content)).toEqual(["after"]);
     expect(again[0]!.seq).toBe(count + 1);
+    b1again.close();
+
+    // A parley.v2 device gets the same catch-up in pages: an array per socket message, same order.
+    const b3 = await connect(b.token, "b3", { subprotocol: "parley.v2" });
+    const paged = await b3.next("new_message", count + 1, 30_000);
+    expect(paged.map((m) => m.seq)).toEqual(Array.from({ length: count + 1 }, (_, i) => i + 1));
+    expect(b3.messages).toBeLessThanOrEqual(10);
+    b3.close();
 
     // Another device of b has its own cursor: it gets everything.
     const b2 = await connect(b.token, "b2");

@@ -8,6 +8,7 @@ import {
   HEARTBEAT_RESPONSE,
   Limits,
   parseClientMessage,
+  Subprotocol,
   type ClientFrame,
   type Conversation,
   type ConversationSummary,
@@ -22,7 +23,7 @@ import type { DeliveryBatch } from "../delivery";
 import { guarded } from "../guard";
 import { migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
-import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { InboxStore } from "./inbox";
@@ -274,7 +275,8 @@ export class UserObject extends DurableObject<Env> {
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     const now = Date.now();
-    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now }, request.headers.get(TOKEN_ID_HEADER));
+    const batched = request.headers.get(SUBPROTOCOL_HEADER) === Subprotocol.batched;
+    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now, batched }, request.headers.get(TOKEN_ID_HEADER));
     this.inbox.touchDevice(deviceId, now);
     this.presence.connected(wasOnline, now);
     this.push.deviceConnected();

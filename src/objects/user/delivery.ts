@@ -4,7 +4,7 @@ import { KeyedSerialQueue } from "../../lib/serial";
 import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch } from "../delivery";
 import type { InboxStore } from "./inbox";
-import { sendFrame } from "../sockets";
+import { sendFrames } from "../sockets";
 import type { DeviceSession, DeviceSessions } from "./sessions";
 
 const encode = (m: Message): DeliveredMessage => ({
@@ -71,11 +71,13 @@ export class Delivery {
   private pushLive(session: DeviceSession, conversationId: string, messages: DeliveredMessage[]) {
     if (session.replaying.has(conversationId)) return; // the replay loop will reach these
     let sent = session.sentSeq.get(conversationId) ?? 0;
+    const frames: string[] = [];
     for (const m of messages) {
       if (m.seq <= sent) continue;
-      if (m.origin_device !== session.deviceId) sendFrame(session.ws, m.frame);
+      if (m.origin_device !== session.deviceId) frames.push(m.frame);
       sent = m.seq;
     }
+    if (frames.length > 0) sendFrames(session.ws, frames, session.batched);
     session.sentSeq.set(conversationId, sent);
   }
 
@@ -124,10 +126,10 @@ export class Delivery {
         limit: Limits.replayPage,
       });
       if (!page.ok) return;
-      for (const m of page.value.messages) {
-        if (!sendFrame(session.ws, JSON.stringify({ type: "new_message", ...m }))) return;
-        cursor = m.seq;
-      }
+      // A page is one socket message for a parley.v2 client: per-message sends were most of the cost.
+      const frames = page.value.messages.map((m) => JSON.stringify({ type: "new_message", ...m }));
+      if (frames.length > 0 && !sendFrames(session.ws, frames, session.batched)) return;
+      if (frames.length > 0) cursor = page.value.messages[page.value.messages.length - 1]!.seq;
       // Checked with no await in between, so a delivery that lands later finds the replay done.
       const head = this.inbox.lastSeq(conversationId) ?? 0;
       if (!page.value.has_more && cursor >= head) {

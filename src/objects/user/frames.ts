@@ -11,7 +11,7 @@ import {
   type Presence,
 } from "../../protocol";
 import type { InboxStore } from "./inbox";
-import { errorFrame, sendFrame } from "../sockets";
+import { errorFrame, sendFrame, sendFrames } from "../sockets";
 import type { DeviceSession } from "./sessions";
 
 type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
@@ -106,7 +106,7 @@ export class DeviceFrameHandlers {
           // Nothing was acked: the client keeps these in its outbox and resends with the same ids.
           frames = batch.map((m) => errorFrame({ code: ErrorCode.internal, message: "could not store the message; retry" }, m.client_msg_id));
         }
-        for (const f of frames) sendFrame(outbox.session.ws, f);
+        sendFrames(outbox.session.ws, frames, outbox.session.batched);
       }
     } finally {
       outbox.flushing = false;
@@ -187,6 +187,7 @@ export class DeviceFrameHandlers {
       sendFrame(session.ws, errorFrame(result.error));
       return;
     }
-    for (const m of result.value.messages) sendFrame(session.ws, JSON.stringify({ type: "new_message", ...m }));
+    const frames = result.value.messages.map((m) => JSON.stringify({ type: "new_message", ...m }));
+    if (frames.length > 0) sendFrames(session.ws, frames, session.batched);
   }
 }

@@ -7,12 +7,15 @@ export interface DeviceAttachment {
   user_id: string;
   device_id: string;
   connected_at: number;
+  /** Speaks `parley.v2`: frames may be sent to it as arrays (protocol/frames.ts, Subprotocol). */
+  batched?: boolean;
 }
 
 export interface DeviceSession {
   ws: WebSocket;
   deviceId: string;
   connectedAt: number;
+  batched: boolean;
   /** Conversations this device is being caught up on: live pushes wait for the replay. */
   replaying: Set<string>;
   /** Highest seq pushed to this socket per conversation, so nothing goes out twice. */
@@ -40,7 +43,14 @@ export class DeviceSessions {
     if (!session) {
       const attachment = ws.deserializeAttachment() as DeviceAttachment | null;
       if (!attachment) return null;
-      session = { ws, deviceId: attachment.device_id, connectedAt: attachment.connected_at, replaying: new Set(), sentSeq: new Map() };
+      session = {
+        ws,
+        deviceId: attachment.device_id,
+        connectedAt: attachment.connected_at,
+        batched: attachment.batched === true,
+        replaying: new Set(),
+        sentSeq: new Map(),
+      };
       this.bySocket.set(ws, session);
     }
     return session;
