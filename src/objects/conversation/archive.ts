@@ -155,6 +155,10 @@ export class HistoryArchive {
         last,
       );
       this.sql.exec("DELETE FROM messages WHERE seq >= ? AND seq <= ?", first, last);
+      // The cursor log (when each member first reached each seq, for message info) would otherwise
+      // grow with every acknowledgement forever: a busy 500-member group fills its object's 10 GB in
+      // days. Older than the segments already archived, message info says "by" the next advance kept.
+      this.sql.exec("DELETE FROM cursor_advances WHERE seq < ?", first);
     });
     this.archivedUpTo = last;
   }
