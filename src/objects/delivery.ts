@@ -18,3 +18,12 @@ export interface DeliveryBatch {
   conversation_id: string;
   messages: DeliveredMessage[];
 }
+
+/**
+ * A user object's answer to a delivery: how far its inbox for the conversation is written to
+ * storage (the answer leaves only once that write is durable), or null when the conversation is not
+ * in its inbox (not a member, or just left) and there is nothing to wait for. Inbox writes are held
+ * for up to a second, so this lags what was just delivered; the conversation counts a member as
+ * having a message only once it is written (Fanout, confirmation).
+ */
+export type DeliveryReceipt = { written_seq: number | null };

@@ -321,8 +321,10 @@ export class ConversationObject extends DurableObject<Env> {
         const nextTyping = this.typingTracker.expire(now);
         if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
         await this.fanout.publish();
+        await this.fanout.confirm();
         this.store.flushCursors();
-        this.store.saveFanoutSeq(this.fanout.deliveredUpTo);
+        this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+        if (this.fanout.unconfirmed || this.fanout.behind) await this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
         // After fan-out is recorded: only what every member has may leave the hot table.
         const archiveRetry = await this.archive.run(now);
         if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);

@@ -1,5 +1,6 @@
 import { userStub, type Env } from "../../env";
-import type { DeliveryBatch } from "../delivery";
+import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
+import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { CloseCode } from "../../protocol";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
@@ -43,10 +44,14 @@ async function settleInWindow<T, R>(items: T[], limit: number, task: (item: T) =
  * Pushes stored messages to every member's user object. One round at a time, in seq order;
  * messages stored while a round is in flight go out in the next round as one batch.
  *
- * The conversation writes nothing per member, and nothing per round: it keeps `deliveredUpTo`, the
- * point up to which every member's user object has the messages, in memory, and the next send's
- * transaction (or the alarm) persists it as `fanout_seq`. After a crash fan-out resumes from the
- * persisted point; user objects drop anything they already have, so a repeat is harmless.
+ * Two points: `deliveredUpTo`, up to which every member's user object has been handed the messages
+ * (and pushed them to its devices), and `confirmedUpTo`, up to which every one has them written.
+ * User objects hold inbox writes for up to a second (one commit per delivery was most of fan-out's
+ * cost), and each reply says how far their writes go; a confirmation pass after a burst asks the
+ * stragglers to write now. If a member's object lost what it held (it restarted), fan-out goes
+ * again from `confirmedUpTo`; user objects drop what they already have, so repeats are harmless.
+ * The conversation writes nothing per member: the next send's transaction (or the alarm) persists
+ * `confirmedUpTo` as `fanout_seq`, where fan-out resumes after a crash.
  */
 export class Fanout {
   private running: Promise<void> | null = null;
@@ -54,6 +59,8 @@ export class Fanout {
   /** Frames encoded for the live sockets, reused by the user-object round that follows. */
   private readonly encoded = new Map<number, string>();
   deliveredUpTo: number;
+  confirmedUpTo: number;
+  private confirmTimer: ReturnType<typeof setTimeout> | null = null;
   /** Live sockets have everything up to here. After a restart they resume from the persisted point. */
   private livePushedUpTo: number;
 
@@ -65,6 +72,7 @@ export class Fanout {
     private readonly concurrency = Number.POSITIVE_INFINITY,
   ) {
     this.deliveredUpTo = store.fanoutSeq;
+    this.confirmedUpTo = store.fanoutSeq;
     this.livePushedUpTo = store.fanoutSeq;
   }
 
@@ -98,6 +106,68 @@ export class Fanout {
 
   get behind(): boolean {
     return this.deliveredUpTo < this.store.lastSeq;
+  }
+
+  /** Some member may not have written what it was handed yet. */
+  get unconfirmed(): boolean {
+    return this.confirmedUpTo < this.deliveredUpTo;
+  }
+
+  /**
+   * Asks every member handed messages past `confirmedUpTo` to write them now, and moves
+   * `confirmedUpTo` as far as every answer allows. A member that answers short lost what it held:
+   * fan-out goes again from there. Run a moment after a burst, and by the alarm.
+   */
+  async confirm(): Promise<void> {
+    if (this.confirmTimer !== null) {
+      clearTimeout(this.confirmTimer);
+      this.confirmTimer = null;
+    }
+    await this.running;
+    const from = this.confirmedUpTo;
+    const to = this.deliveredUpTo;
+    if (from >= to) return;
+    const recipients = this.store.recipients(from, to);
+    const results = await settleInWindow(recipients, this.concurrency, (r) =>
+      userStub(this.env, r.user_id).confirmDelivered(this.store.conversationId),
+    );
+    const confirmed = this.confirmedBy(recipients, results, from, to);
+    this.confirmedUpTo = Math.max(this.confirmedUpTo, confirmed);
+    if (this.confirmedUpTo < to) {
+      console.error(JSON.stringify({ level: "warn", msg: "fanout: a member lost held writes; delivering again", conversation: this.store.conversationId, from: this.confirmedUpTo, to }));
+      this.deliveredUpTo = Math.min(this.deliveredUpTo, this.confirmedUpTo);
+      await this.kick();
+    }
+  }
+
+  /** How far every member in `recipients` has (from, to] written, by their answers. */
+  private confirmedBy(
+    recipients: { user_id: string; after: number; upTo: number }[],
+    results: PromiseSettledResult<DeliveryReceipt>[],
+    from: number,
+    to: number,
+  ): number {
+    let confirmed = to;
+    results.forEach((r, i) => {
+      const member = recipients[i]!;
+      if (r.status === "rejected") {
+        confirmed = Math.min(confirmed, from);
+        return;
+      }
+      const written = r.value.written_seq;
+      if (written === null) return; // not in their inbox (left, or never a member): nothing to wait for
+      if (written >= Math.min(to, member.upTo)) return;
+      confirmed = Math.min(confirmed, Math.max(written, member.after));
+    });
+    return confirmed;
+  }
+
+  private scheduleConfirm() {
+    // After the members' held writes are due, so the pass finds them written and costs one call each.
+    this.confirmTimer ??= setTimeout(() => {
+      this.confirmTimer = null;
+      this.confirm().catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "fanout confirm failed", error: String(err) })));
+    }, CURSOR_WRITE_DELAY_MS + 250);
   }
 
   noteOrigin(seq: number, deviceId: string | undefined) {
@@ -148,12 +218,19 @@ export class Fanout {
           return;
         }
         this.deliveredUpTo = to;
+        // Replies also tell how far each member has written: usually up to the previous round.
+        const handed = new Set(deliveries.map((d) => d.user));
+        const answered = recipients.filter((r) => handed.has(r.user_id));
+        const byUser = new Map(deliveries.map((d, i) => [d.user, results[i]!] as const));
+        const confirmed = this.confirmedBy(answered, answered.map((r) => byUser.get(r.user_id)!), from, to);
+        this.confirmedUpTo = Math.max(this.confirmedUpTo, confirmed);
         for (const m of messages) {
           this.origins.delete(m.seq);
           this.encoded.delete(m.seq);
         }
-        this.store.pruneDeparted(to);
+        this.store.pruneDeparted(this.confirmedUpTo);
       }
+      if (this.unconfirmed) this.scheduleConfirm();
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "fanout round failed", error: String(err) }));
       await this.scheduleRetry();

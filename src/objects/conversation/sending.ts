@@ -68,7 +68,7 @@ export class SendPath {
         this.fanout.noteOrigin(stored.seq, originDevice);
         return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
       });
-      this.store.saveHead(this.fanout.deliveredUpTo);
+      this.store.saveHead(this.fanout.confirmedUpTo);
       this.store.flushCursors(); // cursor moves written behind ride along in this commit
 
       return results;

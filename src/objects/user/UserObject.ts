@@ -19,7 +19,7 @@ import {
   type User,
   type UserSettings,
 } from "../../protocol";
-import type { DeliveryBatch } from "../delivery";
+import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
 import { guarded } from "../guard";
 import { migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
@@ -237,8 +237,13 @@ export class UserObject extends DurableObject<Env> {
     return this.inbox.list();
   }
 
-  deliver(batch: DeliveryBatch): Promise<void> {
+  deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
     return this.delivery.deliver(batch);
+  }
+
+  /** Fan-out asks: write the held inbox changes of this conversation, and say how far they go. */
+  confirmDelivered(conversationId: string): DeliveryReceipt {
+    return this.delivery.confirm(conversationId);
   }
 
   /** Frames for every connected device of this user (e.g. receipts for their messages). */

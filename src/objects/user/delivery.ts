@@ -2,7 +2,7 @@ import { conversationStub, type Env } from "../../env";
 import { count } from "../../lib/metrics";
 import { KeyedSerialQueue } from "../../lib/serial";
 import { Limits, SystemEvent, type Message } from "../../protocol";
-import type { DeliveredMessage, DeliveryBatch } from "../delivery";
+import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt } from "../delivery";
 import type { InboxStore } from "./inbox";
 import { sendFrames } from "../sockets";
 import type { DeviceSession, DeviceSessions } from "./sessions";
@@ -33,8 +33,14 @@ export class Delivery {
     private readonly undelivered: (conversationId: string, messages: DeliveredMessage[]) => void = () => {},
   ) {}
 
-  deliver(batch: DeliveryBatch): Promise<void> {
-    return this.perConversation.run(batch.conversation_id, () => this.deliverInOrder(batch));
+  async deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
+    await this.perConversation.run(batch.conversation_id, () => this.deliverInOrder(batch));
+    return { written_seq: this.inbox.writtenLastSeq(batch.conversation_id) };
+  }
+
+  /** Writes what is held for the conversation now, and says how far that is. */
+  confirm(conversationId: string): DeliveryReceipt {
+    return { written_seq: this.inbox.flushHead(conversationId) };
   }
 
   private async deliverInOrder(batch: DeliveryBatch): Promise<void> {

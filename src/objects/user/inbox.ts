@@ -18,8 +18,18 @@ type InboxRow = {
   unread_count: number;
 };
 
-/** A cursor move held in memory until it is written (see writeBehind.ts). */
-type PendingCursors = { delivered: number; read: number; unread_count: number | null };
+/**
+ * Inbox changes held in memory until they are written (see writeBehind.ts): cursor moves from
+ * acknowledgements, and the head (last message, unread count) moved by deliveries. A read sets the
+ * unread count; deliveries after it add to it.
+ */
+type PendingCursors = {
+  delivered: number;
+  read: number;
+  unread_count: number | null;
+  unread_added: number;
+  head: { last_seq: number; last_message: string; updated_at: number } | null;
+};
 
 export class InboxStore {
   /**
@@ -115,10 +125,26 @@ export class InboxStore {
   }
 
   lastSeq(conversationId: string): number | null {
+    const written = this.writtenLastSeq(conversationId);
+    if (written === null) return null;
+    return Math.max(written, this.pendingCursors.get(conversationId)?.head?.last_seq ?? 0);
+  }
+
+  /**
+   * The head as written to SQLite. A reply that reports it leaves only once that write is durable
+   * (the output gate holds it), so the conversation may count on it: see Fanout's confirmation.
+   */
+  writtenLastSeq(conversationId: string): number | null {
     const row = this.sql
       .exec<{ last_seq: number }>("SELECT last_seq FROM inbox WHERE conversation_id = ?", conversationId)
       .toArray()[0];
     return row ? row.last_seq : null;
+  }
+
+  /** Writes whatever is held in memory now; returns the head as written. */
+  flushHead(conversationId: string): number | null {
+    this.cursorWrites.flush();
+    return this.writtenLastSeq(conversationId);
   }
 
   cursors(conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
@@ -132,7 +158,7 @@ export class InboxStore {
     const pending = this.pendingCursors.get(conversationId);
     if (!row || !pending) return row;
     return {
-      last_seq: row.last_seq,
+      last_seq: Math.max(row.last_seq, pending.head?.last_seq ?? 0),
       delivered_seq: Math.max(row.delivered_seq, pending.delivered),
       read_seq: Math.max(row.read_seq, pending.read),
     };
@@ -140,19 +166,14 @@ export class InboxStore {
 
   /** Records newly delivered messages (already in seq order, all past last_seq). */
   applyDelivered(conversationId: string, selfId: string, messages: DeliveredMessage[]): void {
-    // First, in the same commit: a pending read sets unread_count, which this then adds to.
-    this.cursorWrites.flush();
+    // Held, not written: one commit per delivery was the largest cost of fan-out (an fsync each,
+    // on local workerd's one thread). The conversation keeps re-delivering until a reply reports the
+    // head written (Fanout, confirmation), so a crash before the write loses nothing.
     const last = messages[messages.length - 1]!;
-    const fromOthers = messages.filter((m) => m.sender_id !== selfId).length;
-    this.sql.exec(
-      `UPDATE inbox SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?),
-         unread_count = unread_count + ? WHERE conversation_id = ?`,
-      last.seq,
-      last.frame,
-      last.timestamp,
-      fromOthers,
-      conversationId,
-    );
+    const pending = this.pendingFor(conversationId);
+    pending.head = { last_seq: last.seq, last_message: last.frame, updated_at: Math.max(pending.head?.updated_at ?? 0, last.timestamp) };
+    pending.unread_added += messages.filter((m) => m.sender_id !== selfId).length;
+    this.cursorWrites.schedule();
   }
 
   /** What a push notification about this conversation needs to say. */
@@ -179,13 +200,14 @@ export class InboxStore {
     pending.read = Math.max(pending.read, seq);
     pending.delivered = Math.max(pending.delivered, seq);
     pending.unread_count = unreadCount;
+    pending.unread_added = 0; // the conversation's count covers what was delivered so far
     this.cursorWrites.schedule();
   }
 
   private pendingFor(conversationId: string): PendingCursors {
     let pending = this.pendingCursors.get(conversationId);
     if (!pending) {
-      pending = { delivered: 0, read: 0, unread_count: null };
+      pending = { delivered: 0, read: 0, unread_count: null, unread_added: 0, head: null };
       this.pendingCursors.set(conversationId, pending);
     }
     return pending;
@@ -194,12 +216,23 @@ export class InboxStore {
   /** Writes the cursor moves held in memory (see the fields above). */
   private writeCursors(): void {
     for (const [conversationId, p] of this.pendingCursors) {
+      if (p.head) {
+        this.sql.exec(
+          `UPDATE inbox SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?`,
+          p.head.last_seq,
+          p.head.last_message,
+          p.head.updated_at,
+          conversationId,
+          p.head.last_seq,
+        );
+      }
       this.sql.exec(
         `UPDATE inbox SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?),
-           unread_count = COALESCE(?, unread_count) WHERE conversation_id = ?`,
+           unread_count = COALESCE(?, unread_count) + ? WHERE conversation_id = ?`,
         p.read,
         p.delivered,
         p.unread_count,
+        p.unread_added,
         conversationId,
       );
     }
