@@ -3,7 +3,7 @@
  * outbox, ordering and delivered acknowledgements a real client performs are part of every figure.
  * Everything targets loopback and is bounded in count and time.
  */
-import { ParleyClient, RestClient } from "../src/client";
+import { ParleyClient, RestClient, type ParleyClientOptions, type SocketFactory } from "../src/client";
 
 export interface Account {
   user: { user_id: string; username: string; display_name: string };
@@ -28,12 +28,62 @@ export class Server {
   }
 
   /** A started client with its device socket open. */
-  async client(account: Account, deviceId: string): Promise<ParleyClient> {
-    const client = new ParleyClient({ baseUrl: this.base, token: account.token, user: account.user, deviceId });
+  async client(account: Account, deviceId: string, options: Partial<ParleyClientOptions> = {}): Promise<ParleyClient> {
+    const client = new ParleyClient({ baseUrl: this.base, token: account.token, user: account.user, deviceId, ...options });
+    const opened = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => (off(), reject(new Error(`timed out waiting for device ${deviceId} to connect`))), 30_000);
+      const off = client.on("connection", (state) => {
+        if (state === "open") (clearTimeout(timer), off(), resolve());
+      });
+    });
     await client.start();
-    await waitFor(() => client.connectionState === "open", 30_000, `device ${deviceId} to connect`);
+    await opened;
     return client;
   }
+}
+
+/**
+ * Sockets for the SDK (`createSocket`; Node's WebSocket unless told otherwise), counting frames and
+ * payload bytes each way.
+ */
+export class SocketMeter {
+  framesIn = 0;
+  bytesIn = 0;
+  framesOut = 0;
+  bytesOut = 0;
+  /** When the last socket made by `factory` opened (performance.now()). */
+  openedAt = NaN;
+  /** Every frame received, when capturing (to replay them elsewhere). */
+  captured: string[] | null = null;
+
+  constructor(private readonly create: SocketFactory = (url, protocols) => new WebSocket(url, protocols)) {}
+
+  readonly factory: SocketFactory = (url, protocols) => {
+    const ws = this.create(url, protocols);
+    ws.addEventListener("open", () => (this.openedAt = performance.now()));
+    ws.addEventListener("message", (event) => {
+      const data = String(event.data);
+      this.framesIn++;
+      this.bytesIn += Buffer.byteLength(data);
+      this.captured?.push(data);
+    });
+    const send = ws.send.bind(ws);
+    ws.send = (data: string) => {
+      this.framesOut++;
+      this.bytesOut += Buffer.byteLength(data);
+      send(data);
+    };
+    return ws;
+  };
+}
+
+/** Registers `count` users, `concurrency` at a time (each costs a 100,000-iteration PBKDF2). */
+export async function registerMany(server: Server, count: number, prefix: string, concurrency = 8): Promise<Account[]> {
+  const out: Account[] = [];
+  for (let i = 0; i < count; i += concurrency) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => server.register(`${prefix}${i + k}`)))));
+  }
+  return out;
 }
 
 export function percentile(sorted: number[], p: number): number {

@@ -9,16 +9,26 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conversationThroughput, directLatency } from "./scenarios/direct";
 import { groupFanout } from "./scenarios/group";
+import { idleSockets } from "./scenarios/idle";
+import { catchUp } from "./scenarios/catchup";
+import { coldStart } from "./scenarios/coldStart";
 import { Server, sleep } from "./lib";
+import { peerTable, peerTableNotes, runPeers } from "./peers";
 
 const args = process.argv.slice(2);
 const urlArg = args.find((a) => a.startsWith("--url="))?.slice(6);
 const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const wanted = (name: string) => !only || only.includes(name);
+// --peers runs Prosody, ejabberd and the ws floor after Parley (--peers=prosody,ws-floor picks some);
+// --peers-only skips Parley. --only= applies to both.
+const peersOnly = args.includes("--peers-only");
+const peersArg = args.find((a) => a === "--peers" || a.startsWith("--peers="));
+const peerNames = peersArg?.startsWith("--peers=") ? peersArg.slice(8).split(",") : undefined;
+const wantedAnywhere = (name: string) => !only || only.includes(name);
+const wanted = (name: string) => !peersOnly && wantedAnywhere(name);
 
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
+/** Starts `wrangler dev` on fresh state, or on `state` left by an earlier start (a restart). */
+async function startServer(state = mkdtempSync(join(tmpdir(), "parley-bench-"))): Promise<{ url: string; child: ChildProcess; state: string }> {
   const port = 8790 + Math.floor(Math.random() * 100);
-  const state = mkdtempSync(join(tmpdir(), "parley-bench-"));
   await new Promise<void>((resolve, reject) => {
     const setup = spawn(process.execPath, ["scripts/dev-setup.mjs"], { stdio: "inherit" });
     setup.on("exit", (code) => (code === 0 ? resolve() : reject(new Error("dev-setup failed"))));
@@ -29,12 +39,15 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", ...vars], {
     stdio: ["ignore", "inherit", "inherit"],
     detached: true,
+    // As `npm start` runs it: without wrangler's local trace store, which doubles the CPU per message.
+    env: { ...process.env, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" },
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 120; i++) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}) before it was up`);
     try {
       const res = await fetch(`${url}/api/v1/users/me`);
-      if (res.status === 401) return { url, child };
+      if (res.status === 401) return { url, child, state };
     } catch {
       /* not up yet */
     }
@@ -49,9 +62,41 @@ const defaultsOfGroup = () => ({
   intervalMs: Number(process.env.BENCH_GROUP_INTERVAL_MS ?? 200),
 });
 
+/**
+ * Stops the whole process group of a server this run started and waits (bounded) until every
+ * process in it has gone, so a restart on the same state finds its sockets free.
+ */
+async function stopServer(child: ChildProcess) {
+  const group = -child.pid!;
+  const signal = (sig: NodeJS.Signals | 0) => {
+    try {
+      process.kill(group, sig);
+      return true;
+    } catch {
+      return false; // no process left in the group
+    }
+  };
+  signal("SIGTERM");
+  for (let i = 0; i < 100 && signal(0); i++) await sleep(100);
+  if (signal("SIGKILL")) for (let i = 0; i < 50 && signal(0); i++) await sleep(100);
+}
+
 async function main() {
-  const started = urlArg ? null : await startServer();
-  const server = new Server(urlArg ?? started!.url);
+  let started = urlArg || peersOnly ? null : await startServer();
+  let server = new Server(urlArg ?? started?.url ?? "http://127.0.0.1:0");
+  /**
+   * A new process on the same persisted state (not with --url): the idle scenario takes a fresh
+   * process per variant, the cold-start scenario times the first requests after it. Later
+   * scenarios use the new server.
+   */
+  const restart = started
+    ? async () => {
+        await stopServer(started!.child);
+        const state = started!.state;
+        started = await startServer(state).catch(() => startServer(state)); // once more if it lost a race for a port
+        return (server = new Server(started.url));
+      }
+    : undefined;
   const results: Record<string, unknown> = {};
   try {
     if (wanted("latency")) {
@@ -71,9 +116,40 @@ async function main() {
       console.log("the same, members also watching the group's live socket …");
       results.group_fanout_live = await groupFanout(server, { ...defaultsOfGroup(), live: true });
     }
+    if (wanted("idle")) {
+      const users = Number(process.env.BENCH_IDLE_USERS ?? 1_000);
+      const devicesPerUser = Number(process.env.BENCH_IDLE_DEVICES ?? 10);
+      const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
+      console.log(`idle device sockets: ${users} users × ${devicesPerUser} devices, memory and ${idleSeconds} s of idle CPU …`);
+      results.idle_sockets = await idleSockets(server, { users, devicesPerUser, idleSeconds, connectConcurrency: 100 }, restart);
+    }
+    if (wanted("catchup")) {
+      const messages = Number(process.env.BENCH_CATCHUP_MESSAGES ?? 10_000);
+      console.log(`catch-up: a device offline for ${messages} messages reconnects …`);
+      results.catch_up = await catchUp(server, { messages, burst: 100, samples: 3, settleMs: 12_000, profile: !!process.env.BENCH_CATCHUP_PROFILE });
+    }
+    if (wanted("cold")) {
+      console.log("cold start: first request to evicted objects, and after a restart …");
+      results.cold_start = await coldStart(server, { samples: Number(process.env.BENCH_COLD_SAMPLES ?? 5), warmPerSample: 3 }, restart);
+    }
   } finally {
-    if (started?.child.pid) process.kill(-started.child.pid, "SIGTERM");
+    if (started?.child.pid) await stopServer(started.child);
   }
+  const peers =
+    peersArg || peersOnly
+      ? await runPeers({
+          peers: peerNames,
+          wanted: wantedAnywhere,
+          group: defaultsOfGroup(),
+          idle: {
+            users: Number(process.env.BENCH_IDLE_USERS ?? 1_000),
+            devicesPerUser: Number(process.env.BENCH_IDLE_DEVICES ?? 10),
+            idleSeconds: Number(process.env.BENCH_IDLE_SECONDS ?? 30),
+          },
+          catchUpMessages: Number(process.env.BENCH_CATCHUP_MESSAGES ?? 10_000),
+          coldStartRuns: Number(process.env.BENCH_PEERS_COLD_RUNS ?? 5),
+        })
+      : undefined;
   const d = results.direct_latency as Awaited<ReturnType<typeof directLatency>> | undefined;
   const t = results.conversation_throughput as Awaited<ReturnType<typeof conversationThroughput>> | undefined;
   const tb = results.conversation_throughput_batched as Awaited<ReturnType<typeof conversationThroughput>> | undefined;
@@ -93,11 +169,42 @@ async function main() {
     rows.push([`${g.members}-member group (${g.sockets}), send→first member`, "p50 / p99 ms", `${g.to_first_member_ms.p50} / ${g.to_first_member_ms.p99}`]);
     rows.push([`${g.members}-member group (${g.sockets})`, "deliveries/s", String(g.deliveries_per_s)]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+  const idle = results.idle_sockets as Awaited<ReturnType<typeof idleSockets>> | undefined;
+  for (const v of idle?.variants ?? []) {
+    if (!("sockets" in v)) continue;
+    const b = v.bytes_per_socket;
+    rows.push([`${b.sockets} idle sockets: ${v.variant}`, "bytes/socket allocated / JS heap / RSS", `${b.allocated} / ${b.js_heap} / ${b.rss}`]);
+    rows.push([`same, ${v.sockets} open, ${Math.round(v.idle.wall_ms / 1000)} s idle`, "server CPU, % of a core", String(v.idle.server_core_percent)]);
+  }
+  const caught = results.catch_up as Awaited<ReturnType<typeof catchUp>> | undefined;
+  if (caught) {
+    rows.push([`catch-up of ${caught.messages} messages, SDK (median of ${caught.samples.length})`, "msg/s", String(caught.msg_per_s)]);
+    const direct = caught.bare_socket_bypassing_proxy?.msg_per_s ?? "–";
+    rows.push([`same, bare socket: v2 / v1 via wrangler's proxy / v2 straight to the runtime`, "msg/s", `${caught.bare_socket.msg_per_s} / ${caught.bare_socket_one_frame_per_message.msg_per_s} / ${direct}`]);
+    const alone = caught.client_alone;
+    rows.push([`same frames from a stand-in server, SDK: one write / write per frame`, "msg/s", `${alone.one_write.sdk.msg_per_s} / ${alone.one_write_per_frame.sdk.msg_per_s}`]);
+  }
+  const cold = results.cold_start as Awaited<ReturnType<typeof coldStart>> | undefined;
+  if (cold) {
+    rows.push(["history page, evicted / warm objects", "p50 ms", `${cold.cold_history_ms.p50} / ${cold.warm_history_ms.p50}`]);
+    rows.push(["send→ack, evicted / warm objects", "p50 ms", `${cold.cold_ack_ms.p50} / ${cold.warm_ack_ms.p50}`]);
+    rows.push(["send→receive, evicted / warm objects", "p50 ms", `${cold.cold_receive_ms.p50} / ${cold.warm_receive_ms.p50}`]);
+    const r = cold.after_restart;
+    if (r) rows.push(["after a restart: ready / first history / first ack", "ms", `${r.ready_ms} / ${r.first_history_ms} / ${r.first_ack_ms}`]);
+  }
+  const printTable = (table: string[][]) => {
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+    for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+  };
+  if (rows.length > 1) printTable(rows);
+  if (peers) {
+    console.log("\nParley and its peers");
+    printTable(peerTable(results, peers));
+    for (const note of peerTableNotes(peers)) console.log(`  ${note}`);
+  }
   mkdirSync("bench/results", { recursive: true });
   const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), results }, null, 2));
+  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), results: peers ? { ...results, peers } : results }, null, 2));
   console.log(`wrote ${file}`);
   process.exit(0);
 }

@@ -1,14 +1,5 @@
 import type { ParleyClient } from "../../src/client";
-import { round, Server, sleep, summarize, waitFor, type Account } from "../lib";
-
-/** Registers `count` users, `concurrency` at a time (each costs a 100,000-iteration PBKDF2). */
-async function registerMany(server: Server, count: number, prefix: string, concurrency = 8): Promise<Account[]> {
-  const out: Account[] = [];
-  for (let i = 0; i < count; i += concurrency) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(concurrency, count - i) }, (_, k) => server.register(`${prefix}${i + k}`)))));
-  }
-  return out;
-}
+import { registerMany, round, Server, sleep, summarize, waitFor } from "../lib";
 
 /**
  * 500-member fan-out: every member runs an SDK client with its device socket open (with `live`, also
