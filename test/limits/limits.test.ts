@@ -3,6 +3,15 @@ import { describe, expect, it } from "vitest";
 import { Limits } from "../../src/protocol";
 import { api, connect, directConversation, openSocket, registerUser, uniqueName } from "../helpers/client";
 
+/**
+ * Login limits count in fixed 60 s windows aligned to the wall clock (as the local rate limiter
+ * does): a run that straddled a boundary would see its count reset halfway. Start with room left.
+ */
+async function inFreshWindow(periodMs = 60_000, needMs = 15_000) {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < needMs) await new Promise((r) => setTimeout(r, left + 50));
+}
+
 /** This project runs with the production limits (the `workers` project raises the send rate). */
 describe("limits", () => {
   it("limits a user's send rate across sockets and REST: a burst of 60, then rate_limited per message", async () => {
@@ -39,6 +48,7 @@ describe("limits", () => {
 
   it("limits login attempts per username, whichever IP they come from", async () => {
     const ana = await registerUser("ana");
+    await inFreshWindow();
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       const res = await api("POST", "/api/v1/auth/login", { body: { username: ana.user.username, password: "wrong password!" } });
@@ -51,6 +61,7 @@ describe("limits", () => {
   });
 
   it("limits login attempts per client IP, whichever usernames it tries", async () => {
+    await inFreshWindow();
     const statuses: number[] = [];
     for (let i = 0; i < 32; i++) {
       const res = await api("POST", "/api/v1/auth/login", {
