@@ -44,7 +44,8 @@ export function until(clients: ParleyClient[], done: () => boolean, what: string
 type Verdict = "pass" | "drop" | "twice";
 
 /**
- * Real WebSockets with a hand on the wire: `incoming` decides per server frame whether it arrives,
+ * Real WebSockets with a hand on the wire: `incoming` decides per server frame (also inside a
+ * parley.v2 array) whether it arrives,
  * is lost, or arrives twice; `cut()` drops the current connection; `sent` records every frame the
  * client sent.
  */
@@ -70,10 +71,16 @@ export class FlakyNetwork {
       addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => void) {
         if (type !== "message") return ws.addEventListener(type, listener);
         ws.addEventListener("message", (event) => {
-          const verdict = network.incoming(JSON.parse(event.data as string) as ServerFrame);
-          if (verdict === "drop") return;
-          listener(event);
-          if (verdict === "twice") listener(event);
+          // A parley.v2 message may carry several frames: the verdict is per frame, and each
+          // frame that passes is handed on as a message of its own.
+          const parsed = JSON.parse(event.data as string) as ServerFrame | ServerFrame[];
+          for (const frame of Array.isArray(parsed) ? parsed : [parsed]) {
+            const verdict = network.incoming(frame);
+            if (verdict === "drop") continue;
+            const one = { data: JSON.stringify(frame) };
+            listener(one);
+            if (verdict === "twice") listener(one);
+          }
         });
       },
     };
