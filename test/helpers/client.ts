@@ -144,6 +144,14 @@ export function openSocket(token: string | null, deviceId: string, opts: { viaPr
   return exports.default.fetch(`http://parley.test${opts.path ?? "/api/v1/ws"}?${params}`, { headers });
 }
 
+/** Sends one message over a socket and waits for its ack. */
+export async function sendAndAck(socket: TestSocket, conversationId: string, content: string, clientMsgId: string) {
+  const before = socket.of("message_ack").length;
+  socket.send({ type: "send_message", conversation_id: conversationId, ...text(content, clientMsgId) });
+  const acks = await socket.next("message_ack", before + 1);
+  return acks.find((a) => a.client_msg_id === clientMsgId)!;
+}
+
 export const text = (content: string, clientMsgId: string) => ({
   content,
   content_type: "text" as const,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, connect, directConversation, registerUser, text, type TestSocket } from "../helpers/client";
+import { api, connect, directConversation, registerUser, sendAndAck } from "../helpers/client";
 
 /**
  * Delivered/read acknowledgements are written behind (src/objects/writeBehind.ts): the sender
@@ -10,13 +10,6 @@ import { api, connect, directConversation, registerUser, text, type TestSocket }
  */
 const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 const userStub = (id: string) => env.USERS.get(env.USERS.idFromName(id));
-
-async function sendAndAck(socket: TestSocket, conversationId: string, content: string, clientMsgId: string) {
-  const before = socket.of("message_ack").length;
-  socket.send({ type: "send_message", conversation_id: conversationId, ...text(content, clientMsgId) });
-  const acks = await socket.next("message_ack", before + 1);
-  return acks.find((a) => a.client_msg_id === clientMsgId)!;
-}
 
 const storedMemberCursor = (conversationId: string, userId: string) =>
   runInDurableObject(conversationStub(conversationId), (_o, state) =>

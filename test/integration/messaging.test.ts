@@ -2,17 +2,10 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
-import { api, connect, directConversation, registerUser, text, type TestSocket } from "../helpers/client";
+import { api, connect, directConversation, registerUser, sendAndAck, text, type TestSocket } from "../helpers/client";
 
 const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 
-/** Sends one message over a socket and waits for its ack. */
-async function sendAndAck(socket: TestSocket, conversationId: string, content: string, clientMsgId: string) {
-  const before = socket.of("message_ack").length;
-  socket.send({ type: "send_message", conversation_id: conversationId, ...text(content, clientMsgId) });
-  const acks = await socket.next("message_ack", before + 1);
-  return acks.find((a) => a.client_msg_id === clientMsgId)!;
-}
 
 describe("direct conversations", () => {
   it("exist once per pair, whoever creates them", async () => {
