@@ -114,3 +114,39 @@ export async function waitFor(done: () => boolean, timeoutMs: number, what: stri
     await sleep(2);
   }
 }
+
+/**
+ * Times a group's fan-out the same way for Parley and the peers: `note(body)` is called by every
+ * member's client for each message it receives; `run` sends `messages` ids `intervalMs` apart and,
+ * once each has reached all `recipients`, reports send → first and → last arrival and deliveries/s.
+ */
+export class FanoutTimer {
+  private readonly sentAt = new Map<string, number>();
+  private readonly arrivals = new Map<string, number[]>();
+
+  readonly note = (body: string) => {
+    if (!this.sentAt.has(body)) return;
+    const list = this.arrivals.get(body) ?? [];
+    list.push(performance.now());
+    this.arrivals.set(body, list);
+  };
+
+  async run(send: (body: string) => Promise<unknown>, opts: { messages: number; intervalMs: number; recipients: number }) {
+    for (let n = 0; n < opts.messages; n++) {
+      const id = `g${n}`;
+      this.sentAt.set(id, performance.now());
+      await send(id);
+      await sleep(opts.intervalMs);
+    }
+    const { sentAt, arrivals } = this;
+    await waitFor(() => [...sentAt.keys()].every((id) => (arrivals.get(id)?.length ?? 0) >= opts.recipients), 120_000, "every member to have every message");
+    const toLast = [...sentAt.entries()].map(([id, t0]) => Math.max(...arrivals.get(id)!) - t0);
+    const toFirst = [...sentAt.entries()].map(([id, t0]) => Math.min(...arrivals.get(id)!) - t0);
+    const spanSeconds = (Math.max(...[...arrivals.values()].flat()) - Math.min(...sentAt.values())) / 1000;
+    return {
+      to_last_member_ms: summarize(toLast),
+      to_first_member_ms: summarize(toFirst),
+      deliveries_per_s: round((opts.messages * opts.recipients) / spanSeconds, 0),
+    };
+  }
+}

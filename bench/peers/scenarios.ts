@@ -4,7 +4,7 @@
  * timed in this process, on one clock. None of the peers acknowledges a message to its sender, so
  * there is no "ack" figure: throughput is what the receiver gets.
  */
-import { round, sleep, summarize, waitFor } from "../lib";
+import { FanoutTimer, round, sleep, summarize, waitFor } from "../lib";
 import type { Conversation, Peer, PeerClient, RunningPeer } from "./peer";
 import { raiseOpenFileLimit } from "../serverProcesses";
 import { groupUsage } from "./process";
@@ -114,39 +114,16 @@ export async function conversationThroughput(peer: RunningPeer, opts = { message
 export async function groupFanout(peer: RunningPeer, opts: { members: number; messages: number; intervalMs: number }) {
   const users = names("g", opts.members);
   await peer.register(users);
-  const sentAt = new Map<string, number>();
-  const arrivals = new Map<string, number[]>();
-  const onMessage = (body: string) => {
-    if (!sentAt.has(body)) return;
-    const list = arrivals.get(body) ?? [];
-    list.push(performance.now());
-    arrivals.set(body, list);
-  };
+  const timer = new FanoutTimer();
   const senderClient = await peer.connect(users[0]!);
-  const others = await connectMany(peer, users.slice(1), onMessage);
+  const others = await connectMany(peer, users.slice(1), timer.note);
   const group = await peer.group(senderClient, others);
   await senderClient.send(group, "warm");
   await sleep(2_000);
 
-  for (let n = 0; n < opts.messages; n++) {
-    const id = `g${n}`;
-    sentAt.set(id, performance.now());
-    await senderClient.send(group, id);
-    await sleep(opts.intervalMs);
-  }
-  const recipients = others.length;
-  await waitFor(() => [...sentAt.keys()].every((id) => (arrivals.get(id)?.length ?? 0) >= recipients), 120_000, "every member to have every message");
-  const toLast = [...sentAt.entries()].map(([id, t0]) => Math.max(...arrivals.get(id)!) - t0);
-  const toFirst = [...sentAt.entries()].map(([id, t0]) => Math.min(...arrivals.get(id)!) - t0);
-  const spanSeconds = (Math.max(...[...arrivals.values()].flat()) - Math.min(...sentAt.values())) / 1000;
+  const timed = await timer.run((id) => senderClient.send(group, id), { ...opts, recipients: others.length });
   for (const c of [...others, senderClient]) c.drop();
-  return {
-    members: opts.members,
-    messages: opts.messages,
-    to_last_member_ms: summarize(toLast),
-    to_first_member_ms: summarize(toFirst),
-    deliveries_per_s: round((opts.messages * recipients) / spanSeconds, 0),
-  };
+  return { members: opts.members, messages: opts.messages, ...timed };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ParleyClient } from "../../src/client";
-import { registerMany, round, Server, sleep, summarize, waitFor } from "../lib";
+import { FanoutTimer, registerMany, Server, sleep } from "../lib";
 
 /**
  * 500-member fan-out: every member runs an SDK client with its device socket open (with `live`, also
@@ -18,14 +18,8 @@ export async function groupFanout(
   });
   const conversation = created.conversation.conversation_id;
 
-  const sentAt = new Map<string, number>();
-  const arrivals = new Map<string, number[]>();
-  const onMessage = (m: { content: string }) => {
-    if (!sentAt.has(m.content)) return;
-    const list = arrivals.get(m.content) ?? [];
-    list.push(performance.now());
-    arrivals.set(m.content, list);
-  };
+  const timer = new FanoutTimer();
+  const onMessage = (m: { content: string }) => timer.note(m.content);
   const clients: ParleyClient[] = [];
   for (let i = 0; i < others.length; i += 50) {
     const batch = await Promise.all(others.slice(i, i + 50).map((u, k) => server.client(u, `gd${i + k}`)));
@@ -40,24 +34,12 @@ export async function groupFanout(
   await senderClient.send(conversation, "warm");
   await sleep(2_000);
 
-  for (let n = 0; n < opts.messages; n++) {
-    const id = `g${n}`;
-    sentAt.set(id, performance.now());
-    await senderClient.send(conversation, id);
-    await sleep(opts.intervalMs);
-  }
-  const recipients = others.length;
-  await waitFor(() => [...sentAt.keys()].every((id) => (arrivals.get(id)?.length ?? 0) >= recipients), 120_000, "every member to have every message");
-  const toLast = [...sentAt.entries()].map(([id, t0]) => Math.max(...arrivals.get(id)!) - t0);
-  const toFirst = [...sentAt.entries()].map(([id, t0]) => Math.min(...arrivals.get(id)!) - t0);
-  const spanSeconds = (Math.max(...[...arrivals.values()].flat()) - Math.min(...sentAt.values())) / 1000;
+  const timed = await timer.run((id) => senderClient.send(conversation, id), { ...opts, recipients: others.length });
   for (const c of [...clients, senderClient]) c.stop();
   return {
     sockets: opts.live ? "device + live sockets" : "device sockets",
     members: opts.members,
     messages: opts.messages,
-    to_last_member_ms: summarize(toLast),
-    to_first_member_ms: summarize(toFirst),
-    deliveries_per_s: round((opts.messages * recipients) / spanSeconds, 0),
+    ...timed,
   };
 }
