@@ -24,12 +24,16 @@ const storedDeviceCursor = (userId: string, deviceId: string, conversationId: st
       .toArray()[0]?.delivered_seq ?? 0,
   );
 
+/** Two users in a direct conversation, each with one device socket open. */
+async function connectedPair() {
+  const [a, b] = [await registerUser(), await registerUser()];
+  const conv = await directConversation(a, b);
+  return { a, b, conv, a1: await connect(a.token, "a1"), b1: await connect(b.token, "b1") };
+}
+
 describe("acknowledgements written behind", () => {
   it("tell the sender at once and reach storage without any further traffic", async () => {
-    const [a, b] = [await registerUser(), await registerUser()];
-    const conv = await directConversation(a, b);
-    const a1 = await connect(a.token, "a1");
-    const b1 = await connect(b.token, "b1");
+    const { a, b, conv, a1, b1 } = await connectedPair();
     const acks = [];
     for (let i = 1; i <= 3; i++) acks.push(await sendAndAck(a1, conv, `m${i}`, `c${i}`));
     await b1.next("new_message", 3);
@@ -54,10 +58,7 @@ describe("acknowledgements written behind", () => {
   });
 
   it("a read still pending when the next message lands leaves the right unread count", async () => {
-    const [a, b] = [await registerUser(), await registerUser()];
-    const conv = await directConversation(a, b);
-    const a1 = await connect(a.token, "a1");
-    const b1 = await connect(b.token, "b1");
+    const { a, b, conv, a1, b1 } = await connectedPair();
     await sendAndAck(a1, conv, "one", "r1");
     const second = await sendAndAck(a1, conv, "two", "r2");
     await b1.next("new_message", 2);
@@ -81,10 +82,7 @@ describe("acknowledgements written behind", () => {
 
 describe("inbox writes held by the user object", () => {
   it("a user object that restarts before writing what it was handed loses none of it", async () => {
-    const [a, b] = [await registerUser(), await registerUser()];
-    const conv = await directConversation(a, b);
-    const a1 = await connect(a.token, "a1");
-    const b1 = await connect(b.token, "b1");
+    const { a, b, conv, a1, b1 } = await connectedPair();
     const ack = await sendAndAck(a1, conv, "held", "h1");
     await b1.next("new_message", 1);
     // b's object pushed it to b1 and holds the inbox write; it dies before writing (what a crash
