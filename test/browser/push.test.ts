@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
-import type { CDPSession, Page, Worker } from "playwright-core";
-import { describe, expect, inject, it } from "vitest";
+import type { BrowserContext, CDPSession, Page, Worker } from "playwright-core";
+import { describe, expect, inject, it, onTestFailed } from "vitest";
 import { ParleyClient, RestClient } from "../../src/client";
 import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
 
@@ -41,14 +41,38 @@ const notificationsIn = (page: Page) =>
   page.evaluate(async () =>
     (await (await (navigator as unknown as PageSW).serviceWorker.ready).getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })),
   );
-/** The same, read inside the service worker (when no page of the app is open). */
-const notificationsInWorker = (worker: Worker) =>
-  worker.evaluate(async () =>
+/**
+ * The app's service worker as it runs now. Chromium may stop an idle worker and start a new instance
+ * for the next push, and a handle to the stopped one can hang rather than fail, so every read looks
+ * the worker up again.
+ */
+async function appWorker(ctx: BrowserContext): Promise<Worker> {
+  return ctx.serviceWorkers().find((w) => w.url() === `${origin}/sw.js`) ?? (await ctx.waitForEvent("serviceworker", { timeout: 5_000 }));
+}
+
+/** The same, read inside the service worker (when no page of the app is open), sorted by tag. */
+async function notificationsInWorker(ctx: BrowserContext) {
+  const read = (await appWorker(ctx)).evaluate(async () =>
     (await (self as unknown as WorkerScope).registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag })),
   );
+  // A read that hangs in a stopping worker fails here, and expect.poll tries the next instance.
+  const hung = new Promise<never>((_, fail) => setTimeout(() => fail(new Error("the service worker did not answer within 3 s")), 3_000).unref());
+  return (await Promise.race([read, hung])).sort((a, b) => a.tag.localeCompare(b.tag));
+}
 
-/** Starts CDP's ServiceWorker domain and resolves with the registration id of the app's /sw.js. */
+/**
+ * Starts CDP's ServiceWorker domain and resolves with the registration id of the app's /sw.js. The
+ * worker's lifecycle (starting, running, stopping) and its errors are printed if the test fails: a
+ * push delivered by CDP while the worker changes state is the first thing to rule out.
+ */
 async function appRegistration(cdp: CDPSession): Promise<string> {
+  const started = Date.now();
+  const lifecycle: string[] = [];
+  cdp.on("ServiceWorker.workerVersionUpdated", ({ versions }) => {
+    for (const v of versions) lifecycle.push(`${Date.now() - started} ms: version ${v.versionId} ${v.runningStatus} ${v.status}`);
+  });
+  cdp.on("ServiceWorker.workerErrorReported", ({ errorMessage }) => lifecycle.push(`${Date.now() - started} ms: error ${errorMessage.errorMessage}`));
+  onTestFailed(() => console.error(`service worker lifecycle:\n${lifecycle.join("\n")}`));
   const found = new Promise<string>((resolve) => {
     cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
       const reg = registrations.find((r) => r.scopeURL === `${origin}/` && !r.isDeleted);
@@ -219,13 +243,17 @@ describe("notifications in the web client", () => {
 
     // The app is closed: the push shows as a notification; a newer one for the same chat replaces it.
     await page.close();
-    const worker = ctx.serviceWorkers().find((w) => w.url() === `${origin}/sw.js`) ?? (await ctx.waitForEvent("serviceworker"));
     await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "Lunch tomorrow?", unread_count: 2 });
-    await expect.poll(() => notificationsInWorker(worker)).toEqual([{ title: "Bo Chen", body: "Lunch tomorrow?", tag: conversationId }]);
+    await expect.poll(() => notificationsInWorker(ctx)).toEqual([{ title: "Bo Chen", body: "Lunch tomorrow?", tag: conversationId }]);
     await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "3 new messages", unread_count: 4 });
-    await expect.poll(() => notificationsInWorker(worker)).toEqual([{ title: "Bo Chen", body: "3 new messages", tag: conversationId }]);
+    await expect.poll(() => notificationsInWorker(ctx)).toEqual([{ title: "Bo Chen", body: "3 new messages", tag: conversationId }]);
     await push(cdp, registrationId, { conversation_id: "another-chat", title: "Cy", body: "Hi", unread_count: 1 });
-    await expect.poll(async () => (await notificationsInWorker(worker)).length).toBe(2);
+    await expect.poll(() => notificationsInWorker(ctx)).toEqual(
+      [
+        { title: "Bo Chen", body: "3 new messages", tag: conversationId },
+        { title: "Cy", body: "Hi", tag: "another-chat" },
+      ].sort((a, b) => a.tag.localeCompare(b.tag)),
+    );
 
     // Read back in the app: title, body, the conversation as tag, and its id (and unread count) as data.
     const again = await ctx.newPage();
@@ -242,7 +270,7 @@ describe("notifications in the web client", () => {
     // A click on a notification makes the worker post "parley:open" to the app window (CDP cannot
     // click a notification; this drives the app's half of it): the chat opens, and opening it
     // dismisses its notification.
-    await worker.evaluate((id) => {
+    await (await appWorker(ctx)).evaluate((id) => {
       return (self as unknown as WorkerScope).clients
         .matchAll({ type: "window", includeUncontrolled: true })
         .then((windows) => windows.forEach((w) => w.postMessage({ type: "parley:open", conversation_id: id })));
@@ -335,8 +363,7 @@ describe("notifications in the web client", () => {
       const cdp = await ctx.newCDPSession(blank);
       const registrationId = await appRegistration(cdp);
       await cdp.send("ServiceWorker.deliverPushMessage", { origin, registrationId, data: plaintext });
-      const worker = ctx.serviceWorkers().find((w) => w.url() === `${origin}/sw.js`) ?? (await ctx.waitForEvent("serviceworker"));
-      await expect.poll(() => notificationsInWorker(worker)).toEqual([{ title: "Bo Chen", body: "Dinner at 8?", tag: conversation.conversation_id }]);
+      await expect.poll(() => notificationsInWorker(ctx)).toEqual([{ title: "Bo Chen", body: "Dinner at 8?", tag: conversation.conversation_id }]);
 
       // Turned off: the browser's subscription and the server's copy go (204: the server had it).
       const back = await ctx.newPage();
