@@ -13,7 +13,8 @@
  *   conversation → every member's `confirmDelivered`  n RPCs after a burst ends (fanout.ts confirm; replies carry it while traffic flows)
  *   conversation alarm                           ≤ 1 per 5 s of activity (fan-out safety net, typing expiry)
  *   typing: device → user → conversation         1 RPC per typing frame (≤ 1/s per member, client and server)
- *   typing: conversation → every other member    n − 1 `pushFrames` RPCs per forwarded frame (conversation/typing.ts)
+ *   typing: conversation → every other member    n − 1 `pushFrames` RPCs per forwarded frame, only when n ≤ 32
+ *                                                 (Limits.typingToDevicesMaxMembers); bigger groups: live sockets only (conversation/typing.ts)
  *   offline member with a push subscription      a queue message per subscribed device, coalesced per 30 s (user/push.ts)
  *                                                 and a `profile` RPC into the sender's object for the notification's title
  */
@@ -44,7 +45,7 @@ export interface ConversationLoad {
   outgoing: { deliver: number; receipts: number; typing: number; total: number };
   /** Receipt notices a second, all senders together (split among them by their share). */
   receipts: number;
-  /** Typing frames forwarded a second (each reaches every other member). */
+  /** Typing frames forwarded to user objects a second (each reaches every other member's); 0 above 32 members. */
   typingForwards: number;
   /** Live conversation sockets open (members with the conversation on screen). */
   liveSockets: number;
@@ -74,8 +75,9 @@ export function conversationLoad(s: ConversationShape, p: Params): ConversationL
   const noticesPerSecond = s.onlineRecipients * acksPerDevice * Math.max(1, distinctSenders);
   const receipts = Math.min(noticesPerSecond, Math.max(1, distinctSenders) * (1000 / Code.noticeWindowMs));
   const typingRpcs = r * (1 - p.mediaShare) * p.typingFramesPerMessage;
-  // The conversation forwards at most one `typing` per member per second; clients send no more.
-  const typingForwards = typingRpcs;
+  // The conversation forwards at most one `typing` per member per second; clients send no more. Big
+  // groups forward it to live sockets only (a `ws.send` each, no call).
+  const typingForwards = s.members <= Code.typingToDevicesMaxMembers ? typingRpcs : 0;
   // One alarm per burst of activity: armed by a send or a typing frame, 5 s out (fanout.ts, typing.ts).
   const alarms = r / (1 + r * (Code.fanoutAlarmMs / 1000));
   const mediaMessages = r * p.mediaShare;

@@ -74,8 +74,8 @@ export function groupCase(c: GroupCase, p: Params): GroupResult {
 
 /**
  * The same group if the fixes docs/scaling.md proposes were made: fan-out through `relays` relay
- * objects, each member's cursor sent to the conversation at most once a `cursorIntervalS`, typing
- * only to live sockets (no calls), receipt notices batched per sender per second.
+ * objects, each member's cursor sent to the conversation at most once a `cursorIntervalS`, receipt
+ * notices batched per sender per second. (Typing in big groups already reaches live sockets only.)
  */
 export function groupWithFixes(g: GroupResult, relays: number, cursorIntervalS: number) {
   const onlineRecipients = g.onlineShare * (g.members - 1);
@@ -108,7 +108,8 @@ export function groupRateAt(limit: number, members: number, side: "incoming" | "
 
 /** One user's object, member of `groups` groups each at `rate` msg/s, with `devices` connected. */
 export function busyMember(groups: number, rate: number, devices: number, p: Params): number {
-  // Per group: a `deliver` per round, an ack from each device per round, the others' typing frames.
+  // Per group: a `deliver` per round, an ack from each device per round, the others' typing frames
+  // (as in groups of up to 32; bigger groups' typing stays on their live sockets).
   const perGroup = rate * (1 + devices) + rate * p.typingFramesPerMessage * (1 - p.mediaShare);
   return groups * perGroup + 1000 / (Code.deviceSilenceMs + 1000);
 }

@@ -148,6 +148,7 @@ export const Code = {
   /** src/client/client.ts PRESENCE_RENEW_MS: the SDK renews every watch at half the subscription's life. */
   presenceRenewMs: Limits.presenceSubscriptionMs / 2,
   deviceSilenceMs: Limits.deviceSilenceMs,
+  typingToDevicesMaxMembers: Limits.typingToDevicesMaxMembers,
   /** src/objects/conversation/fanout.ts FANOUT_RETRY_MS: the safety alarm armed with a send. */
   fanoutAlarmMs: 5_000,
   /** src/objects/conversation/fanout.ts FANOUT_BATCH: messages per `deliver` call. */

@@ -184,7 +184,7 @@ export function printReport(
   );
   const f = spots.fixed;
   out.push(
-    `The first group with the proposed fixes (10 relays, cursors ≤ 1/s per member, typing on live sockets only): ${num(f.incoming)}/s in, ${num(f.outgoing)}/s out; each relay ${num(f.relayIncoming)}/s in, ${num(f.relayOutgoing)}/s out; top sender ${num(f.topSenderIncoming)}/s in.`,
+    `The first group with the proposed fixes (10 relays, cursors ≤ 1/s per member): ${num(f.incoming)}/s in, ${num(f.outgoing)}/s out; each relay ${num(f.relayIncoming)}/s in, ${num(f.relayOutgoing)}/s out; top sender ${num(f.topSenderIncoming)}/s in.`,
   );
   out.push(
     `A ${Code.groupMaxMembers}-member group reaches 1,000 requests/s in at ${num(spots.groupRateForLimit.incoming)} msg/s, 1,000 calls/s out at ${num(spots.groupRateForLimit.outgoing)} msg/s.`,

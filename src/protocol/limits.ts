@@ -24,6 +24,12 @@ export const Limits = {
   presenceSubscribeMaxUsers: 100,
   /** At most one typing frame per user per conversation is forwarded in this window. */
   typingMinIntervalMs: 1_000,
+  /**
+   * Typing reaches members' device sockets (for "typing…" in conversation lists) only in
+   * conversations up to this size; in bigger groups it reaches only live sockets, i.e. members with
+   * the conversation open. Each forward to device sockets is one call per member.
+   */
+  typingToDevicesMaxMembers: 32,
   groupNameMaxLength: 100,
   usernamePattern: /^[a-z0-9_]{3,32}$/,
   passwordMinLength: 8,

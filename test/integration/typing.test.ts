@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { Limits } from "../../src/protocol";
 import { api, connect, createGroup, quickUsers, text } from "../helpers/client";
 
 const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
@@ -29,6 +30,29 @@ describe("typing indicators", () => {
     const h = await api("GET", `/api/v1/conversations/${conv}/messages`, { token: bob!.token });
     expect(h.body.messages.map((m: { content_type: string }) => m.content_type)).toEqual(["system"]);
     for (const s of [aliceDevice, bobLive, bobDevice]) s.close();
+  });
+
+  it(`in a group of more than ${Limits.typingToDevicesMaxMembers} members, reach live sockets only`, async () => {
+    const size = Limits.typingToDevicesMaxMembers + 1;
+    const [alice, bob, ...rest] = await quickUsers(size, "tb");
+    const conv = await createGroup(alice!, [bob!, ...rest]);
+    const bobLive = await live(bob!.token, conv);
+    const bobDevice = await connect(bob!.token, "b");
+    const aliceLive = await live(alice!.token, conv);
+    aliceLive.send({ type: "typing", conversation_id: conv, status: "typing" });
+    expect((await bobLive.next("typing"))[0]).toMatchObject({ user_id: alice!.user.user_id, status: "typing" });
+    // A message after the typing frame is the barrier: fan-out reaches Bob's device after any typing would have.
+    aliceLive.send({ type: "send_message", conversation_id: conv, ...text("hi", "big1") });
+    await bobDevice.until((s) => s.of("new_message").some((m) => m.content === "hi"), "the message");
+    await bobDevice.settle();
+    expect(bobDevice.of("typing")).toEqual([]);
+
+    // One member fewer and the same frame reaches device sockets as well.
+    const smaller = await createGroup(alice!, [bob!, ...rest.slice(1)]);
+    const aliceDevice = await connect(alice!.token, "a");
+    aliceDevice.send({ type: "typing", conversation_id: smaller, status: "typing" });
+    expect((await bobDevice.next("typing"))[0]).toMatchObject({ conversation_id: smaller, user_id: alice!.user.user_id });
+    for (const s of [aliceLive, aliceDevice, bobLive, bobDevice]) s.close();
   });
 
   it("forwards at most one typing frame per user per second", async () => {

@@ -5,9 +5,14 @@ import type { ConversationStore } from "./store";
 
 /**
  * Typing indicators: fire-and-forget, kept only in memory. A member's `typing` is forwarded to the
- * other members' live sockets and user objects (for "typing…" in conversation lists) at most once a
- * second; a state with no `stopped` ends by itself after ~5 s (the object's alarm sends the
+ * other members' live sockets at most once a second, and, in conversations of up to
+ * `Limits.typingToDevicesMaxMembers`, to their user objects too (for "typing…" in conversation
+ * lists). A state with no `stopped` ends by itself after ~5 s (the object's alarm sends the
  * `stopped`). Nothing is written to storage and nothing is pushed to offline devices.
+ *
+ * Why big groups stop at the live sockets: a forward to user objects is one call per member, online
+ * or not, so in a busy 500-member group typing was three quarters of the conversation's calls out
+ * (docs/scaling.md) while only members looking at the chat can see it anyway.
  */
 export class TypingTracker {
   private readonly lastForwarded = new Map<string, number>();
@@ -55,7 +60,9 @@ export class TypingTracker {
     const frame: TypingUpdateFrame = { type: "typing", conversation_id: this.store.conversationId, user_id: userId, status };
     const encoded = JSON.stringify(frame);
     this.live.pushToOthers(encoded, userId);
-    const others = this.store.memberIds().filter((id) => id !== userId);
+    const members = this.store.memberIds();
+    if (members.length > Limits.typingToDevicesMaxMembers) return;
+    const others = members.filter((id) => id !== userId);
     this.waitUntil(Promise.allSettled(others.map((id) => userStub(this.env, id).pushFrames([encoded]))));
   }
 }
