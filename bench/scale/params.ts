@@ -151,6 +151,8 @@ export const Code = {
   typingToDevicesMaxMembers: Limits.typingToDevicesMaxMembers,
   /** src/objects/conversation/fanout.ts FANOUT_RETRY_MS: the safety alarm armed with a send. */
   fanoutAlarmMs: 5_000,
+  /** src/queues/push.ts PUSH_CONCURRENCY: pushes a consumer invocation has in flight at once. */
+  pushSendConcurrency: 6,
   /** src/objects/conversation/fanout.ts FANOUT_BATCH: messages per `deliver` call. */
   fanoutBatch: 200,
   /** src/client/client.ts deliveredAckIntervalMs: while messages stream, a device acks `delivered` at most this often. */

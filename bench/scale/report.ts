@@ -138,7 +138,7 @@ export function printReport(
       ["device sockets per UserObject, max", String(main.sockets.userObjectMax), `code cap ${Code.devicesPerUser}; ${sockets}`],
       ["live sockets per ConversationObject, max (expected)", num(main.sockets.conversationLiveMax), `no per-user cap in code; ${sockets}`],
       ["device sockets, all", num(main.fleet.deviceSockets), "spread over the online users' objects"],
-      ["push queue messages/s", num(q.pushMessages), `${q.pushQueues} queues at 5,000/s; ${q.pushQueuesForConsumers} if consumers send one at a time (code: 1)`],
+      ["push queue messages/s", num(q.pushMessages), `${q.pushQueues} queues at 5,000/s; ${q.pushQueuesForConsumers} for consumers sending ${Code.pushSendConcurrency} at a time (code: 1)`],
       ["thumbnail jobs/s", num(q.mediaJobs), `${q.mediaQueues} queues at 5,000/s (code: 1)`],
       ["R2 class A (writes, lists)/s", num(main.fleet.r2ClassA), "media records, bytes, grants, thumbnails, view-URL grant lists"],
       ["R2 class B (reads)/s", num(main.fleet.r2ClassB), "media reads and checks"],

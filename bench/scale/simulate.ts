@@ -274,9 +274,9 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
 
   const pushMessages = fleet.pushMessages;
   const mediaJobs = fleet.mediaJobs;
-  // The push consumer sends a batch's pushes one after another: 250 concurrent consumers each
-  // finish one push per push-service round trip.
-  const consumerCeiling = Math.min(Cloudflare.queueMessagesPerSecond, (Cloudflare.queueConsumers * 1000) / p.pushServiceMs);
+  // The push consumer keeps `pushSendConcurrency` pushes of a batch in flight: 250 concurrent
+  // consumers each finish that many per push-service round trip.
+  const consumerCeiling = Math.min(Cloudflare.queueMessagesPerSecond, (Cloudflare.queueConsumers * Code.pushSendConcurrency * 1000) / p.pushServiceMs);
 
   const thresholds = p.thresholds;
   const top = topIndices(convIn, 5);

@@ -2,6 +2,7 @@ import webpush from "web-push";
 import { z } from "zod";
 import { userStub, type Env } from "../env";
 import { count } from "../lib/metrics";
+import { settleInWindow } from "../lib/settle";
 import { Limits, PushPayload } from "../protocol";
 
 /** One push to one device: what the user object enqueues (src/objects/user/push.ts). */
@@ -23,49 +24,59 @@ function vapid(env: Env) {
 }
 
 /**
+ * Pushes in flight at once per batch. A Worker invocation keeps at most six outgoing connections
+ * open (more wait for one to free), so six is all the overlap there is to have; a push service
+ * answers in tens to hundreds of milliseconds, and one at a time a batch of 50 took seconds.
+ */
+const PUSH_CONCURRENCY = 6;
+
+/**
  * Delivers pushes: encrypts the payload for the browser (RFC 8291, aes128gcm) and signs the request
  * for the push service (VAPID, RFC 8292) with web-push, then POSTs it. 201/2xx: done. 404/410: the
  * subscription is gone, so the user object forgets it. 429 and 5xx: retried with backoff by the
- * queue, then dead-lettered. Other 4xx would fail forever: logged and dropped.
+ * queue, then dead-lettered. Other 4xx would fail forever: logged and dropped. Each message is
+ * acknowledged or retried on its own, so one slow or failing endpoint holds up no other.
  */
 export async function consumePushJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  for (const message of batch.messages) {
-    const parsed = PushJob.safeParse(message.body);
-    if (!parsed.success) {
-      console.error(JSON.stringify({ level: "warn", msg: "dropping malformed push job", id: message.id }));
+  await settleInWindow([...batch.messages], PUSH_CONCURRENCY, (message) => deliverPush(message, env));
+}
+
+async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
+  const parsed = PushJob.safeParse(message.body);
+  if (!parsed.success) {
+    console.error(JSON.stringify({ level: "warn", msg: "dropping malformed push job", id: message.id }));
+    message.ack();
+    return;
+  }
+  const job = parsed.data;
+  try {
+    const request = webpush.generateRequestDetails(job.subscription, JSON.stringify(job.payload), {
+      vapidDetails: vapid(env),
+      TTL: Limits.pushTtlSeconds,
+      urgency: job.urgency,
+      topic: job.topic,
+      contentEncoding: "aes128gcm",
+    });
+    const res = await fetch(request.endpoint, { method: request.method, headers: request.headers as Record<string, string>, body: request.body as Uint8Array | null });
+    await res.body?.cancel();
+    if (res.ok) {
+      count(env, "push_sent");
       message.ack();
-      continue;
+    } else if (res.status === 404 || res.status === 410) {
+      await userStub(env, job.user_id).forgetPushEndpoint(job.device_id, job.subscription.endpoint);
+      count(env, "push_gone");
+      message.ack();
+    } else if (res.status === 429 || res.status >= 500) {
+      count(env, "push_retried");
+      const retryAfter = Number(res.headers.get("Retry-After"));
+      message.retry({ delaySeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 600) : retryDelay(env, message.attempts) });
+    } else {
+      console.error(JSON.stringify({ level: "warn", msg: "push refused", status: res.status, user: job.user_id, device: job.device_id }));
+      message.ack();
     }
-    const job = parsed.data;
-    try {
-      const request = webpush.generateRequestDetails(job.subscription, JSON.stringify(job.payload), {
-        vapidDetails: vapid(env),
-        TTL: Limits.pushTtlSeconds,
-        urgency: job.urgency,
-        topic: job.topic,
-        contentEncoding: "aes128gcm",
-      });
-      const res = await fetch(request.endpoint, { method: request.method, headers: request.headers as Record<string, string>, body: request.body as Uint8Array | null });
-      await res.body?.cancel();
-      if (res.ok) {
-        count(env, "push_sent");
-        message.ack();
-      } else if (res.status === 404 || res.status === 410) {
-        await userStub(env, job.user_id).forgetPushEndpoint(job.device_id, job.subscription.endpoint);
-        count(env, "push_gone");
-        message.ack();
-      } else if (res.status === 429 || res.status >= 500) {
-        count(env, "push_retried");
-        const retryAfter = Number(res.headers.get("Retry-After"));
-        message.retry({ delaySeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 600) : retryDelay(env, message.attempts) });
-      } else {
-        console.error(JSON.stringify({ level: "warn", msg: "push refused", status: res.status, user: job.user_id, device: job.device_id }));
-        message.ack();
-      }
-    } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "push failed", user: job.user_id, attempt: message.attempts, error: String(err) }));
-      message.retry({ delaySeconds: retryDelay(env, message.attempts) });
-    }
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "push failed", user: job.user_id, attempt: message.attempts, error: String(err) }));
+    message.retry({ delaySeconds: retryDelay(env, message.attempts) });
   }
 }
 

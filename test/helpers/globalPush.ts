@@ -15,8 +15,9 @@ interface Recorded {
 }
 
 /**
- * A local push service for the push tests, on loopback: `POST /push/<id>?status=N` records the
- * request and answers N (default 201), as FCM or Mozilla's autopush would; `GET /recorded/<id>`
+ * A local push service for the push tests, on loopback: `POST /push/<id>?status=N&delay=MS` records
+ * the request on arrival and answers N (default 201) after MS milliseconds (default 0), as FCM or
+ * Mozilla's autopush would; `GET /recorded/<id>`
  * returns what arrived, so a test can decrypt it with its own keys.
  */
 export default async function setup(project: TestProject) {
@@ -40,7 +41,8 @@ export default async function setup(project: TestProject) {
       const list = recorded.get(id) ?? [];
       list.push({ at: Date.now(), method: req.method!, headers, body: Buffer.concat(chunks).toString("base64") });
       recorded.set(id, list);
-      res.writeHead(Number(url.searchParams.get("status") ?? 201)).end();
+      const answer = () => res.writeHead(Number(url.searchParams.get("status") ?? 201)).end();
+      setTimeout(answer, Math.min(10_000, Number(url.searchParams.get("delay") ?? 0)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

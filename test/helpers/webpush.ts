@@ -27,18 +27,19 @@ export interface PushBrowser {
   auth: Uint8Array;
 }
 
-export async function pushBrowser(status = 201): Promise<PushBrowser> {
+/** A browser's subscription whose push service answers `status`, after `delayMs`. */
+export async function pushBrowser(status = 201, delayMs = 0): Promise<PushBrowser> {
   const keys = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
   const publicKey = new Uint8Array((await crypto.subtle.exportKey("raw", keys.publicKey)) as ArrayBuffer);
   const id = crypto.randomUUID();
-  return { id, endpoint: `${pushBase()}/push/${id}?status=${status}`, keys, publicKey, auth: crypto.getRandomValues(new Uint8Array(16)) };
+  return { id, endpoint: `${pushBase()}/push/${id}?status=${status}&delay=${delayMs}`, keys, publicKey, auth: crypto.getRandomValues(new Uint8Array(16)) };
 }
 
 export const subscriptionOf = (b: PushBrowser) => ({ endpoint: b.endpoint, keys: { p256dh: b64url(b.publicKey), auth: b64url(b.auth) } });
 
 /** What the push service received for this browser, in arrival order. */
-export async function recordedPushes(b: PushBrowser): Promise<{ headers: Record<string, string>; body: string }[]> {
-  return (await (await fetch(`${pushBase()}/recorded/${b.id}`)).json()) as { headers: Record<string, string>; body: string }[];
+export async function recordedPushes(b: PushBrowser): Promise<{ at: number; headers: Record<string, string>; body: string }[]> {
+  return (await (await fetch(`${pushBase()}/recorded/${b.id}`)).json()) as { at: number; headers: Record<string, string>; body: string }[];
 }
 
 async function hkdf(salt: Uint8Array, ikm: Uint8Array, info: Uint8Array, bytes: number): Promise<Uint8Array> {

@@ -544,6 +544,26 @@ describe("queue consumers that fail", () => {
     expect(counts).toEqual([1, 2, 1]);
     expect(await decryptPush(browsers[0]!, (await recordedPushes(browsers[0]!))[0]!.body)).toEqual(payload);
   });
+
+  it("a batch's pushes go out side by side: a slow push service holds up the batch once, not once per push", async () => {
+    // Each push service takes a second to answer. One at a time, six pushes would arrive over ≥ 5 s.
+    const answerMs = 1_000;
+    const browsers = await Promise.all(Array.from({ length: 6 }, () => pushBrowser(201, answerMs)));
+    const [eve] = await quickUsers(1, "pushp");
+    const payload = { conversation_id: "d_parallel", title: "Ana", body: "hello", unread_count: 1 };
+    const batch = createMessageBatch<PushJob>(
+      "parley-push",
+      browsers.map((b, i) => ({ id: `par-${i}`, timestamp: new Date(), attempts: 1, body: { user_id: eve!.user.user_id, device_id: `dev${i}`, subscription: subscriptionOf(b), payload, topic: "par", urgency: "high" } })),
+    );
+    await consumePushJobs(batch, env);
+    expect((await getQueueResult(batch, createExecutionContext())).explicitAcks.sort()).toEqual(browsers.map((_, i) => `par-${i}`));
+    const arrivals = (await Promise.all(browsers.map(recordedPushes))).map((got) => {
+      expect(got).toHaveLength(1);
+      return got[0]!.at;
+    });
+    // Every push reached its service before the first answer could have come back.
+    expect(Math.max(...arrivals) - Math.min(...arrivals)).toBeLessThan(answerMs);
+  });
 });
 
 async function waitForPushes(b: PushBrowser, count: number, timeoutMs = 15_000) {

@@ -1,4 +1,5 @@
 import { userStub, type Env } from "../../env";
+import { settleInWindow } from "../../lib/settle";
 import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
 import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { CloseCode } from "../../protocol";
@@ -19,25 +20,6 @@ export const FANOUT_RETRY_MS = 5_000;
 export function parseFanoutConcurrency(raw: string | undefined): number {
   const n = Number(raw);
   return Number.isInteger(n) && n > 0 ? n : Number.POSITIVE_INFINITY;
-}
-
-/** Runs `task` over `items` with at most `limit` running at once; settles like `allSettled`. */
-async function settleInWindow<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
-  if (items.length <= limit) return Promise.allSettled(items.map(task));
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        results[i] = { status: "fulfilled", value: await task(items[i]!) };
-      } catch (reason) {
-        results[i] = { status: "rejected", reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-  return results;
 }
 
 /**
