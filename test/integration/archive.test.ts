@@ -128,6 +128,71 @@ describe("history archive", () => {
     for (const s of [a1, b1, live]) s.close();
   });
 
+  it("prunes the cursor log below the archived segments; receipts of older messages answer with the next advance kept", async () => {
+    const [a, b, c] = await quickUsers(3, "cpr");
+    const conv = await createGroup(a!, [b!, c!]);
+    const a1 = await connect(a!.token, "a1");
+    const b1 = await connect(b!.token, "b1");
+    // Bob acknowledges each hundred as delivered, and reads up to 500 and to 1,250: a cursor log
+    // with rows all along the history.
+    for (let chunk = 0; chunk < 13; chunk++) {
+      await sendMany(a1, conv, 100, `c${chunk}_`);
+      const acks = a1.of("message_ack");
+      const last = acks.at(-1)!;
+      b1.send({ type: "message_status", conversation_id: conv, server_msg_id: last.server_msg_id, status: "delivered" });
+      for (const readTo of [500, 1_250]) {
+        const ack = acks.find((m) => m.seq === readTo);
+        if (ack) b1.send({ type: "message_status", conversation_id: conv, server_msg_id: ack.server_msg_id, status: "read" });
+      }
+      await b1.settle();
+    }
+    const stub = conversationStub(conv);
+    const first = a1.of("message_ack").find((m) => m.seq === 2)!; // seq 1 is the group's creation
+    const bobsReceipt = async (serverMsgId: string) => {
+      const res = await api<{ receipts: { user_id: string; delivered_at: number | null; read_at: number | null }[] }>(
+        "GET",
+        `/api/v1/conversations/${conv}/messages/${serverMsgId}/receipts`,
+        { token: a!.token },
+      );
+      expect(res.status).toBe(200);
+      return res.body.receipts.find((r) => r.user_id === b!.user.user_id)!;
+    };
+    // Bob's last acknowledgements reach the conversation through his user object: wait for them.
+    // (Reading receipts also writes out the cursor log held in memory.)
+    const acks = a1.of("message_ack");
+    await expect.poll(async () => (await bobsReceipt(acks.at(-1)!.server_msg_id)).delivered_at).not.toBeNull();
+    await expect.poll(async () => (await bobsReceipt(acks.find((m) => m.seq === 1_250)!.server_msg_id)).read_at).not.toBeNull();
+    const exactBefore = await bobsReceipt(first.server_msg_id);
+    type Row = { user_id: string; kind: string; seq: number; at: number };
+    const log = () =>
+      runInDurableObject(stub, (_o, state) => state.storage.sql.exec<Row>("SELECT user_id, kind, seq, at FROM cursor_advances ORDER BY user_id, kind, seq").toArray());
+    const before = await log();
+    expect(before.some((r) => r.seq < 1_000)).toBe(true);
+
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const { segments } = await hotRows(conv);
+    expect(segments.map((s) => [s.first_seq, s.last_seq])).toEqual([
+      [1, 1_000],
+      [1_001, 1_201],
+    ]);
+    // Rows below the newest segment's first seq are gone; every row from there on is kept as it was.
+    const after = await log();
+    expect(after).toEqual(before.filter((r) => r.seq >= 1_001));
+    expect(after.filter((r) => r.user_id === b!.user.user_id).map((r) => `${r.kind}@${r.seq}`)).toEqual(
+      before.filter((r) => r.user_id === b!.user.user_id && r.seq >= 1_001).map((r) => `${r.kind}@${r.seq}`),
+    );
+
+    // The oldest message still shows Bob's receipts: no longer the exact time, but the time of the
+    // first advance kept past it, which is no earlier.
+    const kept = (kind: string) => after.find((r) => r.user_id === b!.user.user_id && r.kind === kind)!;
+    const pruned = await bobsReceipt(first.server_msg_id);
+    expect(pruned.delivered_at).toBe(kept("delivered").at);
+    expect(pruned.read_at).toBe(kept("read").at);
+    expect(pruned.delivered_at!).toBeGreaterThanOrEqual(exactBefore.delivered_at!);
+    expect(pruned.read_at!).toBeGreaterThanOrEqual(exactBefore.read_at!);
+    for (const s of [a1, b1]) s.close();
+  });
+
   it("keeps a late member's floor: they see nothing archived from before they joined", async () => {
     const [owner, early, late] = await quickUsers(3, "flr");
     const conv = await createGroup(owner!, [early!]);
