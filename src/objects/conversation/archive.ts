@@ -91,7 +91,7 @@ export class HistoryArchive {
         if (candidates[0]?.seq !== from + 1) throw new Error(`hot history does not start at ${from + 1}`);
         const { body, messages } = encodeSegment(this.store.conversationId, candidates);
         const last = messages[messages.length - 1]!.seq;
-        const key = segmentKey(this.store.conversationId, from + 1, last);
+        const key = segmentKey(this.store.conversationId, from + 1);
         // The hot rows stay until this resolves: a failed or torn write loses nothing.
         await this.segments.put(key, body);
         this.commit(key, messages, body.length, now);

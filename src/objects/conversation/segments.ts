@@ -44,10 +44,14 @@ export function r2SegmentStore(bucket: R2Bucket): SegmentStore {
   };
 }
 
-/** Zero-padded so keys list in seq order: `conversations/<id>/000000000001-000000001000.json`. */
-export function segmentKey(conversationId: string, firstSeq: number, lastSeq: number): string {
-  const pad = (n: number) => n.toString().padStart(12, "0");
-  return `conversations/${conversationId}/${pad(firstSeq)}-${pad(lastSeq)}.json`;
+/**
+ * Zero-padded so keys list in seq order: `conversations/<id>/000000000001.json`. Named by the first
+ * seq only: a write that fails after R2 stored it is retried later, when more messages may have
+ * arrived and the segment reaches further, and must land on the same key rather than leave a stray
+ * object behind. (Segments archived before this named the last seq too; the index keeps each key.)
+ */
+export function segmentKey(conversationId: string, firstSeq: number): string {
+  return `conversations/${conversationId}/${firstSeq.toString().padStart(12, "0")}.json`;
 }
 
 /**
