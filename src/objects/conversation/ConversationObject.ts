@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { AlarmClock } from "../alarmClock";
 import { userStub, type Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
@@ -49,14 +50,14 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly live: LiveSockets;
   private readonly typingTracker: TypingTracker;
   private readonly notices: SenderNotices;
-  /** When the pending alarm fires (in memory; after an eviction the next schedule sets it again). */
-  private alarmAt: number | null = null;
+  private readonly alarms: AlarmClock;
   private readonly sending: SendPath;
   private readonly liveSendRate: TokenBuckets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
+    this.alarms = new AlarmClock(ctx);
     this.store = new ConversationStore(ctx.storage);
     this.notices = new SenderNotices(env);
     this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
@@ -194,7 +195,7 @@ export class ConversationObject extends DurableObject<Env> {
     const archiveAt = this.archive.due(Date.now());
     if (archiveAt !== null) void this.scheduleAlarm(archiveAt);
     if (!this.fanout.behind) return;
-    if (this.alarmAt === null) void this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
+    if (!this.alarms.booked) void this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
     this.ctx.waitUntil(this.fanout.publish());
   }
 
@@ -311,8 +312,7 @@ export class ConversationObject extends DurableObject<Env> {
    * can drive the clock by running the alarm.
    */
   override async alarm(): Promise<void> {
-    const now = Math.max(Date.now(), this.alarmAt ?? 0);
-    this.alarmAt = null;
+    const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
     if (!this.store.exists) return;
     await guarded(
       "conversation alarm",
@@ -340,10 +340,8 @@ export class ConversationObject extends DurableObject<Env> {
     return null;
   }
 
-  /** One alarm serves fan-out recovery and typing expiry: keep the earliest time asked for. */
-  private async scheduleAlarm(at: number) {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+  /** One alarm serves fan-out recovery, typing expiry and archive passes: the earliest time wins. */
+  private scheduleAlarm(at: number): Promise<void> {
+    return this.alarms.schedule(at);
   }
 }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { AlarmClock } from "../alarmClock";
 import { conversationStub, userStub, type Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
@@ -53,12 +54,13 @@ export class UserObject extends DurableObject<Env> {
   private readonly push: PushNotifier;
   private readonly tokens: TokenLedger;
   private cachedUserId: string | null = null;
-  private alarmAt: number | null = null;
+  private readonly alarms: AlarmClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     userObjectConstructions.count++;
     migrate(ctx.storage, userMigrations);
+    this.alarms = new AlarmClock(ctx);
     this.inbox = new InboxStore(ctx.storage);
     this.sessions = new DeviceSessions(ctx);
     const userId = () => this.userId();
@@ -137,8 +139,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Math.max(Date.now(), this.alarmAt ?? 0);
-    this.alarmAt = null;
+    const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
     if (!this.inbox.profile()) return;
     await guarded(
       "user alarm",
@@ -227,10 +228,9 @@ export class UserObject extends DurableObject<Env> {
     return { subscriptions: this.push.subscriptionCount(), dead_letters: this.push.deadLetters() };
   }
 
-  private async scheduleAlarm(at: number) {
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+  /** One alarm serves presence checks and push windows: the earliest time wins. */
+  private scheduleAlarm(at: number): Promise<void> {
+    return this.alarms.schedule(at);
   }
 
   listConversations(): ConversationSummary[] {
