@@ -15,16 +15,27 @@ const bindings = {
   PUSH_RETRY_DELAY_SECONDS: "0",
 };
 
+/**
+ * A second shard of each sharded queue (src/queues/shards.ts), as a deployment adds them: producers
+ * spread jobs over both and both are consumed.
+ */
+const queueShards = {
+  queueProducers: { PUSH_JOBS_1: { queueName: "parley-push-1" }, MEDIA_JOBS_1: { queueName: "parley-media-jobs-1" } },
+  queueConsumers: {
+    "parley-push-1": { maxBatchSize: 50, maxBatchTimeout: 1, maxRetries: 3, deadLetterQueue: "parley-push-dlq" },
+    "parley-media-jobs-1": { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 5, deadLetterQueue: "parley-media-dlq" },
+  },
+};
+
 /** A project whose tests run inside workerd, with the Worker and its objects. */
-function workersProject(name: string, include: string[], extra: Record<string, string>, exclude: string[] = []) {
+function workersProject(name: string, include: string[], extra: Record<string, string>, miniflare: object = {}) {
   return {
-    plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...bindings, ...extra } } })],
+    plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...bindings, ...extra }, ...miniflare } })],
     // @aws-sdk's XML parser, as aliased in wrangler.toml (PLATFORM.md).
     resolve: { alias: { "@aws-sdk/xml-builder": "./node_modules/@aws-sdk/xml-builder/dist-cjs/index.js" } },
     test: {
       name,
       include,
-      exclude,
       testTimeout: 60_000,
       globalSetup: ["test/helpers/globalS3.ts", "test/helpers/globalPush.ts"],
     },
@@ -37,7 +48,7 @@ export default defineConfig({
     projects: [
       // The Worker, its objects and the pure protocol/SDK logic. Send rates are raised so tests can
       // stream thousands of messages from one user; the `limits` project checks the real limits.
-      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { SEND_BURST: "100000", SEND_PER_SECOND: "100000" }),
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { SEND_BURST: "100000", SEND_PER_SECOND: "100000" }, queueShards),
       workersProject("limits", ["test/limits/**/*.test.ts"], {}),
       {
         // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.

@@ -12,6 +12,7 @@ import { ApiError } from "../middleware/errors";
 import { validate } from "../middleware/validate";
 import { ErrorCode, Limits, MediaUploadBody } from "../protocol";
 import type { MediaJob } from "../queues/media";
+import { queueFor } from "../queues/shards";
 
 /** Downloads never change (a media id names one upload forever); only the user's own cache may keep them. */
 const IMMUTABLE = "private, max-age=31536000, immutable";
@@ -42,7 +43,7 @@ async function completeUpload(env: Env, record: MediaRecord, ctx: { waitUntil(p:
   await writeRecord(env, ready);
   if (ready.kind === "image") {
     const job: MediaJob = { type: "thumbnail", media_id: ready.media_id };
-    ctx.waitUntil(env.MEDIA_JOBS.send(job));
+    ctx.waitUntil(queueFor(env, "MEDIA_JOBS", job.media_id).send(job));
   }
   return ready;
 }

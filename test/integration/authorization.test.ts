@@ -1,4 +1,3 @@
-import { PhotonImage } from "@cf-wasm/photon/workerd";
 import { exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import {
   type Account,
   type TestSocket,
 } from "../helpers/client";
+import { png, upload } from "../helpers/media";
 
 /**
  * The authorization matrix: every REST endpoint (from `Endpoints`, so a new one cannot be forgotten)
@@ -128,26 +128,6 @@ const frameCases: Record<ClientFrameType, FrameCase> = {
 };
 
 const frameTypes = ClientFrame.options.map((o) => o.shape.type.value) as ClientFrameType[];
-
-function png(width: number, height: number): Uint8Array {
-  const pixels = new Uint8Array(width * height * 4);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 37) % 256;
-  const image = new PhotonImage(pixels, width, height);
-  try {
-    return image.get_bytes();
-  } finally {
-    image.free();
-  }
-}
-
-async function upload(who: Account, bytes: Uint8Array, contentType: string): Promise<string> {
-  const res = await api("POST", "/api/v1/media/upload", { token: who.token, body: { content_type: contentType, size: bytes.length } });
-  expect(res.status).toBe(201);
-  const put = await exports.default.fetch(res.body.upload_url, { method: "PUT", headers: res.body.headers, body: bytes });
-  expect(put.status).toBe(201);
-  await put.arrayBuffer();
-  return res.body.media_id;
-}
 
 /** A GET whose answer may not be JSON (media bytes): status, and the error body when there is one. */
 async function rawGet(token: string, path: string) {

@@ -3,40 +3,9 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signUpload } from "../../src/media/uploadToken";
 import { api, connect, directConversation, registerUser, TEST_JWT_SECRET, type Account } from "../helpers/client";
-
-/** A real PNG of `width`×`height` with a gradient (so it does not compress to nothing). */
-function png(width: number, height: number): Uint8Array {
-  const pixels = new Uint8Array(width * height * 4);
-  for (let i = 0; i < width * height; i++) {
-    pixels.set([(i % width) % 256, Math.floor(i / width) % 256, (i * 7) % 256, 255], i * 4);
-  }
-  const image = new PhotonImage(pixels, width, height);
-  try {
-    return image.get_bytes();
-  } finally {
-    image.free();
-  }
-}
+import { png, put, requestUpload, upload } from "../helpers/media";
 
 const PDF = new TextEncoder().encode("%PDF-1.7\n% a tiny document\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
-
-async function requestUpload(who: Account, body: unknown) {
-  return api("POST", "/api/v1/media/upload", { token: who.token, body });
-}
-
-/** PUTs bytes to an upload URL exactly as a client would: absolute URL, returned headers, no token. */
-async function put(uploadUrl: string, headers: Record<string, string>, bytes: Uint8Array) {
-  const res = await exports.default.fetch(uploadUrl, { method: "PUT", headers, body: bytes });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-async function upload(who: Account, bytes: Uint8Array, contentType: string, filename?: string) {
-  const res = await requestUpload(who, { content_type: contentType, size: bytes.length, filename });
-  expect(res.status).toBe(201);
-  const done = await put(res.body.upload_url, res.body.headers, bytes);
-  expect(done.status).toBe(201);
-  return res.body.media_id as string;
-}
 
 async function download(who: Account, mediaId: string, headers: Record<string, string> = {}) {
   const res = await exports.default.fetch(`http://parley.test/api/v1/media/${mediaId}`, {

@@ -1,4 +1,5 @@
 import { userStub, type Env } from "../../env";
+import { queueFor } from "../../queues/shards";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type PushPayload, type PushSubscriptionBody } from "../../protocol";
 import type { PushJob } from "../../queues/push";
@@ -205,7 +206,7 @@ export class PushNotifier {
       }),
     );
     try {
-      await this.env.PUSH_JOBS.sendBatch(jobs.map((body) => ({ body })));
+      await queueFor(this.env, "PUSH_JOBS", this.userId()).sendBatch(jobs.map((body) => ({ body })));
     } catch (err) {
       console.error(JSON.stringify({ level: "error", msg: "push enqueue failed", user: this.userId(), error: String(err) }));
     }
