@@ -221,10 +221,14 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
     if (conn > 0) online++;
     userMaxSockets = Math.max(userMaxSockets, conn);
     // The web client watches every 1:1 partner's presence: a `subscribePresence` into each partner's
-    // object when it connects and every 5 minutes while connected (src/client/client.ts).
+    // object when it connects and at half the subscription's life while connected (src/client/client.ts).
     const subscribeIn = K * partnersOnline * renew + K * partnerOpens;
-    // Each partner's online/offline change reaches this object while this user watches (is online).
-    const changedIn = conn > 0 ? K * partnerOpens * 2 : 0;
+    // Each partner's online/offline change reaches this object while this user watches (is online),
+    // and once more after this user's app went away, if the partner changes before the watch lapses:
+    // the answer "no device" drops the watch (user/presence.ts).
+    const partnerChanges = partnerOpens * 2;
+    const staleChanges = rho * K * (1 - Math.exp(-partnerChanges * (Code.presenceSubscriptionMs / 1000)));
+    const changedIn = (conn > 0 ? K * partnerChanges : 0) + staleChanges;
     const subscribeFrames = Math.ceil(K / 100) * ((conn > 0 ? renew : 0) + rho);
     // The liveness alarm: booked for when the quietest socket would pass 60 s of silence (presence.ts).
     const presenceAlarm = conn > 0 ? 1000 / (Code.deviceSilenceMs + 1000) : 0;

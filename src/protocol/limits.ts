@@ -19,8 +19,11 @@ export const Limits = {
   typingExpiryMs: 5_000,
   /** A device socket silent (no frame, no heartbeat) for longer than this counts as gone. */
   deviceSilenceMs: 60_000,
-  /** How long a presence subscription lasts unless renewed by subscribing again. */
-  presenceSubscriptionMs: 10 * 60_000,
+  /**
+   * How long a presence subscription lasts unless renewed by subscribing again (the SDK renews at
+   * half of it). Long, because a watcher whose app went away is dropped at the next change anyway.
+   */
+  presenceSubscriptionMs: 30 * 60_000,
   presenceSubscribeMaxUsers: 100,
   /** At most one typing frame per user per conversation is forwarded in this window. */
   typingMinIntervalMs: 1_000,

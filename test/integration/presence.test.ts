@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, connect, directConversation, quickUsers, type Account } from "../helpers/client";
 
@@ -34,6 +34,38 @@ describe("presence", () => {
     const viaHttp = await api("GET", `/api/v1/users/${alice.user.user_id}/presence`, { token: bob.token });
     expect(viaHttp.body).toEqual({ user_id: alice.user.user_id, status: "offline", last_seen: offline.last_seen });
     watcher.close();
+  });
+
+  it("drops a watcher whose app went away at the next change, and keeps one still connected", async () => {
+    const [alice, bob, cy] = await quickUsers(3, "pw");
+    await directConversation(alice!, bob!);
+    await directConversation(alice!, cy!);
+    const watchers = () =>
+      runInDurableObject(userStub(alice!), (_o, state) =>
+        state.storage.sql.exec<{ subscriber_id: string }>("SELECT subscriber_id FROM presence_subscribers ORDER BY subscriber_id").toArray().map((r) => r.subscriber_id),
+      );
+    const bobDevice = await connect(bob!.token, "bob");
+    const cyDevice = await connect(cy!.token, "cy");
+    for (const w of [bobDevice, cyDevice]) {
+      w.send({ type: "presence_subscribe", user_ids: [alice!.user.user_id] });
+      await w.next("presence");
+    }
+    expect(await watchers()).toEqual([bob!.user.user_id, cy!.user.user_id].sort());
+
+    // Cy's app goes away. Alice's next change reaches Bob, and Cy's object answers that nobody is there.
+    cyDevice.close();
+    const aliceDevice = await connect(alice!.token, "alice");
+    await bobDevice.until((s) => s.of("presence").some((p) => p.status === "online"), "online");
+    await expect.poll(watchers).toEqual([bob!.user.user_id]);
+
+    // Cy comes back and watches again: the next change reaches Cy too.
+    const cyAgain = await connect(cy!.token, "cy");
+    cyAgain.send({ type: "presence_subscribe", user_ids: [alice!.user.user_id] });
+    expect((await cyAgain.next("presence"))[0]).toMatchObject({ status: "online" });
+    aliceDevice.close();
+    await cyAgain.until((s) => s.of("presence").some((p) => p.status === "offline"), "offline");
+    expect(await watchers()).toEqual([bob!.user.user_id, cy!.user.user_id].sort());
+    for (const s of [bobDevice, cyAgain]) s.close();
   });
 
   it("counts a device silent for over 60 s as gone (the alarm stands in for the wait)", async () => {

@@ -120,9 +120,14 @@ export class UserObject extends DurableObject<Env> {
     return this.presence.current();
   }
 
-  /** A watched user's presence changed: show it on this user's devices. */
-  presenceChanged(p: Presence): void {
+  /**
+   * A watched user's presence changed: show it on this user's devices. Answers whether any device
+   * saw it; with none connected the watch is dropped (the app watches again when it reconnects).
+   */
+  presenceChanged(p: Presence): boolean {
+    if (!this.presence.isOnline()) return false;
     this.pushFrames([JSON.stringify({ type: "presence", ...this.asSeenByMe(p) })]);
+    return true;
   }
 
   /** Someone's presence as this user may see it, for `GET /users/{id}/presence`. */

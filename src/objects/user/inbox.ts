@@ -31,6 +31,9 @@ type PendingCursors = {
   head: { last_seq: number; last_message: string; updated_at: number } | null;
 };
 
+/** A watcher of this user's presence, and when its watch lapses. */
+export type PresenceSubscriber = { subscriber_id: string; expires_at: number };
+
 export class InboxStore {
   /**
    * Delivered/read acknowledgements move cursors here and in the device cursors: written behind,
@@ -89,10 +92,20 @@ export class InboxStore {
     );
   }
 
+  /**
+   * Drops watchers that answered a change with no device connected, unless they subscribed again
+   * meanwhile (their expiry moved): a watcher reconnecting as the change went out keeps its watch.
+   */
+  dropPresenceSubscribers(subscribers: PresenceSubscriber[]): void {
+    for (const s of subscribers) {
+      this.sql.exec("DELETE FROM presence_subscribers WHERE subscriber_id = ? AND expires_at = ?", s.subscriber_id, s.expires_at);
+    }
+  }
+
   /** Current subscribers; lapsed ones are forgotten on the way. */
-  presenceSubscribers(now: number): string[] {
+  presenceSubscribers(now: number): PresenceSubscriber[] {
     this.sql.exec("DELETE FROM presence_subscribers WHERE expires_at <= ?", now);
-    return this.sql.exec<{ subscriber_id: string }>("SELECT subscriber_id FROM presence_subscribers").toArray().map((r) => r.subscriber_id);
+    return this.sql.exec<PresenceSubscriber>("SELECT subscriber_id, expires_at FROM presence_subscribers").toArray();
   }
 
   /** Whether `userId` is a member of any conversation in this inbox. */

@@ -86,9 +86,21 @@ export class PresenceKeeper {
     return this.isOnline();
   }
 
+  /**
+   * Tells every watcher. A watcher with no device connected says so and is dropped here, so a watch
+   * costs at most one wasted call after its app went away, however long the subscription runs.
+   */
   private broadcast() {
     const presence = this.current();
     const subscribers = this.inbox.presenceSubscribers(Date.now());
-    this.ctx.waitUntil(Promise.allSettled(subscribers.map((id) => userStub(this.env, id).presenceChanged(presence))));
+    this.ctx.waitUntil(
+      Promise.allSettled(subscribers.map((s) => userStub(this.env, s.subscriber_id).presenceChanged(presence))).then((answers) => {
+        const gone = subscribers.filter((_, i) => {
+          const a = answers[i]!;
+          return a.status === "fulfilled" && a.value === false;
+        });
+        if (gone.length) this.inbox.dropPresenceSubscribers(gone);
+      }),
+    );
   }
 }
