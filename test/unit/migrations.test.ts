@@ -3,6 +3,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { directoryMigrations } from "../../src/objects/directory/DirectoryObject";
 import { migrate, MigrationHistoryError, type Migration } from "../../src/objects/migrations";
+import { InboxStore } from "../../src/objects/user/inbox";
+import { userMigrations } from "../../src/objects/user/migrations";
 
 // Runs inside a real object's SQLite storage: a directory object nobody else uses, whose own
 // migrations are already applied, so the test's migrations follow them.
@@ -34,6 +36,31 @@ describe("migrate", () => {
       expect(() => migrate(state.storage, [...base, m2])).toThrow(MigrationHistoryError);
       expect(() => migrate(state.storage, [...base, m1, { ...m2, id: next + 2 }])).toThrow(MigrationHistoryError);
       expect(() => migrate(state.storage, [...base])).toThrow(MigrationHistoryError);
+    });
+  });
+
+  it("user migration 5 moves each inbox row's member list to its own table, and the inbox reads as before", async () => {
+    await runInDurableObject(scratch(), (_o, state) => {
+      const sql = state.storage.sql;
+      // The user schema as an object created before migration 5 has it, with one group in its inbox.
+      for (const m of userMigrations.slice(0, 4)) sql.exec(m.sql);
+      const members = Array.from({ length: 500 }, (_, i) => ({ user_id: `u_${i}`, role: i === 0 ? "admin" : "member" }));
+      sql.exec(
+        `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at, last_seq, delivered_seq, read_seq, unread_count)
+         VALUES ('g_1', 'group', 'team', ?, 1, 2, 7, 6, 5, 2)`,
+        JSON.stringify(members),
+      );
+      sql.exec(userMigrations[4]!.sql);
+      expect(userMigrations[4]!.id).toBe(5);
+      const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('inbox')").toArray().map((c) => c.name);
+      expect(columns).not.toContain("members");
+      const inbox = new InboxStore(state.storage);
+      const [summary] = inbox.list();
+      expect(summary).toMatchObject({ conversation_id: "g_1", type: "group", name: "team", member_count: 500, unread_count: 2 });
+      expect(summary!.members).toEqual(members);
+      expect(inbox.cursors("g_1")).toEqual({ last_seq: 7, delivered_seq: 6, read_seq: 5 });
+      expect(inbox.sharesConversationWith("u_499")).toBe(true);
+      expect(inbox.sharesConversationWith("u_500")).toBe(false);
     });
   });
 

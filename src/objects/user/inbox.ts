@@ -113,7 +113,7 @@ export class InboxStore {
     return (
       this.sql
         .exec(
-          "SELECT 1 FROM inbox, json_each(inbox.members) AS m WHERE json_extract(m.value, '$.user_id') = ? LIMIT 1",
+          "SELECT 1 FROM inbox_members, json_each(inbox_members.members) AS m WHERE json_extract(m.value, '$.user_id') = ? LIMIT 1",
           userId,
         )
         .toArray().length > 0
@@ -124,17 +124,17 @@ export class InboxStore {
   join(c: Conversation, joinedSeq = 0): void {
     this.cursorWrites.flush();
     this.sql.exec(
-      `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO inbox (conversation_id, type, name, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
-         members = excluded.members, updated_at = MAX(inbox.updated_at, excluded.updated_at)`,
+         updated_at = MAX(inbox.updated_at, excluded.updated_at)`,
       c.conversation_id,
       c.type,
       c.name,
-      JSON.stringify(c.members),
       c.created_at,
       c.updated_at,
       joinedSeq,
     );
+    this.setMembers(c.conversation_id, c.members);
   }
 
   lastSeq(conversationId: string): number | null {
@@ -265,19 +265,22 @@ export class InboxStore {
   list(): ConversationSummary[] {
     this.cursorWrites.flush();
     return this.sql
-      .exec<InboxRow>("SELECT * FROM inbox ORDER BY updated_at DESC")
+      .exec<InboxRow>("SELECT i.*, m.members FROM inbox i JOIN inbox_members m USING (conversation_id) ORDER BY i.updated_at DESC")
       .toArray()
-      .map((r) => ({
-        conversation_id: r.conversation_id,
-        type: r.type,
-        name: r.name,
-        members: JSON.parse(r.members) as Member[],
-        member_count: (JSON.parse(r.members) as Member[]).length,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-        last_message: r.last_message ? messageOfFrame(r.last_message) : null,
-        unread_count: r.unread_count,
-      }));
+      .map((r) => {
+        const members = JSON.parse(r.members) as Member[];
+        return {
+          conversation_id: r.conversation_id,
+          type: r.type,
+          name: r.name,
+          members,
+          member_count: members.length,
+          created_at: r.created_at,
+          updated_at: r.updated_at,
+          last_message: r.last_message ? messageOfFrame(r.last_message) : null,
+          unread_count: r.unread_count,
+        };
+      });
   }
 
   /**
@@ -288,7 +291,7 @@ export class InboxStore {
   applySystemEvent(conversationId: string, selfId: string, event: SystemEvent): boolean {
     this.cursorWrites.flush();
     const row = this.sql
-      .exec<{ members: string }>("SELECT members FROM inbox WHERE conversation_id = ?", conversationId)
+      .exec<{ members: string }>("SELECT members FROM inbox_members WHERE conversation_id = ?", conversationId)
       .toArray()[0];
     if (!row) return true;
     let members = JSON.parse(row.members) as Member[];
@@ -313,13 +316,22 @@ export class InboxStore {
       case "group_created":
         return true;
     }
-    this.sql.exec("UPDATE inbox SET members = ? WHERE conversation_id = ?", JSON.stringify(members), conversationId);
+    this.setMembers(conversationId, members);
     return true;
+  }
+
+  private setMembers(conversationId: string, members: Member[]): void {
+    this.sql.exec(
+      "INSERT INTO inbox_members (conversation_id, members) VALUES (?, ?) ON CONFLICT (conversation_id) DO UPDATE SET members = excluded.members",
+      conversationId,
+      JSON.stringify(members),
+    );
   }
 
   leave(conversationId: string): void {
     this.cursorWrites.flush();
     this.sql.exec("DELETE FROM inbox WHERE conversation_id = ?", conversationId);
+    this.sql.exec("DELETE FROM inbox_members WHERE conversation_id = ?", conversationId);
     this.sql.exec("DELETE FROM delivery_cursors WHERE conversation_id = ?", conversationId);
   }
 

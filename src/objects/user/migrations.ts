@@ -103,4 +103,19 @@ export const userMigrations: Migration[] = [
       );
     `,
   },
+  {
+    id: 5,
+    name: "inbox: member lists in their own table",
+    sql: `
+      -- Every delivery and acknowledgement updates an inbox row, and SQLite rewrites a whole row to
+      -- change one column: with a 500-member group's member list (~25 KB of overflow pages) in it,
+      -- each head or cursor write rewrote the list. Lists change only with membership.
+      CREATE TABLE inbox_members (
+        conversation_id TEXT PRIMARY KEY,
+        members TEXT NOT NULL
+      );
+      INSERT INTO inbox_members (conversation_id, members) SELECT conversation_id, members FROM inbox;
+      ALTER TABLE inbox DROP COLUMN members;
+    `,
+  },
 ];
