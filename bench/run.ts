@@ -112,7 +112,7 @@ async function main() {
     if (wanted("group")) {
       const g = defaultsOfGroup();
       console.log(`${g.members}-member group fan-out, ${g.messages} messages ${g.intervalMs} ms apart …`);
-      results.group_fanout = await groupFanout(server, { ...defaultsOfGroup(), live: false });
+      results.group_fanout = await groupFanout(server, { ...defaultsOfGroup(), live: false, profile: !!process.env.BENCH_GROUP_PROFILE });
       console.log("the same, members also watching the group's live socket …");
       results.group_fanout_live = await groupFanout(server, { ...defaultsOfGroup(), live: true });
     }

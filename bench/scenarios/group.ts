@@ -1,5 +1,7 @@
 import type { ParleyClient } from "../../src/client";
+import { WorkerInspector, type ProfileSummary } from "../inspector";
 import { FanoutTimer, registerMany, Server, sleep } from "../lib";
+import { findServerProcesses } from "../serverProcesses";
 
 /**
  * 500-member fan-out: every member runs an SDK client with its device socket open (with `live`, also
@@ -9,7 +11,8 @@ import { FanoutTimer, registerMany, Server, sleep } from "../lib";
  */
 export async function groupFanout(
   server: Server,
-  opts: { members: number; messages: number; intervalMs: number; live: boolean },
+  /** `profile`: a CPU profile of the runtime's JavaScript over the timed sends (BENCH_GROUP_PROFILE=1). */
+  opts: { members: number; messages: number; intervalMs: number; live: boolean; profile?: boolean },
 ) {
   const users = await registerMany(server, opts.members, "g");
   const [sender, ...others] = users;
@@ -34,12 +37,22 @@ export async function groupFanout(
   await senderClient.send(conversation, "warm");
   await sleep(2_000);
 
+  const runtime = opts.profile ? findServerProcesses(server.base).find((p) => p.role === "runtime") : undefined;
+  const inspector = runtime ? await WorkerInspector.attach(runtime.pid, server.base) : null;
+  await inspector?.startProfile();
   const timed = await timer.run((id) => senderClient.send(conversation, id), { ...opts, recipients: others.length });
+  // Where a round's time goes: the user objects' delivery against the conversation's fan-out.
+  let profile: ProfileSummary | undefined;
+  if (inspector) {
+    profile = await inspector.stopProfile(25, ["deliver", "publish", "webSocketMessage", "updateCursor", "pushFrames", "sendFrames", "flushCursors"]);
+    inspector.close();
+  }
   for (const c of [...clients, senderClient]) c.stop();
   return {
     sockets: opts.live ? "device + live sockets" : "device sockets",
     members: opts.members,
     messages: opts.messages,
     ...timed,
+    ...(profile ? { profile } : {}),
   };
 }
