@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { PresenceKeeper } from "../../src/objects/user/presence";
+import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, quickUsers, type Account } from "../helpers/client";
 
 const userStub = (a: Account) => env.USERS.get(env.USERS.idFromName(a.user.user_id));
@@ -66,6 +68,30 @@ describe("presence", () => {
     await cyAgain.until((s) => s.of("presence").some((p) => p.status === "offline"), "offline");
     expect(await watchers()).toEqual([bob!.user.user_id, cy!.user.user_id].sort());
     for (const s of [bobDevice, cyAgain]) s.close();
+  });
+
+  it("tells watchers beyond one invocation's share from the alarm, chunk by chunk", async () => {
+    const [alice, ...watchers] = await quickUsers(6, "pc");
+    const devices = [];
+    for (const w of watchers) {
+      await directConversation(alice!, w);
+      const d = await connect(w.token, "w");
+      d.send({ type: "presence_subscribe", user_ids: [alice!.user.user_id] });
+      await d.next("presence");
+      devices.push(d);
+    }
+    // Two watchers per invocation instead of a thousand: five watchers take three.
+    await runInDurableObject(userStub(alice!), (o: UserObject) => {
+      (o as unknown as { presence: PresenceKeeper }).presence.broadcastChunk = 2;
+    });
+    const aliceDevice = await connect(alice!.token, "alice");
+    for (const d of devices) await d.until((s) => s.of("presence").some((p) => p.status === "online"), "online");
+    aliceDevice.close();
+    for (const d of devices) await d.until((s) => s.of("presence").filter((p) => p.status === "offline").length === 2, "offline again");
+    for (const d of devices) {
+      expect(d.of("presence").map((p) => p.status)).toEqual(["offline", "online", "offline"]);
+      d.close();
+    }
   });
 
   it("counts a device silent for over 60 s as gone (the alarm stands in for the wait)", async () => {

@@ -151,6 +151,7 @@ export class UserObject extends DurableObject<Env> {
       { user: this.userId() },
       async () => {
         this.presence.checkLiveness(now);
+        this.presence.continueBroadcast(now);
         const nextPush = this.push.flushDue(now);
         if (nextPush !== null) await this.scheduleAlarm(nextPush);
       },

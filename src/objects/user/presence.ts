@@ -1,6 +1,6 @@
 import { userStub, type Env } from "../../env";
 import { Limits, type Presence } from "../../protocol";
-import type { InboxStore } from "./inbox";
+import type { InboxStore, PresenceSubscriber } from "./inbox";
 import type { DeviceSessions } from "./sessions";
 
 /**
@@ -9,11 +9,26 @@ import type { DeviceSessions } from "./sessions";
  * (`getWebSocketAutoResponseTimestamp`); an alarm, about once a minute while devices are connected,
  * closes any socket silent for over 60 s. Changes go only to subscribers, never to all contacts.
  */
+/**
+ * Watchers told of a change per invocation. An invocation may make 10,000 subrequests on Workers
+ * Paid (calls to other objects included), and an account with a million 1:1 chats can have hundreds
+ * of thousands of watchers: the rest are told from the alarm, this many per run.
+ */
+export const PRESENCE_BROADCAST_CHUNK = 1_000;
+
 export class PresenceKeeper {
   /** Last frame handled per socket (heartbeats are tracked by the runtime instead). */
   private readonly lastFrameAt = new WeakMap<WebSocket, number>();
   /** The last state announced; unknown after a wake-up, when open sockets mean it was "online". */
   private announced: "online" | "offline" | null = null;
+  /**
+   * A change still being told to the watchers past the first chunk, continued by the alarm. In
+   * memory only: if the object is evicted meanwhile, those watchers miss this one change and learn
+   * the current state at their next renewal. A newer change replaces it.
+   */
+  private pendingBroadcast: { presence: Presence; subscribers: PresenceSubscriber[] } | null = null;
+  /** Overridable so a test can see the chunks without a thousand watchers. */
+  broadcastChunk = PRESENCE_BROADCAST_CHUNK;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -86,21 +101,32 @@ export class PresenceKeeper {
     return this.isOnline();
   }
 
-  /**
-   * Tells every watcher. A watcher with no device connected says so and is dropped here, so a watch
-   * costs at most one wasted call after its app went away, however long the subscription runs.
-   */
+  /** Tells every watcher of the current state: the first chunk now, the rest from the alarm. */
   private broadcast() {
-    const presence = this.current();
-    const subscribers = this.inbox.presenceSubscribers(Date.now());
-    this.ctx.waitUntil(
-      Promise.allSettled(subscribers.map((s) => userStub(this.env, s.subscriber_id).presenceChanged(presence))).then((answers) => {
-        const gone = subscribers.filter((_, i) => {
-          const a = answers[i]!;
-          return a.status === "fulfilled" && a.value === false;
-        });
-        if (gone.length) this.inbox.dropPresenceSubscribers(gone);
-      }),
-    );
+    this.pendingBroadcast = { presence: this.current(), subscribers: this.inbox.presenceSubscribers(Date.now()) };
+    this.continueBroadcast(Date.now());
+  }
+
+  /** Tells the next chunk of watchers of a pending change; books the alarm if more are left. */
+  continueBroadcast(now: number): void {
+    const pending = this.pendingBroadcast;
+    if (!pending) return;
+    const chunk = pending.subscribers.splice(0, this.broadcastChunk);
+    if (pending.subscribers.length === 0) this.pendingBroadcast = null;
+    else this.scheduleCheck(now);
+    this.ctx.waitUntil(this.tell(pending.presence, chunk));
+  }
+
+  /**
+   * A watcher with no device connected says so and is dropped here, so a watch costs at most one
+   * wasted call after its app went away, however long the subscription runs.
+   */
+  private async tell(presence: Presence, subscribers: PresenceSubscriber[]): Promise<void> {
+    const answers = await Promise.allSettled(subscribers.map((s) => userStub(this.env, s.subscriber_id).presenceChanged(presence)));
+    const gone = subscribers.filter((_, i) => {
+      const a = answers[i]!;
+      return a.status === "fulfilled" && a.value === false;
+    });
+    if (gone.length) this.inbox.dropPresenceSubscribers(gone);
   }
 }
