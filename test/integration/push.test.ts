@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
@@ -118,6 +118,31 @@ describe("push notifications", () => {
     expect(payloads[0]).toMatchObject({ body: "message 1", unread_count: 1 });
     expect(payloads.at(-1)).toMatchObject({ body: "9 new messages", unread_count: 10 });
     expect(new Set(pushes.map((p) => p.headers.topic)).size).toBe(1); // one topic per conversation
+  });
+
+  it("counts a message delivered again once: an object that lost its unwritten inbox is not pushed twice", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    await send(ana, conversation, "first");
+    await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the first push");
+    await send(ana, conversation, "second");
+    await send(ana, conversation, "third");
+    const pushWindow = () =>
+      runInDurableObject(userObject(bo), (_o: UserObject, state) =>
+        state.storage.sql.exec<{ pending: number }>("SELECT pending FROM push_windows WHERE conversation_id = ?", conversation).one().pending,
+      );
+    await waitFor(pushWindow, (n) => n === 2, "two messages waiting for the window");
+    // Bo's object dies holding its inbox head unwritten (what a crash does to memory, by hand), so
+    // fan-out's confirmation finds it short and delivers all three again.
+    await runInDurableObject(userObject(bo), (o: UserObject) => {
+      (o as unknown as { inbox: { pendingCursors: Map<string, unknown> } }).inbox.pendingCursors.clear();
+    });
+    await evictDurableObject(userObject(bo));
+    await waitFor(async () => (await api("GET", "/api/v1/conversations", { token: bo.token })).body.conversations[0]?.unread_count, (n) => n === 3, "the redelivery", 15_000);
+    expect(await pushWindow()).toBe(2);
+    await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the coalescing alarm", 10_000);
+    const pushes = await waitFor(() => recordedPushes(b), (r) => r.length >= 2, "the coalesced push");
+    const payloads = (await Promise.all(pushes.map((p) => decryptPush(b, p.body)))) as { body: string }[];
+    expect(payloads.map((p) => p.body)).toEqual(["first", "2 new messages"]);
   });
 
   it("sends nothing to a user with a device connected", async () => {

@@ -118,4 +118,13 @@ export const userMigrations: Migration[] = [
       ALTER TABLE inbox DROP COLUMN members;
     `,
   },
+  {
+    id: 6,
+    name: "push windows: the highest seq counted",
+    sql: `
+      -- A conversation delivers again what a user object held unwritten when it was evicted; the
+      -- push window counts each seq once, or "N new messages" counted some twice.
+      ALTER TABLE push_windows ADD COLUMN counted_seq INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -13,6 +13,8 @@ type WindowRow = {
   pending: number;
   pending_sender: string | null;
   pending_preview: string | null;
+  /** The highest seq already counted: a message delivered again is not counted again. */
+  counted_seq: number;
 };
 
 type SubscriptionRow = {
@@ -93,29 +95,36 @@ export class PushNotifier {
 
   /** Messages reached this user while no device was connected. */
   noteUndelivered(conversationId: string, messages: DeliveredMessage[], now: number): void {
-    const fromOthers = messages.filter((m) => m.sender_id !== this.userId() && m.system === undefined);
-    if (fromOthers.length === 0 || this.subscriptionCount() === 0) return;
-    const last = fromOthers[fromOthers.length - 1]!;
+    if (messages.length === 0 || this.subscriptionCount() === 0) return;
     const row = this.window(conversationId);
+    // Only seqs past what this window already counted: a delivery may repeat messages that an
+    // evicted object had counted but not yet written to its inbox.
+    const fromOthers = messages.filter((m) => m.seq > (row?.counted_seq ?? 0) && m.sender_id !== this.userId() && m.system === undefined);
+    if (fromOthers.length === 0) return;
+    const last = fromOthers[fromOthers.length - 1]!;
     const pending = (row?.pending ?? 0) + fromOthers.length;
     const windowEnds = (row?.last_sent_at ?? 0) + Limits.pushCoalesceMs;
     if (now >= windowEnds && this.takeRateSlot(now)) {
       this.sql.exec(
-        `INSERT INTO push_windows (conversation_id, last_sent_at, pending) VALUES (?, ?, 0)
-         ON CONFLICT (conversation_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, pending = 0, pending_sender = NULL, pending_preview = NULL`,
+        `INSERT INTO push_windows (conversation_id, last_sent_at, pending, counted_seq) VALUES (?, ?, 0, ?)
+         ON CONFLICT (conversation_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, pending = 0, pending_sender = NULL, pending_preview = NULL,
+           counted_seq = excluded.counted_seq`,
         conversationId,
         now,
+        last.seq,
       );
       this.waitUntil(this.enqueue(conversationId, pending, last.sender_id, preview(last)));
       return;
     }
     this.sql.exec(
-      `INSERT INTO push_windows (conversation_id, last_sent_at, pending, pending_sender, pending_preview) VALUES (?, 0, ?, ?, ?)
-       ON CONFLICT (conversation_id) DO UPDATE SET pending = excluded.pending, pending_sender = excluded.pending_sender, pending_preview = excluded.pending_preview`,
+      `INSERT INTO push_windows (conversation_id, last_sent_at, pending, pending_sender, pending_preview, counted_seq) VALUES (?, 0, ?, ?, ?, ?)
+       ON CONFLICT (conversation_id) DO UPDATE SET pending = excluded.pending, pending_sender = excluded.pending_sender, pending_preview = excluded.pending_preview,
+         counted_seq = excluded.counted_seq`,
       conversationId,
       pending,
       last.sender_id,
       preview(last),
+      last.seq,
     );
     this.scheduleAlarm(Math.max(windowEnds, this.nextRateSlot(now)));
   }
