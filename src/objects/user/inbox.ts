@@ -113,7 +113,7 @@ export class InboxStore {
     return (
       this.sql
         .exec(
-          "SELECT 1 FROM inbox_members, json_each(inbox_members.members) AS m WHERE json_extract(m.value, '$.user_id') = ? LIMIT 1",
+          "SELECT 1 FROM inbox_member_ids WHERE user_id = ? LIMIT 1",
           userId,
         )
         .toArray().length > 0
@@ -320,18 +320,24 @@ export class InboxStore {
     return true;
   }
 
+  /** A conversation's member list, and the index of who is in it (membership changes are rare). */
   private setMembers(conversationId: string, members: Member[]): void {
     this.sql.exec(
       "INSERT INTO inbox_members (conversation_id, members) VALUES (?, ?) ON CONFLICT (conversation_id) DO UPDATE SET members = excluded.members",
       conversationId,
       JSON.stringify(members),
     );
+    this.sql.exec("DELETE FROM inbox_member_ids WHERE conversation_id = ?", conversationId);
+    for (const m of members) {
+      this.sql.exec("INSERT OR IGNORE INTO inbox_member_ids (user_id, conversation_id) VALUES (?, ?)", m.user_id, conversationId);
+    }
   }
 
   leave(conversationId: string): void {
     this.cursorWrites.flush();
     this.sql.exec("DELETE FROM inbox WHERE conversation_id = ?", conversationId);
     this.sql.exec("DELETE FROM inbox_members WHERE conversation_id = ?", conversationId);
+    this.sql.exec("DELETE FROM inbox_member_ids WHERE conversation_id = ?", conversationId);
     this.sql.exec("DELETE FROM delivery_cursors WHERE conversation_id = ?", conversationId);
   }
 

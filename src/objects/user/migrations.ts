@@ -127,4 +127,19 @@ export const userMigrations: Migration[] = [
       ALTER TABLE push_windows ADD COLUMN counted_seq INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 7,
+    name: "inbox: who shares a conversation with this user, indexed",
+    sql: `
+      -- "Do we share a conversation?" guards every presence watch and look-up. Answered from the
+      -- member lists' JSON it scanned every list: 150,000 entries for someone in 300 full groups.
+      CREATE TABLE inbox_member_ids (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, conversation_id)
+      );
+      INSERT OR IGNORE INTO inbox_member_ids (user_id, conversation_id)
+        SELECT json_extract(m.value, '$.user_id'), i.conversation_id FROM inbox_members i, json_each(i.members) AS m;
+    `,
+  },
 ];
