@@ -10,7 +10,7 @@ import {
 } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import { mediaKindOf, type MediaKind, type MediaUrlResponse } from "../protocol/media";
-import type { ConversationSummary, MediaRef, Message, User } from "../protocol/models";
+import { membersAfter, removes, SystemEvent, type ConversationSummary, type MediaRef, type Message, type User } from "../protocol/models";
 import { putBytes } from "./media";
 import {
   Connection,
@@ -821,14 +821,15 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private noteInSummary(message: Message): void {
     // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
     if (!this.conversationsLoaded) return;
-    const summary = this.summaries.get(message.conversation_id);
-    if (!summary || message.content_type === "system") {
-      // A conversation we have not listed yet, or a change of name or members: fetch the list again.
+    let summary = this.summaries.get(message.conversation_id);
+    if (!summary) {
+      // A conversation we have not listed yet: fetch the list again.
       this.refreshSoon();
-      if (!summary) return;
+      return;
     }
     // The list's unread_count already counts everything up to its last_message: only newer ones add.
     const newer = !summary.last_message || message.seq > summary.last_message.seq;
+    if (message.content_type === "system" && newer) summary = this.afterSystemEvent(summary, message);
     const unread =
       newer && message.sender_id !== this.user.user_id && message.seq > (this.readSent.get(message.conversation_id) ?? 0) ? 1 : 0;
     this.summaries.set(message.conversation_id, {
@@ -837,6 +838,29 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       unread_count: summary.unread_count + unread,
     });
     this.emitConversations();
+  }
+
+  /**
+   * A change of name or members, applied to the list as the user objects apply it to the inbox, so
+   * a group's membership change does not make every member's app fetch its whole list. The list is
+   * fetched instead when the event does not follow what the summary shows (one may have been missed),
+   * cannot be read, or takes this user out.
+   */
+  private afterSystemEvent(summary: ConversationSummary, message: Message): ConversationSummary {
+    const follows = summary.last_message !== null && message.seq === summary.last_message.seq + 1;
+    let event: SystemEvent | null = null;
+    try {
+      const parsed = SystemEvent.safeParse(JSON.parse(message.content));
+      if (parsed.success) event = parsed.data;
+    } catch {
+      /* not JSON: fetch below */
+    }
+    if (!follows || !event || removes(event, this.user.user_id)) {
+      this.refreshSoon();
+      return summary;
+    }
+    const members = membersAfter(summary.members, event);
+    return { ...summary, name: event.event === "renamed" ? event.name : summary.name, members, member_count: members.length };
   }
 
   private clearUnread(conversationId: string): void {

@@ -83,4 +83,29 @@ export const SystemEvent = z.discriminatedUnion("event", [
   z.object({ event: z.literal("role_changed"), actor: UserId, user_id: UserId, role: MemberRole }),
 ]);
 export type SystemEvent = z.infer<typeof SystemEvent>;
+
+/**
+ * A conversation's member list after one of its system events. User objects keep their inbox copy
+ * current with it and the SDK its conversation list, so a membership change costs no extra call or
+ * list fetch on either side. (Whether the event removed the reader is for the caller to see.)
+ */
+export function membersAfter(members: Member[], event: SystemEvent): Member[] {
+  switch (event.event) {
+    case "members_added":
+      return [...members, ...event.user_ids.filter((id) => !members.some((m) => m.user_id === id)).map((user_id) => ({ user_id, role: "member" as const }))];
+    case "member_removed":
+    case "member_left":
+      return members.filter((m) => m.user_id !== event.user_id);
+    case "role_changed":
+      return members.map((m) => (m.user_id === event.user_id ? { ...m, role: event.role } : m));
+    case "group_created":
+    case "renamed":
+      return members;
+  }
+}
+
+/** Whether a system event takes `userId` out of the conversation. */
+export function removes(event: SystemEvent, userId: string): boolean {
+  return (event.event === "member_removed" || event.event === "member_left") && event.user_id === userId;
+}
 export type ConversationSummary = z.infer<typeof ConversationSummary>;

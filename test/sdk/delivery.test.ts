@@ -113,6 +113,43 @@ describe("the SDK against a real server", () => {
     await until([a], () => state() === "read", "a read receipt");
   });
 
+  it("applies a group's renames and membership changes to the conversation list without fetching it again", async () => {
+    const [ana, bo, cy] = await Promise.all([account(baseUrl, "ana"), account(baseUrl, "bo"), account(baseUrl, "cy")]);
+    const anaRest = client(baseUrl, ana, "setup").rest;
+    const { conversation } = await anaRest.call("createConversation", { body: { type: "group", name: "trip", member_ids: [bo.user.user_id] } });
+    const id = conversation.conversation_id;
+    const b = started(client(baseUrl, bo, "bo-phone"));
+    await b.refreshConversations();
+    await until([b], () => b.conversations().find((c) => c.conversation_id === id)?.last_message?.content_type === "system", "the group");
+
+    // Count the list fetches Bo's app makes from here on.
+    const realFetch = globalThis.fetch;
+    let listFetches = 0;
+    globalThis.fetch = (input, init) => {
+      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      if ((init?.method ?? "GET") === "GET" && new URL(url).pathname === "/api/v1/conversations") listFetches++;
+      return realFetch(input, init);
+    };
+    try {
+      await anaRest.call("addMembers", { conversation_id: id, body: { user_ids: [cy.user.user_id] } });
+      await anaRest.call("rename", { conversation_id: id, body: { name: "road trip" } });
+      await anaRest.call("setRole", { conversation_id: id, user_id: cy.user.user_id, body: { role: "admin" } });
+      const summary = () => b.conversations().find((c) => c.conversation_id === id)!;
+      await until([b], () => summary().name === "road trip" && summary().members.some((m) => m.user_id === cy.user.user_id && m.role === "admin"), "the changes");
+      expect(summary().member_count).toBe(3);
+      // The same as the server's list, which was not asked for.
+      expect(listFetches).toBe(0);
+      const served = (await client(baseUrl, bo, "check").rest.call("listConversations")).conversations.find((c) => c.conversation_id === id)!;
+      expect({ name: summary().name, members: summary().members, member_count: summary().member_count }).toEqual({
+        name: served.name,
+        members: served.members,
+        member_count: served.member_count,
+      });
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+
   it("sends a photo: upload with progress, the message carries the media, the other side opens it by URL", async () => {
     const { alice, bob, conversationId } = await pair();
     const a = started(client(baseUrl, alice, "alice-phone"));

@@ -1,4 +1,4 @@
-import type { Conversation, ConversationSummary, Member, Message, SystemEvent, User } from "../../protocol";
+import { membersAfter, removes, type Conversation, type ConversationSummary, type Member, type Message, type SystemEvent, type User } from "../../protocol";
 import type { DeliveredMessage } from "../delivery";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
@@ -294,28 +294,14 @@ export class InboxStore {
       .exec<{ members: string }>("SELECT members FROM inbox_members WHERE conversation_id = ?", conversationId)
       .toArray()[0];
     if (!row) return true;
-    let members = JSON.parse(row.members) as Member[];
-    switch (event.event) {
-      case "renamed":
-        this.sql.exec("UPDATE inbox SET name = ? WHERE conversation_id = ?", event.name, conversationId);
-        return true;
-      case "members_added":
-        for (const id of event.user_ids) if (!members.some((m) => m.user_id === id)) members.push({ user_id: id, role: "member" });
-        break;
-      case "member_removed":
-      case "member_left":
-        if (event.user_id === selfId) {
-          this.leave(conversationId);
-          return false;
-        }
-        members = members.filter((m) => m.user_id !== event.user_id);
-        break;
-      case "role_changed":
-        members = members.map((m) => (m.user_id === event.user_id ? { ...m, role: event.role } : m));
-        break;
-      case "group_created":
-        return true;
+    if (removes(event, selfId)) {
+      this.leave(conversationId);
+      return false;
     }
+    if (event.event === "renamed") this.sql.exec("UPDATE inbox SET name = ? WHERE conversation_id = ?", event.name, conversationId);
+    const before = JSON.parse(row.members) as Member[];
+    const members = membersAfter(before, event);
+    if (members === before) return true;
     this.setMembers(conversationId, members);
     return true;
   }
