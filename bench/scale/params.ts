@@ -140,6 +140,7 @@ export const defaults: Params = {
 export const Code = {
   groupMaxMembers: Limits.groupMaxMembers,
   devicesPerUser: Limits.devicesPerUser,
+  liveSocketsPerUser: Limits.liveSocketsPerUser,
   sendPerSecond: Limits.sendPerSecond,
   pushCoalesceMs: Limits.pushCoalesceMs,
   pushPerMinute: Limits.pushPerMinute,

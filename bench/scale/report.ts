@@ -136,7 +136,7 @@ export function printReport(
   out.push(
     section("Sockets, queues, R2 at the peak (full scale)", ["what", "value", "against"], [
       ["device sockets per UserObject, max", String(main.sockets.userObjectMax), `code cap ${Code.devicesPerUser}; ${sockets}`],
-      ["live sockets per ConversationObject, max (expected)", num(main.sockets.conversationLiveMax), `no per-user cap in code; ${sockets}`],
+      ["live sockets per ConversationObject, max (expected)", num(main.sockets.conversationLiveMax), `code cap ${Code.liveSocketsPerUser} per user; ${sockets}`],
       ["device sockets, all", num(main.fleet.deviceSockets), "spread over the online users' objects"],
       ["push queue messages/s", num(q.pushMessages), `${q.pushQueues} queues at 5,000/s; ${q.pushQueuesForConsumers} for consumers sending ${Code.pushSendConcurrency} at a time (shards: PUSH_JOBS_1 … bindings; wrangler.toml has 1)`],
       ["thumbnail jobs/s", num(q.mediaJobs), `${q.mediaQueues} queues at 5,000/s (shards: MEDIA_JOBS_1 … bindings; wrangler.toml has 1)`],

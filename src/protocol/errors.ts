@@ -75,7 +75,7 @@ export interface ProtocolError {
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
-  /** Another socket connected with the same device_id. */
+  /** Another socket connected with the same device_id (or, on a live socket, the user opened too many). */
   replaced: 4001,
   /** The token was revoked or the user was removed. */
   revoked: 4003,

@@ -59,6 +59,8 @@ export const Limits = {
   sendPerSecond: 20,
   /** Devices (install ids) one user may connect. */
   devicesPerUser: 10,
+  /** Live sockets one user may hold on one conversation; opening another closes their oldest. */
+  liveSocketsPerUser: 10,
   /** Conversations one user may start (direct or group); joining others' is not capped here. */
   conversationsPerUser: 5_000,
   /** Push services keep an undelivered notification this long. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, connect, createGroup, openSocket, quickUsers, registerUser, text } from "../helpers/client";
+import { Limits } from "../../src/protocol";
+import { api, connect, createGroup, openSocket, quickUsers, registerUser, text, type TestSocket } from "../helpers/client";
 
 const live = (token: string, conv: string) => connect(token, "live", { path: `/api/v1/conversations/${conv}/ws` });
 
@@ -51,6 +52,25 @@ describe("the live conversation socket", () => {
     const [err] = await bLive.next("error");
     expect(err).toMatchObject({ code: "bad_request", client_msg_id: "x1" });
     for (const s of [aLive, bLive, aDevice, bDevice]) s.close();
+  });
+
+  it(`keeps at most ${Limits.liveSocketsPerUser} live sockets per user: one more closes the oldest`, async () => {
+    const [alice, bob] = await quickUsers(2, "lc");
+    const conv = await createGroup(alice!, [bob!]);
+    const sockets: TestSocket[] = [];
+    for (let i = 0; i <= Limits.liveSocketsPerUser; i++) {
+      sockets.push(await live(bob!.token, conv));
+      await new Promise((r) => setTimeout(r, 2)); // distinct open times
+    }
+    await sockets[0]!.until((s) => s.closed !== null, "the oldest to close");
+    expect(sockets[0]!.closed!.code).toBe(4001);
+    // The other ten still get the conversation's messages; Alice's own sockets are not counted.
+    const aliceLive = await live(alice!.token, conv);
+    aliceLive.send({ type: "send_message", conversation_id: conv, ...text("still here", "lc1") });
+    for (const s of sockets.slice(1)) await s.until((x) => x.of("new_message").some((m) => m.content === "still here"), "the message");
+    expect(sockets.slice(1).every((s) => s.closed === null)).toBe(true);
+    expect(aliceLive.closed).toBeNull();
+    for (const s of [...sockets, aliceLive]) s.close();
   });
 
   it("drops a member removed mid-session, after the message that records it", async () => {

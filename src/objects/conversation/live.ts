@@ -1,3 +1,4 @@
+import { CloseCode, Limits } from "../../protocol";
 import { sendFrame } from "../sockets";
 
 /**
@@ -9,6 +10,8 @@ export interface LiveAttachment {
   user_id: string;
   /** Names this socket as a message's origin, so it gets the ack rather than its own message back. */
   live_id: string;
+  /** When it was accepted (absent on sockets accepted before this was recorded: the oldest). */
+  opened_at?: number;
 }
 
 const userTag = (userId: string) => `user:${userId}`;
@@ -18,8 +21,24 @@ export const liveOrigin = (liveId: string) => `live:${liveId}`;
 export class LiveSockets {
   constructor(private readonly ctx: DurableObjectState) {}
 
+  /**
+   * A user holds at most `Limits.liveSocketsPerUser` live sockets here: the object's 32,768 sockets
+   * are shared by every member, so opening one more closes that user's oldest (the SDK opens one at
+   * a time, so only a misbehaving client gets there).
+   */
   accept(ws: WebSocket, userId: string, tokenId: string | null): LiveAttachment {
-    const attachment: LiveAttachment = { user_id: userId, live_id: crypto.randomUUID() };
+    const mine = this.ctx
+      .getWebSockets(userTag(userId))
+      .filter((s) => s.readyState === WebSocket.OPEN)
+      .sort((x, y) => (this.attachment(x)?.opened_at ?? 0) - (this.attachment(y)?.opened_at ?? 0));
+    for (const old of mine.slice(0, Math.max(0, mine.length - Limits.liveSocketsPerUser + 1))) {
+      try {
+        old.close(CloseCode.replaced, "too many live sockets for this conversation: the oldest is closed");
+      } catch {
+        /* already closing */
+      }
+    }
+    const attachment: LiveAttachment = { user_id: userId, live_id: crypto.randomUUID(), opened_at: Date.now() };
     this.ctx.acceptWebSocket(ws, tokenId ? [userTag(userId), tokenTag(tokenId)] : [userTag(userId)]);
     ws.serializeAttachment(attachment);
     return attachment;
