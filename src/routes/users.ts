@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { directoryStub, userStub } from "../env";
 import { userIdPattern } from "../lib/ids";
+import { cachedProfile } from "../lib/profileCache";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
@@ -23,7 +24,8 @@ export const userRoutes = new Hono<AppEnv>()
     // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
     // client must, to name the members of its conversations).
     const id = c.req.param("id");
-    const user = userIdPattern.test(id) ? await userStub(c.env, id).profile() : null;
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userStub(c.env, id).profile(), waitUntil) : null;
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
     return c.json({ user });
   })
@@ -34,8 +36,16 @@ export const userRoutes = new Hono<AppEnv>()
   })
   .get("/", validate("query", UserLookupQuery), async (c) => {
     const { username } = c.req.valid("query");
-    const account = await directoryStub(c.env, username).lookup();
-    const user = account ? await userStub(c.env, account.user_id).profile() : null;
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    const user = await cachedProfile(
+      "username",
+      username,
+      async () => {
+        const account = await directoryStub(c.env, username).lookup();
+        return account ? userStub(c.env, account.user_id).profile() : null;
+      },
+      waitUntil,
+    );
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no user with that username");
     return c.json({ user });
   });

@@ -65,6 +65,27 @@ describe("accounts", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("answers look-ups from the location's cache once found, but never caches a miss", async () => {
+    const a = await registerUser();
+    const later = uniqueName("later");
+    expect((await api("GET", `/api/v1/users?username=${later}`, { token: a.token })).status).toBe(404);
+    const reg = await api("POST", "/api/v1/auth/register", { body: { username: later, password: "correct horse", display_name: "Later" } });
+    expect(reg.status).toBe(201);
+    const b = { user: reg.body.user as { user_id: string; username: string; display_name: string } };
+    // Registered a moment after the miss: found, because the miss was not kept.
+    const found = await api("GET", `/api/v1/users?username=${later}`, { token: a.token });
+    expect(found).toEqual({ status: 200, body: { user: b.user } });
+    // Now the answer comes from the cache: a doctored entry there is what the route returns.
+    const key = new Request(`https://profiles.parley.invalid/username/${encodeURIComponent(b.user.username)}`);
+    await expect.poll(async () => (await caches.default.match(key)) !== undefined).toBe(true);
+    await caches.default.put(key, Response.json({ ...b.user, display_name: "From the cache" }, { headers: { "Cache-Control": "max-age=60" } }));
+    const cached = await api("GET", `/api/v1/users?username=${later}`, { token: a.token });
+    expect(cached.body.user.display_name).toBe("From the cache");
+    // By id too.
+    await rest(a.token).call("user", { user_id: b.user.user_id });
+    await expect.poll(async () => (await caches.default.match(new Request(`https://profiles.parley.invalid/id/${b.user.user_id}`))) !== undefined).toBe(true);
+  });
+
   it("resolves a user id to a profile, and 404s an unknown or malformed id", async () => {
     const [a, b] = await Promise.all([registerUser("ida"), registerUser("idb")]);
     const found = await rest(a.token).call("user", { user_id: b.user.user_id });
