@@ -18,6 +18,7 @@ export const ErrorCode = {
   messageNotFound: "message_not_found",
   usernameTaken: "username_taken",
   groupTooLarge: "group_too_large",
+  tooManyConversations: "too_many_conversations",
   notAGroup: "not_a_group",
   /** A media type outside the allow-list. */
   unsupportedMediaType: "unsupported_media_type",
@@ -53,6 +54,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   message_not_found: 404,
   username_taken: 409,
   group_too_large: 422,
+  too_many_conversations: 422,
   not_a_group: 400,
   unsupported_media_type: 415,
   media_too_large: 413,

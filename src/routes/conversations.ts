@@ -29,12 +29,20 @@ function conversationParam(id: string): string {
   return id;
 }
 
-/** Every id must be a registered user; checked concurrently, one user object each. */
-async function requireUsers(env: Env, ids: string[]): Promise<void> {
+/**
+ * Every id must be a registered user with room for one more conversation (or in this one already);
+ * checked concurrently, one user object each. Without the second check a user could be added to
+ * any number of groups, and every group's traffic lands on that one user object.
+ */
+async function requireJoinable(env: Env, ids: string[], conversationId: string | null): Promise<void> {
   const unique = [...new Set(ids)];
-  const found = await Promise.all(unique.map(async (id) => userIdPattern.test(id) && (await userStub(env, id).profile()) !== null));
-  const missing = unique.filter((_, i) => !found[i]);
+  const answers = await Promise.all(unique.map((id) => (userIdPattern.test(id) ? userStub(env, id).joinable(conversationId) : null)));
+  const missing = unique.filter((_, i) => answers[i] === null);
   if (missing.length > 0) throw new ApiError(ErrorCode.userNotFound, `no such user: ${missing.slice(0, 3).join(", ")}`);
+  const full = unique.filter((_, i) => !answers[i]!.member && answers[i]!.conversations >= Limits.conversationsPerUser);
+  if (full.length > 0) {
+    throw new ApiError(ErrorCode.tooManyConversations, `already in ${Limits.conversationsPerUser} conversations: ${full.slice(0, 3).join(", ")}`);
+  }
 }
 
 export const conversationRoutes = new Hono<AppEnv>()
@@ -49,15 +57,15 @@ export const conversationRoutes = new Hono<AppEnv>()
       if (others.length + 1 > Limits.groupMaxMembers) {
         throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
       }
-      await requireUsers(c.env, others);
+      await requireJoinable(c.env, others, null);
       const id = newId("g");
       const conversation = unwrap(await conversationStub(c.env, id).createGroup(id, me, body.name, others));
       return c.json({ conversation }, 201);
     }
     const other = body.member_ids[0]!;
     if (other === me) throw new ApiError(ErrorCode.badRequest, "a direct conversation needs another user");
-    await requireUsers(c.env, [other]);
     const id = await directConversationId(me, other);
+    await requireJoinable(c.env, [other], id);
     const { conversation, created } = unwrap(await conversationStub(c.env, id).openDirect(id, me, other));
     return c.json({ conversation }, created ? 201 : 200);
   })
@@ -72,7 +80,7 @@ export const conversationRoutes = new Hono<AppEnv>()
     if (new Set(user_ids).size > Limits.groupMaxMembers) {
       throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
     }
-    await requireUsers(c.env, user_ids);
+    await requireJoinable(c.env, user_ids, id);
     const conversation = unwrap(await conversationStub(c.env, id).addMembers(c.var.userId, user_ids));
     return c.json({ conversation });
   })

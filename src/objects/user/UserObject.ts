@@ -161,7 +161,16 @@ export class UserObject extends DurableObject<Env> {
   }
 
   conversationCount(): number {
-    return this.inbox.list().length;
+    return this.inbox.count();
+  }
+
+  /**
+   * Whether this user can be put in `conversationId`: null if there is no such user; else whether
+   * they are in it already, and in how many conversations in all.
+   */
+  joinable(conversationId: string | null): { member: boolean; conversations: number } | null {
+    if (!this.inbox.profile()) return null;
+    return { member: conversationId !== null && this.inbox.has(conversationId), conversations: this.inbox.count() };
   }
 
   /** REST sends draw on the same per-user rate as socket sends. */

@@ -262,6 +262,14 @@ export class InboxStore {
     this.pendingDeviceCursors.clear();
   }
 
+  count(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox").one().n;
+  }
+
+  has(conversationId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM inbox WHERE conversation_id = ?", conversationId).toArray().length > 0;
+  }
+
   list(): ConversationSummary[] {
     this.cursorWrites.flush();
     return this.sql
