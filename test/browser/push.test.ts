@@ -60,6 +60,12 @@ async function notificationsInWorker(ctx: BrowserContext) {
   return (await Promise.race([read, hung])).sort((a, b) => a.tag.localeCompare(b.tag));
 }
 
+/** The app windows the service worker can see (a closed page may linger in this list for a moment). */
+async function appWindowsInWorker(ctx: BrowserContext): Promise<number> {
+  const worker = await appWorker(ctx);
+  return worker.evaluate(async () => (await (self as unknown as WorkerScope).clients.matchAll({ type: "window", includeUncontrolled: true })).length);
+}
+
 /**
  * Starts CDP's ServiceWorker domain and resolves with the registration id of the app's /sw.js. The
  * worker's lifecycle (starting, running, stopping) and its errors are printed if the test fails: a
@@ -243,6 +249,8 @@ describe("notifications in the web client", () => {
 
     // The app is closed: the push shows as a notification; a newer one for the same chat replaces it.
     await page.close();
+    // Until the worker no longer lists the closed window, a push would still find the app in front.
+    await expect.poll(() => appWindowsInWorker(ctx)).toBe(0);
     await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "Lunch tomorrow?", unread_count: 2 });
     await expect.poll(() => notificationsInWorker(ctx)).toEqual([{ title: "Bo Chen", body: "Lunch tomorrow?", tag: conversationId }]);
     await push(cdp, registrationId, { conversation_id: conversationId, title: "Bo Chen", body: "3 new messages", unread_count: 4 });
@@ -346,6 +354,7 @@ describe("notifications in the web client", () => {
       const rest = new RestClient(baseUrl, () => bo.token);
       const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [anaId] } });
       await page.close();
+      await expect.poll(() => appWindowsInWorker(ctx)).toBe(0);
       await expect.poll(async () => (await rest.call("presence", { user_id: anaId })).status, { timeout: 30_000 }).toBe("offline");
       await rest.call("sendMessage", {
         conversation_id: conversation.conversation_id,
