@@ -15,7 +15,7 @@ export async function cachedProfile(
   by: "username" | "id",
   value: string,
   load: () => Promise<User | null>,
-  waitUntil: (p: Promise<unknown>) => void,
+  ctx: { waitUntil(p: Promise<unknown>): void },
 ): Promise<User | null> {
   const key = keyOf(by, value);
   const hit = await caches.default.match(key);
@@ -24,6 +24,6 @@ export async function cachedProfile(
     if (parsed.success) return parsed.data;
   }
   const user = await load();
-  if (user) waitUntil(caches.default.put(key, Response.json(user, { headers: { "Cache-Control": `max-age=${TTL_S}` } })));
+  if (user) ctx.waitUntil(caches.default.put(key, Response.json(user, { headers: { "Cache-Control": `max-age=${TTL_S}` } })));
   return user;
 }

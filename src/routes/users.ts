@@ -24,8 +24,7 @@ export const userRoutes = new Hono<AppEnv>()
     // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
     // client must, to name the members of its conversations).
     const id = c.req.param("id");
-    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-    const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userStub(c.env, id).profile(), waitUntil) : null;
+    const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userStub(c.env, id).profile(), c.executionCtx) : null;
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
     return c.json({ user });
   })
@@ -36,7 +35,6 @@ export const userRoutes = new Hono<AppEnv>()
   })
   .get("/", validate("query", UserLookupQuery), async (c) => {
     const { username } = c.req.valid("query");
-    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
     const user = await cachedProfile(
       "username",
       username,
@@ -44,7 +42,7 @@ export const userRoutes = new Hono<AppEnv>()
         const account = await directoryStub(c.env, username).lookup();
         return account ? userStub(c.env, account.user_id).profile() : null;
       },
-      waitUntil,
+      c.executionCtx,
     );
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no user with that username");
     return c.json({ user });

@@ -36,7 +36,7 @@ export class PresenceKeeper {
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
     private readonly userId: () => string,
-    private readonly scheduleCheck: (at: number) => void,
+    private readonly scheduleAlarm: (at: number) => void,
   ) {}
 
   isOnline(): boolean {
@@ -59,7 +59,7 @@ export class PresenceKeeper {
   }
 
   connected(wasOnline: boolean, now: number) {
-    this.scheduleCheck(now + Limits.deviceSilenceMs + 1_000);
+    this.scheduleAlarm(now + Limits.deviceSilenceMs + 1_000);
     if (!wasOnline || this.announced === "offline") {
       this.announced = "online";
       this.broadcast();
@@ -97,7 +97,7 @@ export class PresenceKeeper {
       }
     }
     if (closed) this.maybeGone(now);
-    if (nextCheck !== Infinity) this.scheduleCheck(nextCheck);
+    if (nextCheck !== Infinity) this.scheduleAlarm(nextCheck);
     return this.isOnline();
   }
 
@@ -113,7 +113,7 @@ export class PresenceKeeper {
     if (!pending) return;
     const chunk = pending.subscribers.splice(0, this.broadcastChunk);
     if (pending.subscribers.length === 0) this.pendingBroadcast = null;
-    else this.scheduleCheck(now);
+    else this.scheduleAlarm(now);
     this.ctx.waitUntil(this.tell(pending.presence, chunk));
   }
 
