@@ -27,6 +27,9 @@ const queueShards = {
   },
 };
 
+/** Tests stream thousands of messages from one user: the `limits` project checks the real limits. */
+const raisedSendRate = { SEND_BURST: "100000", SEND_PER_SECOND: "100000" };
+
 /** A project whose tests run inside workerd, with the Worker and its objects. */
 function workersProject(name: string, include: string[], extra: Record<string, string>, miniflare: object = {}) {
   return {
@@ -48,7 +51,7 @@ export default defineConfig({
     projects: [
       // The Worker, its objects and the pure protocol/SDK logic. Send rates are raised so tests can
       // stream thousands of messages from one user; the `limits` project checks the real limits.
-      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { SEND_BURST: "100000", SEND_PER_SECOND: "100000" }, queueShards),
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { ...raisedSendRate, USER_SHARDS: "4" }, queueShards),
       workersProject("limits", ["test/limits/**/*.test.ts"], {}),
       {
         // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.

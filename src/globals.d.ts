@@ -13,7 +13,12 @@ declare namespace Cloudflare {
     ARCHIVE: R2Bucket;
     /** Messages each conversation keeps in its own storage (default 10000); older ones go to ARCHIVE. */
     HISTORY_HOT_WINDOW?: string;
-    /** Delivery calls of a fan-out round in flight at once (default all; `npm start` sets 16: one local thread). */
+    /**
+     * How many user objects hold the users (src/objects/user/home.ts): unset for one object per user
+     * (Cloudflare), a small number on one machine (`npm start` uses 4).
+     */
+    USER_SHARDS?: string;
+    /** User objects a fan-out calls at once (default all). */
     FANOUT_CONCURRENCY?: string;
     /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */
     JWT_SECRET?: string;

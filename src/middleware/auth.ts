@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { readToken, type TokenClaims } from "../auth/tokens";
-import { userStub, type Env } from "../env";
+import type { Env } from "../env";
+import { userHome } from "../objects/user/home";
 import { ErrorCode } from "../protocol";
 import { errorResponse } from "./errors";
 
@@ -68,7 +69,7 @@ const recentlyValid = new Map<string, { userId: string; until: number }>();
 async function sessionStillValid(env: Env, claims: TokenClaims): Promise<boolean> {
   const now = Date.now();
   if ((recentlyValid.get(claims.jti)?.until ?? 0) > now) return true;
-  const valid = await userStub(env, claims.sub).sessionValid(claims.jti, claims.gen);
+  const valid = await userHome(env, claims.sub).sessionValid(claims.sub, claims.jti, claims.gen);
   if (valid) {
     if (recentlyValid.size > 10_000) recentlyValid.clear();
     recentlyValid.set(claims.jti, { userId: claims.sub, until: now + REVOCATION_CACHE_MS });

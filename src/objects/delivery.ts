@@ -1,29 +1,37 @@
 /**
- * What a conversation object hands a member's user object when it fans messages out.
- * `frame` is the `new_message` frame already encoded: JSON is built once per message,
- * not once per member or device.
+ * What a conversation object hands the user objects when it fans messages out. `frame` is the
+ * `new_message` frame already encoded: JSON is built once per message, not once per member or device.
  */
 export interface DeliveredMessage {
   seq: number;
   sender_id: string;
   timestamp: number;
   frame: string;
-  /** The device that sent it already has it (from its ack); it is not echoed back there. */
+  /** The sender's device that sent it already has it (from its ack); it is not echoed back there. */
   origin_device?: string;
   /** For `system` messages, the event (JSON): user objects keep their copy of name and members from it. */
   system?: string;
 }
 
+/** A member a batch is for, and the part of the conversation they may see: seqs in (after, upTo]. */
+export interface Recipient {
+  user_id: string;
+  after: number;
+  upTo: number;
+}
+
+/** One call per user object: the messages, and which of the object's users get which of them. */
 export interface DeliveryBatch {
   conversation_id: string;
   messages: DeliveredMessage[];
+  recipients: Recipient[];
 }
 
 /**
- * A user object's answer to a delivery: how far its inbox for the conversation is written to
- * storage (the answer leaves only once that write is durable), or null when the conversation is not
- * in its inbox (not a member, or just left) and there is nothing to wait for. Inbox writes are held
- * for up to a second, so this lags what was just delivered; the conversation counts a member as
- * having a message only once it is written (Fanout, confirmation).
+ * A user object's answer to a delivery: how far the conversation is written to its storage (the
+ * answer leaves only once that write is durable), or null when none of its users has the
+ * conversation (they left) and there is nothing to wait for. Inbox writes are held for up to a
+ * second, so this lags what was just delivered; the conversation counts a member as having a message
+ * only once it is written (its fan-out ledger).
  */
 export type DeliveryReceipt = { written_seq: number | null };

@@ -1,6 +1,7 @@
 import webpush from "web-push";
 import { z } from "zod";
-import { userStub, type Env } from "../env";
+import type { Env } from "../env";
+import { userHome } from "../objects/user/home";
 import { count } from "../lib/metrics";
 import { settleInWindow } from "../lib/settle";
 import { Limits, PushPayload } from "../protocol";
@@ -63,7 +64,7 @@ async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
       count(env, "push_sent");
       message.ack();
     } else if (res.status === 404 || res.status === 410) {
-      await userStub(env, job.user_id).forgetPushEndpoint(job.device_id, job.subscription.endpoint);
+      await userHome(env, job.user_id).forgetPushEndpoint(job.user_id, job.device_id, job.subscription.endpoint);
       count(env, "push_gone");
       message.ack();
     } else if (res.status === 429 || res.status >= 500) {
@@ -91,7 +92,7 @@ function retryDelay(env: Env, attempts: number): number {
 export async function consumeDeadPushes(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const message of batch.messages) {
     const parsed = PushJob.safeParse(message.body);
-    if (parsed.success) await userStub(env, parsed.data.user_id).noteDeadPush(parsed.data);
+    if (parsed.success) await userHome(env, parsed.data.user_id).noteDeadPush(parsed.data.user_id, parsed.data);
     count(env, "push_dead_lettered");
     console.error(JSON.stringify({ level: "error", msg: "push dead-lettered", id: message.id, user: parsed.success ? parsed.data.user_id : null }));
     message.ack();

@@ -1,10 +1,12 @@
 import type { Env } from "../env";
+import { shardOf } from "../lib/placement";
 
 /**
  * A queue takes about 5,000 messages a second, and at the peak Parley's pushes need about 250 queues
  * and its thumbnail jobs about 8 (docs/scaling.md). A deployment adds shards as more producer bindings
  * named `<BINDING>_1`, `<BINDING>_2`, … (each queue with its consumer; docs/deploy.md); a producer
- * picks one by a hash of a key, so one user's pushes (or one upload's jobs) always share a queue.
+ * picks one by a consistent hash of a key (src/lib/placement.ts), so one user's pushes (or one
+ * upload's jobs) always share a queue.
  * With no extra bindings, as locally, everything goes to the one.
  */
 export type ShardedQueue = "PUSH_JOBS" | "MEDIA_JOBS";
@@ -22,18 +24,6 @@ export function shardCount(env: Env, binding: ShardedQueue): number {
     counts.set(binding, n);
   }
   return n;
-}
-
-/** FNV-1a, 32 bits: a cheap, stable spread of ids over shards. */
-function hash(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
-
-/** The shard of `binding` that `key` goes to: 0 is the binding itself, k is `<binding>_k`. */
-export function shardOf(key: string, shards: number): number {
-  return shards <= 1 ? 0 : hash(key) % shards;
 }
 
 /** The queue `key`'s jobs go to. */

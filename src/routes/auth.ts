@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { decoyRecord, hashPassword, verifyPassword } from "../auth/password";
 import { issueToken } from "../auth/tokens";
-import { directoryStub, userStub, type Env } from "../env";
+import { directoryStub, type Env } from "../env";
+import { userHome } from "../objects/user/home";
 import { newId } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
@@ -31,7 +32,7 @@ export const authRoutes = new Hono<AppEnv>()
     const user: User = { user_id: newId("u"), username: body.username, display_name: body.display_name ?? body.username };
     const password = await hashPassword(body.password);
     // The profile is written first: if the name turns out to be taken, the orphan is unreachable.
-    await userStub(c.env, user.user_id).createProfile(user);
+    await userHome(c.env, user.user_id).createProfile(user);
     const claimed = await directoryStub(c.env, user.username).claim({ username: user.username, user_id: user.user_id, password });
     if (!claimed) throw new ApiError(ErrorCode.usernameTaken, "that username is taken");
     return c.json({ user, token: await issueToken(c.env, user, 0) }, 201);
@@ -43,9 +44,9 @@ export const authRoutes = new Hono<AppEnv>()
     // Verify against a decoy when the name is unknown so the response time does not tell.
     const valid = await verifyPassword(body.password, account?.password ?? decoyRecord);
     if (!account || !valid) throw new ApiError(ErrorCode.invalidCredentials, "wrong username or password");
-    const user = await userStub(c.env, account.user_id).profile();
+    const home = userHome(c.env, account.user_id);
+    const [user, generation] = await Promise.all([home.profile(account.user_id), home.tokenGeneration(account.user_id)]);
     if (!user) throw new ApiError(ErrorCode.internal, "account has no profile");
-    const generation = await userStub(c.env, account.user_id).tokenGeneration();
     return c.json({ user, token: await issueToken(c.env, user, generation) });
   });
 
@@ -53,8 +54,8 @@ export const authRoutes = new Hono<AppEnv>()
 export const sessionRoutes = new Hono<AppEnv>()
   // A new token for the same session generation; the old one still works until it expires.
   .post("/refresh", async (c) => {
-    const stub = userStub(c.env, c.var.userId);
-    const [user, generation] = await Promise.all([stub.profile(), stub.tokenGeneration()]);
+    const home = userHome(c.env, c.var.userId);
+    const [user, generation] = await Promise.all([home.profile(c.var.userId), home.tokenGeneration(c.var.userId)]);
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
     return c.json({ user, token: await issueToken(c.env, user, generation) });
   })
@@ -69,9 +70,9 @@ export const sessionRoutes = new Hono<AppEnv>()
     }
     const body = LogoutBody.safeParse(json);
     if (!body.success) throw new ApiError(ErrorCode.badRequest, describeIssues(body.error));
-    const stub = userStub(c.env, c.var.userId);
-    if (body.data.all) await stub.logoutEverywhere();
-    else await stub.logout(c.var.tokenId, c.var.tokenExp * 1000);
+    const home = userHome(c.env, c.var.userId);
+    if (body.data.all) await home.logoutEverywhere(c.var.userId);
+    else await home.logout(c.var.userId, c.var.tokenId, c.var.tokenExp * 1000);
     forgetSession(c.var.tokenId, body.data.all ? c.var.userId : undefined);
     return c.body(null, 204);
   });

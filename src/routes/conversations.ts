@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { conversationStub, userStub } from "../env";
+import { conversationStub } from "../env";
+import { userHome } from "../objects/user/home";
 import { conversationIdPattern, directConversationId, newId, userIdPattern } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
@@ -36,7 +37,7 @@ function conversationParam(id: string): string {
  */
 async function requireJoinable(env: Env, ids: string[], conversationId: string | null): Promise<void> {
   const unique = [...new Set(ids)];
-  const answers = await Promise.all(unique.map((id) => (userIdPattern.test(id) ? userStub(env, id).joinable(conversationId) : null)));
+  const answers = await Promise.all(unique.map((id) => (userIdPattern.test(id) ? userHome(env, id).joinable(id, conversationId) : null)));
   const missing = unique.filter((_, i) => answers[i] === null);
   if (missing.length > 0) throw new ApiError(ErrorCode.userNotFound, `no such user: ${missing.slice(0, 3).join(", ")}`);
   const full = unique.filter((_, i) => !answers[i]!.member && answers[i]!.conversations >= Limits.conversationsPerUser);
@@ -49,7 +50,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   .post("/", validate("json", CreateConversationBody), async (c) => {
     const body = c.req.valid("json");
     const me = c.var.userId;
-    if ((await userStub(c.env, me).conversationCount()) >= Limits.conversationsPerUser) {
+    if ((await userHome(c.env, me).conversationCount(me)) >= Limits.conversationsPerUser) {
       throw new ApiError(ErrorCode.rateLimited, `at most ${Limits.conversationsPerUser} conversations per account`);
     }
     if (body.type === "group") {
@@ -101,7 +102,7 @@ export const conversationRoutes = new Hono<AppEnv>()
     return c.json({ receipts });
   })
   .get("/", async (c) => {
-    const conversations = await userStub(c.env, c.var.userId).listConversations();
+    const conversations = await userHome(c.env, c.var.userId).listConversations(c.var.userId);
     return c.json({ conversations });
   })
   .get("/:id", async (c) => {
@@ -116,7 +117,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
-    if (!(await userStub(c.env, c.var.userId).admitSends(1))) {
+    if (!(await userHome(c.env, c.var.userId).admitSends(c.var.userId, 1))) {
       throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.sendPerSecond} messages a second; retry shortly`);
     }
     const [outcome] = unwrap(await conversationStub(c.env, id).sendMessages(c.var.userId, [c.req.valid("json")]));

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { userStub } from "../env";
+import { userHome } from "../objects/user/home";
 import type { AppEnv } from "../middleware/auth";
 import { ApiError } from "../middleware/errors";
 import { validate } from "../middleware/validate";
@@ -12,13 +12,13 @@ export const pushRoutes = new Hono<AppEnv>()
     return c.json({ key: c.env.VAPID_PUBLIC_KEY });
   })
   .post("/subscriptions", validate("json", PushSubscriptionBody), async (c) => {
-    const result = await userStub(c.env, c.var.userId).subscribePush(c.req.valid("json"));
+    const result = await userHome(c.env, c.var.userId).subscribePush(c.var.userId, c.req.valid("json"));
     if (!result.ok) throw ApiError.from(result.error);
     return c.body(null, 201);
   })
   .delete("/subscriptions/:device_id", async (c) => {
     const deviceId = c.req.param("device_id");
-    if (!Limits.deviceIdPattern.test(deviceId) || !(await userStub(c.env, c.var.userId).unsubscribePush(deviceId))) {
+    if (!Limits.deviceIdPattern.test(deviceId) || !(await userHome(c.env, c.var.userId).unsubscribePush(c.var.userId, deviceId))) {
       throw new ApiError(ErrorCode.notFound, "no subscription for that device");
     }
     return c.body(null, 204);

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
-import { conversationStub, userStub, type Env } from "../env";
+import { conversationStub, type Env } from "../env";
+import { userHome } from "../objects/user/home";
 import { conversationIdPattern } from "../lib/ids";
 import { errorResponse } from "../middleware/errors";
 import { subprotocols, type AppEnv } from "../middleware/auth";
@@ -48,7 +49,7 @@ function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Pro
  * upgradeWebSocket is deliberately not used: it would accept the socket here, in the Worker.
  */
 export const socketRoutes = new Hono<AppEnv>()
-  .get("/ws", (c) => forwardUpgrade(c, userStub(c.env, c.var.userId)))
+  .get("/ws", (c) => forwardUpgrade(c, userHome(c.env, c.var.userId)))
   /** The live socket of one open conversation, served by the conversation object itself. */
   .get("/conversations/:id/ws", (c) => {
     const id = c.req.param("id");

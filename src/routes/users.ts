@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { directoryStub, userStub } from "../env";
+import { directoryStub } from "../env";
+import { userHome } from "../objects/user/home";
 import { userIdPattern } from "../lib/ids";
 import { cachedProfile } from "../lib/profileCache";
 import { ApiError } from "../middleware/errors";
@@ -9,27 +10,29 @@ import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
 
 export const userRoutes = new Hono<AppEnv>()
   .get("/me", async (c) => {
-    const stub = userStub(c.env, c.var.userId);
-    const user = await stub.profile();
+    const me = c.var.userId;
+    const home = userHome(c.env, me);
+    const [user, settings] = await Promise.all([home.profile(me), home.settings(me)]);
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    return c.json({ user, settings: await stub.settings() });
+    return c.json({ user, settings });
   })
   .patch("/me", validate("json", UpdateMeBody), async (c) => {
-    const stub = userStub(c.env, c.var.userId);
-    const user = await stub.updateSettings(c.req.valid("json"));
+    const me = c.var.userId;
+    const home = userHome(c.env, me);
+    const user = await home.updateSettings(me, c.req.valid("json"));
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    return c.json({ user, settings: await stub.settings() });
+    return c.json({ user, settings: await home.settings(me) });
   })
   .get("/:id", async (c) => {
     // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
     // client must, to name the members of its conversations).
     const id = c.req.param("id");
-    const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userStub(c.env, id).profile(), c.executionCtx) : null;
+    const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userHome(c.env, id).profile(id), c.executionCtx) : null;
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
     return c.json({ user });
   })
   .get("/:id/presence", async (c) => {
-    const result = await userStub(c.env, c.var.userId).presenceOf(c.req.param("id"));
+    const result = await userHome(c.env, c.var.userId).presenceOf(c.var.userId, c.req.param("id"));
     if (!result.ok) throw ApiError.from(result.error);
     return c.json(result.value);
   })
@@ -40,7 +43,7 @@ export const userRoutes = new Hono<AppEnv>()
       username,
       async () => {
         const account = await directoryStub(c.env, username).lookup();
-        return account ? userStub(c.env, account.user_id).profile() : null;
+        return account ? userHome(c.env, account.user_id).profile(account.user_id) : null;
       },
       c.executionCtx,
     );

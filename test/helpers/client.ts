@@ -168,15 +168,37 @@ export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 export async function quickUsers(count: number, prefix = "q"): Promise<Account[]> {
   const { env } = await import("cloudflare:workers");
   const { sign } = await import("hono/jwt");
+  const { userHome } = await import("../../src/objects/user/home");
   const now = Math.floor(Date.now() / 1000);
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const user = { user_id: `u_${prefix}${i}_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`, username: `${prefix}${i}`, display_name: `${prefix}${i}` };
-      await env.USERS.get(env.USERS.idFromName(user.user_id)).createProfile(user);
+      await userHome(env, user.user_id).createProfile(user);
       const token = await sign({ sub: user.user_id, username: user.username, iat: now, exp: now + 3600, jti: crypto.randomUUID(), gen: 0 }, TEST_JWT_SECRET, "HS256");
       return { user, token };
     }),
   );
+}
+
+/**
+ * `count` users whose homes (the user objects holding them, src/objects/user/home.ts) are all
+ * different — or, with `together`, all the same. Users are made until the layout is found: under
+ * USER_SHARDS=1 everyone is together and nobody can be apart, which throws.
+ */
+export async function quickUsersPlaced(count: number, layout: "apart" | "together", prefix = "pl"): Promise<Account[]> {
+  const { env } = await import("cloudflare:workers");
+  const { homeName } = await import("../../src/objects/user/home");
+  const byHome = new Map<string, Account[]>();
+  for (let round = 0; round < 25; round++) {
+    for (const u of await quickUsers(4, `${prefix}${round}_`)) {
+      const home = homeName(env, u.user.user_id);
+      byHome.set(home, [...(byHome.get(home) ?? []), u]);
+    }
+    if (layout === "apart" && byHome.size >= count) return [...byHome.values()].slice(0, count).map((g) => g[0]!);
+    const group = [...byHome.values()].find((g) => g.length >= count);
+    if (layout === "together" && group) return group.slice(0, count);
+  }
+  throw new Error(`could not place ${count} users ${layout} (USER_SHARDS=${env.USER_SHARDS ?? "unset"})`);
 }
 
 export async function createGroup(owner: Account, members: Account[], name = "team"): Promise<string> {

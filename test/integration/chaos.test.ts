@@ -6,6 +6,7 @@ import { bytesKey, readRecord, thumbnailKey, writeRecord } from "../../src/media
 import type { HistoryArchive } from "../../src/objects/conversation/archive";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { r2SegmentStore, type SegmentStore } from "../../src/objects/conversation/segments";
+import { userHome } from "../../src/objects/user/home";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { consumeMediaJobs } from "../../src/queues/media";
 import { consumePushJobs, type PushJob } from "../../src/queues/push";
@@ -43,7 +44,7 @@ function prng(seed: number) {
 }
 
 const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
-const userStub = (id: string) => env.USERS.get(env.USERS.idFromName(id));
+const userStub = (id: string) => userHome(env, id);
 const archiveOf = (o: ConversationObject) => (o as unknown as { archive: HistoryArchive }).archive;
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
@@ -360,7 +361,7 @@ describe("chaos", () => {
     const immediate = await waitForPushes(browser, pushConvs.length);
     // The coalescing window ends: as if 30 s passed, then the alarm that the window booked.
     await runInDurableObject(deeStub, async (o: UserObject, state) => {
-      state.storage.sql.exec("UPDATE push_windows SET last_sent_at = last_sent_at - 31000");
+      state.storage.sql.exec("UPDATE push_windows SET last_sent_at = last_sent_at - 31000 WHERE user_id = ?", dee!.user.user_id);
       await o.alarm();
     });
     const expectedPushes = pushConvs.length + pushConvs.filter((c) => fromOthers(c) > 1).length;
@@ -375,7 +376,7 @@ describe("chaos", () => {
       expect(mine.at(-1)!.unread_count).toBe(histories.get(conv)!.filter((m) => m.sender_id !== dee!.user.user_id).length);
     }
     expect(immediate.length).toBe(pushConvs.length);
-    expect(await runInDurableObject(deeStub, (o: UserObject) => o.pushStats())).toEqual({ subscriptions: 1, dead_letters: 0 });
+    expect(await runInDurableObject(deeStub, (o: UserObject) => o.pushStats(dee!.user.user_id))).toEqual({ subscriptions: 1, dead_letters: 0 });
 
     // 4. Every device, reconnecting now, is sent exactly what lies past its durable cursor, in order, once.
     const catchUpStarted = Date.now();
@@ -387,7 +388,7 @@ describe("chaos", () => {
       const mine = conversations.filter((c) => members.get(c)!.includes(d.who));
       for (const conv of mine) {
         cursors.set(conv, await runInDurableObject(userStub(d.who.user.user_id), (_o: UserObject, state) =>
-          state.storage.sql.exec<{ n: number }>("SELECT COALESCE(MAX(delivered_seq), 0) AS n FROM delivery_cursors WHERE device_id = ? AND conversation_id = ?", d.id, conv).one().n,
+          state.storage.sql.exec<{ n: number }>("SELECT COALESCE(MAX(delivered_seq), 0) AS n FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?", d.who.user.user_id, d.id, conv).one().n,
         ));
       }
       const s = await d.open();

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { userHome } from "../../src/objects/user/home";
 import { api, connect, directConversation, registerUser, sendAndAck } from "../helpers/client";
 
 /**
@@ -9,7 +10,7 @@ import { api, connect, directConversation, registerUser, sendAndAck } from "../h
  * stored is what a restart and a reconnecting device see.
  */
 const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
-const userStub = (id: string) => env.USERS.get(env.USERS.idFromName(id));
+const userStub = (id: string) => userHome(env, id);
 
 const storedMemberCursor = (conversationId: string, userId: string) =>
   runInDurableObject(conversationStub(conversationId), (_o, state) =>
@@ -20,7 +21,12 @@ const storedMemberCursor = (conversationId: string, userId: string) =>
 const storedDeviceCursor = (userId: string, deviceId: string, conversationId: string) =>
   runInDurableObject(userStub(userId), (_o, state) =>
     state.storage.sql
-      .exec<{ delivered_seq: number }>("SELECT delivered_seq FROM delivery_cursors WHERE device_id = ? AND conversation_id = ?", deviceId, conversationId)
+      .exec<{ delivered_seq: number }>(
+        "SELECT delivered_seq FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
+        userId,
+        deviceId,
+        conversationId,
+      )
       .toArray()[0]?.delivered_seq ?? 0,
   );
 
@@ -88,8 +94,10 @@ describe("inbox writes held by the user object", () => {
     // b's object pushed it to b1 and holds the inbox write; it dies before writing (what a crash
     // does to memory is done by hand: eviction here may still run the write).
     const writtenNow = await runInDurableObject(userStub(b.user.user_id), (o, state) => {
-      (o as unknown as { inbox: { pendingCursors: Map<string, unknown> } }).inbox.pendingCursors.clear();
-      return state.storage.sql.exec<{ last_seq: number }>("SELECT last_seq FROM inbox WHERE conversation_id = ?", conv).one().last_seq;
+      const held = (o as unknown as { inbox: { heads: Map<string, unknown>; cursorMoves: Map<string, unknown> } }).inbox;
+      held.heads.delete(conv);
+      held.cursorMoves.delete(`${b.user.user_id}\n${conv}`);
+      return state.storage.sql.exec<{ last_seq: number }>("SELECT last_seq FROM conversations WHERE conversation_id = ?", conv).one().last_seq;
     });
     expect(writtenNow).toBe(0);
     await evictDurableObject(userStub(b.user.user_id));

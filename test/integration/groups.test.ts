@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { userHome } from "../../src/objects/user/home";
 import { Limits, SystemEvent } from "../../src/protocol";
 import { api, connect, createGroup, quickUsers, registerUser, text, type Account, type TestSocket } from "../helpers/client";
 
@@ -50,9 +51,10 @@ describe("group size", () => {
     const [owner, full, other] = await quickUsers(3, "cap");
     const conv = await createGroup(owner!, [full!]);
     // Fill the user's inbox to the limit (real conversations would take minutes to make).
-    await runInDurableObject(env.USERS.get(env.USERS.idFromName(full!.user.user_id)), (_o, state) => {
-      for (let i = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox").one().n; i < Limits.conversationsPerUser; i++) {
-        state.storage.sql.exec("INSERT INTO inbox (conversation_id, type, name, created_at, updated_at) VALUES (?, 'group', 'filler', 0, 0)", `g_filler${i}`);
+    const fullId = full!.user.user_id;
+    await runInDurableObject(userHome(env, fullId), (_o, state) => {
+      for (let i = state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox WHERE user_id = ?", fullId).one().n; i < Limits.conversationsPerUser; i++) {
+        state.storage.sql.exec("INSERT INTO inbox (user_id, conversation_id) VALUES (?, ?)", fullId, `g_filler${i}`);
       }
     });
     const refused = (res: { status: number; body: { error?: { code: string } } }) => expect([res.status, res.body.error?.code]).toEqual([422, "too_many_conversations"]);

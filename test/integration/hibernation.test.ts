@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HEARTBEAT_REQUEST } from "../../src/protocol";
+import { userHome } from "../../src/objects/user/home";
 import { userObjectConstructions } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, text } from "../helpers/client";
 
@@ -10,7 +11,7 @@ describe("idle device sockets", () => {
     const [a, b] = [await registerUser(), await registerUser()];
     const conv = await directConversation(a, b);
     const socket = await connect(b.token, "b1");
-    const stub = env.USERS.get(env.USERS.idFromName(b.user.user_id));
+    const stub = userHome(env, b.user.user_id);
     await evictDurableObject(stub); // hibernates the socket, tears down the instance
     const before = userObjectConstructions.count;
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { userHome } from "../../src/objects/user/home";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
 import { b64url, decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
@@ -49,7 +50,7 @@ async function verifyVapid(headers: Record<string, string>, endpoint: string) {
 }
 
 function userObject(who: Account) {
-  return env.USERS.get(env.USERS.idFromName(who.user.user_id));
+  return userHome(env, who.user.user_id);
 }
 
 async function send(from: Account, conversation: string, content: string) {
@@ -128,13 +129,17 @@ describe("push notifications", () => {
     await send(ana, conversation, "third");
     const pushWindow = () =>
       runInDurableObject(userObject(bo), (_o: UserObject, state) =>
-        state.storage.sql.exec<{ pending: number }>("SELECT pending FROM push_windows WHERE conversation_id = ?", conversation).one().pending,
+        state.storage.sql
+          .exec<{ pending: number }>("SELECT pending FROM push_windows WHERE user_id = ? AND conversation_id = ?", bo.user.user_id, conversation)
+          .one().pending,
       );
     await waitFor(pushWindow, (n) => n === 2, "two messages waiting for the window");
     // Bo's object dies holding its inbox head unwritten (what a crash does to memory, by hand), so
     // fan-out's confirmation finds it short and delivers all three again.
     await runInDurableObject(userObject(bo), (o: UserObject) => {
-      (o as unknown as { inbox: { pendingCursors: Map<string, unknown> } }).inbox.pendingCursors.clear();
+      const held = (o as unknown as { inbox: { heads: Map<string, unknown>; cursorMoves: Map<string, unknown> } }).inbox;
+      held.heads.delete(conversation);
+      held.cursorMoves.delete(`${bo.user.user_id}\n${conversation}`);
     });
     await evictDurableObject(userObject(bo));
     await waitFor(async () => (await api("GET", "/api/v1/conversations", { token: bo.token })).body.conversations[0]?.unread_count, (n) => n === 3, "the redelivery", 15_000);
@@ -152,7 +157,7 @@ describe("push notifications", () => {
     await socket.next("new_message");
     socket.close();
     const windows = await runInDurableObject(userObject(bo), (_: UserObject, state) =>
-      state.storage.sql.exec("SELECT * FROM push_windows").toArray(),
+      state.storage.sql.exec("SELECT * FROM push_windows WHERE user_id = ?", bo.user.user_id).toArray(),
     );
     expect(windows).toEqual([]);
     expect(await recordedPushes(b)).toEqual([]);
@@ -161,16 +166,16 @@ describe("push notifications", () => {
   it("forgets a subscription the push service says is gone (410)", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser(410);
     await send(ana, conversation, "hello?");
-    await waitFor(() => userObject(bo).pushStats(), (s) => s.subscriptions === 0, "the subscription to be forgotten");
+    await waitFor(() => userObject(bo).pushStats(bo.user.user_id), (s) => s.subscriptions === 0, "the subscription to be forgotten");
     expect(await recordedPushes(b)).toHaveLength(1);
   });
 
   it("retries a push that fails with 500, then dead-letters and counts it", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser(500);
     await send(ana, conversation, "anyone?");
-    await waitFor(() => userObject(bo).pushStats(), (s) => s.dead_letters === 1, "the dead letter", 45_000);
+    await waitFor(() => userObject(bo).pushStats(bo.user.user_id), (s) => s.dead_letters === 1, "the dead letter", 45_000);
     expect((await recordedPushes(b)).length).toBe(4); // the first attempt and 3 retries (max_retries in wrangler.toml)
-    expect((await userObject(bo).pushStats()).subscriptions).toBe(1); // a 500 does not end the subscription
+    expect((await userObject(bo).pushStats(bo.user.user_id)).subscriptions).toBe(1); // a 500 does not end the subscription
   });
 
   it("leaves the message text out when previews are off", async () => {

@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { queueFor, shardCount, shardOf } from "../../src/queues/shards";
+import { shardOf } from "../../src/lib/placement";
+import { queueFor, shardCount } from "../../src/queues/shards";
 import { api, directConversation, quickUsers, type Account } from "../helpers/client";
 import { png, upload } from "../helpers/media";
 import { decryptPush, pushBrowser, recordedPushes, subscriptionOf } from "../helpers/webpush";

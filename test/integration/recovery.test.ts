@@ -4,10 +4,11 @@ import { describe, expect, it } from "vitest";
 import { newServerMsgId } from "../../src/lib/ids";
 import type { AlarmClock } from "../../src/objects/alarmClock";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
-import { api, connect, directConversation, registerUser, text } from "../helpers/client";
+import { userHome } from "../../src/objects/user/home";
+import { api, connect, directConversation, quickUsersPlaced, registerUser, text, type Account } from "../helpers/client";
 
 const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
-const userStub = (id: string) => env.USERS.get(env.USERS.idFromName(id));
+const userStub = (id: string) => userHome(env, id);
 
 describe("recovery", () => {
   it("keeps an alarm booked before an eviction when a later time is asked for after it", async () => {
@@ -96,7 +97,8 @@ describe("recovery", () => {
   });
 
   it("loses nothing when the recipient's object is evicted mid-stream", async () => {
-    const [a, b] = [await registerUser(), await registerUser()];
+    // Apart: evicting b's object must not close a's socket too.
+    const [a, b] = (await quickUsersPlaced(2, "apart")) as [Account, Account];
     const conv = await directConversation(a, b);
     const a1 = await connect(a.token, "a1");
     const b1 = await connect(b.token, "b1");

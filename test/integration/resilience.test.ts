@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
+import { userHome } from "../../src/objects/user/home";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser } from "../helpers/client";
 
@@ -25,7 +26,7 @@ describe("entry points survive a throwing handler", () => {
     const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
     const conversation = await directConversation(ana, bo);
     const socket = await connect(ana.token, "phone");
-    await runInDurableObject(env.USERS.get(env.USERS.idFromName(ana.user.user_id)), (instance: UserObject) => {
+    await runInDurableObject(userHome(env, ana.user.user_id), (instance: UserObject) => {
       failOnce((instance as unknown as Patchable).frames!, "handle", "secret detail: disk on fire");
     });
     const frame = { type: "send_message", conversation_id: conversation, content: "first try", content_type: "text", client_msg_id: "c1" };
@@ -67,7 +68,7 @@ describe("entry points survive a throwing handler", () => {
 
   it("a user alarm that throws books another look", async () => {
     const ana = await registerUser("ana");
-    const stub = env.USERS.get(env.USERS.idFromName(ana.user.user_id));
+    const stub = userHome(env, ana.user.user_id);
     await runInDurableObject(stub, async (instance: UserObject, state) => {
       failOnce((instance as unknown as Patchable).presence!, "checkLiveness", "presence exploded");
       await state.storage.setAlarm(Date.now() + 60_000);

@@ -39,29 +39,40 @@ describe("migrate", () => {
     });
   });
 
-  it("user migrations 5-7 move each inbox row's member list to its own table and index it, and the inbox reads as before", async () => {
+  it("user migrations 5-8 turn a one-user object's rows into rows keyed by that user, and the inbox reads as before", async () => {
     await runInDurableObject(scratch(), (_o, state) => {
       const sql = state.storage.sql;
-      // The user schema as an object created before migration 5 has it, with one group in its inbox.
+      // The user schema as an object created before migration 5 has it: one user, one group in the inbox.
       for (const m of userMigrations.slice(0, 4)) sql.exec(m.sql);
+      sql.exec("INSERT INTO profile (id, user_id, username, display_name, created_at, last_seen, token_generation) VALUES (1, 'u_me', 'me', 'Me', 1, 99, 3)");
       const members = Array.from({ length: 500 }, (_, i) => ({ user_id: `u_${i}`, role: i === 0 ? "admin" : "member" }));
       sql.exec(
         `INSERT INTO inbox (conversation_id, type, name, members, created_at, updated_at, last_seq, delivered_seq, read_seq, unread_count)
          VALUES ('g_1', 'group', 'team', ?, 1, 2, 7, 6, 5, 2)`,
         JSON.stringify(members),
       );
-      for (const m of userMigrations.slice(4, 7)) sql.exec(m.sql);
-      expect(userMigrations.slice(4, 7).map((m) => m.id)).toEqual([5, 6, 7]);
-      expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox_member_ids WHERE conversation_id = 'g_1'").one().n).toBe(500);
-      const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('inbox')").toArray().map((c) => c.name);
-      expect(columns).not.toContain("members");
+      sql.exec("INSERT INTO delivery_cursors (device_id, conversation_id, delivered_seq) VALUES ('phone', 'g_1', 4)");
+      sql.exec("INSERT INTO presence_subscribers (subscriber_id, expires_at) VALUES ('u_7', 1000)");
+      sql.exec("INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES ('phone', 'https://push.example/x', 'k', 'a', 1)");
+      sql.exec("INSERT INTO revoked_tokens (jti, expires_at) VALUES ('t1', 5000)");
+      for (const m of userMigrations.slice(4, 8)) sql.exec(m.sql);
+      expect(userMigrations.slice(4, 8).map((m) => m.id)).toEqual([5, 6, 7, 8]);
+      expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM conversation_member_ids WHERE conversation_id = 'g_1'").one().n).toBe(500);
+      expect(sql.exec("SELECT user_id, username, last_seen, token_generation FROM users").toArray()).toEqual([
+        { user_id: "u_me", username: "me", last_seen: 99, token_generation: 3 },
+      ]);
+      for (const table of ["inbox", "delivery_cursors", "presence_subscribers", "push_subscriptions", "revoked_tokens"]) {
+        expect(sql.exec(`SELECT DISTINCT user_id FROM ${table}`).toArray(), table).toEqual([{ user_id: "u_me" }]);
+      }
       const inbox = new InboxStore(state.storage);
-      const [summary] = inbox.list();
+      const [summary] = inbox.list("u_me");
       expect(summary).toMatchObject({ conversation_id: "g_1", type: "group", name: "team", member_count: 500, unread_count: 2 });
       expect(summary!.members).toEqual(members);
-      expect(inbox.cursors("g_1")).toEqual({ last_seq: 7, delivered_seq: 6, read_seq: 5 });
-      expect(inbox.sharesConversationWith("u_499")).toBe(true);
-      expect(inbox.sharesConversationWith("u_500")).toBe(false);
+      expect(inbox.cursors("u_me", "g_1")).toEqual({ last_seq: 7, delivered_seq: 6, read_seq: 5 });
+      expect(inbox.deviceCursor("u_me", "phone", "g_1")).toBe(4);
+      expect(inbox.sharesConversationWith("u_me", "u_499")).toBe(true);
+      expect(inbox.sharesConversationWith("u_me", "u_500")).toBe(false);
+      expect(inbox.list("u_other")).toEqual([]);
     });
   });
 

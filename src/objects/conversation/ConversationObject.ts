@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
-import { userStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import { byHome, homeStub, userHome } from "../user/home";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   ErrorCode,
@@ -62,13 +63,7 @@ export class ConversationObject extends DurableObject<Env> {
     this.notices = new SenderNotices(env);
     this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
     this.live = new LiveSockets(ctx);
-    this.fanout = new Fanout(
-      this.store,
-      env,
-      this.live,
-      () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS),
-      parseFanoutConcurrency(env.FANOUT_CONCURRENCY),
-    );
+    this.fanout = new Fanout(this.store, env, this.live, (at) => void this.scheduleAlarm(at), parseFanoutConcurrency(env.FANOUT_CONCURRENCY));
     const rate = sendRate(env);
     this.liveSendRate = new TokenBuckets(rate.burst, rate.perSecond);
     this.sending = new SendPath(env, this.store, this.fanout, (id) => this.checkMember(id), () => this.afterAppend());
@@ -100,7 +95,7 @@ export class ConversationObject extends DurableObject<Env> {
     }
     const conversation = this.store.describe();
     // Idempotent: a retried create repairs a member's list if an earlier attempt was cut short.
-    await Promise.all([a, b].map((id) => userStub(this.env, id).joinConversation(conversation)));
+    await this.tellJoined(conversation, [a, b]);
     return ok({ conversation, created });
   }
 
@@ -168,11 +163,21 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** New members learn of the conversation before its fan-out reaches them (it would also recover). */
   private async announce(conversation: Conversation, userIds: string[]) {
+    try {
+      await this.tellJoined(conversation, userIds);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, error: String(err) }));
+    }
+  }
+
+  /** One call per user object holding some of `userIds`. */
+  private async tellJoined(conversation: Conversation, userIds: string[]) {
+    const joins = userIds.map((id) => ({ user_id: id, joined_seq: this.store.member(id)?.joined_seq ?? 0 }));
     const results = await Promise.allSettled(
-      userIds.map((id) => userStub(this.env, id).joinConversation(conversation, this.store.member(id)?.joined_seq ?? 0)),
+      [...byHome(this.env, joins, (j) => j.user_id)].map(([home, group]) => homeStub(this.env, home).joinConversation(conversation, group)),
     );
-    const failed = results.filter((r) => r.status === "rejected").length;
-    if (failed > 0) console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, failed }));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
   describe(userId: string): Result<Conversation> {
@@ -293,7 +298,7 @@ export class ConversationObject extends DurableObject<Env> {
     const moved = await this.updateCursor(userId, status, serverMsgId);
     if (moved.ok) {
       const { seq, unread_count } = moved.value;
-      this.ctx.waitUntil(userStub(this.env, userId).noteCursor(this.store.conversationId, status, seq, unread_count));
+      this.ctx.waitUntil(userHome(this.env, userId).noteCursor(userId, this.store.conversationId, status, seq, unread_count));
     }
     return moved;
   }
@@ -320,11 +325,14 @@ export class ConversationObject extends DurableObject<Env> {
       async () => {
         const nextTyping = this.typingTracker.expire(now);
         if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
-        await this.fanout.publish();
+        await this.fanout.publish(now);
         await this.fanout.confirm();
         this.store.flushCursors();
         this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
-        if (this.fanout.unconfirmed || this.fanout.behind) await this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
+        // A user object that keeps failing is tried again at its own backoff; the rest is the safety net.
+        const retry = this.fanout.ledger.nextRetryAt();
+        if (retry !== null) await this.scheduleAlarm(retry);
+        else if (this.fanout.unconfirmed || this.fanout.behind) await this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
         // After fan-out is recorded: only what every member has may leave the hot table.
         const archiveRetry = await this.archive.run(now);
         if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);

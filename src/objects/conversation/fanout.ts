@@ -1,21 +1,21 @@
-import { userStub, type Env } from "../../env";
-import { settleInWindow } from "../../lib/settle";
-import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
-import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
+import type { Env } from "../../env";
 import { CloseCode } from "../../protocol";
+import type { DeliveredMessage, Recipient } from "../delivery";
+import { homeName, homeStub } from "../user/home";
+import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
+import { FanoutLedger, type Target } from "./ledger";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
 
 /** Messages per delivery call: a burst is fanned out in a few calls, not one per message. */
 const FANOUT_BATCH = 200;
-/** How soon a failed or interrupted fan-out is tried again (via the object's alarm). */
+/** How soon an interrupted fan-out is looked at again (via the object's alarm). */
 export const FANOUT_RETRY_MS = 5_000;
 
 /**
- * How many delivery calls of a round are in flight at once (FANOUT_CONCURRENCY; default: all).
- * On Cloudflare members' user objects run in parallel, so all at once is fastest. Local workerd
- * runs every object on one thread: 500 calls issued together queue every other event, including
- * the next send and its live push, behind the whole round; a window keeps that wait short.
+ * How many user objects are called at once (FANOUT_CONCURRENCY; default: all). On Cloudflare user
+ * objects run in parallel, so all at once is fastest. With one object per user on one local thread,
+ * 500 calls issued together would queue every other event behind the whole round.
  */
 export function parseFanoutConcurrency(raw: string | undefined): number {
   const n = Number(raw);
@@ -23,25 +23,25 @@ export function parseFanoutConcurrency(raw: string | undefined): number {
 }
 
 /**
- * Pushes stored messages to every member's user object. One round at a time, in seq order;
- * messages stored while a round is in flight go out in the next round as one batch.
+ * Pushes stored messages to the members: first to the live sockets open on this conversation (one
+ * `ws.send` each, no object call), then to the user objects that hold the members — one call per
+ * user object (`USER_SHARDS`), naming which of its users get which messages. Each user object is a
+ * target in the fan-out ledger with its own progress: one that is slow or failing is retried alone,
+ * with backoff, and never holds the others back. Messages stored while a call is in flight go to
+ * that target in its next call, as one batch.
  *
- * Two points: `deliveredUpTo`, up to which every member's user object has been handed the messages
- * (and pushed them to its devices), and `confirmedUpTo`, up to which every one has them written.
- * User objects hold inbox writes for up to a second (one commit per delivery was most of fan-out's
- * cost), and each reply says how far their writes go; a confirmation pass after a burst asks the
- * stragglers to write now. If a member's object lost what it held (it restarted), fan-out goes
- * again from `confirmedUpTo`; user objects drop what they already have, so repeats are harmless.
- * The conversation writes nothing per member: the next send's transaction (or the alarm) persists
- * `confirmedUpTo` as `fanout_seq`, where fan-out resumes after a crash.
+ * User objects hold their inbox writes for up to a second (one commit per delivery was most of
+ * fan-out's cost), and each reply says how far their writes go; a confirmation pass after a burst
+ * asks the stragglers to write now, and hands again what one of them lost in a restart.
  */
 export class Fanout {
-  private running: Promise<void> | null = null;
+  readonly ledger: FanoutLedger;
   private readonly origins = new Map<number, string>();
-  /** Frames encoded for the live sockets, reused by the user-object round that follows. */
-  private readonly encoded = new Map<number, string>();
-  deliveredUpTo: number;
-  confirmedUpTo: number;
+  /** Recent batches, by the seq they follow: targets at the same point share one encoding. */
+  private readonly batches = new Map<number, DeliveredMessage[]>();
+  private readonly pumps = new Set<Promise<void>>();
+  private active = 0;
+  private grouped: { version: number; homes: Map<string, Recipient[]> } | null = null;
   private confirmTimer: ReturnType<typeof setTimeout> | null = null;
   /** Live sockets have everything up to here. After a restart they resume from the persisted point. */
   private livePushedUpTo: number;
@@ -50,98 +50,185 @@ export class Fanout {
     private readonly store: ConversationStore,
     private readonly env: Env,
     private readonly live: LiveSockets,
-    private readonly scheduleRetry: () => Promise<void>,
+    /** Books the object's alarm (the earliest time wins): retries and the safety net. */
+    private readonly scheduleAlarm: (at: number) => void,
     private readonly concurrency = Number.POSITIVE_INFINITY,
   ) {
-    this.deliveredUpTo = store.fanoutSeq;
-    this.confirmedUpTo = store.fanoutSeq;
+    this.ledger = new FanoutLedger(store.fanoutSeq);
     this.livePushedUpTo = store.fanoutSeq;
   }
 
+  /** Each member's user object, with the member's visible range; departed members until pruned. */
+  private homes(): Map<string, Recipient[]> {
+    const version = this.store.membershipVersion;
+    if (this.grouped?.version === version) return this.grouped.homes;
+    const homes = new Map<string, Recipient[]>();
+    for (const r of this.store.recipients(0, Number.MAX_SAFE_INTEGER)) {
+      const home = homeName(this.env, r.user_id);
+      const group = homes.get(home);
+      if (group) group.push(r);
+      else homes.set(home, [r]);
+    }
+    this.grouped = { version, homes };
+    return homes;
+  }
+
+  get behind(): boolean {
+    return this.ledger.behind(this.homes().keys(), this.store.lastSeq);
+  }
+
+  /** Some user object may not have written what it was handed yet. */
+  get unconfirmed(): boolean {
+    return this.ledger.unconfirmed(this.homes().keys());
+  }
+
+  /** Where every user object has written up to: persisted as `fanout_seq`, the archive's bound. */
+  get confirmedUpTo(): number {
+    return this.ledger.confirmedUpTo(this.homes().keys(), this.store.lastSeq);
+  }
+
+  noteOrigin(seq: number, deviceId: string | undefined) {
+    if (deviceId) this.origins.set(seq, deviceId);
+  }
+
   /**
-   * Sends newly stored messages to the open live sockets at once — one ws.send each, no object
-   * call, not queued behind a round of user-object calls — then makes sure a round runs.
+   * Sends newly stored messages to the open live sockets at once, then starts a call to every user
+   * object that is behind and not waiting out a failure. The promise settles when those calls have
+   * caught up (or failed); senders never wait on it, the alarm does.
    */
-  publish(): Promise<void> {
+  publish(now = Date.now()): Promise<void> {
+    this.pushLive();
+    const homes = this.homes();
+    this.ledger.retain(new Set(homes.keys()));
+    for (const home of homes.keys()) {
+      if (this.active >= this.concurrency) break;
+      const t = this.ledger.target(home);
+      if (t.busy || t.sent >= this.store.lastSeq || t.retryAt > now) continue;
+      this.startPump(t);
+    }
+    return Promise.all([...this.pumps]).then(() => {});
+  }
+
+  private startPump(t: Target) {
+    t.busy = true;
+    this.active++;
+    const pump = this.pump(t).finally(() => {
+      t.busy = false;
+      this.active--;
+      this.pumps.delete(pump);
+      // A slot came free, or messages arrived meanwhile for a target that was busy.
+      if (this.ledger.behind(this.homes().keys(), this.store.lastSeq)) void this.publish();
+      else if (this.ledger.unconfirmed(this.homes().keys())) this.scheduleConfirm();
+    });
+    this.pumps.add(pump);
+  }
+
+  /** Hands one target everything it is missing, a batch per call, in seq order. */
+  private async pump(t: Target): Promise<void> {
+    const stub = homeStub(this.env, t.home);
+    while (t.sent < this.store.lastSeq) {
+      const from = t.sent;
+      const messages = this.batchAfter(from);
+      if (messages.length === 0) return;
+      const to = messages[messages.length - 1]!.seq;
+      const theirs = (this.homes().get(t.home) ?? []).filter((r) => r.after < to && r.upTo > from);
+      if (theirs.length === 0) {
+        this.ledger.skip(t, to);
+        continue;
+      }
+      try {
+        const receipt = await stub.deliver({ conversation_id: this.store.conversationId, messages, recipients: theirs });
+        this.ledger.delivered(t, theirs, to, receipt);
+      } catch (err) {
+        const retryAt = this.ledger.failed(t, Date.now());
+        console.error(JSON.stringify({ level: "warn", msg: "fanout: delivery failed; retrying that user object alone", conversation: this.store.conversationId, home: t.home, failures: t.failures, error: String(err) }));
+        this.scheduleAlarm(retryAt);
+        return;
+      }
+      this.forget(this.ledger.confirmedUpTo(this.homes().keys(), this.store.lastSeq));
+    }
+  }
+
+  /** The messages after `from` (up to a batch), encoded once for every target at that point. */
+  private batchAfter(from: number): DeliveredMessage[] {
+    const cached = this.batches.get(from);
+    if (cached && cached[cached.length - 1]!.seq >= Math.min(this.store.lastSeq, from + FANOUT_BATCH)) return cached;
+    const messages = this.store.messagesAfter(from, FANOUT_BATCH).map(
+      (m): DeliveredMessage => ({
+        seq: m.seq,
+        sender_id: m.sender_id,
+        timestamp: m.timestamp,
+        frame: JSON.stringify({ type: "new_message", ...m }),
+        origin_device: this.origins.get(m.seq),
+        system: m.content_type === "system" ? m.content : undefined,
+      }),
+    );
+    if (messages.length > 0) {
+      if (this.batches.size >= 8) this.batches.delete(this.batches.keys().next().value!);
+      this.batches.set(from, messages);
+    }
+    return messages;
+  }
+
+  /** Drops what every target has written: encodings, origins, and departed members' rows. */
+  private forget(confirmed: number) {
+    for (const from of this.batches.keys()) if (from < confirmed) this.batches.delete(from);
+    for (const seq of this.origins.keys()) if (seq <= confirmed) this.origins.delete(seq);
+    this.store.pruneDeparted(confirmed);
+  }
+
+  /** Live sockets get new messages at once, each member only the part they may see. */
+  private pushLive() {
     // The common case has no live socket open: nothing to read back, encode or push here.
     if (!this.live.any()) this.livePushedUpTo = this.store.lastSeq;
     while (this.livePushedUpTo < this.store.lastSeq) {
-      const messages = this.store.messagesAfter(this.livePushedUpTo, FANOUT_BATCH);
-      if (messages.length === 0) break;
       const from = this.livePushedUpTo;
+      const messages = this.batchAfter(from);
+      if (messages.length === 0) break;
       const to = messages[messages.length - 1]!.seq;
-      const frames = messages.map((m) => {
-        const frame = JSON.stringify({ type: "new_message", ...m });
-        this.encoded.set(m.seq, frame);
-        return { seq: m.seq, frame, origin_device: this.origins.get(m.seq) };
-      });
       const recipients = this.store.recipients(from, to);
       const ranges = new Map(recipients.map((r) => [r.user_id, r]));
-      this.live.push(frames, (userId) => ranges.get(userId) ?? null);
+      this.live.push(messages, (userId) => ranges.get(userId) ?? null);
       for (const r of recipients) {
         if (r.upTo <= to) this.live.closeUser(r.user_id, CloseCode.revoked, "you are no longer a member");
       }
       this.livePushedUpTo = to;
     }
-    return this.kick();
-  }
-
-  get behind(): boolean {
-    return this.deliveredUpTo < this.store.lastSeq;
-  }
-
-  /** Some member may not have written what it was handed yet. */
-  get unconfirmed(): boolean {
-    return this.confirmedUpTo < this.deliveredUpTo;
   }
 
   /**
-   * Asks every member handed messages past `confirmedUpTo` to write them now, and moves
-   * `confirmedUpTo` as far as every answer allows. A member that answers short lost what it held:
-   * fan-out goes again from there. Run a moment after a burst, and by the alarm.
+   * Asks every user object handed messages past what it has confirmed to write them now. One that
+   * answers short lost what it held: it is handed those messages again. Run a moment after a burst,
+   * and by the alarm.
    */
   async confirm(): Promise<void> {
     if (this.confirmTimer !== null) {
       clearTimeout(this.confirmTimer);
       this.confirmTimer = null;
     }
-    await this.running;
-    const from = this.confirmedUpTo;
-    const to = this.deliveredUpTo;
-    if (from >= to) return;
-    const recipients = this.store.recipients(from, to);
-    const results = await settleInWindow(recipients, this.concurrency, (r) =>
-      userStub(this.env, r.user_id).confirmDelivered(this.store.conversationId),
-    );
-    const confirmed = this.confirmedBy(recipients, results, from, to);
-    this.confirmedUpTo = Math.max(this.confirmedUpTo, confirmed);
-    if (this.confirmedUpTo < to) {
-      console.error(JSON.stringify({ level: "warn", msg: "fanout: a member lost held writes; delivering again", conversation: this.store.conversationId, from: this.confirmedUpTo, to }));
-      this.deliveredUpTo = Math.min(this.deliveredUpTo, this.confirmedUpTo);
-      await this.kick();
-    }
-  }
-
-  /** How far every member in `recipients` has (from, to] written, by their answers. */
-  private confirmedBy(
-    recipients: { user_id: string; after: number; upTo: number }[],
-    results: PromiseSettledResult<DeliveryReceipt>[],
-    from: number,
-    to: number,
-  ): number {
-    let confirmed = to;
-    results.forEach((r, i) => {
-      const member = recipients[i]!;
-      if (r.status === "rejected") {
-        confirmed = Math.min(confirmed, from);
-        return;
-      }
-      const written = r.value.written_seq;
-      if (written === null) return; // not in their inbox (left, or never a member): nothing to wait for
-      if (written >= Math.min(to, member.upTo)) return;
-      confirmed = Math.min(confirmed, Math.max(written, member.after));
+    await Promise.all([...this.pumps]);
+    const waiting = [...this.homes()].filter(([home]) => {
+      const t = this.ledger.target(home);
+      return !t.busy && t.confirmed < t.sent;
     });
-    return confirmed;
+    let lost = false;
+    await Promise.all(
+      waiting.map(async ([home, recipients]) => {
+        const t = this.ledger.target(home);
+        const theirs = recipients.filter((r) => r.after < t.sent && r.upTo > t.confirmed);
+        try {
+          const receipt = await homeStub(this.env, home).confirmDelivered(this.store.conversationId);
+          if (!this.ledger.confirmed(t, theirs, receipt)) lost = true;
+        } catch (err) {
+          console.error(JSON.stringify({ level: "warn", msg: "fanout: confirmation failed", conversation: this.store.conversationId, home, error: String(err) }));
+        }
+      }),
+    );
+    if (lost) {
+      console.error(JSON.stringify({ level: "warn", msg: "fanout: a user object lost held writes; delivering again", conversation: this.store.conversationId }));
+      await this.publish();
+    }
+    this.forget(this.confirmedUpTo);
   }
 
   private scheduleConfirm() {
@@ -150,72 +237,5 @@ export class Fanout {
       this.confirmTimer = null;
       this.confirm().catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "fanout confirm failed", error: String(err) })));
     }, CURSOR_WRITE_DELAY_MS + 250);
-  }
-
-  noteOrigin(seq: number, deviceId: string | undefined) {
-    if (deviceId) this.origins.set(seq, deviceId);
-  }
-
-  /**
-   * Starts fan-out if none is running. The promise settles when fan-out has caught up (or failed
-   * and scheduled a retry); senders never wait on it, the alarm does.
-   */
-  kick(): Promise<void> {
-    this.running ??= this.run().finally(() => {
-      this.running = null;
-    });
-    return this.running;
-  }
-
-  private async run() {
-    try {
-      while (this.behind) {
-        const messages = this.store.messagesAfter(this.deliveredUpTo, FANOUT_BATCH);
-        if (messages.length === 0) break;
-        const batch: DeliveryBatch = {
-          conversation_id: this.store.conversationId,
-          messages: messages.map((m) => ({
-            seq: m.seq,
-            sender_id: m.sender_id,
-            timestamp: m.timestamp,
-            frame: this.encoded.get(m.seq) ?? JSON.stringify({ type: "new_message", ...m }),
-            origin_device: this.origins.get(m.seq),
-            system: m.content_type === "system" ? m.content : undefined,
-          })),
-        };
-        const from = this.deliveredUpTo;
-        const to = messages[messages.length - 1]!.seq;
-        const recipients = this.store.recipients(from, to);
-        // Everyone gets the same batch object, except members who joined or left inside it.
-        const deliveries = recipients.flatMap((r) => {
-          const whole = r.after <= from && r.upTo >= to;
-          const part = whole ? batch : { ...batch, messages: batch.messages.filter((m) => m.seq > r.after && m.seq <= r.upTo) };
-          return part.messages.length > 0 ? [{ user: r.user_id, part }] : [];
-        });
-        const results = await settleInWindow(deliveries, this.concurrency, (d) => userStub(this.env, d.user).deliver(d.part));
-        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [{ user: deliveries[i]!.user, error: String(r.reason) }] : []));
-        if (failed.length > 0) {
-          console.error(JSON.stringify({ level: "warn", msg: "fanout failed; will retry", conversation: batch.conversation_id, failed: failed.slice(0, 5) }));
-          await this.scheduleRetry();
-          return;
-        }
-        this.deliveredUpTo = to;
-        // Replies also tell how far each member has written: usually up to the previous round.
-        const handed = new Set(deliveries.map((d) => d.user));
-        const answered = recipients.filter((r) => handed.has(r.user_id));
-        const byUser = new Map(deliveries.map((d, i) => [d.user, results[i]!] as const));
-        const confirmed = this.confirmedBy(answered, answered.map((r) => byUser.get(r.user_id)!), from, to);
-        this.confirmedUpTo = Math.max(this.confirmedUpTo, confirmed);
-        for (const m of messages) {
-          this.origins.delete(m.seq);
-          this.encoded.delete(m.seq);
-        }
-        this.store.pruneDeparted(this.confirmedUpTo);
-      }
-      if (this.unconfirmed) this.scheduleConfirm();
-    } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "fanout round failed", error: String(err) }));
-      await this.scheduleRetry();
-    }
   }
 }

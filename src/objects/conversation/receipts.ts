@@ -1,4 +1,5 @@
-import { userStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import { byHome, homeStub } from "../user/home";
 import type { DeliveryStatus, MessageStatusUpdateFrame } from "../../protocol";
 import type { HistoryArchive } from "./archive";
 import type { ConversationStore } from "./store";
@@ -35,7 +36,7 @@ export async function notifySenders(
 
 /**
  * Status notices on their way to senders' user objects, coalesced. The first after a quiet spell
- * goes at once; the ones that follow within `NOTICE_WINDOW_MS` go together, one call per sender,
+ * goes at once; the ones that follow within `NOTICE_WINDOW_MS` go together, one call per user object,
  * keeping only the newest per reader and status (they are cumulative). In a 500-member group every
  * member acknowledges every message: without this each acknowledgement was one more call into the
  * sender's user object.
@@ -58,13 +59,14 @@ export class SenderNotices {
   private send(): void {
     this.timer = null;
     this.lastSent = Date.now();
-    for (const [senderId, frames] of this.pending) {
-      const encoded = [...frames.values()].map((f) => JSON.stringify(f));
-      // Receipts are best effort (the receipts endpoint answers from the cursor log).
-      userStub(this.env, senderId)
-        .pushFrames(encoded)
+    const batches = [...this.pending].map(([senderId, frames]) => ({ user_id: senderId, frames: [...frames.values()].map((f) => JSON.stringify(f)) }));
+    this.pending.clear();
+    // One call per user object holding senders. Receipts are best effort (the receipts endpoint
+    // answers from the cursor log).
+    for (const [home, group] of byHome(this.env, batches, (b) => b.user_id)) {
+      homeStub(this.env, home)
+        .pushFrames(group)
         .catch((err: unknown) => console.error(JSON.stringify({ level: "warn", msg: "status notice failed", error: String(err) })));
     }
-    this.pending.clear();
   }
 }

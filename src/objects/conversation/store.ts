@@ -54,6 +54,8 @@ const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, 
 export class ConversationStore {
   private meta: ConversationRow | null;
   private members: Map<string, MemberRow>;
+  /** Moves whenever someone joins, leaves or is forgotten: fan-out regroups members by user object then. */
+  private version = 0;
   /**
    * Members' cursor moves are written behind (writeBehind.ts): the in-memory rows are current, the
    * table catches up with the next send's transaction or within a second.
@@ -132,6 +134,7 @@ export class ConversationStore {
     this.pendingAdvances = this.pendingAdvances.filter((a) => a.user_id !== userId);
     this.movedCursors.delete(userId);
     this.members.set(userId, row);
+    this.version++;
   }
 
   /** Marks a member as gone as of `seq` (inclusive: they still get that message). */
@@ -139,6 +142,7 @@ export class ConversationStore {
     const m = this.members.get(userId);
     if (!m) return;
     m.removed_seq = seq;
+    this.version++;
     this.sql.exec("UPDATE members SET removed_seq = ? WHERE user_id = ?", seq, userId);
   }
 
@@ -164,7 +168,13 @@ export class ConversationStore {
         any = true;
       }
     }
-    if (any) this.sql.exec("DELETE FROM members WHERE removed_seq IS NOT NULL AND removed_seq <= ?", fanoutSeq);
+    if (!any) return;
+    this.version++;
+    this.sql.exec("DELETE FROM members WHERE removed_seq IS NOT NULL AND removed_seq <= ?", fanoutSeq);
+  }
+
+  get membershipVersion(): number {
+    return this.version;
   }
 
   /** A current member (not one who was removed or left). */

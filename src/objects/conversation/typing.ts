@@ -1,4 +1,5 @@
-import { userStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import { byHome, homeStub } from "../user/home";
 import { Limits, type TypingUpdateFrame } from "../../protocol";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
@@ -62,7 +63,7 @@ export class TypingTracker {
     this.live.pushToOthers(encoded, userId);
     const members = this.store.memberIds();
     if (members.length > Limits.typingToDevicesMaxMembers) return;
-    const others = members.filter((id) => id !== userId);
-    this.waitUntil(Promise.allSettled(others.map((id) => userStub(this.env, id).pushFrames([encoded]))));
+    const others = members.filter((id) => id !== userId).map((id) => ({ user_id: id, frames: [encoded] }));
+    this.waitUntil(Promise.allSettled([...byHome(this.env, others, (o) => o.user_id)].map(([home, group]) => homeStub(this.env, home).pushFrames(group))));
   }
 }

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
-import { conversationStub, userStub, type Env } from "../../env";
+import { conversationStub, type Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
@@ -27,13 +27,14 @@ import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
+import { userHome } from "./home";
 import { InboxStore } from "./inbox";
-import { PresenceKeeper } from "./presence";
-import { PushNotifier } from "./push";
 import { userMigrations } from "./migrations";
-import { DeviceSessions, tokenTag, type DeviceSession } from "./sessions";
+import { PresenceKeeper } from "./presence";
+import { Profiles } from "./profiles";
+import { PushNotifier } from "./push";
+import { DeviceSessions, type DeviceSession } from "./sessions";
 import { TokenLedger } from "./tokens";
-
 
 /**
  * How many times a user object has been constructed in this isolate. Tests use it to prove that an
@@ -42,10 +43,12 @@ import { TokenLedger } from "./tokens";
 export const userObjectConstructions = { count: 0 };
 
 /**
- * One user: their device sockets, delivery cursors and inbox (the conversation list). A shell over
- * the inbox store, the delivery logic and the frame handlers.
+ * The home of a shard of users (one user when USER_SHARDS is unset; see home.ts): their device
+ * sockets, presence, delivery cursors, inboxes (conversation lists), sessions and push
+ * notifications. Every method names the user it is about. A shell over the modules beside it.
  */
 export class UserObject extends DurableObject<Env> {
+  private readonly profiles: Profiles;
   private readonly inbox: InboxStore;
   private readonly sessions: DeviceSessions;
   private readonly delivery: Delivery;
@@ -53,7 +56,6 @@ export class UserObject extends DurableObject<Env> {
   private readonly presence: PresenceKeeper;
   private readonly push: PushNotifier;
   private readonly tokens: TokenLedger;
-  private cachedUserId: string | null = null;
   private readonly alarms: AlarmClock;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -61,195 +63,76 @@ export class UserObject extends DurableObject<Env> {
     userObjectConstructions.count++;
     migrate(ctx.storage, userMigrations);
     this.alarms = new AlarmClock(ctx);
+    // One alarm serves presence checks, presence broadcasts and push windows: the earliest time wins.
+    const scheduleAlarm = (at: number) => void this.alarms.schedule(at);
+    this.profiles = new Profiles(ctx.storage);
     this.inbox = new InboxStore(ctx.storage);
-    this.sessions = new DeviceSessions(ctx);
-    const userId = () => this.userId();
+    this.sessions = new DeviceSessions(ctx, ctx.storage);
     this.tokens = new TokenLedger(ctx.storage);
-    this.push = new PushNotifier(ctx.storage, env, this.inbox, this.sessions, userId, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
-    this.delivery = new Delivery(env, userId, this.inbox, this.sessions, (conversationId, messages) =>
-      this.push.noteUndelivered(conversationId, messages, Date.now()),
+    this.push = new PushNotifier(ctx.storage, env, this.profiles, this.inbox, this.sessions, scheduleAlarm, (p) => ctx.waitUntil(p));
+    this.delivery = new Delivery(env, this.profiles, this.inbox, this.sessions, (userId, conversationId, messages) =>
+      this.push.noteUndelivered(userId, conversationId, messages, Date.now()),
     );
-    this.presence = new PresenceKeeper(ctx, env, this.inbox, this.sessions, userId, (at) => void this.scheduleAlarm(at));
-    this.frames = new DeviceFrameHandlers(env, userId, this.inbox, (p) => this.asSeenByMe(p));
+    this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm);
+    this.frames = new DeviceFrameHandlers(env, this.inbox, (userId, p) => this.asSeenBy(userId, p));
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
 
-  private userId(): string {
-    this.cachedUserId ??= this.inbox.profile()?.user_id ?? null;
-    if (!this.cachedUserId) throw new Error("user object has no profile");
-    return this.cachedUserId;
-  }
-
-  // ---- RPC ---------------------------------------------------------------
+  // ---- profile and settings ------------------------------------------------
 
   createProfile(user: User): void {
-    this.inbox.createProfile(user, Date.now());
+    this.profiles.create(user, Date.now());
   }
 
-  profile(): User | null {
-    return this.inbox.profile();
+  profile(userId: string): User | null {
+    return this.profiles.get(userId);
   }
 
-  /** `joinedSeq`: the member sees messages after it, so deliveries start there without a gap to fill. */
-  joinConversation(conversation: Conversation, joinedSeq = 0): void {
-    this.inbox.join(conversation, joinedSeq);
+  settings(userId: string): UserSettings {
+    return { last_seen_visible: this.profiles.presenceSettings(userId).last_seen_visible, push_previews: this.profiles.pushPreviews(userId) };
   }
 
-  /** The user's cursor moved somewhere other than a device socket (a live conversation socket). */
-  noteCursor(conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number | null): void {
-    if (status === "read") this.inbox.setRead(conversationId, seq, unreadCount ?? 0);
-    else this.inbox.setDelivered(conversationId, seq);
+  updateSettings(userId: string, changes: UpdateMeBody): User | null {
+    if (!this.profiles.has(userId)) return null;
+    if (changes.last_seen_visible !== undefined) this.profiles.setLastSeenVisible(userId, changes.last_seen_visible);
+    if (changes.push_previews !== undefined) this.profiles.setPushPreviews(userId, changes.push_previews);
+    return this.profiles.get(userId);
   }
 
-  updateSettings(changes: UpdateMeBody): User | null {
-    if (changes.last_seen_visible !== undefined) this.inbox.setLastSeenVisible(changes.last_seen_visible);
-    if (changes.push_previews !== undefined) this.push.setPreviews(changes.push_previews);
-    return this.inbox.profile();
+  // ---- conversations -------------------------------------------------------
+
+  /** Members (of this object) joined a conversation: each sees messages after their `joined_seq`. */
+  joinConversation(conversation: Conversation, joins: { user_id: string; joined_seq: number }[]): void {
+    for (const j of joins) if (this.profiles.has(j.user_id)) this.inbox.join(j.user_id, conversation, j.joined_seq);
   }
 
-  // ---- presence ------------------------------------------------------------
-
-  /** Another user subscribes to this user's presence: renewed by subscribing again. */
-  subscribePresence(subscriberId: string): Presence {
-    this.inbox.subscribePresence(subscriberId, Date.now() + Limits.presenceSubscriptionMs);
-    return this.presence.current();
+  listConversations(userId: string): ConversationSummary[] {
+    return this.inbox.list(userId);
   }
 
-  presenceSnapshot(): Presence {
-    return this.presence.current();
+  conversationCount(userId: string): number {
+    return this.inbox.count(userId);
   }
 
   /**
-   * A watched user's presence changed: show it on this user's devices. Answers whether any device
-   * saw it; with none connected the watch is dropped (the app watches again when it reconnects).
-   */
-  presenceChanged(p: Presence): boolean {
-    if (!this.presence.isOnline()) return false;
-    this.pushFrames([JSON.stringify({ type: "presence", ...this.asSeenByMe(p) })]);
-    return true;
-  }
-
-  /** Someone's presence as this user may see it, for `GET /users/{id}/presence`. */
-  async presenceOf(targetId: string): Promise<Result<Presence>> {
-    if (!this.inbox.sharesConversationWith(targetId)) {
-      return refuse(ErrorCode.forbidden, "you can only see the presence of people you share a conversation with");
-    }
-    return ok(this.asSeenByMe(await userStub(this.env, targetId).presenceSnapshot()));
-  }
-
-  /** As in WhatsApp: who hides their last seen cannot see anyone else's. */
-  private asSeenByMe(p: Presence): Presence {
-    return this.inbox.presenceSettings().last_seen_visible ? p : { ...p, last_seen: null };
-  }
-
-  override async alarm(): Promise<void> {
-    const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
-    if (!this.inbox.profile()) return;
-    await guarded(
-      "user alarm",
-      { user: this.userId() },
-      async () => {
-        this.presence.checkLiveness(now);
-        this.presence.continueBroadcast(now);
-        const nextPush = this.push.flushDue(now);
-        if (nextPush !== null) await this.scheduleAlarm(nextPush);
-      },
-      // Presence checks and coalesced pushes are recomputed from storage: just look again soon.
-      () => this.scheduleAlarm(Date.now() + 5_000),
-    );
-  }
-
-  conversationCount(): number {
-    return this.inbox.count();
-  }
-
-  /**
-   * Whether this user can be put in `conversationId`: null if there is no such user; else whether
+   * Whether the user can be put in `conversationId`: null if there is no such user; else whether
    * they are in it already, and in how many conversations in all.
    */
-  joinable(conversationId: string | null): { member: boolean; conversations: number } | null {
-    if (!this.inbox.profile()) return null;
-    return { member: conversationId !== null && this.inbox.has(conversationId), conversations: this.inbox.count() };
+  joinable(userId: string, conversationId: string | null): { member: boolean; conversations: number } | null {
+    if (!this.profiles.has(userId)) return null;
+    return { member: conversationId !== null && this.inbox.has(userId, conversationId), conversations: this.inbox.count(userId) };
   }
 
   /** REST sends draw on the same per-user rate as socket sends. */
-  admitSends(count: number): boolean {
-    return this.frames.sendRate.take(count);
+  admitSends(userId: string, count: number): boolean {
+    return this.frames.sendRate.take(userId, count);
   }
 
-  // ---- sessions (tokens.ts) ----
-
-  tokenGeneration(): number {
-    return this.tokens.generation();
-  }
-
-  sessionValid(jti: string, generation: number): boolean {
-    return this.tokens.valid(jti, generation);
-  }
-
-  /** Logs one token out: it stops working, and the sockets it opened close (4003). */
-  logout(jti: string, expiresAt: number): void {
-    this.tokens.revoke(jti, expiresAt, Date.now());
-    this.closeSockets(tokenTag(jti), jti);
-  }
-
-  /** Logs every device out: all tokens issued so far stop working, and every socket closes. */
-  logoutEverywhere(): number {
-    const generation = this.tokens.revokeAll();
-    this.closeSockets(null, null);
-    return generation;
-  }
-
-  private closeSockets(tag: string | null, jti: string | null): void {
-    for (const ws of tag ? this.ctx.getWebSockets(tag) : this.ctx.getWebSockets()) {
-      try {
-        ws.close(CloseCode.revoked, "logged out");
-      } catch {
-        /* already closed */
-      }
-    }
-    // Live conversation sockets are held by the conversations: ask each one this user is in.
-    const userId = this.userId();
-    for (const c of this.inbox.list()) {
-      this.ctx.waitUntil(conversationStub(this.env, c.conversation_id).closeSessions(userId, jti).catch(() => {}));
-    }
-  }
-
-  // ---- push notifications (push.ts) ----
-
-  settings(): UserSettings {
-    return { last_seen_visible: this.inbox.presenceSettings().last_seen_visible, push_previews: this.push.previewsAllowed() };
-  }
-
-  subscribePush(body: PushSubscriptionBody): Result<void> {
-    if (!this.inbox.profile()) return refuse(ErrorCode.userNotFound, "your account no longer exists");
-    return this.push.subscribe(body, Date.now());
-  }
-
-  unsubscribePush(deviceId: string): boolean {
-    return this.push.unsubscribe(deviceId);
-  }
-
-  forgetPushEndpoint(deviceId: string, endpoint: string): void {
-    this.push.forgetEndpoint(deviceId, endpoint);
-  }
-
-  noteDeadPush(job: unknown): void {
-    this.push.noteDeadLetter(job, Date.now());
-  }
-
-  pushStats(): { subscriptions: number; dead_letters: number } {
-    return { subscriptions: this.push.subscriptionCount(), dead_letters: this.push.deadLetters() };
-  }
-
-  /** One alarm serves presence checks and push windows: the earliest time wins. */
-  private scheduleAlarm(at: number): Promise<void> {
-    return this.alarms.schedule(at);
-  }
-
-  listConversations(): ConversationSummary[] {
-    return this.inbox.list();
+  /** The user's cursor moved somewhere other than a device socket (a live conversation socket). */
+  noteCursor(userId: string, conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number | null): void {
+    if (status === "read") this.inbox.setRead(userId, conversationId, seq, unreadCount ?? 0);
+    else this.inbox.setDelivered(userId, conversationId, seq);
   }
 
   deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
@@ -261,9 +144,130 @@ export class UserObject extends DurableObject<Env> {
     return this.delivery.confirm(conversationId);
   }
 
-  /** Frames for every connected device of this user (e.g. receipts for their messages). */
-  pushFrames(frames: string[]): void {
-    for (const session of this.sessions.all()) for (const f of frames) sendFrame(session.ws, f);
+  /** Frames for every connected device of each named user (receipts for their messages, typing). */
+  pushFrames(batches: { user_id: string; frames: string[] }[]): void {
+    for (const b of batches) for (const session of this.sessions.ofUser(b.user_id)) for (const f of b.frames) sendFrame(session.ws, f);
+  }
+
+  // ---- presence ------------------------------------------------------------
+
+  /** `subscriberId` watches these users (all held here): their current presence, then changes. */
+  subscribePresence(userIds: string[], subscriberId: string): Presence[] {
+    const expiresAt = Date.now() + Limits.presenceSubscriptionMs;
+    return userIds.filter((id) => this.profiles.has(id)).map((id) => {
+      this.presence.subscribe(id, subscriberId, expiresAt);
+      return this.presence.current(id);
+    });
+  }
+
+  presenceSnapshot(userId: string): Presence {
+    return this.presence.current(userId);
+  }
+
+  /**
+   * A watched user's presence changed: show it on the devices of its watchers held here. Answers
+   * those with no device connected; their watch is dropped (the app watches again when it reconnects).
+   */
+  presenceChanged(p: Presence, subscriberIds: string[]): string[] {
+    const away: string[] = [];
+    for (const id of subscriberIds) {
+      const sessions = this.sessions.ofUser(id);
+      if (sessions.length === 0) away.push(id);
+      const frame = JSON.stringify({ type: "presence", ...this.asSeenBy(id, p) });
+      for (const s of sessions) sendFrame(s.ws, frame);
+    }
+    return away;
+  }
+
+  /** Someone's presence as this user may see it, for `GET /users/{id}/presence`. */
+  async presenceOf(userId: string, targetId: string): Promise<Result<Presence>> {
+    if (!this.inbox.sharesConversationWith(userId, targetId)) {
+      return refuse(ErrorCode.forbidden, "you can only see the presence of people you share a conversation with");
+    }
+    const target = this.profiles.has(targetId) ? this.presence.current(targetId) : await userHome(this.env, targetId).presenceSnapshot(targetId);
+    return ok(this.asSeenBy(userId, target));
+  }
+
+  /** As in WhatsApp: who hides their last seen cannot see anyone else's. */
+  private asSeenBy(userId: string, p: Presence): Presence {
+    return this.profiles.presenceSettings(userId).last_seen_visible ? p : { ...p, last_seen: null };
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
+    await guarded(
+      "user alarm",
+      {},
+      async () => {
+        this.presence.checkLiveness(now);
+        this.presence.continueBroadcast(now);
+        const nextPush = this.push.flushDue(now);
+        if (nextPush !== null) await this.alarms.schedule(nextPush);
+      },
+      // Presence checks and coalesced pushes are recomputed from storage: just look again soon.
+      () => this.alarms.schedule(Date.now() + 5_000),
+    );
+  }
+
+  // ---- sessions (tokens.ts) ----
+
+  tokenGeneration(userId: string): number {
+    return this.tokens.generation(userId);
+  }
+
+  sessionValid(userId: string, jti: string, generation: number): boolean {
+    return this.profiles.has(userId) && this.tokens.valid(userId, jti, generation);
+  }
+
+  /** Logs one token out: it stops working, and the sockets it opened close (4003). */
+  logout(userId: string, jti: string, expiresAt: number): void {
+    this.tokens.revoke(userId, jti, expiresAt, Date.now());
+    this.closeSockets(userId, jti);
+  }
+
+  /** Logs every device of the user out: all tokens issued so far stop working, and every socket closes. */
+  logoutEverywhere(userId: string): number {
+    const generation = this.tokens.revokeAll(userId);
+    this.closeSockets(userId, null);
+    return generation;
+  }
+
+  private closeSockets(userId: string, jti: string | null): void {
+    const sockets = jti ? this.sessions.ofToken(jti) : this.sessions.ofUser(userId).map((s) => s.ws);
+    for (const ws of sockets) {
+      try {
+        ws.close(CloseCode.revoked, "logged out");
+      } catch {
+        /* already closed */
+      }
+    }
+    // Live conversation sockets are held by the conversations: ask each one this user is in.
+    for (const c of this.inbox.list(userId)) {
+      this.ctx.waitUntil(conversationStub(this.env, c.conversation_id).closeSessions(userId, jti).catch(() => {}));
+    }
+  }
+
+  // ---- push notifications (push.ts) ----
+
+  subscribePush(userId: string, body: PushSubscriptionBody): Result<void> {
+    if (!this.profiles.has(userId)) return refuse(ErrorCode.userNotFound, "your account no longer exists");
+    return this.push.subscribe(userId, body, Date.now());
+  }
+
+  unsubscribePush(userId: string, deviceId: string): boolean {
+    return this.push.unsubscribe(userId, deviceId);
+  }
+
+  forgetPushEndpoint(userId: string, deviceId: string, endpoint: string): void {
+    this.push.forgetEndpoint(userId, deviceId, endpoint);
+  }
+
+  noteDeadPush(userId: string, job: unknown): void {
+    this.push.noteDeadLetter(userId, job, Date.now());
+  }
+
+  pushStats(userId: string): { subscriptions: number; dead_letters: number } {
+    return { subscriptions: this.push.subscriptionCount(userId), dead_letters: this.push.deadLetters(userId) };
   }
 
   // ---- device sockets ------------------------------------------------------
@@ -272,36 +276,34 @@ export class UserObject extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return jsonError(426, ErrorCode.badRequest, "expected a WebSocket upgrade");
     }
-    const userId = request.headers.get(USER_ID_HEADER);
+    const userId = request.headers.get(USER_ID_HEADER) ?? "";
     const deviceId = new URL(request.url).searchParams.get("device_id") ?? "";
-    if (!userId || userId !== this.inbox.profile()?.user_id) {
-      return jsonError(401, ErrorCode.unauthorized, "unknown user");
-    }
+    if (!this.profiles.has(userId)) return jsonError(401, ErrorCode.unauthorized, "unknown user");
     if (!Limits.deviceIdPattern.test(deviceId)) {
       return jsonError(400, ErrorCode.badRequest, "device_id must be 1-64 characters of A-Z, a-z, 0-9, _ and -");
     }
-    if (!this.inbox.deviceAllowed(deviceId, Limits.devicesPerUser, Date.now())) {
+    const now = Date.now();
+    if (!this.sessions.deviceAllowed(userId, deviceId, Limits.devicesPerUser, now)) {
       return jsonError(429, ErrorCode.rateLimited, `at most ${Limits.devicesPerUser} devices per account in 30 days`);
     }
     // One socket per device: a reconnect replaces the old socket rather than doubling deliveries.
-    for (const old of this.sessions.ofDevice(deviceId)) {
+    for (const old of this.sessions.ofDevice(userId, deviceId)) {
+      this.sessions.drop(old);
       try {
         old.close(CloseCode.replaced, "replaced by a newer connection");
       } catch {
         /* already closing */
       }
     }
-    const wasOnline = this.presence.isOnline();
+    const wasOnline = this.presence.isOnline(userId);
     const pair = new WebSocketPair();
-    const [client, server] = [pair[0], pair[1]];
-    const now = Date.now();
     const batched = request.headers.get(SUBPROTOCOL_HEADER) === Subprotocol.batched;
-    const session = this.sessions.accept(server, { user_id: userId, device_id: deviceId, connected_at: now, batched }, request.headers.get(TOKEN_ID_HEADER));
-    this.inbox.touchDevice(deviceId, now);
-    this.presence.connected(wasOnline, now);
-    this.push.deviceConnected();
+    const session = this.sessions.accept(pair[1], { user_id: userId, device_id: deviceId, connected_at: now, batched }, request.headers.get(TOKEN_ID_HEADER));
+    this.sessions.touchDevice(userId, deviceId, now);
+    this.presence.connected(userId, wasOnline, now);
+    this.push.deviceConnected(userId);
     this.ctx.waitUntil(this.delivery.replay(session));
-    return upgradeResponse(request, client);
+    return upgradeResponse(request, pair[0]);
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
@@ -334,14 +336,19 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // The close is always answered, whatever the bookkeeping does.
     answerClose(ws, code, reason);
-    await guarded("device socket close", { user: this.cachedUserId }, async () => {
-      const session = this.sessions.get(ws);
-      if (session) this.inbox.touchDevice(session.deviceId, Date.now());
-      this.presence.maybeGone(Date.now());
-    });
+    await guarded("device socket close", {}, async () => this.socketGone(ws));
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     console.error(JSON.stringify({ level: "warn", msg: "device socket error", error: String(error) }));
+    await guarded("device socket error", {}, async () => this.socketGone(ws));
+  }
+
+  private socketGone(ws: WebSocket): void {
+    const session = this.sessions.drop(ws);
+    if (!session) return;
+    const now = Date.now();
+    this.sessions.touchDevice(session.userId, session.deviceId, now);
+    this.presence.maybeGone(session.userId, now);
   }
 }

@@ -2,12 +2,13 @@ import { conversationStub, type Env } from "../../env";
 import { count } from "../../lib/metrics";
 import { KeyedSerialQueue } from "../../lib/serial";
 import { Limits, SystemEvent, type Message } from "../../protocol";
-import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt } from "../delivery";
-import type { InboxStore } from "./inbox";
+import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
 import { sendFrames } from "../sockets";
+import type { InboxStore } from "./inbox";
+import type { Profiles } from "./profiles";
 import type { DeviceSession, DeviceSessions } from "./sessions";
 
-const encode = (m: Message): DeliveredMessage => ({
+export const encodeDelivered = (m: Message): DeliveredMessage => ({
   seq: m.seq,
   sender_id: m.sender_id,
   timestamp: m.timestamp,
@@ -16,21 +17,22 @@ const encode = (m: Message): DeliveredMessage => ({
 });
 
 /**
- * Gets messages from conversations onto this user's devices: live as they are fanned out, and
- * by replay when a device (re)connects. Per conversation the inbox's `last_seq` only moves by
- * one at a time: a batch that arrives past a gap first pulls the missing messages, so devices
- * see every conversation in seq order even if fan-out calls overtake each other.
+ * Gets messages from conversations onto the devices of the users an object holds: live as they are
+ * fanned out (one call per object, naming which of its users get what), and by replay when a device
+ * (re)connects. Per conversation the object's head only moves by one at a time: a batch that
+ * arrives past a gap first pulls the missing messages, so devices see every conversation in seq
+ * order even if the object lost what it held in a restart.
  */
 export class Delivery {
   private readonly perConversation = new KeyedSerialQueue();
 
   constructor(
     private readonly env: Env,
-    private readonly userId: () => string,
+    private readonly profiles: Profiles,
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
-    /** Called with what arrived while no device was connected (push notifications). */
-    private readonly undelivered: (conversationId: string, messages: DeliveredMessage[]) => void = () => {},
+    /** Called with what reached a user while none of their devices was connected (push notifications). */
+    private readonly undelivered: (userId: string, conversationId: string, messages: DeliveredMessage[]) => void,
   ) {}
 
   async deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
@@ -45,32 +47,51 @@ export class Delivery {
 
   private async deliverInOrder(batch: DeliveryBatch): Promise<void> {
     const conversationId = batch.conversation_id;
-    let lastSeq = this.inbox.lastSeq(conversationId);
-    if (lastSeq === null) {
-      // The fan-out beat the join notice (or the join was lost): learn the conversation first.
-      const described = await conversationStub(this.env, conversationId).describe(this.userId());
-      if (!described.ok) return; // not a member: nothing of this conversation is ours to show
-      this.inbox.join(described.value);
-      lastSeq = this.inbox.lastSeq(conversationId) ?? 0;
-    }
-    let fresh = batch.messages.filter((m) => m.seq > lastSeq!);
+    const here = this.inbox.usersIn(conversationId);
+    const unknown = batch.recipients.filter((r) => !here.has(r.user_id) && this.profiles.has(r.user_id));
+    // The fan-out beat the join notice (or the join was lost): learn the conversation first.
+    if (unknown.length > 0) await this.learn(conversationId, unknown);
+    const head = this.inbox.lastSeq(conversationId);
+    if (head === null) return; // none of our users is in it: nothing of this conversation is ours to show
+    let fresh = batch.messages.filter((m) => m.seq > head);
     if (fresh.length === 0) return;
-    if (fresh[0]!.seq > lastSeq + 1) {
-      const missing = await this.fetchRange(conversationId, lastSeq, fresh[0]!.seq);
-      fresh = [...missing, ...fresh];
-    }
+    if (fresh[0]!.seq > head + 1) fresh = [...(await this.fetchRange(conversationId, batch.recipients, head, fresh[0]!.seq)), ...fresh];
+    const recipients = batch.recipients.filter((r) => here.has(r.user_id));
+    const first = fresh[0]!.seq;
+    const last = fresh[fresh.length - 1]!.seq;
     // Push before writing: a socket send issued after a write waits for that write to be durable
     // (the output gate), which would put a second fsync on every message's path. The conversation
     // already holds the message durably; this object's reply to `deliver` still waits for the inbox
-    // write, so fan-out retries if we die in between, and a repeat is dropped by seq on the device.
-    for (const session of this.sessions.all()) this.pushLive(session, conversationId, fresh);
-    this.inbox.applyDelivered(conversationId, this.userId(), fresh);
-    count(this.env, "deliveries", fresh.length);
-    if (this.sessions.all().length === 0) this.undelivered(conversationId, fresh);
+    // write, so fan-out delivers again if we die in between, and a repeat is dropped by seq.
+    const offline: [string, DeliveredMessage[]][] = [];
+    for (const r of recipients) {
+      const theirs = r.after < first && r.upTo >= last ? fresh : fresh.filter((m) => m.seq > r.after && m.seq <= r.upTo);
+      if (theirs.length === 0) continue;
+      const sessions = this.sessions.ofUser(r.user_id);
+      for (const session of sessions) this.pushLive(session, conversationId, theirs);
+      if (sessions.length === 0) offline.push([r.user_id, theirs]);
+    }
+    this.inbox.applyDelivered(conversationId, fresh, recipients);
+    // After the inbox counts them, so a push says the unread count that includes them.
+    for (const [userId, theirs] of offline) this.undelivered(userId, conversationId, theirs);
+    count(this.env, "deliveries", fresh.length * recipients.length);
     for (const m of fresh) {
       if (m.system === undefined) continue;
       const event = SystemEvent.safeParse(JSON.parse(m.system));
-      if (event.success && !this.inbox.applySystemEvent(conversationId, this.userId(), event.data)) return;
+      if (event.success) this.inbox.applySystemEvent(conversationId, event.data);
+    }
+  }
+
+  /** Adds the conversation to the lists of users who should have it (asking the conversation what it is). */
+  private async learn(conversationId: string, recipients: Recipient[]): Promise<void> {
+    const stub = conversationStub(this.env, conversationId);
+    for (const r of recipients) {
+      const described = await stub.describe(r.user_id);
+      if (!described.ok) continue; // not a member (any more): nothing of it is theirs
+      for (const other of recipients) {
+        if (described.value.members.some((m) => m.user_id === other.user_id)) this.inbox.join(other.user_id, described.value, other.after);
+      }
+      return;
     }
   }
 
@@ -80,7 +101,7 @@ export class Delivery {
     const frames: string[] = [];
     for (const m of messages) {
       if (m.seq <= sent) continue;
-      if (m.origin_device !== session.deviceId) frames.push(m.frame);
+      if (m.origin_device !== session.deviceId || m.sender_id !== session.userId) frames.push(m.frame);
       sent = m.seq;
     }
     if (frames.length > 0) sendFrames(session.ws, frames, session.batched);
@@ -88,16 +109,16 @@ export class Delivery {
   }
 
   /** Messages with seq in (after, before), pulled from the conversation to close a gap. */
-  private async fetchRange(conversationId: string, after: number, before: number): Promise<DeliveredMessage[]> {
+  private async fetchRange(conversationId: string, recipients: Recipient[], after: number, before: number): Promise<DeliveredMessage[]> {
+    // Read as the member who may see the most of the range (the earliest joined).
+    const reader = recipients.filter((r) => this.inbox.has(r.user_id, conversationId)).sort((x, y) => x.after - y.after)[0];
+    if (!reader) return [];
     const out: DeliveredMessage[] = [];
     let cursor = after;
     while (cursor < before - 1) {
-      const page = await conversationStub(this.env, conversationId).history(this.userId(), {
-        after: cursor,
-        limit: Limits.historyMaxPage,
-      });
+      const page = await conversationStub(this.env, conversationId).history(reader.user_id, { after: cursor, limit: Limits.historyMaxPage });
       if (!page.ok || page.value.messages.length === 0) break;
-      for (const m of page.value.messages) if (m.seq < before) out.push(encode(m));
+      for (const m of page.value.messages) if (m.seq < before) out.push(encodeDelivered(m));
       cursor = page.value.messages[page.value.messages.length - 1]!.seq;
       if (!page.value.has_more) break;
     }
@@ -107,10 +128,10 @@ export class Delivery {
   /**
    * Catches a (re)connected device up on everything past its delivery cursors, conversation by
    * conversation, in bounded pages. Conversations are marked before the first await so no live
-   * push can overtake the replay; each is released the moment the replay reaches the inbox head.
+   * push can overtake the replay; each is released the moment the replay reaches the head.
    */
   async replay(session: DeviceSession): Promise<void> {
-    const behind = this.inbox.behind(session.deviceId);
+    const behind = this.inbox.behind(session.userId, session.deviceId);
     for (const b of behind) session.replaying.add(b.conversation_id);
     for (const { conversation_id, from_seq } of behind) {
       try {
@@ -127,10 +148,7 @@ export class Delivery {
   private async replayConversation(session: DeviceSession, conversationId: string, fromSeq: number) {
     let cursor = fromSeq;
     for (;;) {
-      const page = await conversationStub(this.env, conversationId).history(this.userId(), {
-        after: cursor,
-        limit: Limits.replayPage,
-      });
+      const page = await conversationStub(this.env, conversationId).history(session.userId, { after: cursor, limit: Limits.replayPage });
       if (!page.ok) return;
       // A page is one socket message for a parley.v2 client: per-message sends were most of the cost.
       const frames = page.value.messages.map((m) => JSON.stringify({ type: "new_message", ...m }));
@@ -143,7 +161,7 @@ export class Delivery {
         return;
       }
       if (page.value.messages.length === 0 && !page.value.has_more) {
-        // The inbox is ahead of the conversation's history (cannot normally happen): stop.
+        // The head is ahead of the conversation's history (cannot normally happen): stop.
         session.sentSeq.set(conversationId, cursor);
         return;
       }

@@ -1,8 +1,8 @@
-import { conversationStub, userStub, type Env } from "../../env";
+import { conversationStub, type Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
 import { KeyedSerialQueue } from "../../lib/serial";
 import { sendRate } from "../../lib/sendRate";
-import { TokenBucket } from "../../lib/tokenBucket";
+import { TokenBuckets } from "../../lib/tokenBucket";
 import {
   ErrorCode,
   Limits,
@@ -10,6 +10,7 @@ import {
   type OutgoingMessage,
   type Presence,
 } from "../../protocol";
+import { byHome, homeStub } from "./home";
 import type { InboxStore } from "./inbox";
 import { errorFrame, sendFrame, sendFrames } from "../sockets";
 import type { DeviceSession } from "./sessions";
@@ -30,17 +31,17 @@ export class DeviceFrameHandlers {
   /** Per device and conversation; `session` is the device's newest socket, where the acks go. */
   private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession }>();
   private readonly cursorUpdates = new KeyedSerialQueue();
-  /** The user's send rate, shared by all their devices and by REST sends (admitSends). */
-  readonly sendRate: TokenBucket;
+  /** Each user's send rate, shared by all their devices and by REST sends (admitSends). */
+  readonly sendRate: TokenBuckets;
 
   constructor(
     private readonly env: Env,
-    private readonly userId: () => string,
     private readonly inbox: InboxStore,
-    private readonly asSeenByMe: (p: Presence) => Presence,
+    /** Someone's presence as the user may see it (their own last-seen setting applies). */
+    private readonly asSeenBy: (userId: string, p: Presence) => Presence,
   ) {
     const rate = sendRate(env);
-    this.sendRate = new TokenBucket(rate.burst, rate.perSecond);
+    this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
   }
 
   handle(session: DeviceSession, frame: ClientFrame): Promise<void> | void {
@@ -63,11 +64,11 @@ export class DeviceFrameHandlers {
   }
 
   private send(session: DeviceSession, frame: FrameOf<"send_message">) {
-    if (!this.sendRate.take()) {
+    if (!this.sendRate.take(session.userId)) {
       sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
       return;
     }
-    const key = `${session.deviceId}\n${frame.conversation_id}`;
+    const key = `${session.userId}\n${session.deviceId}\n${frame.conversation_id}`;
     let outbox = this.outboxes.get(key);
     if (!outbox) {
       outbox = { pending: [], flushing: false, session };
@@ -95,7 +96,7 @@ export class DeviceFrameHandlers {
         const batch = outbox.pending.splice(0, 500);
         let frames: string[];
         try {
-          const result = await conversationStub(this.env, conversationId).sendMessages(this.userId(), batch, session.deviceId);
+          const result = await conversationStub(this.env, conversationId).sendMessages(session.userId, batch, session.deviceId);
           frames = result.ok
             ? result.value.map((o) =>
                 o.ok ? JSON.stringify({ type: "message_ack", ...o.ack }) : errorFrame(o.error, o.client_msg_id),
@@ -120,9 +121,10 @@ export class DeviceFrameHandlers {
    * advances past what another device of this user already reported.
    */
   private status(session: DeviceSession, frame: FrameOf<"message_status">) {
-    return this.cursorUpdates.run(frame.conversation_id, async () => {
+    const userId = session.userId;
+    return this.cursorUpdates.run(`${userId}\n${frame.conversation_id}`, async () => {
       const seq = seqOfServerMsgId(frame.server_msg_id);
-      const cursors = this.inbox.cursors(frame.conversation_id);
+      const cursors = this.inbox.cursors(userId, frame.conversation_id);
       if (!cursors) {
         sendFrame(session.ws, errorFrame({ code: ErrorCode.notAMember, message: "you are not a member of this conversation" }));
         return;
@@ -133,23 +135,19 @@ export class DeviceFrameHandlers {
       }
       const userCursor = frame.status === "read" ? cursors.read_seq : cursors.delivered_seq;
       if (seq <= userCursor) {
-        this.inbox.advanceDeviceCursor(session.deviceId, frame.conversation_id, seq);
+        this.inbox.advanceDeviceCursor(userId, session.deviceId, frame.conversation_id, seq);
         return;
       }
-      const result = await conversationStub(this.env, frame.conversation_id).updateCursor(
-        this.userId(),
-        frame.status,
-        frame.server_msg_id,
-      );
+      const result = await conversationStub(this.env, frame.conversation_id).updateCursor(userId, frame.status, frame.server_msg_id);
       // The device cursor moves after the round trip, in the same commit as the user's cursor: one
       // write per acknowledgement here, not two.
-      this.inbox.advanceDeviceCursor(session.deviceId, frame.conversation_id, seq);
+      this.inbox.advanceDeviceCursor(userId, session.deviceId, frame.conversation_id, seq);
       if (!result.ok) {
         sendFrame(session.ws, errorFrame(result.error));
         return;
       }
-      if (frame.status === "read") this.inbox.setRead(frame.conversation_id, result.value.seq, result.value.unread_count ?? 0);
-      else this.inbox.setDelivered(frame.conversation_id, result.value.seq);
+      if (frame.status === "read") this.inbox.setRead(userId, frame.conversation_id, result.value.seq, result.value.unread_count ?? 0);
+      else this.inbox.setDelivered(userId, frame.conversation_id, result.value.seq);
     });
   }
 
@@ -158,28 +156,31 @@ export class DeviceFrameHandlers {
    * share a conversation with this user can be watched; the rest are refused in one error frame.
    */
   private async presenceSubscribe(session: DeviceSession, frame: FrameOf<"presence_subscribe">) {
-    const ids = [...new Set(frame.user_ids)].filter((id) => id !== this.userId());
-    const allowed = ids.filter((id) => this.inbox.sharesConversationWith(id));
+    const me = session.userId;
+    const ids = [...new Set(frame.user_ids)].filter((id) => id !== me);
+    const allowed = ids.filter((id) => this.inbox.sharesConversationWith(me, id));
     if (allowed.length < ids.length) {
       sendFrame(
         session.ws,
         errorFrame({ code: ErrorCode.forbidden, message: `you can only watch people you share a conversation with (${ids.length - allowed.length} refused)` }),
       );
     }
-    const me = this.userId();
-    const states = await Promise.allSettled(allowed.map((id) => userStub(this.env, id).subscribePresence(me)));
+    // One call per object holding watched users, not one per user.
+    const homes = [...byHome(this.env, allowed, (id) => id)];
+    const states = await Promise.allSettled(homes.map(([home, targets]) => homeStub(this.env, home).subscribePresence(targets, me)));
     for (const s of states) {
-      if (s.status === "fulfilled") sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.asSeenByMe(s.value) }));
+      if (s.status !== "fulfilled") continue;
+      for (const p of s.value) sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.asSeenBy(me, p) }));
     }
   }
 
   private async typing(session: DeviceSession, frame: FrameOf<"typing">) {
-    const result = await conversationStub(this.env, frame.conversation_id).typing(this.userId(), frame.status);
+    const result = await conversationStub(this.env, frame.conversation_id).typing(session.userId, frame.status);
     if (!result.ok) sendFrame(session.ws, errorFrame(result.error));
   }
 
   private async sync(session: DeviceSession, frame: FrameOf<"sync">) {
-    const result = await conversationStub(this.env, frame.conversation_id).history(this.userId(), {
+    const result = await conversationStub(this.env, frame.conversation_id).history(session.userId, {
       after: frame.after_seq,
       limit: frame.limit ?? Limits.historyMaxPage,
     });

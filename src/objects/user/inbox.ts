@@ -1,48 +1,52 @@
-import { membersAfter, removes, type Conversation, type ConversationSummary, type Member, type Message, type SystemEvent, type User } from "../../protocol";
-import type { DeliveredMessage } from "../delivery";
+import { membersAfter, removes, type Conversation, type ConversationSummary, type Member, type Message, type SystemEvent } from "../../protocol";
+import type { DeliveredMessage, Recipient } from "../delivery";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
-/** The user object's queries: profile, inbox (conversation list) and delivery cursors. */
+/**
+ * The inboxes (conversation lists) of the users an object holds, and their delivery cursors.
+ *
+ * What every member of a conversation sees alike is kept once per object (`conversations`: name,
+ * type, newest message; `conversation_members`): a delivery to ten members of a group held by one
+ * object writes one head, not ten. What is each user's own is keyed by user (`inbox`: cursors and
+ * unread count; `delivery_cursors`: per device).
+ */
 
-type InboxRow = {
+/** Cursor moves and unread additions of one user in one conversation, held until written. */
+type PendingCursors = {
+  delivered: number;
+  read: number;
+  /** Set by a read (the conversation's own count); deliveries after it add to it. */
+  unread_count: number | null;
+  unread_added: number;
+};
+
+type PendingHead = { last_seq: number; last_message: string; updated_at: number };
+
+type ListRow = {
   conversation_id: string;
   type: Conversation["type"];
   name: string | null;
   members: string;
   created_at: number;
   updated_at: number;
-  last_seq: number;
   last_message: string | null;
-  delivered_seq: number;
-  read_seq: number;
   unread_count: number;
 };
 
-/**
- * Inbox changes held in memory until they are written (see writeBehind.ts): cursor moves from
- * acknowledgements, and the head (last message, unread count) moved by deliveries. A read sets the
- * unread count; deliveries after it add to it.
- */
-type PendingCursors = {
-  delivered: number;
-  read: number;
-  unread_count: number | null;
-  unread_added: number;
-  head: { last_seq: number; last_message: string; updated_at: number } | null;
-};
-
-/** A watcher of this user's presence, and when its watch lapses. */
-export type PresenceSubscriber = { subscriber_id: string; expires_at: number };
+const key = (...parts: string[]) => parts.join("\n");
 
 export class InboxStore {
   /**
-   * Delivered/read acknowledgements move cursors here and in the device cursors: written behind,
-   * together with the next inbox write or within a second, not one commit per acknowledgement.
-   * Readers of those columns see the pending moves (overlaid, or written first).
+   * Deliveries (heads, unread counts) and delivered/read acknowledgements change these rows as often
+   * as messages arrive. They are held in memory and written together: with the object's next write
+   * or within a second (writeBehind.ts), not one commit each. Readers see the held values.
    */
-  private readonly pendingCursors = new Map<string, PendingCursors>();
-  private readonly pendingDeviceCursors = new Map<string, { device_id: string; conversation_id: string; seq: number }>();
-  private readonly cursorWrites = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.writeCursors());
+  private readonly heads = new Map<string, PendingHead>();
+  private readonly cursorMoves = new Map<string, PendingCursors & { user_id: string; conversation_id: string }>();
+  private readonly deviceMoves = new Map<string, { user_id: string; device_id: string; conversation_id: string; seq: number }>();
+  private readonly writes = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.write());
+  /** Who here has each conversation, as read once after a wake-up; kept in step by join and leave. */
+  private readonly usersHere = new Map<string, Set<string>>();
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -50,83 +54,13 @@ export class InboxStore {
     return this.storage.sql;
   }
 
-  profile(): User | null {
-    return (
-      this.sql
-        .exec<User>("SELECT user_id, username, display_name FROM profile WHERE id = 1")
-        .toArray()[0] ?? null
-    );
-  }
-
-  createProfile(user: User, now: number): void {
+  /** Adds the conversation to the user's list, or refreshes its details; keeps cursors and head. */
+  join(userId: string, c: Conversation, joinedSeq = 0): void {
+    this.writes.flush();
     this.sql.exec(
-      "INSERT INTO profile (id, user_id, username, display_name, created_at) VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-      user.user_id,
-      user.username,
-      user.display_name,
-      now,
-    );
-  }
-
-  presenceSettings(): { last_seen: number | null; last_seen_visible: boolean } {
-    const row = this.sql
-      .exec<{ last_seen: number | null; last_seen_visible: number }>("SELECT last_seen, last_seen_visible FROM profile WHERE id = 1")
-      .toArray()[0];
-    return { last_seen: row?.last_seen ?? null, last_seen_visible: (row?.last_seen_visible ?? 1) === 1 };
-  }
-
-  setLastSeen(at: number): void {
-    this.sql.exec("UPDATE profile SET last_seen = ? WHERE id = 1", at);
-  }
-
-  setLastSeenVisible(visible: boolean): void {
-    this.sql.exec("UPDATE profile SET last_seen_visible = ? WHERE id = 1", visible ? 1 : 0);
-  }
-
-  subscribePresence(subscriberId: string, expiresAt: number): void {
-    this.sql.exec(
-      `INSERT INTO presence_subscribers (subscriber_id, expires_at) VALUES (?, ?)
-       ON CONFLICT (subscriber_id) DO UPDATE SET expires_at = excluded.expires_at`,
-      subscriberId,
-      expiresAt,
-    );
-  }
-
-  /**
-   * Drops watchers that answered a change with no device connected, unless they subscribed again
-   * meanwhile (their expiry moved): a watcher reconnecting as the change went out keeps its watch.
-   */
-  dropPresenceSubscribers(subscribers: PresenceSubscriber[]): void {
-    for (const s of subscribers) {
-      this.sql.exec("DELETE FROM presence_subscribers WHERE subscriber_id = ? AND expires_at = ?", s.subscriber_id, s.expires_at);
-    }
-  }
-
-  /** Current subscribers; lapsed ones are forgotten on the way. */
-  presenceSubscribers(now: number): PresenceSubscriber[] {
-    this.sql.exec("DELETE FROM presence_subscribers WHERE expires_at <= ?", now);
-    return this.sql.exec<PresenceSubscriber>("SELECT subscriber_id, expires_at FROM presence_subscribers").toArray();
-  }
-
-  /** Whether `userId` is a member of any conversation in this inbox. */
-  sharesConversationWith(userId: string): boolean {
-    return (
-      this.sql
-        .exec(
-          "SELECT 1 FROM inbox_member_ids WHERE user_id = ? LIMIT 1",
-          userId,
-        )
-        .toArray().length > 0
-    );
-  }
-
-  /** Adds the conversation to the list, or refreshes its details; keeps its cursors. */
-  join(c: Conversation, joinedSeq = 0): void {
-    this.cursorWrites.flush();
-    this.sql.exec(
-      `INSERT INTO inbox (conversation_id, type, name, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO conversations (conversation_id, type, name, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
-         updated_at = MAX(inbox.updated_at, excluded.updated_at)`,
+         updated_at = MAX(conversations.updated_at, excluded.updated_at)`,
       c.conversation_id,
       c.type,
       c.name,
@@ -134,146 +68,177 @@ export class InboxStore {
       c.updated_at,
       joinedSeq,
     );
+    this.sql.exec("INSERT INTO inbox (user_id, conversation_id) VALUES (?, ?) ON CONFLICT DO NOTHING", userId, c.conversation_id);
+    this.usersHere.get(c.conversation_id)?.add(userId);
     this.setMembers(c.conversation_id, c.members);
   }
 
+  /** Whether the conversation is in the user's list. */
+  has(userId: string, conversationId: string): boolean {
+    return this.usersIn(conversationId).has(userId);
+  }
+
+  /** Whether any user here has the conversation. */
+  knows(conversationId: string): boolean {
+    return this.writtenLastSeq(conversationId) !== null;
+  }
+
+  count(userId: string): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox WHERE user_id = ?", userId).one().n;
+  }
+
+  /** The newest seq delivered here (held or written), or null if no user here has the conversation. */
   lastSeq(conversationId: string): number | null {
     const written = this.writtenLastSeq(conversationId);
     if (written === null) return null;
-    return Math.max(written, this.pendingCursors.get(conversationId)?.head?.last_seq ?? 0);
+    return Math.max(written, this.heads.get(conversationId)?.last_seq ?? 0);
   }
 
   /**
    * The head as written to SQLite. A reply that reports it leaves only once that write is durable
-   * (the output gate holds it), so the conversation may count on it: see Fanout's confirmation.
+   * (the output gate holds it), so the conversation may count on it: see its fan-out ledger.
    */
   writtenLastSeq(conversationId: string): number | null {
-    const row = this.sql
-      .exec<{ last_seq: number }>("SELECT last_seq FROM inbox WHERE conversation_id = ?", conversationId)
-      .toArray()[0];
+    const row = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM conversations WHERE conversation_id = ?", conversationId).toArray()[0];
     return row ? row.last_seq : null;
   }
 
-  /** Writes whatever is held in memory now; returns the head as written. */
+  /** Writes whatever is held now; returns the conversation's head as written. */
   flushHead(conversationId: string): number | null {
-    this.cursorWrites.flush();
+    this.writes.flush();
     return this.writtenLastSeq(conversationId);
   }
 
-  cursors(conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
+  cursors(userId: string, conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
     const row =
       this.sql
         .exec<{ last_seq: number; delivered_seq: number; read_seq: number }>(
-          "SELECT last_seq, delivered_seq, read_seq FROM inbox WHERE conversation_id = ?",
+          `SELECT c.last_seq, i.delivered_seq, i.read_seq FROM inbox i JOIN conversations c USING (conversation_id)
+           WHERE i.user_id = ? AND i.conversation_id = ?`,
+          userId,
           conversationId,
         )
         .toArray()[0] ?? null;
-    const pending = this.pendingCursors.get(conversationId);
-    if (!row || !pending) return row;
+    if (!row) return null;
+    const pending = this.cursorMoves.get(key(userId, conversationId));
     return {
-      last_seq: Math.max(row.last_seq, pending.head?.last_seq ?? 0),
-      delivered_seq: Math.max(row.delivered_seq, pending.delivered),
-      read_seq: Math.max(row.read_seq, pending.read),
+      last_seq: Math.max(row.last_seq, this.heads.get(conversationId)?.last_seq ?? 0),
+      delivered_seq: Math.max(row.delivered_seq, pending?.delivered ?? 0),
+      read_seq: Math.max(row.read_seq, pending?.read ?? 0),
     };
   }
 
-  /** Records newly delivered messages (already in seq order, all past last_seq). */
-  applyDelivered(conversationId: string, selfId: string, messages: DeliveredMessage[]): void {
-    // Held, not written: one commit per delivery was the largest cost of fan-out (an fsync each,
-    // on local workerd's one thread). The conversation keeps re-delivering until a reply reports the
-    // head written (Fanout, confirmation), so a crash before the write loses nothing.
+  /**
+   * Records newly delivered messages (in seq order, all past the head): the new head, and for each
+   * recipient the messages from others in the part of the batch they may see.
+   */
+  applyDelivered(conversationId: string, messages: DeliveredMessage[], recipients: Recipient[]): void {
+    // Held, not written: the conversation keeps delivering until a reply reports the head written
+    // (its fan-out ledger), so a crash before the write loses nothing.
     const last = messages[messages.length - 1]!;
-    const pending = this.pendingFor(conversationId);
-    pending.head = { last_seq: last.seq, last_message: last.frame, updated_at: Math.max(pending.head?.updated_at ?? 0, last.timestamp) };
-    pending.unread_added += messages.filter((m) => m.sender_id !== selfId).length;
-    this.cursorWrites.schedule();
+    const head = this.heads.get(conversationId);
+    this.heads.set(conversationId, { last_seq: last.seq, last_message: last.frame, updated_at: Math.max(head?.updated_at ?? 0, last.timestamp) });
+    for (const r of recipients) {
+      let added = 0;
+      for (const m of messages) if (m.seq > r.after && m.seq <= r.upTo && m.sender_id !== r.user_id) added++;
+      if (added > 0) this.pendingFor(r.user_id, conversationId).unread_added += added;
+    }
+    this.writes.schedule();
   }
 
   /** What a push notification about this conversation needs to say. */
-  notificationContext(conversationId: string): { type: "direct" | "group"; name: string | null; unread_count: number } | null {
-    this.cursorWrites.flush();
+  notificationContext(userId: string, conversationId: string): { type: "direct" | "group"; name: string | null; unread_count: number } | null {
+    this.writes.flush();
     return (
       this.sql
         .exec<{ type: "direct" | "group"; name: string | null; unread_count: number }>(
-          "SELECT type, name, unread_count FROM inbox WHERE conversation_id = ?",
+          `SELECT c.type, c.name, i.unread_count FROM inbox i JOIN conversations c USING (conversation_id)
+           WHERE i.user_id = ? AND i.conversation_id = ?`,
+          userId,
           conversationId,
         )
         .toArray()[0] ?? null
     );
   }
 
-  setDelivered(conversationId: string, seq: number): void {
-    const pending = this.pendingFor(conversationId);
+  setDelivered(userId: string, conversationId: string, seq: number): void {
+    const pending = this.pendingFor(userId, conversationId);
     pending.delivered = Math.max(pending.delivered, seq);
-    this.cursorWrites.schedule();
+    this.writes.schedule();
   }
 
-  setRead(conversationId: string, seq: number, unreadCount: number): void {
-    const pending = this.pendingFor(conversationId);
+  setRead(userId: string, conversationId: string, seq: number, unreadCount: number): void {
+    const pending = this.pendingFor(userId, conversationId);
     pending.read = Math.max(pending.read, seq);
     pending.delivered = Math.max(pending.delivered, seq);
     pending.unread_count = unreadCount;
     pending.unread_added = 0; // the conversation's count covers what was delivered so far
-    this.cursorWrites.schedule();
+    this.writes.schedule();
   }
 
-  private pendingFor(conversationId: string): PendingCursors {
-    let pending = this.pendingCursors.get(conversationId);
+  private pendingFor(userId: string, conversationId: string): PendingCursors {
+    const k = key(userId, conversationId);
+    let pending = this.cursorMoves.get(k);
     if (!pending) {
-      pending = { delivered: 0, read: 0, unread_count: null, unread_added: 0, head: null };
-      this.pendingCursors.set(conversationId, pending);
+      pending = { user_id: userId, conversation_id: conversationId, delivered: 0, read: 0, unread_count: null, unread_added: 0 };
+      this.cursorMoves.set(k, pending);
     }
     return pending;
   }
 
-  /** Writes the cursor moves held in memory (see the fields above). */
-  private writeCursors(): void {
-    for (const [conversationId, p] of this.pendingCursors) {
-      if (p.head) {
-        this.sql.exec(
-          `UPDATE inbox SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?`,
-          p.head.last_seq,
-          p.head.last_message,
-          p.head.updated_at,
-          conversationId,
-          p.head.last_seq,
-        );
-      }
+  /** Writes everything held in memory (see the fields above). */
+  private write(): void {
+    for (const [conversationId, h] of this.heads) {
+      this.sql.exec(
+        "UPDATE conversations SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?",
+        h.last_seq,
+        h.last_message,
+        h.updated_at,
+        conversationId,
+        h.last_seq,
+      );
+    }
+    this.heads.clear();
+    for (const p of this.cursorMoves.values()) {
       this.sql.exec(
         `UPDATE inbox SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?),
-           unread_count = COALESCE(?, unread_count) + ? WHERE conversation_id = ?`,
+           unread_count = COALESCE(?, unread_count) + ? WHERE user_id = ? AND conversation_id = ?`,
         p.read,
         p.delivered,
         p.unread_count,
         p.unread_added,
-        conversationId,
+        p.user_id,
+        p.conversation_id,
       );
     }
-    this.pendingCursors.clear();
-    for (const d of this.pendingDeviceCursors.values()) {
+    this.cursorMoves.clear();
+    for (const d of this.deviceMoves.values()) {
       this.sql.exec(
-        `INSERT INTO delivery_cursors (device_id, conversation_id, delivered_seq) VALUES (?, ?, ?)
-         ON CONFLICT (device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
+        `INSERT INTO delivery_cursors (user_id, device_id, conversation_id, delivered_seq) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id, device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
+        d.user_id,
         d.device_id,
         d.conversation_id,
         d.seq,
       );
     }
-    this.pendingDeviceCursors.clear();
+    this.deviceMoves.clear();
   }
 
-  count(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox").one().n;
+  /** Writes what is held now, inside a write the caller is making anyway (one commit for both). */
+  flush(): void {
+    this.writes.flush();
   }
 
-  has(conversationId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM inbox WHERE conversation_id = ?", conversationId).toArray().length > 0;
-  }
-
-  list(): ConversationSummary[] {
-    this.cursorWrites.flush();
+  list(userId: string): ConversationSummary[] {
+    this.writes.flush();
     return this.sql
-      .exec<InboxRow>("SELECT i.*, m.members FROM inbox i JOIN inbox_members m USING (conversation_id) ORDER BY i.updated_at DESC")
+      .exec<ListRow>(
+        `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count
+         FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)
+         WHERE i.user_id = ? ORDER BY c.updated_at DESC`,
+        userId,
+      )
       .toArray()
       .map((r) => {
         const members = JSON.parse(r.members) as Member[];
@@ -291,68 +256,98 @@ export class InboxStore {
       });
   }
 
-  /**
-   * Keeps this inbox's copy of a group's name and members current from its system messages, so a
-   * membership change costs no extra call to every member. Returns false if it removed this user,
-   * whose inbox then forgets the conversation.
-   */
-  applySystemEvent(conversationId: string, selfId: string, event: SystemEvent): boolean {
-    this.cursorWrites.flush();
-    const row = this.sql
-      .exec<{ members: string }>("SELECT members FROM inbox_members WHERE conversation_id = ?", conversationId)
-      .toArray()[0];
-    if (!row) return true;
-    if (removes(event, selfId)) {
-      this.leave(conversationId);
-      return false;
+  /** The users here who have the conversation in their list. */
+  usersIn(conversationId: string): ReadonlySet<string> {
+    let users = this.usersHere.get(conversationId);
+    if (!users) {
+      if (this.usersHere.size > 10_000) this.usersHere.clear();
+      const rows = this.sql.exec<{ user_id: string }>("SELECT user_id FROM inbox WHERE conversation_id = ?", conversationId).toArray();
+      this.usersHere.set(conversationId, (users = new Set(rows.map((r) => r.user_id))));
     }
-    if (event.event === "renamed") this.sql.exec("UPDATE inbox SET name = ? WHERE conversation_id = ?", event.name, conversationId);
+    return users;
+  }
+
+  /**
+   * Keeps this object's copy of a group's name and members current from its system messages, so a
+   * membership change costs no extra call to every member. Returns the users here whom it removed:
+   * their lists forget the conversation.
+   */
+  applySystemEvent(conversationId: string, event: SystemEvent): string[] {
+    this.writes.flush();
+    const row = this.sql
+      .exec<{ members: string }>("SELECT members FROM conversation_members WHERE conversation_id = ?", conversationId)
+      .toArray()[0];
+    if (!row) return [];
+    const removed = [...this.usersIn(conversationId)].filter((id) => removes(event, id));
+    for (const id of removed) this.leave(id, conversationId);
+    if (!this.knows(conversationId)) return removed;
+    if (event.event === "renamed") this.sql.exec("UPDATE conversations SET name = ? WHERE conversation_id = ?", event.name, conversationId);
     const before = JSON.parse(row.members) as Member[];
     const members = membersAfter(before, event);
-    if (members === before) return true;
-    this.setMembers(conversationId, members);
-    return true;
+    if (members !== before) this.setMembers(conversationId, members);
+    return removed;
   }
 
   /** A conversation's member list, and the index of who is in it (membership changes are rare). */
   private setMembers(conversationId: string, members: Member[]): void {
     this.sql.exec(
-      "INSERT INTO inbox_members (conversation_id, members) VALUES (?, ?) ON CONFLICT (conversation_id) DO UPDATE SET members = excluded.members",
+      "INSERT INTO conversation_members (conversation_id, members) VALUES (?, ?) ON CONFLICT (conversation_id) DO UPDATE SET members = excluded.members",
       conversationId,
       JSON.stringify(members),
     );
-    this.sql.exec("DELETE FROM inbox_member_ids WHERE conversation_id = ?", conversationId);
+    this.sql.exec("DELETE FROM conversation_member_ids WHERE conversation_id = ?", conversationId);
     for (const m of members) {
-      this.sql.exec("INSERT OR IGNORE INTO inbox_member_ids (user_id, conversation_id) VALUES (?, ?)", m.user_id, conversationId);
+      this.sql.exec("INSERT OR IGNORE INTO conversation_member_ids (member_id, conversation_id) VALUES (?, ?)", m.user_id, conversationId);
     }
   }
 
-  leave(conversationId: string): void {
-    this.cursorWrites.flush();
-    this.sql.exec("DELETE FROM inbox WHERE conversation_id = ?", conversationId);
-    this.sql.exec("DELETE FROM inbox_members WHERE conversation_id = ?", conversationId);
-    this.sql.exec("DELETE FROM inbox_member_ids WHERE conversation_id = ?", conversationId);
-    this.sql.exec("DELETE FROM delivery_cursors WHERE conversation_id = ?", conversationId);
+  /** Whether `otherId` is a member of any conversation in the user's list. */
+  sharesConversationWith(userId: string, otherId: string): boolean {
+    return (
+      this.sql
+        .exec(
+          `SELECT 1 FROM conversation_member_ids m JOIN inbox i ON i.conversation_id = m.conversation_id AND i.user_id = ?
+           WHERE m.member_id = ? LIMIT 1`,
+          userId,
+          otherId,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /** The user leaves the conversation; once nobody here has it, its shared rows go too. */
+  leave(userId: string, conversationId: string): void {
+    this.writes.flush();
+    this.sql.exec("DELETE FROM inbox WHERE user_id = ? AND conversation_id = ?", userId, conversationId);
+    this.sql.exec("DELETE FROM delivery_cursors WHERE user_id = ? AND conversation_id = ?", userId, conversationId);
+    this.usersHere.get(conversationId)?.delete(userId);
+    if (this.sql.exec("SELECT 1 FROM inbox WHERE conversation_id = ? LIMIT 1", conversationId).toArray().length > 0) return;
+    this.sql.exec("DELETE FROM conversations WHERE conversation_id = ?", conversationId);
+    this.sql.exec("DELETE FROM conversation_members WHERE conversation_id = ?", conversationId);
+    this.sql.exec("DELETE FROM conversation_member_ids WHERE conversation_id = ?", conversationId);
   }
 
   /** Conversations where this device is behind: what a (re)connecting device must be sent. */
-  behind(deviceId: string): { conversation_id: string; from_seq: number }[] {
-    this.cursorWrites.flush();
+  behind(userId: string, deviceId: string): { conversation_id: string; from_seq: number }[] {
+    this.writes.flush();
     return this.sql
       .exec<{ conversation_id: string; from_seq: number }>(
-        `SELECT i.conversation_id AS conversation_id, COALESCE(c.delivered_seq, 0) AS from_seq
-         FROM inbox i LEFT JOIN delivery_cursors c ON c.conversation_id = i.conversation_id AND c.device_id = ?
-         WHERE i.last_seq > COALESCE(c.delivered_seq, 0)`,
+        `SELECT i.conversation_id AS conversation_id, COALESCE(d.delivered_seq, 0) AS from_seq
+         FROM inbox i JOIN conversations c USING (conversation_id)
+         LEFT JOIN delivery_cursors d ON d.user_id = i.user_id AND d.device_id = ? AND d.conversation_id = i.conversation_id
+         WHERE i.user_id = ? AND c.last_seq > COALESCE(d.delivered_seq, 0)`,
         deviceId,
+        userId,
       )
       .toArray();
   }
 
-  deviceCursor(deviceId: string, conversationId: string): number {
-    const pending = this.pendingDeviceCursors.get(`${deviceId}\n${conversationId}`)?.seq ?? 0;
+  deviceCursor(userId: string, deviceId: string, conversationId: string): number {
+    const pending = this.deviceMoves.get(key(userId, deviceId, conversationId))?.seq ?? 0;
     const row = this.sql
       .exec<{ delivered_seq: number }>(
-        "SELECT delivered_seq FROM delivery_cursors WHERE device_id = ? AND conversation_id = ?",
+        "SELECT delivered_seq FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
+        userId,
         deviceId,
         conversationId,
       )
@@ -361,31 +356,11 @@ export class InboxStore {
   }
 
   /** Moves a device's delivery cursor forward; returns whether it moved. */
-  advanceDeviceCursor(deviceId: string, conversationId: string, seq: number): boolean {
-    if (seq <= this.deviceCursor(deviceId, conversationId)) return false;
-    this.pendingDeviceCursors.set(`${deviceId}\n${conversationId}`, { device_id: deviceId, conversation_id: conversationId, seq });
-    this.cursorWrites.schedule();
+  advanceDeviceCursor(userId: string, deviceId: string, conversationId: string, seq: number): boolean {
+    if (seq <= this.deviceCursor(userId, deviceId, conversationId)) return false;
+    this.deviceMoves.set(key(userId, deviceId, conversationId), { user_id: userId, device_id: deviceId, conversation_id: conversationId, seq });
+    this.writes.schedule();
     return true;
-  }
-
-  /**
-   * Whether a device may connect: a known one always may; a new one while fewer than `limit` devices
-   * were seen in the last 30 days (a device unused that long no longer counts).
-   */
-  deviceAllowed(deviceId: string, limit: number, now: number): boolean {
-    if (this.sql.exec("SELECT 1 FROM devices WHERE device_id = ?", deviceId).toArray().length > 0) return true;
-    const active = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE last_seen > ?", now - 30 * 86_400_000).one().n;
-    return active < limit;
-  }
-
-  touchDevice(deviceId: string, now: number): void {
-    this.sql.exec(
-      `INSERT INTO devices (device_id, first_seen, last_seen) VALUES (?, ?, ?)
-       ON CONFLICT (device_id) DO UPDATE SET last_seen = excluded.last_seen`,
-      deviceId,
-      now,
-      now,
-    );
   }
 }
 

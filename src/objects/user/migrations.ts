@@ -142,4 +142,132 @@ export const userMigrations: Migration[] = [
         SELECT json_extract(m.value, '$.user_id'), i.conversation_id FROM inbox_members i, json_each(i.members) AS m;
     `,
   },
+  {
+    id: 8,
+    name: "users sharded: every table keyed by user, conversations shared by the shard",
+    sql: `
+      -- A user object now holds a shard of users (USER_SHARDS; one user when unset). Tables that
+      -- held one user's rows gain the user id; what is the same for every member of a conversation
+      -- (its name, members and newest message) is kept once per object, not once per member.
+      CREATE TABLE users (
+        user_id TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER,
+        last_seen_visible INTEGER NOT NULL DEFAULT 1,
+        push_previews INTEGER NOT NULL DEFAULT 1,
+        token_generation INTEGER NOT NULL DEFAULT 0,
+        -- pushes sent in the current minute (the per-user cap), and pushes that exhausted their retries
+        push_minute_start INTEGER NOT NULL DEFAULT 0,
+        push_sent_this_minute INTEGER NOT NULL DEFAULT 0,
+        push_dead_letters INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      INSERT INTO users
+        SELECT p.user_id, p.username, p.display_name, p.created_at, p.last_seen, p.last_seen_visible, p.push_previews,
+               p.token_generation, COALESCE(s.minute_start, 0), COALESCE(s.sent_this_minute, 0), COALESCE(s.dead_letters, 0)
+        FROM profile p LEFT JOIN push_stats s ON s.id = 1;
+
+      CREATE TABLE conversations (
+        conversation_id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        name TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        -- the newest message delivered here, and its encoded frame
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_message TEXT
+      ) WITHOUT ROWID;
+      INSERT INTO conversations SELECT conversation_id, type, name, created_at, updated_at, last_seq, last_message FROM inbox;
+      ALTER TABLE inbox_members RENAME TO conversation_members;
+      ALTER TABLE inbox_member_ids RENAME TO conversation_member_ids;
+      ALTER TABLE conversation_member_ids RENAME COLUMN user_id TO member_id;
+
+      -- One row per user and conversation: that user's cursors and unread count.
+      CREATE TABLE inbox_by_user (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        delivered_seq INTEGER NOT NULL DEFAULT 0,
+        read_seq INTEGER NOT NULL DEFAULT 0,
+        unread_count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, conversation_id)
+      ) WITHOUT ROWID;
+      INSERT INTO inbox_by_user SELECT p.user_id, i.conversation_id, i.delivered_seq, i.read_seq, i.unread_count FROM inbox i, profile p;
+      DROP TABLE inbox;
+      ALTER TABLE inbox_by_user RENAME TO inbox;
+      CREATE INDEX inbox_by_conversation ON inbox (conversation_id);
+
+      CREATE TABLE devices_by_user (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      ) WITHOUT ROWID;
+      INSERT INTO devices_by_user SELECT p.user_id, d.device_id, d.first_seen, d.last_seen FROM devices d, profile p;
+      DROP TABLE devices;
+      ALTER TABLE devices_by_user RENAME TO devices;
+
+      CREATE TABLE cursors_by_user (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        delivered_seq INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device_id, conversation_id)
+      ) WITHOUT ROWID;
+      INSERT INTO cursors_by_user SELECT p.user_id, c.device_id, c.conversation_id, c.delivered_seq FROM delivery_cursors c, profile p;
+      DROP TABLE delivery_cursors;
+      ALTER TABLE cursors_by_user RENAME TO delivery_cursors;
+
+      CREATE TABLE watchers_by_user (
+        user_id TEXT NOT NULL,
+        subscriber_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, subscriber_id)
+      ) WITHOUT ROWID;
+      INSERT INTO watchers_by_user SELECT p.user_id, w.subscriber_id, w.expires_at FROM presence_subscribers w, profile p;
+      DROP TABLE presence_subscribers;
+      ALTER TABLE watchers_by_user RENAME TO presence_subscribers;
+
+      CREATE TABLE subscriptions_by_user (
+        user_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, device_id)
+      ) WITHOUT ROWID;
+      INSERT INTO subscriptions_by_user SELECT p.user_id, s.device_id, s.endpoint, s.p256dh, s.auth, s.created_at FROM push_subscriptions s, profile p;
+      DROP TABLE push_subscriptions;
+      ALTER TABLE subscriptions_by_user RENAME TO push_subscriptions;
+
+      CREATE TABLE windows_by_user (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        last_sent_at INTEGER NOT NULL,
+        pending INTEGER NOT NULL DEFAULT 0,
+        pending_sender TEXT,
+        pending_preview TEXT,
+        counted_seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, conversation_id)
+      ) WITHOUT ROWID;
+      INSERT INTO windows_by_user
+        SELECT p.user_id, w.conversation_id, w.last_sent_at, w.pending, w.pending_sender, w.pending_preview, w.counted_seq
+        FROM push_windows w, profile p;
+      DROP TABLE push_windows;
+      ALTER TABLE windows_by_user RENAME TO push_windows;
+      -- Only windows with something waiting are read by the alarm.
+      CREATE INDEX push_windows_pending ON push_windows (pending) WHERE pending > 0;
+
+      ALTER TABLE push_dead_letters ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
+      UPDATE push_dead_letters SET user_id = (SELECT user_id FROM profile);
+      CREATE INDEX push_dead_letters_by_user ON push_dead_letters (user_id, id);
+      ALTER TABLE revoked_tokens ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
+      UPDATE revoked_tokens SET user_id = (SELECT user_id FROM profile);
+
+      DROP TABLE profile;
+      DROP TABLE push_stats;
+    `,
+  },
 ];

@@ -1,14 +1,9 @@
-import { userStub, type Env } from "../../env";
+import type { Env } from "../../env";
 import { Limits, type Presence } from "../../protocol";
-import type { InboxStore, PresenceSubscriber } from "./inbox";
+import { byHome, homeStub } from "./home";
+import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
 
-/**
- * This user's presence. Online while at least one device socket is open and alive. Liveness costs
- * no wake-ups per heartbeat: the runtime answers heartbeats and records when
- * (`getWebSocketAutoResponseTimestamp`); an alarm, about once a minute while devices are connected,
- * closes any socket silent for over 60 s. Changes go only to subscribers, never to all contacts.
- */
 /**
  * Watchers told of a change per invocation. An invocation may make 10,000 subrequests on Workers
  * Paid (calls to other objects included), and an account with a million 1:1 chats can have hundreds
@@ -16,39 +11,58 @@ import type { DeviceSessions } from "./sessions";
  */
 export const PRESENCE_BROADCAST_CHUNK = 1_000;
 
+/**
+ * The liveness check runs at most this often per object, however many users it holds: a user
+ * object of thousands of users books one alarm for all of their sockets, not one per user.
+ */
+export const LIVENESS_CHECK_MIN_INTERVAL_MS = 15_000;
+
+/** A watcher of a user's presence, and when its watch lapses. */
+export type PresenceSubscriber = { subscriber_id: string; expires_at: number };
+
+/**
+ * Presence of the users an object holds. A user is online while at least one of their device
+ * sockets is open and alive. Liveness costs no wake-ups per heartbeat: the runtime answers heartbeats
+ * and records when (`getWebSocketAutoResponseTimestamp`); one alarm per object, booked for when its
+ * quietest socket would cross the limit (and at most every 15 s), closes sockets silent for over
+ * 60 s. Changes go only to subscribers, never to all contacts, one call per object holding them.
+ */
 export class PresenceKeeper {
   /** Last frame handled per socket (heartbeats are tracked by the runtime instead). */
   private readonly lastFrameAt = new WeakMap<WebSocket, number>();
-  /** The last state announced; unknown after a wake-up, when open sockets mean it was "online". */
-  private announced: "online" | "offline" | null = null;
+  /** The last state announced per user; unknown after a wake-up, when open sockets mean "online". */
+  private readonly announced = new Map<string, "online" | "offline">();
   /**
-   * A change still being told to the watchers past the first chunk, continued by the alarm. In
-   * memory only: if the object is evicted meanwhile, those watchers miss this one change and learn
-   * the current state at their next renewal. A newer change replaces it.
+   * Changes still being told to watchers past the first chunk, continued by the alarm. In memory
+   * only: if the object is evicted meanwhile, those watchers miss this one change and learn the
+   * current state at their next renewal. A newer change of the same user replaces it.
    */
-  private pendingBroadcast: { presence: Presence; subscribers: PresenceSubscriber[] } | null = null;
+  private readonly pendingBroadcasts = new Map<string, { presence: Presence; subscribers: PresenceSubscriber[] }>();
   /** Overridable so a test can see the chunks without a thousand watchers. */
   broadcastChunk = PRESENCE_BROADCAST_CHUNK;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
-    private readonly inbox: InboxStore,
+    private readonly profiles: Profiles,
     private readonly sessions: DeviceSessions,
-    private readonly userId: () => string,
     private readonly scheduleAlarm: (at: number) => void,
   ) {}
 
-  isOnline(): boolean {
-    return this.sessions.all().length > 0;
+  private get sql() {
+    return this.ctx.storage.sql;
   }
 
-  /** This user's presence as others may see it (last seen hidden if this user hides it). */
-  current(): Presence {
-    const online = this.isOnline();
-    const settings = this.inbox.presenceSettings();
+  isOnline(userId: string): boolean {
+    return this.sessions.online(userId);
+  }
+
+  /** The user's presence as others may see it (last seen hidden if the user hides it). */
+  current(userId: string): Presence {
+    const online = this.isOnline(userId);
+    const settings = this.profiles.presenceSettings(userId);
     return {
-      user_id: this.userId(),
+      user_id: userId,
       status: online ? "online" : "offline",
       last_seen: online || !settings.last_seen_visible ? null : settings.last_seen,
     };
@@ -58,28 +72,28 @@ export class PresenceKeeper {
     this.lastFrameAt.set(ws, now);
   }
 
-  connected(wasOnline: boolean, now: number) {
+  connected(userId: string, wasOnline: boolean, now: number) {
     this.scheduleAlarm(now + Limits.deviceSilenceMs + 1_000);
-    if (!wasOnline || this.announced === "offline") {
-      this.announced = "online";
-      this.broadcast();
+    if (!wasOnline || this.announced.get(userId) === "offline") {
+      this.announced.set(userId, "online");
+      this.broadcast(userId);
     }
   }
 
-  /** After a socket closed (or was closed for silence): offline once none is left. */
-  maybeGone(now: number) {
-    if (this.isOnline() || this.announced === "offline") return;
-    this.announced = "offline";
-    this.inbox.setLastSeen(now);
-    this.broadcast();
+  /** After a socket of the user closed (or was closed for silence): offline once none is left. */
+  maybeGone(userId: string, now: number) {
+    if (this.isOnline(userId) || this.announced.get(userId) === "offline") return;
+    this.announced.set(userId, "offline");
+    this.profiles.setLastSeen(userId, now);
+    this.broadcast(userId);
   }
 
   /**
    * Closes sockets silent for too long, and books the next check for when the quietest remaining
-   * socket would cross the limit: about once a minute per connected user, however often they ping.
+   * socket would cross the limit: about once a minute per object, however many users and pings.
    */
-  checkLiveness(now: number): boolean {
-    let closed = false;
+  checkLiveness(now: number): void {
+    const gone = new Set<string>();
     let nextCheck = Infinity;
     for (const session of this.sessions.all()) {
       const ws = session.ws;
@@ -91,42 +105,80 @@ export class PresenceKeeper {
         } catch {
           /* already closing */
         }
-        closed = true;
+        this.sessions.drop(ws);
+        gone.add(session.userId);
       } else {
         nextCheck = Math.min(nextCheck, last + Limits.deviceSilenceMs + 1_000);
       }
     }
-    if (closed) this.maybeGone(now);
-    if (nextCheck !== Infinity) this.scheduleAlarm(nextCheck);
-    return this.isOnline();
+    for (const userId of gone) this.maybeGone(userId, now);
+    if (nextCheck !== Infinity) this.scheduleAlarm(Math.max(nextCheck, now + LIVENESS_CHECK_MIN_INTERVAL_MS));
   }
 
-  /** Tells every watcher of the current state: the first chunk now, the rest from the alarm. */
-  private broadcast() {
-    this.pendingBroadcast = { presence: this.current(), subscribers: this.inbox.presenceSubscribers(Date.now()) };
-    this.continueBroadcast(Date.now());
+  // ---- watchers ------------------------------------------------------------
+
+  /** `subscriberId` watches `userId`: renewed by subscribing again. */
+  subscribe(userId: string, subscriberId: string, expiresAt: number): void {
+    this.sql.exec(
+      `INSERT INTO presence_subscribers (user_id, subscriber_id, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (user_id, subscriber_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      userId,
+      subscriberId,
+      expiresAt,
+    );
   }
 
-  /** Tells the next chunk of watchers of a pending change; books the alarm if more are left. */
-  continueBroadcast(now: number): void {
-    const pending = this.pendingBroadcast;
-    if (!pending) return;
-    const chunk = pending.subscribers.splice(0, this.broadcastChunk);
-    if (pending.subscribers.length === 0) this.pendingBroadcast = null;
-    else this.scheduleAlarm(now);
-    this.ctx.waitUntil(this.tell(pending.presence, chunk));
+  /** Current watchers of the user; lapsed ones are forgotten on the way. */
+  subscribers(userId: string, now: number): PresenceSubscriber[] {
+    this.sql.exec("DELETE FROM presence_subscribers WHERE user_id = ? AND expires_at <= ?", userId, now);
+    return this.sql.exec<PresenceSubscriber>("SELECT subscriber_id, expires_at FROM presence_subscribers WHERE user_id = ?", userId).toArray();
   }
 
   /**
-   * A watcher with no device connected says so and is dropped here, so a watch costs at most one
-   * wasted call after its app went away, however long the subscription runs.
+   * Drops watchers that answered a change with no device connected, unless they subscribed again
+   * meanwhile (their expiry moved): a watcher reconnecting as the change went out keeps its watch.
    */
-  private async tell(presence: Presence, subscribers: PresenceSubscriber[]): Promise<void> {
-    const answers = await Promise.allSettled(subscribers.map((s) => userStub(this.env, s.subscriber_id).presenceChanged(presence)));
-    const gone = subscribers.filter((_, i) => {
-      const a = answers[i]!;
-      return a.status === "fulfilled" && a.value === false;
+  private dropSubscribers(userId: string, subscribers: PresenceSubscriber[]): void {
+    for (const s of subscribers) {
+      this.sql.exec("DELETE FROM presence_subscribers WHERE user_id = ? AND subscriber_id = ? AND expires_at = ?", userId, s.subscriber_id, s.expires_at);
+    }
+  }
+
+  /** Tells every watcher of the user's current state: the first chunk now, the rest from the alarm. */
+  private broadcast(userId: string) {
+    const now = Date.now();
+    this.pendingBroadcasts.set(userId, { presence: this.current(userId), subscribers: this.subscribers(userId, now) });
+    this.continueBroadcast(now, userId);
+  }
+
+  /** Tells the next chunk of watchers of pending changes (one user's, or all); books the alarm if more are left. */
+  continueBroadcast(now: number, onlyUser?: string): void {
+    const users = onlyUser !== undefined ? [onlyUser] : [...this.pendingBroadcasts.keys()];
+    for (const userId of users) {
+      const pending = this.pendingBroadcasts.get(userId);
+      if (!pending) continue;
+      const chunk = pending.subscribers.splice(0, this.broadcastChunk);
+      if (pending.subscribers.length === 0) this.pendingBroadcasts.delete(userId);
+      else this.scheduleAlarm(now);
+      this.ctx.waitUntil(this.tell(userId, pending.presence, chunk));
+    }
+  }
+
+  /**
+   * One call per object holding watchers. A watcher with no device connected says so and is dropped
+   * here, so a watch costs at most one wasted call after its app went away, however long it runs.
+   */
+  private async tell(userId: string, presence: Presence, subscribers: PresenceSubscriber[]): Promise<void> {
+    const homes = [...byHome(this.env, subscribers, (s) => s.subscriber_id)];
+    const answers = await Promise.allSettled(
+      homes.map(([home, group]) => homeStub(this.env, home).presenceChanged(presence, group.map((s) => s.subscriber_id))),
+    );
+    const gone: PresenceSubscriber[] = [];
+    answers.forEach((a, i) => {
+      if (a.status !== "fulfilled") return;
+      const away = new Set(a.value);
+      for (const s of homes[i]![1]) if (away.has(s.subscriber_id)) gone.push(s);
     });
-    if (gone.length) this.inbox.dropPresenceSubscribers(gone);
+    if (gone.length) this.dropSubscribers(userId, gone);
   }
 }

@@ -1,13 +1,16 @@
-import { userStub, type Env } from "../../env";
+import type { Env } from "../../env";
 import { queueFor } from "../../queues/shards";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type PushPayload, type PushSubscriptionBody } from "../../protocol";
 import type { PushJob } from "../../queues/push";
 import type { DeliveredMessage } from "../delivery";
+import { userHome } from "./home";
 import type { InboxStore } from "./inbox";
+import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
 
 type WindowRow = {
+  user_id: string;
   conversation_id: string;
   last_sent_at: number;
   pending: number;
@@ -25,7 +28,7 @@ type SubscriptionRow = {
 };
 
 /**
- * Web Push for a user with no device connected. Pushes are coalesced per conversation: the first
+ * Web Push for users with no device connected (each user of the object on their own). Pushes are coalesced per conversation: the first
  * message of a quiet spell is pushed at once; what arrives in the next 30 s waits and goes as one
  * push ("3 new messages") when the window ends; a per-user cap per minute bounds a busy day. Nothing
  * is pushed while any device is connected. The object only decides and enqueues; the queue consumer
@@ -37,9 +40,9 @@ export class PushNotifier {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly env: Env,
+    private readonly profiles: Profiles,
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
-    private readonly userId: () => string,
     private readonly scheduleAlarm: (at: number) => void,
     private readonly waitUntil: (p: Promise<unknown>) => void,
   ) {}
@@ -48,7 +51,7 @@ export class PushNotifier {
     return this.storage.sql;
   }
 
-  subscribe(body: PushSubscriptionBody, now: number): Result<void> {
+  subscribe(userId: string, body: PushSubscriptionBody, now: number): Result<void> {
     const p256dh = base64urlBytes(body.keys.p256dh);
     if (p256dh?.length !== 65 || p256dh[0] !== 0x04) {
       return refuse(ErrorCode.badRequest, "keys.p256dh must be an uncompressed P-256 public key");
@@ -56,13 +59,16 @@ export class PushNotifier {
     if (!endpointAllowed(body.endpoint, this.env.ENVIRONMENT)) {
       return refuse(ErrorCode.badRequest, "endpoint must be an https URL of a push service");
     }
-    const existing = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_subscriptions WHERE device_id != ?", body.device_id).one().n;
+    const existing = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_subscriptions WHERE user_id = ? AND device_id != ?", userId, body.device_id)
+      .one().n;
     if (existing >= Limits.pushSubscriptionsPerUser) {
       return refuse(ErrorCode.rateLimited, `at most ${Limits.pushSubscriptionsPerUser} devices can receive notifications`);
     }
     this.sql.exec(
-      `INSERT INTO push_subscriptions (device_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at`,
+      `INSERT INTO push_subscriptions (user_id, device_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at`,
+      userId,
       body.device_id,
       body.endpoint,
       body.keys.p256dh,
@@ -72,132 +78,145 @@ export class PushNotifier {
     return ok(undefined);
   }
 
-  unsubscribe(deviceId: string): boolean {
-    return this.sql.exec("DELETE FROM push_subscriptions WHERE device_id = ?", deviceId).rowsWritten > 0;
+  unsubscribe(userId: string, deviceId: string): boolean {
+    return this.sql.exec("DELETE FROM push_subscriptions WHERE user_id = ? AND device_id = ?", userId, deviceId).rowsWritten > 0;
   }
 
   /** The push service said the subscription is gone (404/410); a newer one for the device stays. */
-  forgetEndpoint(deviceId: string, endpoint: string): void {
-    this.sql.exec("DELETE FROM push_subscriptions WHERE device_id = ? AND endpoint = ?", deviceId, endpoint);
+  forgetEndpoint(userId: string, deviceId: string, endpoint: string): void {
+    this.sql.exec("DELETE FROM push_subscriptions WHERE user_id = ? AND device_id = ? AND endpoint = ?", userId, deviceId, endpoint);
   }
 
-  subscriptionCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_subscriptions").one().n;
+  subscriptionCount(userId: string): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_subscriptions WHERE user_id = ?", userId).one().n;
   }
 
-  previewsAllowed(): boolean {
-    return this.sql.exec<{ p: number }>("SELECT push_previews AS p FROM profile WHERE id = 1").toArray()[0]?.p !== 0;
-  }
-
-  setPreviews(allowed: boolean): void {
-    this.sql.exec("UPDATE profile SET push_previews = ? WHERE id = 1", allowed ? 1 : 0);
-  }
-
-  /** Messages reached this user while no device was connected. */
-  noteUndelivered(conversationId: string, messages: DeliveredMessage[], now: number): void {
-    if (messages.length === 0 || this.subscriptionCount() === 0) return;
-    const row = this.window(conversationId);
+  /** Messages reached the user while none of their devices was connected. */
+  noteUndelivered(userId: string, conversationId: string, messages: DeliveredMessage[], now: number): void {
+    if (messages.length === 0 || this.subscriptionCount(userId) === 0) return;
+    const row = this.window(userId, conversationId);
     // Only seqs past what this window already counted: a delivery may repeat messages that an
     // evicted object had counted but not yet written to its inbox.
-    const fromOthers = messages.filter((m) => m.seq > (row?.counted_seq ?? 0) && m.sender_id !== this.userId() && m.system === undefined);
+    const fromOthers = messages.filter((m) => m.seq > (row?.counted_seq ?? 0) && m.sender_id !== userId && m.system === undefined);
     if (fromOthers.length === 0) return;
     const last = fromOthers[fromOthers.length - 1]!;
     const pending = (row?.pending ?? 0) + fromOthers.length;
     const windowEnds = (row?.last_sent_at ?? 0) + Limits.pushCoalesceMs;
-    if (now >= windowEnds && this.takeRateSlot(now)) {
+    if (now >= windowEnds && this.takeRateSlot(userId, now)) {
       this.sql.exec(
-        `INSERT INTO push_windows (conversation_id, last_sent_at, pending, counted_seq) VALUES (?, ?, 0, ?)
-         ON CONFLICT (conversation_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, pending = 0, pending_sender = NULL, pending_preview = NULL,
-           counted_seq = excluded.counted_seq`,
+        `INSERT INTO push_windows (user_id, conversation_id, last_sent_at, pending, counted_seq) VALUES (?, ?, ?, 0, ?)
+         ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, pending = 0, pending_sender = NULL,
+           pending_preview = NULL, counted_seq = excluded.counted_seq`,
+        userId,
         conversationId,
         now,
         last.seq,
       );
-      this.waitUntil(this.enqueue(conversationId, pending, last.sender_id, preview(last)));
+      this.waitUntil(this.enqueue(userId, conversationId, pending, last.sender_id, preview(last)));
       return;
     }
     this.sql.exec(
-      `INSERT INTO push_windows (conversation_id, last_sent_at, pending, pending_sender, pending_preview, counted_seq) VALUES (?, 0, ?, ?, ?, ?)
-       ON CONFLICT (conversation_id) DO UPDATE SET pending = excluded.pending, pending_sender = excluded.pending_sender, pending_preview = excluded.pending_preview,
-         counted_seq = excluded.counted_seq`,
+      `INSERT INTO push_windows (user_id, conversation_id, last_sent_at, pending, pending_sender, pending_preview, counted_seq) VALUES (?, ?, 0, ?, ?, ?, ?)
+       ON CONFLICT (user_id, conversation_id) DO UPDATE SET pending = excluded.pending, pending_sender = excluded.pending_sender,
+         pending_preview = excluded.pending_preview, counted_seq = excluded.counted_seq`,
+      userId,
       conversationId,
       pending,
       last.sender_id,
       preview(last),
       last.seq,
     );
-    this.scheduleAlarm(Math.max(windowEnds, this.nextRateSlot(now)));
+    this.scheduleAlarm(Math.max(windowEnds, this.nextRateSlot(userId, now)));
   }
 
-  /** A device connected: what was waiting is being read now, not pushed. */
-  deviceConnected(): void {
-    this.sql.exec("UPDATE push_windows SET pending = 0, pending_sender = NULL, pending_preview = NULL WHERE pending > 0");
+  /** A device of the user connected: what was waiting is being read now, not pushed. */
+  deviceConnected(userId: string): void {
+    this.sql.exec("UPDATE push_windows SET pending = 0, pending_sender = NULL, pending_preview = NULL WHERE user_id = ? AND pending > 0", userId);
   }
 
   /** Sends the coalesced pushes whose window has ended; returns when to look again, if ever. */
   flushDue(now: number): number | null {
     const waiting = this.sql.exec<WindowRow>("SELECT * FROM push_windows WHERE pending > 0").toArray();
-    if (this.sessions.all().length > 0) {
-      this.deviceConnected();
-      return null;
-    }
     let next: number | null = null;
     for (const row of waiting) {
+      if (this.sessions.online(row.user_id)) {
+        this.deviceConnected(row.user_id);
+        continue;
+      }
       const due = row.last_sent_at + Limits.pushCoalesceMs;
-      if (now < due || !this.takeRateSlot(now)) {
-        const at = Math.max(due, this.nextRateSlot(now));
+      if (now < due || !this.takeRateSlot(row.user_id, now)) {
+        const at = Math.max(due, this.nextRateSlot(row.user_id, now));
         next = next === null ? at : Math.min(next, at);
         continue;
       }
       this.sql.exec(
-        "UPDATE push_windows SET last_sent_at = ?, pending = 0, pending_sender = NULL, pending_preview = NULL WHERE conversation_id = ?",
+        "UPDATE push_windows SET last_sent_at = ?, pending = 0, pending_sender = NULL, pending_preview = NULL WHERE user_id = ? AND conversation_id = ?",
         now,
+        row.user_id,
         row.conversation_id,
       );
-      this.waitUntil(this.enqueue(row.conversation_id, row.pending, row.pending_sender, row.pending_preview));
+      this.waitUntil(this.enqueue(row.user_id, row.conversation_id, row.pending, row.pending_sender, row.pending_preview));
     }
     return next;
   }
 
-  /** A push that exhausted its retries: kept (the latest 100) and counted. */
-  noteDeadLetter(job: unknown, now: number): void {
-    this.sql.exec("INSERT INTO push_dead_letters (at, job) VALUES (?, ?)", now, JSON.stringify(job));
-    this.sql.exec("DELETE FROM push_dead_letters WHERE id <= (SELECT MAX(id) FROM push_dead_letters) - 100");
-    this.sql.exec("UPDATE push_stats SET dead_letters = dead_letters + 1 WHERE id = 1");
+  /** A push that exhausted its retries: kept (the user's latest 100) and counted. */
+  noteDeadLetter(userId: string, job: unknown, now: number): void {
+    this.sql.exec("INSERT INTO push_dead_letters (user_id, at, job) VALUES (?, ?, ?)", userId, now, JSON.stringify(job));
+    this.sql.exec(
+      `DELETE FROM push_dead_letters WHERE user_id = ? AND id <= (
+         SELECT id FROM push_dead_letters WHERE user_id = ? ORDER BY id DESC LIMIT 1 OFFSET 100)`,
+      userId,
+      userId,
+    );
+    this.sql.exec("UPDATE users SET push_dead_letters = push_dead_letters + 1 WHERE user_id = ?", userId);
   }
 
-  deadLetters(): number {
-    return this.sql.exec<{ n: number }>("SELECT dead_letters AS n FROM push_stats WHERE id = 1").one().n;
+  deadLetters(userId: string): number {
+    return this.sql.exec<{ n: number }>("SELECT push_dead_letters AS n FROM users WHERE user_id = ?", userId).toArray()[0]?.n ?? 0;
   }
 
-  private window(conversationId: string): WindowRow | undefined {
-    return this.sql.exec<WindowRow>("SELECT * FROM push_windows WHERE conversation_id = ?", conversationId).toArray()[0];
+  private window(userId: string, conversationId: string): WindowRow | undefined {
+    return this.sql.exec<WindowRow>("SELECT * FROM push_windows WHERE user_id = ? AND conversation_id = ?", userId, conversationId).toArray()[0];
   }
 
-  private takeRateSlot(now: number): boolean {
-    const stats = this.sql.exec<{ minute_start: number; sent_this_minute: number }>("SELECT minute_start, sent_this_minute FROM push_stats WHERE id = 1").one();
+  private rate(userId: string): { minute_start: number; sent_this_minute: number } {
+    return (
+      this.sql
+        .exec<{ minute_start: number; sent_this_minute: number }>(
+          "SELECT push_minute_start AS minute_start, push_sent_this_minute AS sent_this_minute FROM users WHERE user_id = ?",
+          userId,
+        )
+        .toArray()[0] ?? { minute_start: 0, sent_this_minute: 0 }
+    );
+  }
+
+  private takeRateSlot(userId: string, now: number): boolean {
+    const stats = this.rate(userId);
     if (now - stats.minute_start >= 60_000) {
-      this.sql.exec("UPDATE push_stats SET minute_start = ?, sent_this_minute = 1 WHERE id = 1", now);
+      this.sql.exec("UPDATE users SET push_minute_start = ?, push_sent_this_minute = 1 WHERE user_id = ?", now, userId);
       return true;
     }
     if (stats.sent_this_minute >= Limits.pushPerMinute) return false;
-    this.sql.exec("UPDATE push_stats SET sent_this_minute = sent_this_minute + 1 WHERE id = 1");
+    this.sql.exec("UPDATE users SET push_sent_this_minute = push_sent_this_minute + 1 WHERE user_id = ?", userId);
     return true;
   }
 
-  private nextRateSlot(now: number): number {
-    const stats = this.sql.exec<{ minute_start: number; sent_this_minute: number }>("SELECT minute_start, sent_this_minute FROM push_stats WHERE id = 1").one();
+  private nextRateSlot(userId: string, now: number): number {
+    const stats = this.rate(userId);
     return stats.sent_this_minute >= Limits.pushPerMinute ? stats.minute_start + 60_000 : now;
   }
 
   /** One queue message per subscribed device, so a failing endpoint retries alone. */
-  private async enqueue(conversationId: string, count: number, senderId: string | null, latest: string | null): Promise<void> {
-    const subscriptions = this.sql.exec<SubscriptionRow>("SELECT device_id, endpoint, p256dh, auth FROM push_subscriptions").toArray();
-    const context = this.inbox.notificationContext(conversationId);
+  private async enqueue(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null): Promise<void> {
+    const subscriptions = this.sql
+      .exec<SubscriptionRow>("SELECT device_id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ?", userId)
+      .toArray();
+    const context = this.inbox.notificationContext(userId, conversationId);
     if (subscriptions.length === 0 || !context) return;
     const sender = senderId ? await this.nameOf(senderId) : null;
     const title = context.type === "group" ? (context.name ?? "Group") : (sender ?? "New message");
-    const previews = this.previewsAllowed();
+    const previews = this.profiles.pushPreviews(userId);
     let body: string;
     if (count > 1) body = `${count} new messages`;
     else if (previews && latest) body = context.type === "group" && sender ? `${sender}: ${latest}` : latest;
@@ -206,7 +225,7 @@ export class PushNotifier {
     const topic = await pushTopic(conversationId);
     const jobs = subscriptions.map(
       (s): PushJob => ({
-        user_id: this.userId(),
+        user_id: userId,
         device_id: s.device_id,
         subscription: { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } },
         payload,
@@ -215,16 +234,16 @@ export class PushNotifier {
       }),
     );
     try {
-      await queueFor(this.env, "PUSH_JOBS", this.userId()).sendBatch(jobs.map((body) => ({ body })));
+      await queueFor(this.env, "PUSH_JOBS", userId).sendBatch(jobs.map((body) => ({ body })));
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "push enqueue failed", user: this.userId(), error: String(err) }));
+      console.error(JSON.stringify({ level: "error", msg: "push enqueue failed", user: userId, error: String(err) }));
     }
   }
 
   private async nameOf(userId: string): Promise<string | null> {
     const known = this.names.get(userId);
     if (known) return known;
-    const profile = await userStub(this.env, userId).profile().catch(() => null);
+    const profile = this.profiles.get(userId) ?? (await userHome(this.env, userId).profile(userId).catch(() => null));
     if (profile) this.names.set(userId, profile.display_name);
     return profile?.display_name ?? null;
   }

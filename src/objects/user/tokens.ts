@@ -10,24 +10,24 @@ export class TokenLedger {
     return this.storage.sql;
   }
 
-  generation(): number {
-    return this.sql.exec<{ g: number }>("SELECT token_generation AS g FROM profile WHERE id = 1").toArray()[0]?.g ?? 0;
+  generation(userId: string): number {
+    return this.sql.exec<{ g: number }>("SELECT token_generation AS g FROM users WHERE user_id = ?", userId).toArray()[0]?.g ?? 0;
   }
 
-  valid(jti: string, generation: number): boolean {
-    if (generation !== this.generation()) return false;
+  valid(userId: string, jti: string, generation: number): boolean {
+    if (generation !== this.generation(userId)) return false;
     return this.sql.exec("SELECT 1 FROM revoked_tokens WHERE jti = ?", jti).toArray().length === 0;
   }
 
-  revoke(jti: string, expiresAt: number, now: number): void {
-    this.sql.exec("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)", jti, expiresAt);
+  revoke(userId: string, jti: string, expiresAt: number, now: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at, user_id) VALUES (?, ?, ?)", jti, expiresAt, userId);
     // Expired tokens fail on their own; their ids need not be kept.
     this.sql.exec("DELETE FROM revoked_tokens WHERE expires_at < ?", now);
   }
 
-  revokeAll(): number {
-    this.sql.exec("UPDATE profile SET token_generation = token_generation + 1 WHERE id = 1");
-    this.sql.exec("DELETE FROM revoked_tokens");
-    return this.generation();
+  revokeAll(userId: string): number {
+    this.sql.exec("UPDATE users SET token_generation = token_generation + 1 WHERE user_id = ?", userId);
+    this.sql.exec("DELETE FROM revoked_tokens WHERE user_id = ?", userId);
+    return this.generation(userId);
   }
 }
