@@ -9,6 +9,8 @@ declare namespace Cloudflare {
     USERS: DurableObjectNamespace<import("./objects/user/UserObject").UserObject>;
     CONVERSATIONS: DurableObjectNamespace<import("./objects/conversation/ConversationObject").ConversationObject>;
     DIRECTORY: DurableObjectNamespace<import("./objects/directory/DirectoryObject").DirectoryObject>;
+    /** The web client's files (wrangler.toml [assets]). */
+    ASSETS: Fetcher;
     /** Conversation history older than the hot window, in immutable segments (src/objects/conversation/archive.ts). */
     ARCHIVE: R2Bucket;
     /** Messages each conversation keeps in its own storage (default 10000); older ones go to ARCHIVE. */

@@ -1,3 +1,4 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { requestLog } from "./middleware/requestLog";
@@ -52,6 +53,21 @@ app.onError(onError);
 app.notFound(onNotFound);
 
 export type ParleyApi = typeof api;
+
+/**
+ * Where the local server's socket enters (scripts/server.ts): straight into the Worker. Miniflare's
+ * default entry is its asset router, a worker of its own in front of ours that would own every
+ * client socket — its memory per socket, and permessage-deflate negotiated whatever our
+ * compatibility flags say. Paths outside the API are the web client's files, routed exactly as
+ * `run_worker_first` routes them on Cloudflare, where this entrypoint is never used.
+ */
+export class LocalEntry extends WorkerEntrypoint<Env> {
+  override fetch(request: Request): Response | Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith("/api/") || pathname === "/healthz") return app.fetch(request, this.env, this.ctx);
+    return this.env.ASSETS.fetch(request);
+  }
+}
 
 export default {
   fetch: app.fetch,

@@ -1,11 +1,12 @@
 /**
- * A real Parley server for Node-side tests: `wrangler dev` as `npm start` runs it, on a free
- * loopback port, with its state in a directory of the test's choosing (so a test can kill it and
- * start it again on the same state).
+ * A real Parley server for Node-side tests: scripts/server.ts, exactly what `npm start` runs, on a
+ * free loopback port, with its state in a directory of the test's choosing (so a test can kill it
+ * and start it again on the same state). Tests keep state on tmpfs where there is one: commits are
+ * two to three times cheaper there (the benchmarks use disk, as `npm start` does).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,7 +14,7 @@ import { join, resolve } from "node:path";
 const root = resolve(import.meta.dirname, "../..");
 export const DEV_JWT_SECRET = "node-tests-secret-node-tests-secret-0123456789";
 
-/** A VAPID key pair for the test server, as `npm start` makes one (scripts/dev-setup.mjs). */
+/** A VAPID key pair for the test server, as `npm start` makes one (scripts/dev-setup.ts). */
 function vapidKeys(): { publicKey: string; privateKey: string } {
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const pub = publicKey.export({ format: "jwk" });
@@ -38,7 +39,11 @@ export class DevServer {
   port = 0;
   readonly vapid = vapidKeys();
 
-  constructor(readonly stateDir = mkdtempSync(join(tmpdir(), "parley-state-"))) {}
+  constructor(
+    readonly stateDir = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "parley-state-")),
+    /** Variables beyond the test defaults (e.g. USER_SHARDS), as `--var NAME:VALUE`. */
+    readonly vars: Record<string, string> = {},
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -46,29 +51,22 @@ export class DevServer {
 
   async start(port?: number): Promise<void> {
     this.port = port ?? (this.port || (await freePort()));
-    const inspector = await freePort();
     this.log = [];
+    const vars = {
+      JWT_SECRET: DEV_JWT_SECRET,
+      ENVIRONMENT: "development",
+      VAPID_PUBLIC_KEY: this.vapid.publicKey,
+      VAPID_PRIVATE_KEY: this.vapid.privateKey,
+      VAPID_SUBJECT: "mailto:tests@parley.invalid",
+      // Tests seed conversations quickly from one user; the real send limit is tested in test/limits.
+      SEND_BURST: "100000",
+      SEND_PER_SECOND: "100000",
+      ...this.vars,
+    };
     const child = spawn(
       process.execPath,
-      [
-        join(root, "node_modules/wrangler/bin/wrangler.js"),
-        "dev",
-        "--ip=127.0.0.1",
-        `--port=${this.port}`,
-        `--inspector-port=${inspector}`,
-        `--persist-to=${this.stateDir}`,
-        "--show-interactive-dev-session=false",
-        "--var",
-        `JWT_SECRET:${DEV_JWT_SECRET}`,
-        "ENVIRONMENT:development",
-        `VAPID_PUBLIC_KEY:${this.vapid.publicKey}`,
-        `VAPID_PRIVATE_KEY:${this.vapid.privateKey}`,
-        "VAPID_SUBJECT:mailto:tests@parley.invalid",
-        // Tests seed conversations quickly from one user; the real send limit is tested in test/limits.
-        "SEND_BURST:100000",
-        "SEND_PER_SECOND:100000",
-      ],
-      { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", X_LOCAL_OBSERVABILITY: "false" } }, // as `npm start` runs it
+      [join(root, "scripts/server.ts"), `--port=${this.port}`, `--persist-to=${this.stateDir}`, ...Object.entries(vars).map(([k, v]) => `--var=${k}:${v}`)],
+      { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child = child;
     const remember = (chunk: Buffer) => {
@@ -79,7 +77,7 @@ export class DevServer {
     child.stderr!.on("data", remember);
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${this.output()}`);
+      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${this.output()}`);
       try {
         const res = await fetch(`${this.url}/api/v1/users/me`);
         if (res.status === 401) return;
@@ -88,7 +86,7 @@ export class DevServer {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    throw new Error(`wrangler dev did not come up within 60 s:\n${this.output()}`);
+    throw new Error(`the server did not come up within 60 s:\n${this.output()}`);
   }
 
   /** Stops the server: SIGTERM for a clean stop, SIGKILL for a crash. */
@@ -97,7 +95,7 @@ export class DevServer {
     this.child = null;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise<void>((ok) => child.once("exit", () => ok()));
-    // wrangler runs workerd as its own child: signal the whole process group, as a crash would take it all.
+    // Miniflare runs workerd as its own child: signal the whole process group, as a crash would take it all.
     const kill = (s: NodeJS.Signals) => {
       try {
         process.kill(-child.pid!, s);
