@@ -26,34 +26,29 @@ const peerNames = peersArg?.startsWith("--peers=") ? peersArg.slice(8).split(","
 const wantedAnywhere = (name: string) => !only || only.includes(name);
 const wanted = (name: string) => !peersOnly && wantedAnywhere(name);
 
-/** Starts `wrangler dev` on fresh state, or on `state` left by an earlier start (a restart). */
+/** Starts the server as `npm start` does (scripts/server.ts), on fresh state or on `state` left by an earlier start (a restart). */
 async function startServer(state = mkdtempSync(join(tmpdir(), "parley-bench-"))): Promise<{ url: string; child: ChildProcess; state: string }> {
   const port = 8790 + Math.floor(Math.random() * 100);
-  await new Promise<void>((resolve, reject) => {
-    const setup = spawn(process.execPath, ["scripts/dev-setup.mjs"], { stdio: "inherit" });
-    setup.on("exit", (code) => (code === 0 ? resolve() : reject(new Error("dev-setup failed"))));
-  });
   // The per-user send limit (20/s) would cap every scenario at one user's rate: raise it to measure
   // the system's capacity. (`--url` measures a server as it is configured.)
-  const vars = ["--var", "SEND_BURST:1000000", "SEND_PER_SECOND:1000000"];
-  const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--log-level", "warn", ...vars], {
-    stdio: ["ignore", "inherit", "inherit"],
+  const vars = ["--var=SEND_BURST:1000000", "--var=SEND_PER_SECOND:1000000"];
+  const child = spawn(process.execPath, ["scripts/server.ts", `--port=${port}`, `--persist-to=${state}`, ...vars], {
+    // Its stdout is a line per request: not the bench's business.
+    stdio: ["ignore", "ignore", "inherit"],
     detached: true,
-    // As `npm start` runs it: without wrangler's local trace store, which doubles the CPU per message.
-    env: { ...process.env, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" },
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 120; i++) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}) before it was up`);
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}) before it was up`);
     try {
       const res = await fetch(`${url}/api/v1/users/me`);
       if (res.status === 401) return { url, child, state };
     } catch {
       /* not up yet */
     }
-    await sleep(500);
+    await sleep(100);
   }
-  throw new Error("wrangler dev did not start within 60 s");
+  throw new Error("the server did not start within 60 s");
 }
 
 const defaultsOfGroup = () => ({

@@ -6,7 +6,8 @@
  * socket goes straight into the Worker (its `LocalEntry`), so the Worker's compatibility flags
  * decide what a client socket negotiates.
  *
- *   node scripts/server.ts [--port 8787] [--ip 127.0.0.1] [--persist-to .parley-state] [--var NAME:VALUE]… [--prepare]
+ *   node scripts/server.ts [--port 8787] [--ip 127.0.0.1] [--persist-to .parley-state] [--var NAME:VALUE]…
+ *                          [--prepare] [--ws-compression]
  *
  * A warm start (nothing changed since the last one) reuses the built web client, the bundle and the
  * resolved configuration from .parley-build/, and is ready in about a second.
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     var: { type: "string", multiple: true, default: [] },
     /** Build what is stale (web client, bundle, configuration) and exit: `npm test` does this first. */
     prepare: { type: "boolean", default: false },
+    /** Let client sockets negotiate permessage-deflate, as on Cloudflare (the benchmark compares both). */
+    "ws-compression": { type: "boolean", default: false },
   },
 });
 
@@ -139,7 +142,7 @@ const mf = new Miniflare(
         modules,
         modulesRoot: bundleDir,
         bindings,
-        compatibilityFlags: [...(workerOptions.compatibilityFlags ?? []), ...LOCAL_COMPATIBILITY_FLAGS],
+        compatibilityFlags: [...(workerOptions.compatibilityFlags ?? []), ...(args["ws-compression"] ? [] : LOCAL_COMPATIBILITY_FLAGS)],
         unsafeDirectSockets: [{ host: args.ip, port, entrypoint: "LocalEntry" }],
       },
     ],
