@@ -7,7 +7,7 @@
  * decide what a client socket negotiates.
  *
  *   node scripts/server.ts [--port 8787] [--ip 127.0.0.1] [--persist-to .parley-state] [--var NAME:VALUE]…
- *                          [--prepare] [--ws-compression]
+ *                          [--prepare] [--ws-compression] [--inspector-port N]
  *
  * A warm start (nothing changed since the last one) reuses the built web client, the bundle and the
  * resolved configuration from .parley-build/, and is ready in about a second.
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     prepare: { type: "boolean", default: false },
     /** Let client sockets negotiate permessage-deflate, as on Cloudflare (the benchmark compares both). */
     "ws-compression": { type: "boolean", default: false },
+    /** Open the runtime's V8 inspector on this loopback port (devtools, the benchmark's CPU profiles). */
+    "inspector-port": { type: "string" },
   },
 });
 
@@ -130,6 +132,7 @@ const mf = new Miniflare(
     // Miniflare's own entry socket is not used: clients reach the Worker on the direct socket below.
     host: "127.0.0.1",
     port: 0,
+    ...(args["inspector-port"] ? { inspectorPort: Number(args["inspector-port"]), inspectorHost: "127.0.0.1" } : {}),
     // The layout `wrangler dev --persist-to` uses, so `npm run dev` sees the same state.
     resourcePersistencePath: join(persistTo, "v3"),
     log: new Log(LogLevel.WARN),
