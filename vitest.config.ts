@@ -30,6 +30,8 @@ const queueShards = {
 /** Tests stream thousands of messages from one user: the `limits` project checks the real limits. */
 const raisedSendRate = { SEND_BURST: "100000", SEND_PER_SECOND: "100000" };
 
+const layoutTests = ["messaging", "groups", "presence", "cursor-writes", "push", "typing"].map((name) => `test/integration/${name}.test.ts`);
+
 /** A project whose tests run inside workerd, with the Worker and its objects. */
 function workersProject(name: string, include: string[], extra: Record<string, string>, miniflare: object = {}) {
   return {
@@ -53,6 +55,10 @@ export default defineConfig({
       // stream thousands of messages from one user; the `limits` project checks the real limits.
       workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { ...raisedSendRate, USER_SHARDS: "4" }, queueShards),
       workersProject("limits", ["test/limits/**/*.test.ts"], {}),
+      // The tests of what user objects hold (messages, groups, presence, catch-up, push), again with
+      // every user in one object and with one object per user (USER_SHARDS unset, as on Cloudflare).
+      workersProject("one-shard", [...layoutTests, "test/integration/shards.test.ts"], { ...raisedSendRate, USER_SHARDS: "1" }),
+      workersProject("per-user", layoutTests, { ...raisedSendRate, USER_SHARDS: "" }),
       {
         // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.
         test: {

@@ -26,6 +26,13 @@ export interface ProfileSummary {
 
 const COUNTER = "__parleyBenchConstructions";
 
+type ObjectCounts = Record<string, { made: number; alive: number }>;
+
+/** Constructions per class between two `objects()` readings. */
+export function constructedBetween(from: ObjectCounts, to: ObjectCounts): Record<string, number> {
+  return Object.fromEntries(Object.entries(to).map(([k, v]) => [k, v.made - (from[k]?.made ?? 0)]));
+}
+
 export class WorkerInspector {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
@@ -156,7 +163,7 @@ export class WorkerInspector {
   }
 
   /** Constructions so far and instances still alive (after a full GC), per class. */
-  async objects(): Promise<Record<string, { made: number; alive: number }>> {
+  async objects(): Promise<ObjectCounts> {
     return this.evaluateAfterGc(`Object.fromEntries(Object.entries(globalThis.${COUNTER} ?? {}).map(([k, c]) => {
       let alive = 0;
       for (const e of c.byName.values()) if (e.ref?.deref() !== undefined) alive++;
@@ -164,25 +171,15 @@ export class WorkerInspector {
     }))`);
   }
 
-  /** Constructions so far and whether an instance is alive (after a full GC), per object name. */
-  async instances(names: string[]): Promise<Record<string, { made: number; alive: boolean }>> {
-    return this.evaluateAfterGc(`Object.fromEntries(${JSON.stringify(names)}.map((name) => {
-      let made = 0, alive = false;
-      for (const c of Object.values(globalThis.${COUNTER} ?? {})) {
-        const e = c.byName.get(name);
-        if (e) (made += e.made), (alive ||= e.ref?.deref() !== undefined);
-      }
-      return [name, { made, alive }];
-    }))`);
-  }
-
-  /** Resolves when none of the named objects is alive any more: they were evicted. */
-  async waitForEviction(names: string[], timeoutMs: number): Promise<void> {
+  /**
+   * Waits until no instance counted since `countConstructions` is alive (after a full GC): every
+   * object was evicted. False if some still were after `timeoutMs`.
+   */
+  async waitForNoLiveObjects(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    const unseen = Object.entries(await this.instances(names)).filter(([, i]) => i.made === 0);
-    if (unseen.length) throw new Error(`inspector: never saw ${unseen.map(([n]) => n).join(", ")} constructed (count before they exist)`);
-    while (Object.values(await this.instances(names)).some((i) => i.alive)) {
-      if (Date.now() > deadline) throw new Error(`objects not evicted within ${timeoutMs} ms: ${names.join(", ")}`);
+    for (;;) {
+      if (Object.values(await this.objects()).every((c) => c.alive === 0)) return true;
+      if (Date.now() > deadline) return false;
       await sleep(500);
     }
   }

@@ -11,7 +11,11 @@ export interface Account {
 }
 
 export class Server {
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    /** The server's node process (`scripts/server.ts`), when the bench started it. */
+    readonly pid?: number,
+  ) {}
 
   register(prefix: string): Promise<Account> {
     const username = `${prefix}_${Math.random().toString(36).slice(2, 10)}`.slice(0, 32);
@@ -53,6 +57,8 @@ export class SocketMeter {
   bytesOut = 0;
   /** When the last socket made by `factory` opened (performance.now()). */
   openedAt = NaN;
+  /** The extensions the server agreed to on the last socket that opened ("" for none; Node's WebSocket offers permessage-deflate). */
+  extensions = "";
   /** Every frame received, when capturing (to replay them elsewhere). */
   captured: string[] | null = null;
 
@@ -60,7 +66,10 @@ export class SocketMeter {
 
   readonly factory: SocketFactory = (url, protocols) => {
     const ws = this.create(url, protocols);
-    ws.addEventListener("open", () => (this.openedAt = performance.now()));
+    ws.addEventListener("open", () => {
+      this.openedAt = performance.now();
+      this.extensions = (ws as { extensions?: string }).extensions ?? "";
+    });
     ws.addEventListener("message", (event) => {
       const data = String(event.data);
       this.framesIn++;
@@ -131,9 +140,12 @@ export class FanoutTimer {
     this.arrivals.set(body, list);
   };
 
-  async run(send: (body: string) => Promise<unknown>, opts: { messages: number; intervalMs: number; recipients: number }) {
+  /** Messages are named `${prefix}${n}`: a run with a prefix of its own ignores what is late from another. */
+  async run(send: (body: string) => Promise<unknown>, opts: { messages: number; intervalMs: number; recipients: number; prefix?: string }) {
+    this.sentAt.clear();
+    this.arrivals.clear();
     for (let n = 0; n < opts.messages; n++) {
-      const id = `g${n}`;
+      const id = `${opts.prefix ?? "g"}${n}`;
       this.sentAt.set(id, performance.now());
       await send(id);
       await sleep(opts.intervalMs);
@@ -148,5 +160,45 @@ export class FanoutTimer {
       to_first_member_ms: summarize(toFirst),
       deliveries_per_s: round((opts.messages * opts.recipients) / spanSeconds, 0),
     };
+  }
+}
+
+/**
+ * Many conversations at once, each sender keeping at most `window` messages sent and not yet
+ * complete (acked; delivered, where nothing acks), one send per turn of the event loop, so each
+ * message leaves as a socket message of its own. The caller reports completions with `complete(pair)`.
+ */
+export class PairWindows {
+  private completed: number[] = [];
+  private readonly wake: ((() => void) | null)[] = [];
+
+  constructor(readonly opts: { pairs: number; window: number }) {}
+
+  /** A message of `pair` is complete. */
+  readonly complete = (pair: number) => {
+    this.completed[pair] = (this.completed[pair] ?? 0) + 1;
+    const wake = this.wake[pair];
+    this.wake[pair] = null;
+    wake?.();
+  };
+
+  /** Sends `perPair` messages on every pair (`send(pair, n)`); resolves once all are complete. */
+  async run(perPair: number, send: (pair: number, n: number) => Promise<unknown>, timeoutMs = 180_000): Promise<void> {
+    const { pairs, window } = this.opts;
+    this.completed = Array.from({ length: pairs }, () => 0);
+    const deadline = Date.now() + timeoutMs;
+    const drive = async (pair: number) => {
+      for (let n = 0; n < perPair; ) {
+        if (Date.now() > deadline) throw new Error(`pair ${pair} sent ${n} of ${perPair} within ${timeoutMs / 1000} s`);
+        if (n - this.completed[pair]! < window) {
+          await send(pair, n++);
+          await new Promise(setImmediate);
+        } else {
+          await Promise.race([new Promise<void>((resolve) => (this.wake[pair] = resolve)), sleep(100)]);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: pairs }, (_, pair) => drive(pair)));
+    await waitFor(() => this.completed.every((c) => c >= perPair), Math.max(1_000, deadline - Date.now()), "every message to complete");
   }
 }

@@ -1,20 +1,19 @@
 /**
- * The server's processes, found from the port it serves on, and what they cost, read from /proc.
- *
- * `wrangler dev` runs two workerd processes: the entry one, which owns the port and forwards every
- * request and socket through wrangler's proxy worker, and the one that runs Parley (the Worker and
- * all Durable Objects). Both are the server; the wrangler node process only supervises them.
+ * The server's process and what it costs, read from /proc. `npm start` (scripts/server.ts) is a node
+ * process that supervises one workerd process, the runtime: it runs the Worker and every Durable
+ * Object, and owns the listening port (client sockets go straight into it). The runtime is the server.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { get } from "node:http";
+import { round, sleep } from "./lib";
 
 const CLOCK_TICKS_PER_S = 100; // `getconf CLK_TCK` on Linux x86_64
 
 export interface ServerProcess {
   pid: number;
-  /** `entry` owns the listening port (wrangler's proxy); `runtime` runs Parley's code. */
-  role: "entry" | "runtime";
+  /** The runtime workerd; `client` is the bench's own process, metered beside it. */
+  role: "runtime" | "client";
 }
 
 export interface MemorySample {
@@ -28,14 +27,14 @@ const pids = () =>
     .filter((name) => /^\d+$/.test(name))
     .map(Number);
 
-function stat(pid: number): { comm: string; ppid: number; ticks: number } | null {
+function stat(pid: number): { comm: string; ppid: number; userTicks: number; systemTicks: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name is in parentheses and may itself contain spaces or parentheses.
     const close = text.lastIndexOf(")");
     const fields = text.slice(close + 2).split(" ");
     // After the name: state(0) ppid(1) … utime(11) stime(12).
-    return { comm: text.slice(text.indexOf("(") + 1, close), ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    return { comm: text.slice(text.indexOf("(") + 1, close), ppid: Number(fields[1]), userTicks: Number(fields[11]), systemTicks: Number(fields[12]) };
   } catch {
     return null; // exited meanwhile
   }
@@ -81,16 +80,21 @@ function ownerOfSocket(inodes: Set<string>): number | null {
 }
 
 /**
- * The workerd processes serving `baseUrl`: the one listening on its port, and its siblings under
- * the same wrangler process. Works for a server the bench started and for a running `npm start`.
+ * The workerd process that runs Parley: the workerd descendant of `serverPid` (the node process of
+ * `scripts/server.ts`, when the bench started it), else the process listening on the URL's port
+ * (a running `npm start`: its client sockets go straight into the runtime).
  */
-export function findServerProcesses(baseUrl: string): ServerProcess[] {
-  const port = Number(new URL(baseUrl).port || 80);
-  const entry = ownerOfSocket(listeningInodes(port));
-  if (entry === null) throw new Error(`no process listens on port ${port}`);
-  const parent = stat(entry)?.ppid ?? -1;
-  const siblings = pids().filter((pid) => pid !== entry && stat(pid)?.ppid === parent && stat(pid)?.comm === "workerd");
-  return [{ pid: entry, role: "entry" }, ...siblings.map((pid) => ({ pid, role: "runtime" as const }))];
+export function findRuntime(baseUrl: string, serverPid?: number): ServerProcess {
+  const workerd = (pid: number) => stat(pid)?.comm === "workerd";
+  let pid: number | null | undefined;
+  if (serverPid !== undefined) {
+    const descends = (p: number): boolean => p > 1 && (p === serverPid || descends(stat(p)?.ppid ?? 0));
+    pid = pids().find((p) => workerd(p) && descends(p));
+  } else {
+    pid = ownerOfSocket(listeningInodes(Number(new URL(baseUrl).port || 80)));
+  }
+  if (!pid || !workerd(pid)) throw new Error(`no workerd process serves ${baseUrl}${serverPid ? ` under process ${serverPid}` : ""}`);
+  return { pid, role: "runtime" };
 }
 
 /**
@@ -135,33 +139,18 @@ export function httpGetOnce(url: string): Promise<string> {
   });
 }
 
-/**
- * Where the runtime workerd serves Parley itself, behind wrangler's proxy: a socket opened there
- * skips the entry process. Null if no port answers like Parley.
- */
-export async function findRuntimeBase(pid: number): Promise<string | null> {
-  for (const port of listeningPortsOf(pid)) {
-    try {
-      const body = await httpGetOnce(`http://127.0.0.1:${port}/api/v1/users/me`);
-      if ((JSON.parse(body) as { error?: { code?: string } }).error?.code === "unauthorized") return `http://127.0.0.1:${port}`;
-    } catch {
-      /* not Parley */
-    }
-  }
-  return null;
-}
-
+/** Resident set (VmRSS, /proc/<pid>/status) and proportional set (Pss, smaps_rollup: shared pages split between the processes that map them). */
 export function memoryOf(pid: number): MemorySample {
-  const text = procFile(pid, "smaps_rollup");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
-  return { rss_bytes: kb("Rss"), pss_bytes: kb("Pss") };
+  const kb = (text: string, field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
+  return { rss_bytes: kb(procFile(pid, "status"), "VmRSS"), pss_bytes: kb(procFile(pid, "smaps_rollup"), "Pss") };
 }
 
-/** CPU time (user + system) the process has used so far, in milliseconds. */
-export function cpuMsOf(pid: number): number {
-  const ticks = stat(pid)?.ticks;
-  if (ticks === undefined) procFile(pid, "stat"); // throws the clear error
-  return ((ticks ?? NaN) * 1000) / CLOCK_TICKS_PER_S;
+/** CPU time the process has used so far, in milliseconds: in user mode, in the kernel, and both. */
+export function cpuOf(pid: number): { user: number; system: number; total: number } {
+  const s = stat(pid);
+  if (!s) procFile(pid, "stat"); // throws the clear error
+  const ms = (ticks: number) => (ticks * 1000) / CLOCK_TICKS_PER_S;
+  return { user: ms(s!.userTicks), system: ms(s!.systemTicks), total: ms(s!.userTicks + s!.systemTicks) };
 }
 
 export function openFilesOf(pid: number): number {
@@ -211,22 +200,12 @@ export function allocatorStatsOf(pid: number): { allocated_bytes: number; free_h
   }
 }
 
-/** Memory of every server process, and their sum. */
-export function serverMemory(processes: ServerProcess[]) {
-  const each = processes.map((p) => ({ ...p, ...memoryOf(p.pid) }));
-  return {
-    rss_bytes: each.reduce((s, p) => s + p.rss_bytes, 0),
-    pss_bytes: each.reduce((s, p) => s + p.pss_bytes, 0),
-    processes: each,
-  };
-}
-
 /** /proc/<pid>/<file>, or a clear error if the process has gone (killed, or restarted by wrangler). */
 function procFile(pid: number, file: string): string {
   try {
     return readFileSync(`/proc/${pid}/${file}`, "utf8");
   } catch {
-    throw new Error(`process ${pid} is gone: a server process exited or was restarted during the measurement`);
+    throw new Error(`process ${pid} is gone: the server exited or was restarted during the measurement`);
   }
 }
 
@@ -236,6 +215,9 @@ function ioOf(pid: number): { reads: number; writes: number; readBytes: number }
   return { reads: field("syscr"), writes: field("syscw"), readBytes: field("rchar") };
 }
 
+/** Bytes process `pid` has read so far with read-like system calls (files and sockets: rchar). */
+export const bytesReadBy = (pid: number) => ioOf(pid).readBytes;
+
 /**
  * Starts a meter over processes (the server's, and this one as `client` if wanted): `stop()` gives
  * each one's CPU time, share of a core, read-like and write-like system calls and bytes read
@@ -244,17 +226,20 @@ function ioOf(pid: number): { reads: number; writes: number; readBytes: number }
  */
 export function usageMeter(processes: { pid: number; role: string }[]) {
   const t0 = performance.now();
-  const before = processes.map((p) => ({ cpu: cpuMsOf(p.pid), ...ioOf(p.pid) }));
+  const before = processes.map((p) => ({ cpu: cpuOf(p.pid), ...ioOf(p.pid) }));
   return {
     stop() {
       const wallMs = performance.now() - t0;
       const each = processes.map((p, i) => {
-        const cpuMs = cpuMsOf(p.pid) - before[i]!.cpu;
+        const cpu = cpuOf(p.pid);
+        const cpuMs = cpu.total - before[i]!.cpu.total;
         const io = ioOf(p.pid);
         return {
           pid: p.pid,
           role: p.role,
           cpu_ms: Math.round(cpuMs),
+          user_ms: Math.round(cpu.user - before[i]!.cpu.user),
+          system_ms: Math.round(cpu.system - before[i]!.cpu.system),
           core_percent: round1((100 * cpuMs) / wallMs),
           read_calls: io.reads - before[i]!.reads,
           write_calls: io.writes - before[i]!.writes,
@@ -269,3 +254,73 @@ export function usageMeter(processes: { pid: number; role: string }[]) {
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
+
+export const STRACE = "/usr/bin/strace";
+
+export interface SyscallCount {
+  /** Calls of each traced syscall by every thread of the process while traced; null if strace could not run. */
+  calls: Record<string, number> | null;
+  /** Why `calls` is null. */
+  unavailable?: string;
+}
+
+/**
+ * Counts system calls of process `pid` (all its threads) from now until `stop()`, with
+ * `strace -f -c -e trace=… -p pid`. strace stops the process at every system call while attached
+ * (`-e` only filters what it reports), so what is timed while it counts is slowed: count on a pass
+ * of its own.
+ */
+export async function countSyscalls(pid: number, syscalls: string[]): Promise<{ stop(): Promise<SyscallCount> }> {
+  if (!existsSync(STRACE)) return { stop: async () => ({ calls: null, unavailable: `${STRACE} is not installed (apt-get install -y strace)` }) };
+  const child = spawn(STRACE, ["-f", "-c", "-e", `trace=${syscalls.join(",")}`, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  let closed = false;
+  const exited = new Promise<void>((resolve) => child.once("close", () => ((closed = true), resolve())));
+  const failed = (why: string): SyscallCount => ({ calls: null, unavailable: `${why}: ${stderr.trim().split("\n").slice(-3).join(" / ")}` });
+  // Attached once it has said so for the process's threads (it prints one line per thread).
+  for (let i = 0; i < 250 && !/attached/.test(stderr) && !closed; i++) await sleep(20);
+  if (!/attached/.test(stderr)) {
+    child.kill("SIGKILL");
+    await exited;
+    return { stop: async () => failed("strace did not attach") };
+  }
+  await sleep(100); // the rest of the threads
+  return {
+    async stop() {
+      child.kill("SIGINT"); // detaches and prints the summary
+      await Promise.race([exited, sleep(10_000)]);
+      if (!closed) {
+        child.kill("SIGKILL");
+        return failed("strace did not finish");
+      }
+      // The summary: "% time  seconds  usecs/call  calls  errors  syscall", errors possibly blank.
+      const calls = Object.fromEntries(syscalls.map((name) => [name, 0]));
+      for (const m of stderr.matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/gm)) {
+        if (m[2]! in calls) calls[m[2]!] = Number(m[1]);
+      }
+      return { calls };
+    },
+  };
+}
+
+/**
+ * Commits per message over `pass` (which returns how many messages it sent): the fsync and
+ * fdatasync calls of the runtime, counted with strace (each SQLite commit in workerd is one fsync).
+ */
+export async function commitsDuring(pid: number, pass: () => Promise<number>) {
+  const counter = await countSyscalls(pid, ["fsync", "fdatasync"]);
+  const messages = await pass().catch(async (err: unknown) => {
+    await counter.stop();
+    throw err;
+  });
+  const { calls, unavailable } = await counter.stop();
+  if (!calls) return { messages, per_message: null, unavailable };
+  return {
+    messages,
+    fsync: calls.fsync!,
+    fdatasync: calls.fdatasync!,
+    per_message: round((calls.fsync! + calls.fdatasync!) / messages, 3),
+    counted: "strace -f -c -e trace=fsync,fdatasync on the runtime, over a pass of its own (strace slows what it traces)",
+  };
+}

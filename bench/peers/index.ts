@@ -7,7 +7,7 @@
 import { ejabberd } from "./ejabberd";
 import type { Peer, RunningPeer } from "./peer";
 import { prosody } from "./prosody";
-import { catchUp, coldStart, conversationThroughput, directLatency, groupFanout, idleConnections } from "./scenarios";
+import { catchUp, coldStart, conversationThroughput, directLatency, groupFanout, idleConnections, pairsThroughput } from "./scenarios";
 import { wsFloor } from "./wsFloorPeer";
 
 export const PEERS: Peer[] = [prosody, ejabberd, wsFloor];
@@ -20,7 +20,11 @@ export interface PeerOptions {
   peers?: string[];
   /** Whether a scenario (a `PEER_SCENARIOS` name) runs. */
   wanted: (scenario: string) => boolean;
-  group: { members: number; messages: number; intervalMs: number };
+  pairs: { pairs: number; window: number; perPair: number };
+  /** Messages in the one-conversation throughput run. */
+  conversationMessages: number;
+  /** The group and its timed phases, keyed as Parley's results (`group_fanout`, `group_fanout_fast`). */
+  group: { members: number; phases: { key: string; messages: number; intervalMs: number }[] };
   idle: { users: number; devicesPerUser: number; idleSeconds: number };
   catchUpMessages: number;
   coldStartRuns: number;
@@ -32,36 +36,44 @@ export interface PeerReport {
   notes: string[];
   /** Why it did not run, when it did not. */
   skipped?: string;
-  /** Scenario results keyed like Parley's (`direct_latency`, `group_fanout`, …), or `{ error }`. */
+  /** Scenario results keyed like Parley's (`direct_latency`, `group_fanout`, …). */
   results: Record<string, unknown>;
+  /** Scenarios that failed, and why. */
+  errors: { scenario: string; error: string }[];
 }
 
-/** Each scenario: its `--only` name, its results key (as Parley's), a label, and how to run it. */
+/**
+ * Each scenario: its `--only` name, a label, and how to run it; it gives results keyed like
+ * Parley's (`direct_latency`, `group_fanout`, …).
+ */
 function plan(opts: PeerOptions) {
   const onFreshServer =
-    <T>(run: (server: RunningPeer) => Promise<T>) =>
-    async (peer: Peer) => {
+    (key: string | null, run: (server: RunningPeer) => Promise<unknown>) =>
+    async (peer: Peer): Promise<Record<string, unknown>> => {
       const server = await peer.start();
       try {
-        return await run(server);
+        const result = await run(server);
+        return key ? { [key]: result } : (result as Record<string, unknown>);
       } finally {
         await server.stop();
       }
     };
   const g = opts.group;
+  const p = opts.pairs;
+  const phases = g.phases.map((ph) => `${ph.messages} messages ${ph.intervalMs} ms apart`).join(", then ");
   return [
-    { name: "latency", key: "direct_latency", label: "1:1 latency, 100 msg/s over 20 pairs", run: onFreshServer((s) => directLatency(s)) },
-    { name: "throughput", key: "conversation_throughput", label: "one conversation, highest sustained rate", run: onFreshServer((s) => conversationThroughput(s)) },
-    { name: "group", key: "group_fanout", label: `${g.members}-member group fan-out, ${g.messages} messages ${g.intervalMs} ms apart`, run: onFreshServer((s) => groupFanout(s, g)) },
+    { name: "latency", label: "1:1 latency, 100 msg/s over 20 pairs", run: onFreshServer("direct_latency", (s) => directLatency(s)) },
+    { name: "throughput", label: `1:1 throughput, ${p.pairs} pairs, ${p.window} in flight each, ${p.perPair} messages each`, run: onFreshServer("pairs_throughput", (s) => pairsThroughput(s, p)) },
+    { name: "throughput", label: "one conversation, highest sustained rate", run: onFreshServer("conversation_throughput", (s) => conversationThroughput(s, { messages: opts.conversationMessages, window: 2_000 })) },
+    { name: "group", label: `${g.members}-member group fan-out, ${phases}`, run: onFreshServer(null, (s) => groupFanout(s, g)) },
     {
       name: "idle",
-      key: "idle_sockets",
       label: `idle connections: ${opts.idle.users} users × ${opts.idle.devicesPerUser} devices, memory and ${opts.idle.idleSeconds} s of idle CPU`,
-      run: onFreshServer((s) => idleConnections(s, opts.idle)),
+      run: onFreshServer("idle_sockets", (s) => idleConnections(s, opts.idle)),
     },
-    { name: "catchup", key: "catch_up", label: `catch-up of ${opts.catchUpMessages} stored messages`, run: onFreshServer((s) => catchUp(s, { messages: opts.catchUpMessages })) },
-    { name: "cold", key: "cold_start", label: `cold start, ${opts.coldStartRuns} runs`, run: (p: Peer) => coldStart(p, { runs: opts.coldStartRuns }) },
-  ] satisfies { name: (typeof PEER_SCENARIOS)[number]; key: string; label: string; run: (p: Peer) => Promise<unknown> }[];
+    { name: "catchup", label: `catch-up of ${opts.catchUpMessages} stored messages`, run: onFreshServer("catch_up", (s) => catchUp(s, { messages: opts.catchUpMessages })) },
+    { name: "cold", label: `cold start, ${opts.coldStartRuns} runs`, run: async (peer: Peer) => ({ cold_start: await coldStart(peer, { runs: opts.coldStartRuns }) }) },
+  ] satisfies { name: (typeof PEER_SCENARIOS)[number]; label: string; run: (p: Peer) => Promise<Record<string, unknown>> }[];
 }
 
 export async function runPeers(opts: PeerOptions): Promise<Record<string, PeerReport>> {
@@ -72,20 +84,20 @@ export async function runPeers(opts: PeerOptions): Promise<Record<string, PeerRe
     const missing = peer.missing();
     if (missing) {
       console.log(`peer ${peer.name} skipped: ${missing}`);
-      reports[peer.name] = { notes: peer.notes, skipped: missing, results: {} };
+      reports[peer.name] = { notes: peer.notes, skipped: missing, results: {}, errors: [] };
       continue;
     }
-    const report: PeerReport = { version: peer.version(), notes: peer.notes, results: {} };
+    const report: PeerReport = { version: peer.version(), notes: peer.notes, results: {}, errors: [] };
     reports[peer.name] = report;
     console.log(`peer ${peer.name} ${report.version}`);
     for (const s of scenarios) {
       console.log(`  ${peer.name}: ${s.label} …`);
       try {
-        report.results[s.key] = await s.run(peer);
+        Object.assign(report.results, await s.run(peer));
       } catch (err) {
         const message = (err as Error).message || String(err);
-        console.log(`  ${peer.name}: ${s.name} failed: ${message}`);
-        report.results[s.key] = { error: message };
+        console.log(`  ${peer.name}: ${s.label} failed: ${message}`);
+        report.errors.push({ scenario: s.label, error: message });
       }
     }
   }

@@ -4,9 +4,9 @@
  * timed in this process, on one clock. None of the peers acknowledges a message to its sender, so
  * there is no "ack" figure: throughput is what the receiver gets.
  */
-import { FanoutTimer, round, sleep, summarize, waitFor } from "../lib";
+import { FanoutTimer, PairWindows, round, sleep, summarize, waitFor } from "../lib";
 import type { Conversation, Peer, PeerClient, RunningPeer } from "./peer";
-import { raiseOpenFileLimit } from "../serverProcesses";
+import { bytesReadBy, raiseOpenFileLimit } from "../serverProcesses";
 import { groupUsage } from "./process";
 
 /** Connects `users`, `batch` at a time (each XMPP login is a SCRAM exchange and a resource bind). */
@@ -108,10 +108,52 @@ export async function conversationThroughput(peer: RunningPeer, opts = { message
 }
 
 /**
- * Group fan-out: `members` clients in one group; one sends `messages` messages `intervalMs` apart;
- * for each, the time until the last (and the first) other member has it.
+ * 1:1 throughput as Parley's: `pairs` conversations at once, each sender keeping at most `window`
+ * messages sent and not yet received (no acks: delivery to the receiver completes a message), one
+ * message per turn, `perPair` each after a warm-up of 50. Delivered messages per second, and the
+ * server's CPU per message (every process of its group, from /proc).
  */
-export async function groupFanout(peer: RunningPeer, opts: { members: number; messages: number; intervalMs: number }) {
+export async function pairsThroughput(peer: RunningPeer, opts = { pairs: 20, window: 10, perPair: 2_000 }) {
+  await peer.register([...names("pa", opts.pairs), ...names("pb", opts.pairs)]);
+  const windows = new PairWindows(opts);
+  let lastDeliveryAt = 0;
+  const receivers = await Promise.all(
+    Array.from({ length: opts.pairs }, (_, i) =>
+      peer.connect(`pb${i}`, {
+        onMessage: () => {
+          lastDeliveryAt = performance.now();
+          windows.complete(i);
+        },
+      }),
+    ),
+  );
+  const senders = await connectMany(peer, names("pa", opts.pairs));
+  const conversations = await Promise.all(senders.map((s, i) => peer.direct(s, `pb${i}`)));
+  await sleep(1_000);
+  const run = (perPair: number, prefix: string) => windows.run(perPair, (i, n) => senders[i]!.send(conversations[i]!, `${prefix}${n}`));
+  await run(50, "warm");
+  await sleep(1_000);
+  const before = groupUsage(peer.process.group);
+  const start = performance.now();
+  await run(opts.perPair, "m");
+  const used = groupUsage(peer.process.group).cpuSeconds - before.cpuSeconds;
+  const total = opts.pairs * opts.perPair;
+  for (const c of [...senders, ...receivers]) c.drop();
+  return {
+    pairs: opts.pairs,
+    window: opts.window,
+    messages: total,
+    completed_by: "delivery to the receiver (the peers do not ack)",
+    delivered_per_s: round(total / ((lastDeliveryAt - start) / 1000), 0),
+    server_cpu_us_per_message: round((used * 1e6) / total, 0),
+  };
+}
+
+/**
+ * Group fan-out: `members` clients in one group; one sends each phase's messages `intervalMs`
+ * apart; for each, the time until the last (and the first) other member has it. Results by phase key.
+ */
+export async function groupFanout(peer: RunningPeer, opts: { members: number; phases: { key: string; messages: number; intervalMs: number }[] }) {
   const users = names("g", opts.members);
   await peer.register(users);
   const timer = new FanoutTimer();
@@ -121,9 +163,17 @@ export async function groupFanout(peer: RunningPeer, opts: { members: number; me
   await senderClient.send(group, "warm");
   await sleep(2_000);
 
-  const timed = await timer.run((id) => senderClient.send(group, id), { ...opts, recipients: others.length });
-  for (const c of [...others, senderClient]) c.drop();
-  return { members: opts.members, messages: opts.messages, ...timed };
+  const results: Record<string, unknown> = {};
+  try {
+    for (const phase of opts.phases) {
+      const timed = await timer.run((id) => senderClient.send(group, id), { ...phase, recipients: others.length, prefix: `${phase.key}-` });
+      results[phase.key] = { members: opts.members, messages: phase.messages, interval_ms: phase.intervalMs, ...timed };
+      await sleep(2_000);
+    }
+  } finally {
+    for (const c of [...others, senderClient]) c.drop();
+  }
+  return results;
 }
 
 /**
@@ -205,10 +255,12 @@ export async function catchUp(peer: RunningPeer, opts = { messages: 10_000 }) {
     expected = Number(body.slice(1)) + 1;
     arrivals.push(performance.now());
   };
+  const read0 = bytesReadBy(process.pid);
   const start = performance.now();
   const recipient = await peer.connect("cb", { onMessage });
   const online = performance.now();
   await waitFor(() => arrivals.length >= opts.messages, 120_000, `all ${opts.messages} stored messages`);
+  const readBytes = bytesReadBy(process.pid) - read0;
   const last = arrivals[arrivals.length - 1]!;
   sender.drop();
   recipient.drop();
@@ -219,6 +271,8 @@ export async function catchUp(peer: RunningPeer, opts = { messages: 10_000 }) {
     to_first_ms: round(arrivals[0]! - start),
     to_last_ms: round(last - start),
     msg_per_s: round((opts.messages / (last - start)) * 1000, 0),
+    /** What this process read from its sockets during the catch-up, login included (read(2) bytes, /proc/self/io). */
+    wire_bytes_per_message: round(readBytes / opts.messages, 0),
     in_order: inOrder,
   };
 }

@@ -13,8 +13,6 @@ interface Row {
   better: "lower" | "higher";
   parley: (r: Results) => number | undefined;
   peer: (r: Results) => number | undefined;
-  /** Parley's figure measures something else: shown, but no ratio. */
-  notComparable?: string;
 }
 
 /** Reads a number at a dotted path, or undefined. */
@@ -24,49 +22,86 @@ function at(results: Results, path: string): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
-/** The first of `paths` that holds a number (Parley's idle result has had more than one shape). */
-const first = (results: Results, paths: string[]) => paths.map((p) => at(results, p)).find((v) => v !== undefined);
-
 const same = (path: string) => ({ parley: (r: Results) => at(r, path), peer: (r: Results) => at(r, path) });
-
-// Parley's idle sockets: straight to the runtime where measured (as on Cloudflare, with no local
-// proxy in front), else through wrangler's proxy, else the older single figure.
-const parleyIdlePhases = ["idle_sockets.direct", "idle_sockets.proxied", "idle_sockets"];
+const parleyOnly = (path: string) => ({ parley: (r: Results) => at(r, path), peer: () => undefined });
 
 function rowsFor(parley: Results, peers: Record<string, PeerReport>): Row[] {
-  const members = at(parley, "group_fanout.members") ?? Object.values(peers).map((p) => at(p.results, "group_fanout.members")).find((m) => m !== undefined);
-  const group = `${members ?? "?"}-member group`;
+  const fromAny = (path: string) => at(parley, path) ?? Object.values(peers).map((p) => at(p.results, path)).find((m) => m !== undefined);
+  const group = `${fromAny("group_fanout.members") ?? "?"}-member group`;
+  const perSecond = (key: string) => {
+    const interval = fromAny(`${key}.interval_ms`);
+    return interval ? `${Math.round(1000 / interval)} msg/s` : "";
+  };
+  const pairs = `${fromAny("pairs_throughput.pairs") ?? "?"} pairs, ${fromAny("pairs_throughput.window") ?? "?"} in flight each`;
   return [
     { label: "1:1 send→receive p50 (100 msg/s, 20 pairs)", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p50") },
     { label: "1:1 send→receive p95", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p95") },
     { label: "1:1 send→receive p99", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p99") },
-    { label: "one conversation, received", unit: "msg/s", better: "higher", ...same("conversation_throughput.delivered_per_s") },
-    { label: `${group}, send→last member p50`, unit: "ms", better: "lower", ...same("group_fanout.to_last_member_ms.p50") },
-    { label: `${group}, send→last member p99`, unit: "ms", better: "lower", ...same("group_fanout.to_last_member_ms.p99") },
-    { label: `${group}, send→first member p50`, unit: "ms", better: "lower", ...same("group_fanout.to_first_member_ms.p50") },
-    { label: `${group}, deliveries`, unit: "/s", better: "higher", ...same("group_fanout.deliveries_per_s") },
     {
-      label: "idle connection, server memory (RSS)",
+      label: `1:1 throughput (${pairs}), acked†`,
+      unit: "msg/s",
+      better: "higher",
+      parley: (r) => at(r, "pairs_throughput.acked_per_s"),
+      peer: (r) => at(r, "pairs_throughput.delivered_per_s"),
+    },
+    { label: `1:1 throughput (${pairs}), delivered`, unit: "msg/s", better: "higher", ...same("pairs_throughput.delivered_per_s") },
+    { label: "server CPU per 1:1 message (same run)", unit: "µs", better: "lower", ...same("pairs_throughput.server_cpu_us_per_message") },
+    { label: "commits (fsync) per 1:1 message, 100 msg/s run", unit: "per msg", better: "lower", ...parleyOnly("direct_latency.commits.per_message") },
+    { label: `commits (fsync) per 1:1 message, ${pairs}`, unit: "per msg", better: "lower", ...parleyOnly("pairs_throughput.commits.per_message") },
+    {
+      label: "one conversation, one frame per message, received",
+      unit: "msg/s",
+      better: "higher",
+      parley: (r) => at(r, "conversation_throughput.delivered_per_s"),
+      peer: (r) => at(r, "conversation_throughput.delivered_per_s"),
+    },
+    {
+      label: "one conversation, SDK batching (50 per socket message), received",
+      unit: "msg/s",
+      better: "higher",
+      parley: (r) => at(r, "conversation_throughput_batched.delivered_per_s"),
+      peer: (r) => at(r, "conversation_throughput.delivered_per_s"),
+    },
+    { label: `${group}, ${perSecond("group_fanout")}, send→last member p50`, unit: "ms", better: "lower", ...same("group_fanout.to_last_member_ms.p50") },
+    { label: `${group}, ${perSecond("group_fanout")}, send→last member p99`, unit: "ms", better: "lower", ...same("group_fanout.to_last_member_ms.p99") },
+    { label: `${group}, ${perSecond("group_fanout")}, send→first member p50`, unit: "ms", better: "lower", ...same("group_fanout.to_first_member_ms.p50") },
+    { label: `${group}, ${perSecond("group_fanout")}, deliveries`, unit: "/s", better: "higher", ...same("group_fanout.deliveries_per_s") },
+    { label: `${group}, ${perSecond("group_fanout_fast")}, send→last member p50`, unit: "ms", better: "lower", ...same("group_fanout_fast.to_last_member_ms.p50") },
+    { label: `${group}, ${perSecond("group_fanout_fast")}, send→last member p99`, unit: "ms", better: "lower", ...same("group_fanout_fast.to_last_member_ms.p99") },
+    {
+      label: "idle socket, server RSS (compression refused)",
       unit: "bytes",
       better: "lower",
-      parley: (r) => first(r, parleyIdlePhases.map((p) => `${p}.bytes_per_socket_hibernated.rss`)),
+      parley: (r) => at(r, "idle_sockets.refused.bytes_per_socket.rss"),
       peer: (r) => at(r, "idle_sockets.bytes_per_connection"),
     },
     {
-      label: "idle connections, server CPU",
+      label: "idle socket, server RSS (permessage-deflate)",
+      unit: "bytes",
+      better: "lower",
+      ...parleyOnly("idle_sockets.deflate.bytes_per_socket.rss"),
+    },
+    {
+      label: "idle sockets, server CPU",
       unit: "% core",
       better: "lower",
-      parley: (r) => first(r, parleyIdlePhases.flatMap((p) => [`${p}.idle.server_core_percent`, `${p}.idle.core_percent`])),
+      parley: (r) => at(r, "idle_sockets.refused.idle.server_core_percent"),
       peer: (r) => at(r, "idle_sockets.idle_cpu_percent"),
     },
     { label: "catch-up of stored messages", unit: "msg/s", better: "higher", ...same("catch_up.msg_per_s") },
+    { label: "catch-up, bytes on the wire per message (uncompressed)", unit: "bytes", better: "lower", ...same("catch_up.wire_bytes_per_message") },
     {
-      label: "cold start → first answer",
+      label: "catch-up, bytes on the wire per message (permessage-deflate)",
+      unit: "bytes",
+      better: "lower",
+      ...parleyOnly("catch_up_deflate.wire_bytes_per_message"),
+    },
+    {
+      label: "restart → ready‡",
       unit: "ms",
       better: "lower",
       parley: (r) => at(r, "cold_start.after_restart.ready_ms"),
       peer: (r) => at(r, "cold_start.to_first_answer_ms.p50"),
-      notComparable: "Parley: wrangler dev restart to ready, polled every 500 ms",
     },
   ];
 }
@@ -97,20 +132,27 @@ export function peerTable(parley: Results, peers: Record<string, PeerReport>): s
     if (p === undefined && values.every((v) => v === undefined)) continue;
     const candidates = real.map((n) => ({ n, v: row.peer(peers[n]!.results) })).filter((c): c is { n: string; v: number } => c.v !== undefined);
     const best = candidates.sort((a, b) => (row.better === "lower" ? a.v - b.v : b.v - a.v))[0];
-    const vsBest = row.notComparable ? "n/a" : best ? `${ratio(row.better, p, best.v)}${p === undefined ? "" : ` (${best.n})`}` : "–";
-    const floor = names.includes("ws-floor") ? [row.notComparable ? "n/a" : ratio(row.better, p, row.peer(peers["ws-floor"]!.results))] : [];
-    out.push([row.label, row.unit, format(p) + (row.notComparable && p !== undefined ? "*" : ""), ...values.map(format), vsBest, ...floor]);
+    const vsBest = best ? `${ratio(row.better, p, best.v)}${p === undefined ? "" : ` (${best.n})`}` : "–";
+    const floor = names.includes("ws-floor") ? [ratio(row.better, p, row.peer(peers["ws-floor"]!.results))] : [];
+    out.push([row.label, row.unit, format(p), ...values.map(format), vsBest, ...floor]);
   }
   return out;
 }
 
-/** Footnotes for the table: the direction of ratios and what is not comparable. */
-export function peerTableNotes(peers: Record<string, PeerReport>): string[] {
+/** Footnotes for the table: the direction of ratios, what differs, Parley's configuration. */
+export function peerTableNotes(parley: Results, peers: Record<string, PeerReport>): string[] {
+  const server = (parley.server ?? {}) as { shards?: string; raised_limits?: Record<string, string>; defaults?: string };
+  const raised = Object.entries(server.raised_limits ?? {}).map(([k, v]) => `${k}=${Number(v).toLocaleString("en-US")}`);
   const notes = [
     "Ratios: Parley's figure against the best of Prosody and ejabberd (and against the ws floor), as \"N× better\" or \"N× worse\".",
-    "* cold start: the peers are timed from process spawn (fresh data dir) to their first answer to a real request, polled every 20 ms; Parley's figure is a restart of wrangler dev to ready, polled every 500 ms (see cold_start in the results for its first-request-after-eviction figures): not a ratio.",
-    "Peers are tuned for the bench: rate limits and shapers off, offline storage raised (see each peer's notes in the results file). None acknowledges a message to its sender; Parley commits every message to SQLite (one fsync per commit) before acking it.",
+    `Parley runs as \`npm start\` runs it (scripts/server.ts, one workerd process, state on disk; ${server.shards ?? "shards not reported"}), with limits raised for the bench: ${raised.join(", ") || "none"}${server.defaults ? ` (${server.defaults})` : ""}.`,
+    "† Parley: messages acknowledged to the sender after their commit; the peers do not acknowledge, so their figure is delivery to the receiver, which also bounds their flight.",
+    "‡ Parley: the server stopped and started again on the same state (warm build), from spawn to the first 401 from /api/v1/users/me; the peers: from spawn on a fresh data dir to their first answer to a real request (an in-band registration; a room on the floor). Both polled every 20 ms.",
+    "Commits: fsync + fdatasync calls of Parley's runtime per message, counted with strace over a second pass of the same traffic (strace slows what it traces). Peers are tuned for the bench: rate limits and shapers off, offline storage raised (see each peer's notes in the results file). None acknowledges a message to its sender, and none fsyncs it.",
   ];
-  for (const [name, report] of Object.entries(peers)) if (report.skipped) notes.push(`${name} skipped: ${report.skipped}`);
+  for (const [name, report] of Object.entries(peers)) {
+    if (report.skipped) notes.push(`${name} skipped: ${report.skipped}`);
+    for (const e of report.errors) notes.push(`${name}: ${e.scenario} failed: ${e.error.split("\n")[0]}`);
+  }
   return notes;
 }

@@ -2,7 +2,7 @@ import { ParleyClient, Subprotocol, type SocketLike } from "../../src/client";
 import { startFrameReplayProcess } from "../frameReplayServer";
 import { WorkerInspector } from "../inspector";
 import { round, Server, sleep, SocketMeter, waitFor, type Account } from "../lib";
-import { findRuntimeBase, findServerProcesses, usageMeter, type ServerProcess } from "../serverProcesses";
+import { findRuntime, usageMeter, type ServerProcess } from "../serverProcesses";
 
 export interface CatchUpOptions {
   messages: number;
@@ -36,15 +36,14 @@ const DEVICE = "catchup-phone";
  * moves B's cursors from 0 as a real reconnect does.
  *
  * To show where the time goes, a backlog is also taken by a bare WebSocket that only parses what
- * arrives (no SDK, no acknowledgements): on parley.v2 (pages as arrays of frames) and parley.v1
- * (one frame per socket message) through wrangler's proxy, and on v2 straight to the runtime; and
- * the socket messages the server sent are replayed to the client by a stand-in server that costs
- * nothing per message, in one write or one write each (the client's own limit), and fed to the
- * SDK on an in-memory socket (the SDK alone).
+ * arrives (no SDK, no acknowledgements), on parley.v2 (pages as arrays of frames) and parley.v1
+ * (one frame per socket message); and the socket messages the server sent are replayed to the
+ * client by a stand-in server that costs nothing per message, in one write or one write each (the
+ * client's own limit), and fed to the SDK on an in-memory socket (the SDK alone).
  */
 export async function catchUp(server: Server, opts: CatchUpOptions) {
-  const processes = findServerProcesses(server.base);
-  const runtime = processes.find((p) => p.role === "runtime")!;
+  const processes = [findRuntime(server.base, server.pid)];
+  const runtime = processes[0]!;
   const backlog = () => fillBacklog(server, opts);
 
   console.log(`  ${opts.samples} catch-ups of ${opts.messages} messages through the SDK …`);
@@ -58,11 +57,9 @@ export async function catchUp(server: Server, opts: CatchUpOptions) {
     if (i === 0) frames = sample.frames;
     samples.push(sample.result);
   }
-  console.log("  the same on a bare socket: parley.v2 and v1 through wrangler's proxy, v2 straight to the runtime …");
+  console.log("  the same on a bare socket: parley.v2 and parley.v1 …");
   const bare = await bareCatchUp(server.base, processes, await backlog(), opts.messages);
   const bareSingle = await bareCatchUp(server.base, processes, await backlog(), opts.messages, Subprotocol.single);
-  const runtimeBase = await findRuntimeBase(runtime.pid);
-  const bareDirect = runtimeBase ? await bareCatchUp(runtimeBase, processes, await backlog(), opts.messages) : null;
   const clientAlone = await clientAgainstStandIn(frames, opts.messages);
 
   let profile;
@@ -85,15 +82,32 @@ export async function catchUp(server: Server, opts: CatchUpOptions) {
     messages: opts.messages,
     backlog_fill_msg_per_s: round((opts.samples * opts.messages) / fillSeconds, 0),
     msg_per_s: sorted[Math.floor(sorted.length / 2)]!.msg_per_s,
-    /** Text of the frames, and what the client read from the socket (permessage-deflate: compressed). */
-    frame_bytes_per_message: round(samples[0]!.bytes_in / opts.messages, 0),
-    wire_bytes_per_message: round(samples[0]!.client_read_bytes / opts.messages, 0),
+    ...wireFigures(samples[0]!, opts.messages),
     samples,
     bare_socket: bare,
     bare_socket_one_frame_per_message: bareSingle,
-    bare_socket_bypassing_proxy: bareDirect,
     client_alone: clientAlone,
     ...(profile ? { profile } : {}),
+  };
+}
+
+/**
+ * What a catch-up of `messages` costs on the wire: one SDK catch-up on a backlog of its own (run
+ * against a server with and without permessage-deflate, it is the other half of the compression
+ * decision, beside memory per idle socket).
+ */
+export async function catchUpWire(server: Server, opts: CatchUpOptions) {
+  const sample = await sdkCatchUp(server, [findRuntime(server.base, server.pid)], await fillBacklog(server, opts), opts.messages, false);
+  return { messages: opts.messages, msg_per_s: sample.result.msg_per_s, ...wireFigures(sample.result, opts.messages), sample: sample.result };
+}
+
+/** Text of the frames, and what the client read from its socket (compressed, where negotiated). */
+function wireFigures(sample: { bytes_in: number; client_read_bytes: number; negotiated_extensions: string }, messages: number) {
+  return {
+    negotiated_extensions: sample.negotiated_extensions,
+    frame_bytes_per_message: round(sample.bytes_in / messages, 0),
+    wire_bytes_per_message: round(sample.client_read_bytes / messages, 0),
+    wire_bytes: sample.client_read_bytes,
   };
 }
 
@@ -171,6 +185,7 @@ async function sdkCatchUp(server: Server, processes: ServerProcess[], reader: Re
       in_order_no_gaps: inOrder && expected === messages + 1,
       frames_in: sockets.framesIn,
       bytes_in: sockets.bytesIn,
+      negotiated_extensions: sockets.extensions,
       acks_out: sockets.framesOut,
       ...usageFigures(usage),
     },

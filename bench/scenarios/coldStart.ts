@@ -1,32 +1,39 @@
 import type { ParleyClient } from "../../src/client";
-import { WorkerInspector } from "../inspector";
+import { constructedBetween, WorkerInspector } from "../inspector";
 import { round, Server, sleep, summarize, type Account } from "../lib";
-import { findServerProcesses } from "../serverProcesses";
+import type { BenchServer } from "../localServer";
+import { findRuntime } from "../serverProcesses";
 
 export interface ColdStartOptions {
   /** Cold requests of each kind (each waits for an eviction first). */
   samples: number;
   /** Warm requests of each kind after each cold one. */
   warmPerSample: number;
+  /** Restarts timed (spawn to ready), when the bench controls the server. */
+  restarts: number;
 }
 
 /**
  * Cold start: the first request to objects the runtime has evicted, against the same request while
  * they are in memory. Two requests: a REST history page (the Worker asks A's user object whether
  * the session is still valid, then the conversation object for the page), and a send on A's device
- * socket until its ack (A's user object, then the conversation object) and until B's client has it
- * (fan-out into B's user object, which pushes it on B's socket).
+ * socket until its ack (the user object holding A's shard, then the conversation object) and until
+ * B's client has it (fan-out into B's user object, which pushes it on B's socket).
  *
  * How we know the objects were evicted: a counting breakpoint in each object class's constructor
- * (inspector.ts) shows every construction, and before each cold request we wait until none of the
- * three objects has a live instance left after a forced GC. The device sockets stay open all along
- * (hibernated), as an app's would.
+ * (inspector.ts) shows every construction, and before each cold request we wait until no object
+ * constructed since counting began has a live instance left after a forced GC. The device sockets
+ * stay open all along (hibernated), as an app's would.
  *
- * With `restart`, also the first requests after `wrangler dev` is stopped and started again on the
- * same persisted state: a new process, a new isolate, nothing compiled yet.
+ * The eviction samples need the runtime's inspector (the bench starts this scenario's server with
+ * one). Then, when the bench controls the server, restarts on the same persisted state, as
+ * `npm start` after a stop: from spawning the server to its first answer (a 401 from
+ * /api/v1/users/me, polled every 20 ms, as the peers are timed), and the first requests of the new
+ * process (a new isolate, nothing compiled yet).
  */
-export async function coldStart(server: Server, opts: ColdStartOptions, restart?: () => Promise<Server>) {
-  const runtime = findServerProcesses(server.base).find((p) => p.role === "runtime")!;
+export async function coldStart(bench: BenchServer, opts: ColdStartOptions) {
+  const server = await bench.with({ inspect: true });
+  const runtime = findRuntime(server.base, server.pid);
   const inspector = await WorkerInspector.attach(runtime.pid, server.base);
   let clients: { a: ParleyClient; b: ParleyClient } | null = null;
   try {
@@ -34,7 +41,6 @@ export async function coldStart(server: Server, opts: ColdStartOptions, restart?
     await inspector.countConstructions(["UserObject", "ConversationObject", "DirectoryObject"]);
     const [a, b] = await Promise.all([server.register("cold_a"), server.register("cold_b")]);
     const conversation = await server.direct(a, b);
-    const names = [a.user.user_id, b.user.user_id, conversation];
     clients = { a: await server.client(a, "cold-a"), b: await server.client(b, "cold-b") };
     await history(server, a, conversation); // warm-up: JIT, the isolate's caches
     await sendAndReceive(clients, conversation, "warm-up");
@@ -44,16 +50,11 @@ export async function coldStart(server: Server, opts: ColdStartOptions, restart?
     const constructed: { request: string; evicted_after_s: number; objects: Record<string, number> }[] = [];
     const measureCold = async (request: string, run: () => Promise<void>) => {
       const idleSince = performance.now();
-      await inspector.waitForEviction(names, 60_000);
+      if (!(await inspector.waitForNoLiveObjects(60_000))) throw new Error("objects were not evicted within 60 s");
       const evictedAfter = (performance.now() - idleSince) / 1000;
-      const before = await inspector.instances(names);
+      const before = await inspector.objects();
       await run();
-      const after = await inspector.instances(names);
-      constructed.push({
-        request,
-        evicted_after_s: round(evictedAfter, 1),
-        objects: Object.fromEntries(names.map((n) => [label(n, a, b), after[n]!.made - before[n]!.made])),
-      });
+      constructed.push({ request, evicted_after_s: round(evictedAfter, 1), objects: constructedBetween(before, await inspector.objects()) });
     };
 
     console.log(`  ${opts.samples} cold samples of each request (each waits for the objects to be evicted) …`);
@@ -77,7 +78,7 @@ export async function coldStart(server: Server, opts: ColdStartOptions, restart?
     clients = null;
     inspector.close();
 
-    const afterRestart = restart ? await firstRequestsAfterRestart(restart, a, b, conversation) : undefined;
+    const afterRestart = bench.restartable ? await firstRequestsAfterRestart(bench, opts.restarts, a, b, conversation) : undefined;
     return {
       cold_history_ms: summarize(cold.history),
       warm_history_ms: summarize(warm.history),
@@ -94,9 +95,6 @@ export async function coldStart(server: Server, opts: ColdStartOptions, restart?
     inspector.close();
   }
 }
-
-const label = (name: string, a: Account, b: Account) =>
-  name === a.user.user_id ? "user A" : name === b.user.user_id ? "user B" : "conversation";
 
 async function history(server: Server, account: Account, conversation: string): Promise<number> {
   const t0 = performance.now();
@@ -129,12 +127,18 @@ async function sendAndReceive(clients: { a: ParleyClient; b: ParleyClient }, con
   return { ack: ackAt - t0, receive: receivedAt - t0 };
 }
 
-/** Stops the server, starts it on the same state, and times the first requests of the new process. */
-async function firstRequestsAfterRestart(restart: () => Promise<Server>, a: Account, b: Account, conversation: string) {
-  console.log("  restarting wrangler dev on the same state …");
-  const t0 = performance.now();
-  const server = await restart();
-  const readyMs = performance.now() - t0;
+/**
+ * Stops the server and starts it on the same state (as `npm start` runs it: no inspector),
+ * `restarts` times; then times the first requests of the last new process.
+ */
+async function firstRequestsAfterRestart(bench: BenchServer, restarts: number, a: Account, b: Account, conversation: string) {
+  console.log(`  restarting the server on the same state, ${restarts} times …`);
+  const timings = [];
+  let server!: Server;
+  for (let i = 0; i < restarts; i++) {
+    server = await bench.restart({});
+    timings.push(bench.timing!);
+  }
   const firstHistory = await history(server, a, conversation);
   const secondHistory = await history(server, a, conversation);
   const c0 = performance.now();
@@ -145,7 +149,9 @@ async function firstRequestsAfterRestart(restart: () => Promise<Server>, a: Acco
     await sleep(100);
     const second = await sendAndReceive(clients, conversation, "after restart, again");
     return {
-      ready_ms: Math.round(readyMs),
+      /** Spawn to the first 401, polled every 20 ms: the median of the restarts. */
+      ready_ms: summarize(timings.map((t) => t.spawn_to_ready_ms)).p50,
+      restarts: timings,
       first_history_ms: round(firstHistory),
       second_history_ms: round(secondHistory),
       connect_two_devices_ms: round(connectMs),

@@ -32,7 +32,8 @@ import { conversationMigrations } from "./migrations";
 import { sendRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import { SendPath, type SendOutcome } from "./sending";
-import { notifySenders, SenderNotices } from "./receipts";
+import { SenderNotices } from "./receipts";
+import { CursorMoves, type CursorMove, type CursorMoved } from "./cursors";
 import { r2SegmentStore } from "./segments";
 import { ConversationStore } from "./store";
 
@@ -54,6 +55,7 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly alarms: AlarmClock;
   private readonly sending: SendPath;
   private readonly liveSendRate: TokenBuckets;
+  private readonly cursors: CursorMoves;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -67,6 +69,7 @@ export class ConversationObject extends DurableObject<Env> {
     const rate = sendRate(env);
     this.liveSendRate = new TokenBuckets(rate.burst, rate.perSecond);
     this.sending = new SendPath(env, this.store, this.fanout, (id) => this.checkMember(id), () => this.afterAppend());
+    this.cursors = new CursorMoves(this.store, this.archive, this.notices, (id) => this.checkMember(id), (p) => ctx.waitUntil(p));
     this.typingTracker = new TypingTracker(this.store, env, this.live, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut a fan-out short: finish it now rather than at the next message.
@@ -221,19 +224,16 @@ export class ConversationObject extends DurableObject<Env> {
 
   /**
    * Moves a member's delivered or read cursor to the given message (cumulative) and tells the
-   * senders of the messages it passed. Returns the member's unread count afterwards.
+   * senders of the messages it passed (cursors.ts). Returns the member's unread count after a read.
    */
-  async updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<{ seq: number; unread_count: number | null }>> {
-    const denied = this.checkMember(userId);
-    if (denied) return denied;
-    const seq = (await this.archive.messageMeta(serverMsgId))?.seq ?? null;
-    if (seq === null) return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
-    const moved = this.store.advanceCursor(userId, status, seq, Date.now())!;
-    if (moved.previous < seq) {
-      this.ctx.waitUntil(notifySenders(this.store, this.archive, this.notices, userId, status, moved.previous, seq));
-    }
-    // Only a read moves the unread count, and counting costs a scan: delivered acks skip it.
-    return ok({ seq, unread_count: status === "read" ? await this.archive.unreadCount(userId) : null });
+  async updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<CursorMoved>> {
+    const [moved] = await this.cursors.apply([{ user_id: userId, status, server_msg_id: serverMsgId }]);
+    return moved!;
+  }
+
+  /** Many members' moves at once: what a user object gathered from its users' devices. */
+  updateCursors(moves: CursorMove[]): Promise<Result<CursorMoved>[]> {
+    return this.cursors.apply(moves);
   }
 
   // ---- the live conversation socket ----------------------------------------

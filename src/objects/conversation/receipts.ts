@@ -1,38 +1,9 @@
 import type { Env } from "../../env";
 import { byHome, homeStub } from "../user/home";
-import type { DeliveryStatus, MessageStatusUpdateFrame } from "../../protocol";
-import type { HistoryArchive } from "./archive";
-import type { ConversationStore } from "./store";
+import type { MessageStatusUpdateFrame } from "../../protocol";
 
 /** How long status notices to one sender gather before they go as one call. */
 const NOTICE_WINDOW_MS = 200;
-
-/**
- * After a member's delivered or read cursor moves from `previous` to `seq`, tells each sender of a
- * message in between, once, with their latest such message: the status is cumulative, so one
- * frame covers everything before it.
- */
-export async function notifySenders(
-  store: ConversationStore,
-  history: HistoryArchive,
-  notices: SenderNotices,
-  reader: string,
-  status: DeliveryStatus,
-  previous: number,
-  seq: number,
-): Promise<void> {
-  // Reads the archive too: a cursor that jumps far can pass messages no longer hot.
-  for (const row of await history.latestBySenderBetween(previous, seq, reader)) {
-    notices.add(row.sender_id, {
-      type: "message_status",
-      conversation_id: store.conversationId,
-      server_msg_id: row.server_msg_id,
-      seq: row.seq,
-      user_id: reader,
-      status,
-    });
-  }
-}
 
 /**
  * Status notices on their way to senders' user objects, coalesced. The first after a quiet spell

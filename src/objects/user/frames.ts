@@ -1,6 +1,5 @@
 import { conversationStub, type Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
-import { KeyedSerialQueue } from "../../lib/serial";
 import { sendRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import {
@@ -10,6 +9,7 @@ import {
   type OutgoingMessage,
   type Presence,
 } from "../../protocol";
+import { Acknowledgements } from "./acknowledgements";
 import { byHome, homeStub } from "./home";
 import type { InboxStore } from "./inbox";
 import { errorFrame, sendFrame, sendFrames } from "../sockets";
@@ -30,7 +30,7 @@ const rateLimited = {
 export class DeviceFrameHandlers {
   /** Per device and conversation; `session` is the device's newest socket, where the acks go. */
   private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession }>();
-  private readonly cursorUpdates = new KeyedSerialQueue();
+  private readonly acks: Acknowledgements;
   /** Each user's send rate, shared by all their devices and by REST sends (admitSends). */
   readonly sendRate: TokenBuckets;
 
@@ -42,6 +42,7 @@ export class DeviceFrameHandlers {
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
+    this.acks = new Acknowledgements(env, inbox);
   }
 
   handle(session: DeviceSession, frame: ClientFrame): Promise<void> | void {
@@ -117,38 +118,26 @@ export class DeviceFrameHandlers {
 
   /**
    * A device acknowledges delivered or read up to a message. The device's own delivery cursor
-   * moves here; the user's cursor in the conversation moves (and the sender hears) only when it
-   * advances past what another device of this user already reported.
+   * moves here, at once; the user's cursor in the conversation moves (and the sender hears) only
+   * when it advances past what another device of this user already reported, gathered with other
+   * acknowledgements for the same conversation (acknowledgements.ts).
    */
   private status(session: DeviceSession, frame: FrameOf<"message_status">) {
     const userId = session.userId;
-    return this.cursorUpdates.run(`${userId}\n${frame.conversation_id}`, async () => {
-      const seq = seqOfServerMsgId(frame.server_msg_id);
-      const cursors = this.inbox.cursors(userId, frame.conversation_id);
-      if (!cursors) {
-        sendFrame(session.ws, errorFrame({ code: ErrorCode.notAMember, message: "you are not a member of this conversation" }));
-        return;
-      }
-      if (seq === null || seq > cursors.last_seq) {
-        sendFrame(session.ws, errorFrame({ code: ErrorCode.messageNotFound, message: "no such message in this conversation" }));
-        return;
-      }
-      const userCursor = frame.status === "read" ? cursors.read_seq : cursors.delivered_seq;
-      if (seq <= userCursor) {
-        this.inbox.advanceDeviceCursor(userId, session.deviceId, frame.conversation_id, seq);
-        return;
-      }
-      const result = await conversationStub(this.env, frame.conversation_id).updateCursor(userId, frame.status, frame.server_msg_id);
-      // The device cursor moves after the round trip, in the same commit as the user's cursor: one
-      // write per acknowledgement here, not two.
-      this.inbox.advanceDeviceCursor(userId, session.deviceId, frame.conversation_id, seq);
-      if (!result.ok) {
-        sendFrame(session.ws, errorFrame(result.error));
-        return;
-      }
-      if (frame.status === "read") this.inbox.setRead(userId, frame.conversation_id, result.value.seq, result.value.unread_count ?? 0);
-      else this.inbox.setDelivered(userId, frame.conversation_id, result.value.seq);
-    });
+    const conversationId = frame.conversation_id;
+    const seq = seqOfServerMsgId(frame.server_msg_id);
+    const cursors = this.inbox.cursors(userId, conversationId);
+    if (!cursors) {
+      sendFrame(session.ws, errorFrame({ code: ErrorCode.notAMember, message: "you are not a member of this conversation" }));
+      return;
+    }
+    if (seq === null || seq > cursors.last_seq) {
+      sendFrame(session.ws, errorFrame({ code: ErrorCode.messageNotFound, message: "no such message in this conversation" }));
+      return;
+    }
+    this.inbox.advanceDeviceCursor(userId, session.deviceId, conversationId, seq);
+    if (seq <= (frame.status === "read" ? cursors.read_seq : cursors.delivered_seq)) return;
+    this.acks.add(session, conversationId, { user_id: userId, status: frame.status, server_msg_id: frame.server_msg_id }, seq);
   }
 
   /**

@@ -47,6 +47,13 @@ export class InboxStore {
   private readonly writes = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.write());
   /** Who here has each conversation, as read once after a wake-up; kept in step by join and leave. */
   private readonly usersHere = new Map<string, Set<string>>();
+  /**
+   * What acknowledgements and deliveries read on every frame, kept in memory once read (written and
+   * held values together): each conversation's written head, each user's cursors, each device's.
+   */
+  private readonly writtenHeads = new Map<string, number | null>();
+  private readonly userCursors = new Map<string, { delivered: number; read: number }>();
+  private readonly deviceCursors = new Map<string, number>();
 
   constructor(private readonly storage: DurableObjectStorage) {}
 
@@ -70,6 +77,7 @@ export class InboxStore {
     );
     this.sql.exec("INSERT INTO inbox (user_id, conversation_id) VALUES (?, ?) ON CONFLICT DO NOTHING", userId, c.conversation_id);
     this.usersHere.get(c.conversation_id)?.add(userId);
+    this.writtenHeads.delete(c.conversation_id);
     this.setMembers(c.conversation_id, c.members);
   }
 
@@ -99,8 +107,19 @@ export class InboxStore {
    * (the output gate holds it), so the conversation may count on it: see its fan-out ledger.
    */
   writtenLastSeq(conversationId: string): number | null {
-    const row = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM conversations WHERE conversation_id = ?", conversationId).toArray()[0];
-    return row ? row.last_seq : null;
+    let head = this.writtenHeads.get(conversationId);
+    if (head === undefined) {
+      const row = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM conversations WHERE conversation_id = ?", conversationId).toArray()[0];
+      head = row ? row.last_seq : null;
+      this.remember(this.writtenHeads, conversationId, head);
+    }
+    return head;
+  }
+
+  /** Caches are bounded: past this many entries one starts again from storage. */
+  private remember<V>(cache: Map<string, V>, k: string, v: V): void {
+    if (cache.size >= 100_000) cache.clear();
+    cache.set(k, v);
   }
 
   /** Writes whatever is held now; returns the conversation's head as written. */
@@ -109,23 +128,20 @@ export class InboxStore {
     return this.writtenLastSeq(conversationId);
   }
 
+  /** The user's cursors in the conversation (held moves included), or null if it is not in their list. */
   cursors(userId: string, conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
-    const row =
-      this.sql
-        .exec<{ last_seq: number; delivered_seq: number; read_seq: number }>(
-          `SELECT c.last_seq, i.delivered_seq, i.read_seq FROM inbox i JOIN conversations c USING (conversation_id)
-           WHERE i.user_id = ? AND i.conversation_id = ?`,
-          userId,
-          conversationId,
-        )
-        .toArray()[0] ?? null;
-    if (!row) return null;
-    const pending = this.cursorMoves.get(key(userId, conversationId));
-    return {
-      last_seq: Math.max(row.last_seq, this.heads.get(conversationId)?.last_seq ?? 0),
-      delivered_seq: Math.max(row.delivered_seq, pending?.delivered ?? 0),
-      read_seq: Math.max(row.read_seq, pending?.read ?? 0),
-    };
+    if (!this.has(userId, conversationId)) return null;
+    const k = key(userId, conversationId);
+    let cursor = this.userCursors.get(k);
+    if (!cursor) {
+      const row = this.sql
+        .exec<{ delivered_seq: number; read_seq: number }>("SELECT delivered_seq, read_seq FROM inbox WHERE user_id = ? AND conversation_id = ?", userId, conversationId)
+        .toArray()[0];
+      const pending = this.cursorMoves.get(k);
+      cursor = { delivered: Math.max(row?.delivered_seq ?? 0, pending?.delivered ?? 0), read: Math.max(row?.read_seq ?? 0, pending?.read ?? 0) };
+      this.remember(this.userCursors, k, cursor);
+    }
+    return { last_seq: this.lastSeq(conversationId) ?? 0, delivered_seq: cursor.delivered, read_seq: cursor.read };
   }
 
   /**
@@ -164,6 +180,8 @@ export class InboxStore {
   setDelivered(userId: string, conversationId: string, seq: number): void {
     const pending = this.pendingFor(userId, conversationId);
     pending.delivered = Math.max(pending.delivered, seq);
+    const cursor = this.userCursors.get(key(userId, conversationId));
+    if (cursor) cursor.delivered = Math.max(cursor.delivered, seq);
     this.writes.schedule();
   }
 
@@ -173,6 +191,11 @@ export class InboxStore {
     pending.delivered = Math.max(pending.delivered, seq);
     pending.unread_count = unreadCount;
     pending.unread_added = 0; // the conversation's count covers what was delivered so far
+    const cursor = this.userCursors.get(key(userId, conversationId));
+    if (cursor) {
+      cursor.read = Math.max(cursor.read, seq);
+      cursor.delivered = Math.max(cursor.delivered, seq);
+    }
     this.writes.schedule();
   }
 
@@ -189,6 +212,7 @@ export class InboxStore {
   /** Writes everything held in memory (see the fields above). */
   private write(): void {
     for (const [conversationId, h] of this.heads) {
+      if (this.writtenHeads.has(conversationId)) this.writtenHeads.set(conversationId, Math.max(this.writtenHeads.get(conversationId) ?? 0, h.last_seq));
       this.sql.exec(
         "UPDATE conversations SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?",
         h.last_seq,
@@ -321,8 +345,11 @@ export class InboxStore {
     this.sql.exec("DELETE FROM inbox WHERE user_id = ? AND conversation_id = ?", userId, conversationId);
     this.sql.exec("DELETE FROM delivery_cursors WHERE user_id = ? AND conversation_id = ?", userId, conversationId);
     this.usersHere.get(conversationId)?.delete(userId);
+    this.userCursors.delete(key(userId, conversationId));
+    this.deviceCursors.clear();
     if (this.sql.exec("SELECT 1 FROM inbox WHERE conversation_id = ? LIMIT 1", conversationId).toArray().length > 0) return;
     this.sql.exec("DELETE FROM conversations WHERE conversation_id = ?", conversationId);
+    this.writtenHeads.delete(conversationId);
     this.sql.exec("DELETE FROM conversation_members WHERE conversation_id = ?", conversationId);
     this.sql.exec("DELETE FROM conversation_member_ids WHERE conversation_id = ?", conversationId);
   }
@@ -343,22 +370,29 @@ export class InboxStore {
   }
 
   deviceCursor(userId: string, deviceId: string, conversationId: string): number {
-    const pending = this.deviceMoves.get(key(userId, deviceId, conversationId))?.seq ?? 0;
-    const row = this.sql
-      .exec<{ delivered_seq: number }>(
-        "SELECT delivered_seq FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
-        userId,
-        deviceId,
-        conversationId,
-      )
-      .toArray()[0];
-    return Math.max(row?.delivered_seq ?? 0, pending);
+    const k = key(userId, deviceId, conversationId);
+    let seq = this.deviceCursors.get(k);
+    if (seq === undefined) {
+      const row = this.sql
+        .exec<{ delivered_seq: number }>(
+          "SELECT delivered_seq FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
+          userId,
+          deviceId,
+          conversationId,
+        )
+        .toArray()[0];
+      seq = Math.max(row?.delivered_seq ?? 0, this.deviceMoves.get(k)?.seq ?? 0);
+      this.remember(this.deviceCursors, k, seq);
+    }
+    return seq;
   }
 
   /** Moves a device's delivery cursor forward; returns whether it moved. */
   advanceDeviceCursor(userId: string, deviceId: string, conversationId: string, seq: number): boolean {
     if (seq <= this.deviceCursor(userId, deviceId, conversationId)) return false;
-    this.deviceMoves.set(key(userId, deviceId, conversationId), { user_id: userId, device_id: deviceId, conversation_id: conversationId, seq });
+    const k = key(userId, deviceId, conversationId);
+    this.deviceMoves.set(k, { user_id: userId, device_id: deviceId, conversation_id: conversationId, seq });
+    this.deviceCursors.set(k, seq);
     this.writes.schedule();
     return true;
   }
