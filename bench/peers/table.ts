@@ -22,8 +22,10 @@ function at(results: Results, path: string): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
-const same = (path: string) => ({ parley: (r: Results) => at(r, path), peer: (r: Results) => at(r, path) });
-const parleyOnly = (path: string) => ({ parley: (r: Results) => at(r, path), peer: () => undefined });
+/** Parley's figure at one path, the peers' at another (or none). */
+const paths = (parley: string, peer?: string) => ({ parley: (r: Results) => at(r, parley), peer: (r: Results) => (peer ? at(r, peer) : undefined) });
+const same = (path: string) => paths(path, path);
+const parleyOnly = (path: string) => paths(path);
 
 function rowsFor(parley: Results, peers: Record<string, PeerReport>): Row[] {
   const fromAny = (path: string) => at(parley, path) ?? Object.values(peers).map((p) => at(p.results, path)).find((m) => m !== undefined);
@@ -37,72 +39,26 @@ function rowsFor(parley: Results, peers: Record<string, PeerReport>): Row[] {
     { label: "1:1 send→receive p50 (100 msg/s, 20 pairs)", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p50") },
     { label: "1:1 send→receive p95", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p95") },
     { label: "1:1 send→receive p99", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p99") },
-    {
-      label: `1:1 throughput (${pairs}), acked†`,
-      unit: "msg/s",
-      better: "higher",
-      parley: (r) => at(r, "pairs_throughput.acked_per_s"),
-      peer: (r) => at(r, "pairs_throughput.delivered_per_s"),
-    },
+    { label: `1:1 throughput (${pairs}), acked†`, unit: "msg/s", better: "higher", ...paths("pairs_throughput.acked_per_s", "pairs_throughput.delivered_per_s") },
     { label: `1:1 throughput (${pairs}), delivered`, unit: "msg/s", better: "higher", ...same("pairs_throughput.delivered_per_s") },
     { label: "server CPU per 1:1 message (same run)", unit: "µs", better: "lower", ...same("pairs_throughput.server_cpu_us_per_message") },
     { label: "commits (fsync) per 1:1 message, 100 msg/s run", unit: "per msg", better: "lower", ...parleyOnly("direct_latency.commits.per_message") },
     { label: `commits (fsync) per 1:1 message, ${pairs}`, unit: "per msg", better: "lower", ...parleyOnly("pairs_throughput.commits.per_message") },
-    {
-      label: "one conversation, one frame per message, received",
-      unit: "msg/s",
-      better: "higher",
-      parley: (r) => at(r, "conversation_throughput.delivered_per_s"),
-      peer: (r) => at(r, "conversation_throughput.delivered_per_s"),
-    },
-    {
-      label: "one conversation, SDK batching (50 per socket message), received",
-      unit: "msg/s",
-      better: "higher",
-      parley: (r) => at(r, "conversation_throughput_batched.delivered_per_s"),
-      peer: (r) => at(r, "conversation_throughput.delivered_per_s"),
-    },
+    { label: "one conversation, one frame per message, received", unit: "msg/s", better: "higher", ...same("conversation_throughput.delivered_per_s") },
+    { label: "one conversation, SDK batching (50 per socket message), received", unit: "msg/s", better: "higher", ...paths("conversation_throughput_batched.delivered_per_s", "conversation_throughput.delivered_per_s") },
     { label: `${group}, ${perSecond("group_fanout")}, send→last member p50`, unit: "ms", better: "lower", ...same("group_fanout.to_last_member_ms.p50") },
     { label: `${group}, ${perSecond("group_fanout")}, send→last member p99`, unit: "ms", better: "lower", ...same("group_fanout.to_last_member_ms.p99") },
     { label: `${group}, ${perSecond("group_fanout")}, send→first member p50`, unit: "ms", better: "lower", ...same("group_fanout.to_first_member_ms.p50") },
     { label: `${group}, ${perSecond("group_fanout")}, deliveries`, unit: "/s", better: "higher", ...same("group_fanout.deliveries_per_s") },
     { label: `${group}, ${perSecond("group_fanout_fast")}, send→last member p50`, unit: "ms", better: "lower", ...same("group_fanout_fast.to_last_member_ms.p50") },
     { label: `${group}, ${perSecond("group_fanout_fast")}, send→last member p99`, unit: "ms", better: "lower", ...same("group_fanout_fast.to_last_member_ms.p99") },
-    {
-      label: "idle socket, server RSS (compression refused)",
-      unit: "bytes",
-      better: "lower",
-      parley: (r) => at(r, "idle_sockets.refused.bytes_per_socket.rss"),
-      peer: (r) => at(r, "idle_sockets.bytes_per_connection"),
-    },
-    {
-      label: "idle socket, server RSS (permessage-deflate)",
-      unit: "bytes",
-      better: "lower",
-      ...parleyOnly("idle_sockets.deflate.bytes_per_socket.rss"),
-    },
-    {
-      label: "idle sockets, server CPU",
-      unit: "% core",
-      better: "lower",
-      parley: (r) => at(r, "idle_sockets.refused.idle.server_core_percent"),
-      peer: (r) => at(r, "idle_sockets.idle_cpu_percent"),
-    },
+    { label: "idle socket, server RSS (compression refused)", unit: "bytes", better: "lower", ...paths("idle_sockets.refused.bytes_per_socket.rss", "idle_sockets.bytes_per_connection") },
+    { label: "idle socket, server RSS (permessage-deflate)", unit: "bytes", better: "lower", ...parleyOnly("idle_sockets.deflate.bytes_per_socket.rss") },
+    { label: "idle sockets, server CPU", unit: "% core", better: "lower", ...paths("idle_sockets.refused.idle.server_core_percent", "idle_sockets.idle_cpu_percent") },
     { label: "catch-up of stored messages", unit: "msg/s", better: "higher", ...same("catch_up.msg_per_s") },
     { label: "catch-up, bytes on the wire per message (uncompressed)", unit: "bytes", better: "lower", ...same("catch_up.wire_bytes_per_message") },
-    {
-      label: "catch-up, bytes on the wire per message (permessage-deflate)",
-      unit: "bytes",
-      better: "lower",
-      ...parleyOnly("catch_up_deflate.wire_bytes_per_message"),
-    },
-    {
-      label: "restart → ready‡",
-      unit: "ms",
-      better: "lower",
-      parley: (r) => at(r, "cold_start.after_restart.ready_ms"),
-      peer: (r) => at(r, "cold_start.to_first_answer_ms.p50"),
-    },
+    { label: "catch-up, bytes on the wire per message (permessage-deflate)", unit: "bytes", better: "lower", ...parleyOnly("catch_up_deflate.wire_bytes_per_message") },
+    { label: "restart → ready‡", unit: "ms", better: "lower", ...paths("cold_start.after_restart.ready_ms", "cold_start.to_first_answer_ms.p50") },
   ];
 }
 
@@ -141,11 +97,15 @@ export function peerTable(parley: Results, peers: Record<string, PeerReport>): s
 
 /** Footnotes for the table: the direction of ratios, what differs, Parley's configuration. */
 export function peerTableNotes(parley: Results, peers: Record<string, PeerReport>): string[] {
-  const server = (parley.server ?? {}) as { shards?: string; raised_limits?: Record<string, string>; defaults?: string };
-  const raised = Object.entries(server.raised_limits ?? {}).map(([k, v]) => `${k}=${Number(v).toLocaleString("en-US")}`);
+  const server = parley.server as { url: string; shards: string | null; raised_limits: Record<string, string>; defaults: string } | undefined;
+  const raised = Object.entries(server?.raised_limits ?? {}).map(([k, v]) => `${k}=${Number(v).toLocaleString("en-US")}`);
   const notes = [
     "Ratios: Parley's figure against the best of Prosody and ejabberd (and against the ws floor), as \"N× better\" or \"N× worse\".",
-    `Parley runs as \`npm start\` runs it (scripts/server.ts, one workerd process, state on disk; ${server.shards ?? "shards not reported"}), with limits raised for the bench: ${raised.join(", ") || "none"}${server.defaults ? ` (${server.defaults})` : ""}.`,
+    ...(server
+      ? [
+          `Parley: ${server.url} (as \`npm start\` runs it: one workerd process, state on disk; ${server.shards ?? "shards not reported"}); limits raised for the bench: ${raised.join(", ") || "none"} (${server.defaults}).`,
+        ]
+      : []),
     "† Parley: messages acknowledged to the sender after their commit; the peers do not acknowledge, so their figure is delivery to the receiver, which also bounds their flight.",
     "‡ Parley: the server stopped and started again on the same state (warm build), from spawn to the first 401 from /api/v1/users/me; the peers: from spawn on a fresh data dir to their first answer to a real request (an in-band registration; a room on the floor). Both polled every 20 ms.",
     "Commits: fsync + fdatasync calls of Parley's runtime per message, counted with strace over a second pass of the same traffic (strace slows what it traces). Peers are tuned for the bench: rate limits and shapers off, offline storage raised (see each peer's notes in the results file). None acknowledges a message to its sender, and none fsyncs it.",
