@@ -183,8 +183,15 @@ export class Connection {
       if (isDeviceOffline()) this.setState("offline");
       else this.scheduleRetry();
     });
-    // An error is always followed by close, which does the bookkeeping.
-    socket.addEventListener("error", () => {});
+    // In a browser an error is followed by close, which does the bookkeeping. Node's WebSocket may
+    // not close a handshake that failed (refused while a server restarts, a 401) for many seconds:
+    // a failed attempt is over at its error, and the next one is scheduled.
+    socket.addEventListener("error", () => {
+      if (this.socket !== socket || this.stateValue !== "connecting") return;
+      this.drop(4000, "connect failed");
+      this.clearTimers();
+      if (!this.stopped) this.scheduleRetry();
+    });
   }
 
   private heartbeat(): void {

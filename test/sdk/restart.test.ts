@@ -1,17 +1,37 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ParleyClient, type MessageAckFrame } from "../../src/client";
+import { ParleyClient, RestClient, type MessageAckFrame } from "../../src/client";
+import { homeNameIn, parsePlacement } from "../../src/objects/user/home";
 import { DevServer } from "../helpers/devServer";
 import { account, client, until, type Account } from "../helpers/sdk";
 
 /**
  * A crash of the whole server mid-stream: SDK clients stream messages between two users and in a
- * small group, the server process group is SIGKILLed, then started again on the same port and the
- * same state directory. The clients reconnect and resend their outboxes by themselves.
+ * group, the server process group is SIGKILLed, then started again on the same port and the same
+ * state directory. The clients reconnect and resend their outboxes by themselves. Alice and Bob live
+ * in one user object and Carol in another, and the group has members in every user object who are
+ * not connected, so the kill lands in fan-out rounds to the same and to different objects.
  */
 
 const PER_SENDER = 40; // messages per sender per conversation
-const server = new DevServer(); // our own, not the shared one: this test kills it
+const PASSIVE = 12; // group members with no device connected: their inboxes must count every message once
+const USER_SHARDS = "4";
+const server = new DevServer(undefined, { USER_SHARDS }); // our own, not the shared one: this test kills it
 afterAll(() => server.stop("SIGKILL"));
+const homeOf = (a: Account) => homeNameIn(parsePlacement(USER_SHARDS), a.user.user_id);
+
+/** Registers accounts until two share a user object and a third is in another. */
+async function placed(base: string): Promise<[Account, Account, Account]> {
+  const made: Account[] = [];
+  for (let i = 0; i < 40; i++) {
+    made.push(await account(base, "rs"));
+    for (const a of made) {
+      const mate = made.find((b) => b !== a && homeOf(b) === homeOf(a));
+      const other = made.find((c) => homeOf(c) !== homeOf(a));
+      if (mate && other) return [a, mate, other];
+    }
+  }
+  throw new Error("could not place users in user objects");
+}
 
 async function allHistory(c: ParleyClient, conversationId: string) {
   const out: { seq: number; content: string; sender_id: string; content_type: string }[] = [];
@@ -29,15 +49,19 @@ describe("a server killed mid-stream", () => {
   it("loses nothing: acked messages once, outboxes delivered once after the restart, devices complete and ordered", async () => {
     await server.start();
     const base = server.url;
-    const [alice, bob, carol] = (await Promise.all([account(base, "alice"), account(base, "bob"), account(base, "carol")])) as Account[];
-    const setup = client(base, alice!, "setup").rest;
-    const direct = (await setup.call("createConversation", { body: { type: "direct", member_ids: [bob!.user.user_id] } })).conversation.conversation_id;
-    const group = (await setup.call("createConversation", { body: { type: "group", name: "crash", member_ids: [bob!.user.user_id, carol!.user.user_id] } }))
-      .conversation.conversation_id;
+    const [alice, bob, carol] = await placed(base);
+    expect(homeOf(alice)).toBe(homeOf(bob));
+    expect(homeOf(carol)).not.toBe(homeOf(alice));
+    const passive = await Promise.all(Array.from({ length: PASSIVE }, () => account(base, "quiet")));
+    expect(new Set(passive.map(homeOf)).size).toBeGreaterThan(1);
+    const setup = client(base, alice, "setup").rest;
+    const direct = (await setup.call("createConversation", { body: { type: "direct", member_ids: [bob.user.user_id] } })).conversation.conversation_id;
+    const members = [bob, carol, ...passive].map((m) => m.user.user_id);
+    const group = (await setup.call("createConversation", { body: { type: "group", name: "crash", member_ids: members } })).conversation.conversation_id;
 
-    const a = client(base, alice!, "alice-phone");
-    const b = client(base, bob!, "bob-phone");
-    const c = client(base, carol!, "carol-phone");
+    const a = client(base, alice, "alice-phone");
+    const b = client(base, bob, "bob-phone");
+    const c = client(base, carol, "carol-phone");
     const clients = [a, b, c];
     const acked = new Map<string, MessageAckFrame>(); // content → the ack its sender saw
     const conflictingAcks: string[] = [];
@@ -118,23 +142,33 @@ describe("a server killed mid-stream", () => {
         expect(mine, `${prefix} in send order`).toEqual(Array.from({ length: PER_SENDER }, (_, i) => `${prefix}-${i}`));
       }
     }
-    const members = new Map([
+    const devices = new Map([
       [direct, [a, b]],
       [group, [a, b, c]],
     ]);
     await until(
       clients,
-      () => [...members].every(([conv, xs]) => xs.every((x) => x.contiguousSeq(conv) === heads.get(conv))),
+      () => [...devices].every(([conv, xs]) => xs.every((x) => x.contiguousSeq(conv) === heads.get(conv))),
       "every device to hold every message",
       60_000,
     );
     const caughtUpAt = Date.now();
     expect(conflictingAcks).toEqual([]);
-    for (const [conv, xs] of members) {
+    for (const [conv, xs] of devices) {
       const history = await allHistory(a, conv);
       for (const x of xs) {
         expect(x.messages(conv).map((m) => [m.seq, m.content])).toEqual(history.map((m) => [m.seq, m.content]));
       }
+    }
+    // The members with no device: each inbox has the group's newest message and counts every other
+    // member's message once (a round repeated after the restart must not count anything twice).
+    const groupHistory = await allHistory(a, group);
+    for (const p of passive) {
+      const inbox = new RestClient(base, () => p.token);
+      const expected = groupHistory.filter((m) => m.sender_id !== p.user.user_id).length;
+      await expect
+        .poll(async () => (await inbox.call("listConversations", {})).conversations.find((x) => x.conversation_id === group), { timeout: 20_000 })
+        .toMatchObject({ last_message: { seq: heads.get(group) }, unread_count: expected });
     }
     console.log(
       JSON.stringify({
