@@ -127,7 +127,8 @@ const modules = [
     .filter((f) => f.endsWith(".wasm"))
     .map((f) => ({ type: "CompiledWasm", path: join(bundleDir, f) })),
 ];
-const mf = new Miniflare(
+const shards = String(bindings.USER_SHARDS ?? "");
+const options = (directSockets: boolean) =>
   convertV4MiniflareOptions({
     // Miniflare's own entry socket is not used: clients reach the Worker on the direct socket below.
     host: "127.0.0.1",
@@ -146,12 +147,38 @@ const mf = new Miniflare(
         modulesRoot: bundleDir,
         bindings,
         compatibilityFlags: [...(workerOptions.compatibilityFlags ?? []), ...(args["ws-compression"] ? [] : LOCAL_COMPATIBILITY_FLAGS)],
-        unsafeDirectSockets: [{ host: args.ip, port, entrypoint: "LocalEntry" }],
+        unsafeDirectSockets: directSockets ? [{ host: args.ip, port, entrypoint: "LocalEntry" }] : [],
       },
     ],
-  } as Parameters<typeof convertV4MiniflareOptions>[0]),
-);
+  } as Parameters<typeof convertV4MiniflareOptions>[0]);
+
+/**
+ * Users live in the user objects USER_SHARDS says (src/objects/user/home.ts). The layout the state
+ * was written with is recorded beside it. When it differs, or the state predates user objects that
+ * hold many users (one object per user), the server starts without its socket, every user object on
+ * disk hands the users it should no longer hold to their new homes, and only then is it served.
+ */
+const layoutFile = join(persistTo, "parley-layout.json");
+const userObjects = join(persistTo, "v3", "do", "parley-UserObject");
+const recordedLayout = existsSync(layoutFile)
+  ? String((JSON.parse(readFileSync(layoutFile, "utf8")) as { user_shards: string }).user_shards)
+  : existsSync(userObjects)
+    ? ""
+    : shards;
+const moving = recordedLayout !== shards && existsSync(userObjects);
+const mf = new Miniflare(options(!moving));
 await mf.ready;
+if (moving) {
+  const t0 = performance.now();
+  const ids = readdirSync(userObjects).flatMap((f) => /^([0-9a-f]{64})\.sqlite$/.exec(f)?.[1] ?? []);
+  const users = await mf.getDurableObjectNamespace("USERS");
+  let moved = 0;
+  for (const id of ids) moved += await (users.get(users.idFromString(id)) as unknown as { rehome(): Promise<number> }).rehome();
+  const name = (layout: string) => (layout ? `USER_SHARDS=${layout}` : "one user object per user");
+  console.log(`parley: ${name(recordedLayout)} → ${name(shards)}: moved ${moved} users out of ${ids.length} user objects (${Math.round(performance.now() - t0)} ms)`);
+  await mf.setOptions(options(true));
+}
+writeFileSync(layoutFile, JSON.stringify({ user_shards: shards }));
 
 const stop = async () => {
   await mf.dispose();
@@ -159,6 +186,6 @@ const stop = async () => {
 };
 process.once("SIGINT", stop);
 process.once("SIGTERM", stop);
-const shards = bindings.USER_SHARDS ? `USER_SHARDS=${String(bindings.USER_SHARDS)}` : "one user object per user";
+const layout = shards ? `USER_SHARDS=${shards}` : "one user object per user";
 const state = relative(process.cwd(), persistTo).startsWith("..") ? persistTo : relative(process.cwd(), persistTo);
-console.log(`parley: ready on http://${args.ip}:${port} in ${Math.round(performance.now() - started)} ms (${shards}; state in ${state})`);
+console.log(`parley: ready on http://${args.ip}:${port} in ${Math.round(performance.now() - started)} ms (${layout}; state in ${state})`);

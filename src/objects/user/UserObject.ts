@@ -27,7 +27,8 @@ import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
-import { userHome } from "./home";
+import { exportUser, forgetUserRows, importUser, type UserBundle } from "./handover";
+import { homeName, userHome } from "./home";
 import { InboxStore } from "./inbox";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
@@ -268,6 +269,47 @@ export class UserObject extends DurableObject<Env> {
 
   pushStats(userId: string): { subscriptions: number; dead_letters: number } {
     return { subscriptions: this.push.subscriptionCount(userId), dead_letters: this.push.deadLetters(userId) };
+  }
+
+  // ---- moving users between objects (handover.ts) ----------------------------
+
+  /**
+   * Hands every user held here whose home, under the current USER_SHARDS, is another object over to
+   * it, and forgets them here. Returns how many moved. `npm start` calls it on every user object on
+   * disk when USER_SHARDS changed (scripts/server.ts); docs/deploy.md says how on Cloudflare.
+   */
+  async rehome(): Promise<number> {
+    let moved = 0;
+    for (const userId of this.profiles.ids()) {
+      if (this.env.USERS.idFromName(homeName(this.env, userId)).equals(this.ctx.id)) continue;
+      this.inbox.flush();
+      await userHome(this.env, userId).adopt(exportUser(this.ctx.storage.sql, userId));
+      this.forgetUser(userId);
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Takes in a user moved here from another object. */
+  adopt(bundle: UserBundle): void {
+    this.ctx.storage.transactionSync(() => importUser(this.ctx.storage.sql, bundle));
+    this.inbox.dropCaches();
+    this.profiles.forget(bundle.user_id);
+  }
+
+  private forgetUser(userId: string): void {
+    for (const conversationId of this.inbox.conversationIds(userId)) this.inbox.leave(userId, conversationId);
+    forgetUserRows(this.ctx.storage.sql, userId);
+    this.profiles.forget(userId);
+    // Their devices reconnect, to the user's new home.
+    for (const s of this.sessions.ofUser(userId)) {
+      this.sessions.drop(s.ws);
+      try {
+        s.ws.close(1012, "moved to another server object; reconnect");
+      } catch {
+        /* already closed */
+      }
+    }
   }
 
   // ---- device sockets ------------------------------------------------------

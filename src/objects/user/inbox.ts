@@ -249,6 +249,17 @@ export class InboxStore {
     this.deviceMoves.clear();
   }
 
+  /** Forgets what was read into memory: rows were written behind this store's back (handover.ts). */
+  dropCaches(): void {
+    this.writes.flush();
+    for (const cache of [this.usersHere, this.writtenHeads, this.userCursors, this.deviceCursors]) cache.clear();
+  }
+
+  /** The conversations in the user's list. */
+  conversationIds(userId: string): string[] {
+    return this.sql.exec<{ conversation_id: string }>("SELECT conversation_id FROM inbox WHERE user_id = ?", userId).toArray().map((r) => r.conversation_id);
+  }
+
   /** Writes what is held now, inside a write the caller is making anyway (one commit for both). */
   flush(): void {
     this.writes.flush();

@@ -1,0 +1,76 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { RestClient } from "../../src/client";
+import { DevServer } from "../helpers/devServer";
+import { account, client, until, type Account } from "../helpers/sdk";
+
+/**
+ * The state of a server that ran with one user object per user (every version before user objects
+ * held shards of users), started again with USER_SHARDS=4 and then 2: every user moves to their new
+ * home on start, and everything of theirs comes along.
+ */
+const server = new DevServer(undefined, { USER_SHARDS: "" });
+afterAll(() => server.stop());
+
+const rest = (who: Account) => new RestClient(server.url, () => who.token);
+
+async function restart(shards: string) {
+  await server.stop();
+  server.vars.USER_SHARDS = shards;
+  await server.start(server.port);
+}
+
+describe("a change of USER_SHARDS", () => {
+  it("moves every user to their new home on start: sessions, lists, unread counts, cursors and settings come along", async () => {
+    await server.start();
+    const users = await Promise.all(Array.from({ length: 6 }, () => account(server.url, "lay")));
+    const [ana, ...others] = users as [Account, ...Account[]];
+    const group = (await rest(ana).call("createConversation", { body: { type: "group", name: "moving", member_ids: others.map((o) => o.user.user_id) } })).conversation
+      .conversation_id;
+    const direct = (await rest(ana).call("createConversation", { body: { type: "direct", member_ids: [others[0]!.user.user_id] } })).conversation.conversation_id;
+    // Bo reads the group up to the first message on his phone; the rest waits for him.
+    const bo = others[0]!;
+    const phone = client(server.url, bo, "bo-phone", { deliveredAckIntervalMs: 0 });
+    void phone.start();
+    let last = "";
+    for (let i = 1; i <= 4; i++) {
+      last = (await rest(ana).call("sendMessage", { conversation_id: group, body: { content: `g${i}`, content_type: "text", client_msg_id: `g${i}` } })).server_msg_id;
+    }
+    const lastDirect = (await rest(ana).call("sendMessage", { conversation_id: direct, body: { content: "just you", content_type: "text", client_msg_id: "d1" } })).server_msg_id;
+    await until([phone], () => phone.contiguousSeq(group) === 5 && phone.contiguousSeq(direct) === 1, "Bo's phone to have everything");
+    // The phone has acknowledged both (its delivery cursors are on the server) before it goes away.
+    const delivered = async (conversation_id: string, server_msg_id: string) =>
+      (await rest(ana).call("receipts", { conversation_id, server_msg_id })).receipts.find((r) => r.user_id === bo.user.user_id)?.delivered_at ?? null;
+    for (let i = 0; i < 100 && ((await delivered(group, last)) === null || (await delivered(direct, lastDirect)) === null); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await delivered(direct, lastDirect)).not.toBeNull();
+    phone.stop();
+    await rest(bo).call("updateMe", { body: { last_seen_visible: false } });
+    await rest(ana).call("sendMessage", { conversation_id: group, body: { content: "while away", content_type: "text", client_msg_id: "g5" } });
+    const lists = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          users.map(async (u) => [u.user.user_id, (await rest(u).call("listConversations", {})).conversations.map((c) => [c.conversation_id, c.last_message?.content, c.unread_count])] as const),
+        ),
+      );
+    await new Promise((r) => setTimeout(r, 1_500));
+    const before = await lists();
+
+    for (const shards of ["4", "2"]) {
+      await restart(shards);
+      expect(server.output()).toMatch(new RegExp(`→ USER_SHARDS=${shards}: moved \\d+ users`));
+      // The same tokens still work (sessions moved), and every list reads exactly as before.
+      expect(await lists()).toEqual(before);
+      expect((await rest(bo).call("me", {})).settings).toMatchObject({ last_seen_visible: false });
+    }
+    // Bo's phone reconnects to his new home and is sent only what lies past its cursor.
+    const again = client(server.url, bo, "bo-phone");
+    const seen: string[] = [];
+    again.on("message", (m) => seen.push(m.content));
+    void again.start();
+    await until([again], () => seen.includes("while away"), "the message Bo missed");
+    expect(seen).toEqual(["while away"]);
+    // And new messages flow through the new homes.
+    await rest(ana).call("sendMessage", { conversation_id: group, body: { content: "after the move", content_type: "text", client_msg_id: "g6" } });
+    await until([again], () => seen.includes("after the move"), "a message after the move");
+    again.stop();
+  });
+});
