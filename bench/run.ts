@@ -60,7 +60,8 @@ async function scenario(results: Results, label: string, run: () => Promise<Resu
 async function runParley(bench: BenchServer, results: Results) {
   const plain = () => bench.with({});
   results.server = {
-    url: urlArg ?? "started by the bench (scripts/server.ts)",
+    /** Null when the bench started the server. */
+    url: urlArg ?? null,
     shards: bench.timing?.shards ?? null,
     raised_limits: urlArg ? {} : RAISED_LIMITS,
     defaults: `npm start: a burst of ${Limits.sendBurst}, then ${Limits.sendPerSecond} msg/s per user`,

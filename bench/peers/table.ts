@@ -66,7 +66,8 @@ const format = (n: number | undefined) => (n === undefined ? "–" : n >= 1000 ?
 
 /** "2.1× better" / "3.4× worse" (Parley against `other`). */
 function ratio(better: "lower" | "higher", parley: number | undefined, other: number | undefined): string {
-  if (parley === undefined || other === undefined || parley <= 0 || other <= 0) return "–";
+  if (parley === undefined || other === undefined || parley < 0 || other < 0) return "–";
+  if (parley === 0 || other === 0) return parley === other ? "same" : (parley < other) === (better === "lower") ? "better" : "worse";
   const factor = better === "lower" ? other / parley : parley / other;
   if (Math.abs(factor - 1) < 0.05) return "same";
   const times = (f: number) => (f >= 10 ? Math.round(f).toLocaleString("en-US") : f.toFixed(1));
@@ -97,13 +98,15 @@ export function peerTable(parley: Results, peers: Record<string, PeerReport>): s
 
 /** Footnotes for the table: the direction of ratios, what differs, Parley's configuration. */
 export function peerTableNotes(parley: Results, peers: Record<string, PeerReport>): string[] {
-  const server = parley.server as { url: string; shards: string | null; raised_limits: Record<string, string>; defaults: string } | undefined;
+  const server = parley.server as { url: string | null; shards: string | null; raised_limits: Record<string, string>; defaults: string } | undefined;
   const raised = Object.entries(server?.raised_limits ?? {}).map(([k, v]) => `${k}=${Number(v).toLocaleString("en-US")}`);
   const notes = [
     "Ratios: Parley's figure against the best of Prosody and ejabberd (and against the ws floor), as \"N× better\" or \"N× worse\".",
     ...(server
       ? [
-          `Parley: ${server.url} (as \`npm start\` runs it: one workerd process, state on disk; ${server.shards ?? "shards not reported"}); limits raised for the bench: ${raised.join(", ") || "none"} (${server.defaults}).`,
+          server.url
+            ? `Parley: the server at ${server.url}, as it was configured.`
+            : `Parley: started by the bench as \`npm start\` runs it (scripts/server.ts: one workerd process, state on disk, ${server.shards}); limits raised for the bench: ${raised.join(", ")} (${server.defaults}).`,
         ]
       : []),
     "† Parley: messages acknowledged to the sender after their commit; the peers do not acknowledge, so their figure is delivery to the receiver, which also bounds their flight.",

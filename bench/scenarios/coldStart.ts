@@ -34,7 +34,9 @@ export interface ColdStartOptions {
 export async function coldStart(bench: BenchServer, opts: ColdStartOptions) {
   const server = await bench.with({ inspect: true });
   const runtime = findRuntime(server.base, server.pid);
-  const inspector = await WorkerInspector.attach(runtime.pid, server.base);
+  const inspector = await WorkerInspector.attach(runtime.pid, server.base).catch((err: Error) => {
+    throw new Error(`the eviction samples need the runtime's inspector (npm start -- --inspector-port=N): ${err.message}`);
+  });
   let clients: { a: ParleyClient; b: ParleyClient } | null = null;
   try {
     // Counting starts before the objects exist, so every instance of them is seen.
