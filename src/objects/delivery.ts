@@ -32,6 +32,7 @@ export interface DeliveryBatch {
  * answer leaves only once that write is durable), or null when none of its users has the
  * conversation (they left) and there is nothing to wait for. Inbox writes are held for up to a
  * second, so this lags what was just delivered; the conversation counts a member as having a message
- * only once it is written (its fan-out ledger).
+ * only once it is written (its fan-out ledger). `held_seq`: how far it has them at all, written or
+ * held; below what it was handed, it lost what it held in a restart.
  */
-export type DeliveryReceipt = { written_seq: number | null };
+export type DeliveryReceipt = { written_seq: number | null; held_seq: number | null };

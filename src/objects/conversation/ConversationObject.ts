@@ -19,6 +19,7 @@ import {
   CloseCode,
 } from "../../protocol";
 import { guarded } from "../guard";
+import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { migrate } from "../migrations";
 import { answerClose, sendFrame } from "../sockets";
 import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
@@ -56,6 +57,8 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly sending: SendPath;
   private readonly liveSendRate: TokenBuckets;
   private readonly cursors: CursorMoves;
+  /** When a message was last stored (the alarm stands by while messages keep coming). */
+  private lastAppendAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -200,6 +203,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
   private afterAppend() {
+    this.lastAppendAt = Date.now();
     const archiveAt = this.archive.due(Date.now());
     if (archiveAt !== null) void this.scheduleAlarm(archiveAt);
     if (!this.fanout.behind) return;
@@ -326,13 +330,19 @@ export class ConversationObject extends DurableObject<Env> {
         const nextTyping = this.typingTracker.expire(now);
         if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
         await this.fanout.publish(now);
-        await this.fanout.confirm();
+        // While messages keep coming, each send records fan-out's progress and this alarm only
+        // stands by for a crash: it is booked again, so no send has to book one (a booking is a
+        // write of its own, on the message's path). Once the conversation is quiet (nothing stored
+        // for a second), every member's object is asked to write what it holds, and where fan-out
+        // got is recorded.
+        const quiet = now - this.lastAppendAt >= CURSOR_WRITE_DELAY_MS;
+        if (this.fanout.unconfirmed) await this.fanout.confirm(quiet);
         this.store.flushCursors();
         this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
-        // A user object that keeps failing is tried again at its own backoff; the rest is the safety net.
+        // A user object that keeps failing is tried again at its own backoff.
         const retry = this.fanout.ledger.nextRetryAt();
         if (retry !== null) await this.scheduleAlarm(retry);
-        else if (this.fanout.unconfirmed || this.fanout.behind) await this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
+        else if (!quiet || this.fanout.unconfirmed || this.fanout.behind) await this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
         // After fan-out is recorded: only what every member has may leave the hot table.
         const archiveRetry = await this.archive.run(now);
         if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);

@@ -197,11 +197,11 @@ export class Fanout {
   }
 
   /**
-   * Asks every user object handed messages past what it has confirmed to write them now. One that
-   * answers short lost what it held: it is handed those messages again. Run a moment after a burst,
-   * and by the alarm.
+   * Asks every user object handed messages past what it has confirmed how far it has written them
+   * (the alarm: to write them now). One that has less than it was handed lost what it held: it is
+   * handed those messages again. Run a moment after a burst, and by the alarm.
    */
-  async confirm(): Promise<void> {
+  async confirm(writeNow = false): Promise<void> {
     if (this.confirmTimer !== null) {
       clearTimeout(this.confirmTimer);
       this.confirmTimer = null;
@@ -212,13 +212,15 @@ export class Fanout {
       return !t.busy && t.confirmed < t.sent;
     });
     let lost = false;
+    let held = false;
     await Promise.all(
       waiting.map(async ([home, recipients]) => {
         const t = this.ledger.target(home);
         const theirs = recipients.filter((r) => r.after < t.sent && r.upTo > t.confirmed);
         try {
-          const receipt = await homeStub(this.env, home).confirmDelivered(this.store.conversationId);
-          if (!this.ledger.confirmed(t, theirs, receipt)) lost = true;
+          const answer = this.ledger.confirmed(t, theirs, await homeStub(this.env, home).confirmDelivered(this.store.conversationId, writeNow));
+          if (answer === "lost") lost = true;
+          if (answer === "held") held = true;
         } catch (err) {
           console.error(JSON.stringify({ level: "warn", msg: "fanout: confirmation failed", conversation: this.store.conversationId, home, error: String(err) }));
         }
@@ -228,6 +230,8 @@ export class Fanout {
       console.error(JSON.stringify({ level: "warn", msg: "fanout: a user object lost held writes; delivering again", conversation: this.store.conversationId }));
       await this.publish();
     }
+    // Written within the second: asked again then.
+    if (held) this.scheduleConfirm();
     this.forget(this.confirmedUpTo);
   }
 

@@ -97,15 +97,16 @@ export class FanoutLedger {
   }
 
   /**
-   * The target answered a confirmation: how far its writes go. If they fall short of what it was
-   * handed, it lost what it held (it restarted) and is handed those messages again.
+   * The target answered a confirmation: how far its writes go ("written"), or that it still holds
+   * the rest to write ("held"). If what it has falls short of what it was handed, it lost what it
+   * held (it restarted) and is handed those messages again ("lost").
    */
-  confirmed(t: Target, recipients: Recipient[], receipt: DeliveryReceipt): boolean {
-    const point = writtenPoint(recipients, receipt, t.sent);
-    t.confirmed = Math.max(t.confirmed, point);
-    if (t.confirmed >= t.sent) return true;
+  confirmed(t: Target, recipients: Recipient[], receipt: DeliveryReceipt): "written" | "held" | "lost" {
+    t.confirmed = Math.max(t.confirmed, writtenPoint(recipients, receipt, t.sent));
+    if (t.confirmed >= t.sent) return "written";
+    if (writtenPoint(recipients, { written_seq: receipt.held_seq, held_seq: receipt.held_seq }, t.sent) >= t.sent) return "held";
     t.sent = t.confirmed;
-    return false;
+    return "lost";
   }
 }
 

@@ -140,9 +140,9 @@ export class UserObject extends DurableObject<Env> {
     return this.delivery.deliver(batch);
   }
 
-  /** Fan-out asks: write the held inbox changes of this conversation, and say how far they go. */
-  confirmDelivered(conversationId: string): DeliveryReceipt {
-    return this.delivery.confirm(conversationId);
+  /** Fan-out asks how far this object has the conversation written (now, with `writeNow`), and how far held. */
+  confirmDelivered(conversationId: string, writeNow = false): DeliveryReceipt {
+    return this.delivery.receipt(conversationId, writeNow);
   }
 
   /** Frames for every connected device of each named user (receipts for their messages, typing). */

@@ -37,12 +37,18 @@ export class Delivery {
 
   async deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
     await this.perConversation.run(batch.conversation_id, () => this.deliverInOrder(batch));
-    return { written_seq: this.inbox.writtenLastSeq(batch.conversation_id) };
+    return this.receipt(batch.conversation_id);
   }
 
-  /** Writes what is held for the conversation now, and says how far that is. */
-  confirm(conversationId: string): DeliveryReceipt {
-    return { written_seq: this.inbox.flushHead(conversationId) };
+  /**
+   * How far the conversation is written here, and how far held. A conversation asking a moment after
+   * a burst gets the answer as it stands (the held writes go within a second anyway; forcing them out
+   * for every conversation that asks would cost a commit per question); its alarm, settling
+   * everything before it records progress, has them written now (`writeNow`).
+   */
+  receipt(conversationId: string, writeNow = false): DeliveryReceipt {
+    if (writeNow) this.inbox.flush();
+    return { written_seq: this.inbox.writtenLastSeq(conversationId), held_seq: this.inbox.lastSeq(conversationId) };
   }
 
   private async deliverInOrder(batch: DeliveryBatch): Promise<void> {

@@ -122,12 +122,6 @@ export class InboxStore {
     cache.set(k, v);
   }
 
-  /** Writes whatever is held now; returns the conversation's head as written. */
-  flushHead(conversationId: string): number | null {
-    this.writes.flush();
-    return this.writtenLastSeq(conversationId);
-  }
-
   /** The user's cursors in the conversation (held moves included), or null if it is not in their list. */
   cursors(userId: string, conversationId: string): { last_seq: number; delivered_seq: number; read_seq: number } | null {
     if (!this.has(userId, conversationId)) return null;
