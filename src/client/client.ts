@@ -41,10 +41,12 @@ export interface ParleyClientOptions {
   backoff?: Partial<BackoffOptions>;
   heartbeatMs?: number;
   /**
-   * While messages keep arriving, `delivered` is acknowledged at most this often per device (the
+   * While messages keep arriving, `delivered` is acknowledged about this often per device (the
    * first after a quiet spell goes at once). Cursors are cumulative, so nothing is lost by
    * coalescing; in a busy group it turns one acknowledgement per member per message into one per
-   * member per interval. Default 1,000 ms.
+   * member per interval. Each interval is drawn from ±25% of this: members of a group all receive a
+   * message at the same moment, and acknowledging in step would land on the server as one burst.
+   * Default 1,000 ms.
    */
   deliveredAckIntervalMs?: number;
 }
@@ -705,7 +707,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.noteInSummary(message);
     this.deliveredDirty.add(message.conversation_id);
     // 10 ms lets a burst of frames land first; after that, at most one flush per interval.
-    const wait = Math.max(10, this.lastDeliveredFlush + this.deliveredAckIntervalMs - Date.now());
+    const interval = this.deliveredAckIntervalMs * (0.75 + Math.random() / 2);
+    const wait = Math.max(10, this.lastDeliveredFlush + interval - Date.now());
     this.deliveredTimer ??= setTimeout(() => this.flushDelivered(), wait);
     this.emit("message", message);
     this.emit("conversation", message.conversation_id);

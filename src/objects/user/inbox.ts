@@ -217,30 +217,28 @@ export class InboxStore {
       );
     }
     this.heads.clear();
-    for (const p of this.cursorMoves.values()) {
+    // One statement per table, the rows as a JSON array: a delivery to a group moves the unread
+    // count of every member here, and a statement per row was hundreds of calls into SQLite.
+    if (this.cursorMoves.size > 0) {
+      const rows = [...this.cursorMoves.values()].map((p) => [p.user_id, p.conversation_id, p.read, p.delivered, p.unread_count, p.unread_added]);
       this.sql.exec(
-        `UPDATE inbox SET read_seq = MAX(read_seq, ?), delivered_seq = MAX(delivered_seq, ?),
-           unread_count = COALESCE(?, unread_count) + ? WHERE user_id = ? AND conversation_id = ?`,
-        p.read,
-        p.delivered,
-        p.unread_count,
-        p.unread_added,
-        p.user_id,
-        p.conversation_id,
+        `UPDATE inbox SET read_seq = MAX(read_seq, j.value ->> 2), delivered_seq = MAX(delivered_seq, j.value ->> 3),
+           unread_count = COALESCE(j.value ->> 4, unread_count) + (j.value ->> 5)
+         FROM json_each(?) AS j WHERE inbox.user_id = j.value ->> 0 AND inbox.conversation_id = j.value ->> 1`,
+        JSON.stringify(rows),
       );
+      this.cursorMoves.clear();
     }
-    this.cursorMoves.clear();
-    for (const d of this.deviceMoves.values()) {
+    if (this.deviceMoves.size > 0) {
+      const rows = [...this.deviceMoves.values()].map((d) => [d.user_id, d.device_id, d.conversation_id, d.seq]);
       this.sql.exec(
-        `INSERT INTO delivery_cursors (user_id, device_id, conversation_id, delivered_seq) VALUES (?, ?, ?, ?)
+        `INSERT INTO delivery_cursors (user_id, device_id, conversation_id, delivered_seq)
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
          ON CONFLICT (user_id, device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
-        d.user_id,
-        d.device_id,
-        d.conversation_id,
-        d.seq,
+        JSON.stringify(rows),
       );
+      this.deviceMoves.clear();
     }
-    this.deviceMoves.clear();
   }
 
   /** Forgets what was read into memory: rows were written behind this store's back (handover.ts). */
