@@ -150,12 +150,23 @@ function pssBytes(pid: number): number {
   }
 }
 
+export interface Usage {
+  rssBytes: number;
+  pssBytes: number;
+  cpuSeconds: number;
+  processes: number;
+}
+
 /** Resident memory (RSS and PSS) and CPU time used so far by every process in the group. */
-export function groupUsage(group: number): { rssBytes: number; pssBytes: number; cpuSeconds: number; processes: number } {
+export function groupUsage(group: number): Usage {
+  return usageOf(groupMembers(group));
+}
+
+/** The same for the processes `pids`, summed. */
+export function usageOf(pids: number[]): Usage {
   let rss = 0;
   let pss = 0;
   let ticks = 0;
-  const pids = groupMembers(group);
   for (const pid of pids) {
     const s = readStat(pid);
     if (!s) continue;
@@ -164,6 +175,51 @@ export function groupUsage(group: number): { rssBytes: number; pssBytes: number;
     ticks += s.cpuTicks;
   }
   return { rssBytes: rss, pssBytes: pss, cpuSeconds: ticks / CLOCK_TICKS_PER_S, processes: pids.length };
+}
+
+const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split(".").map(Number) as [number, number];
+
+/** Null when this Node runs TypeScript (type stripping, ≥ 22.6), else why not. */
+export const nodeTypeScriptMissing = () =>
+  NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 6) ? null : `it needs Node ≥ 22.6 (this is ${process.versions.node}); run it through \`npm run bench\``;
+
+/**
+ * Starts a server written in TypeScript (`node FILE PORT DIR`, run by this Node) with a scratch dir
+ * and a spare loopback port, and polls `probe` every 20 ms until it answers: `coldStartMs` is from
+ * spawning to that answer. `stop()` stops the process group and removes the dir.
+ */
+export async function startNodeServer(
+  name: string,
+  file: string,
+  probe: (port: number) => Promise<{ close(): Promise<void> }>,
+  timeoutMs = 30_000,
+): Promise<{ server: ServerProcess; port: number; coldStartMs: number; stop(): Promise<void> }> {
+  const dir = scratchDir(name);
+  const port = await sparePort();
+  const strip = NODE_MAJOR === 22 && NODE_MINOR < 18 ? ["--experimental-strip-types"] : [];
+  const logFile = `${dir.path}/stdout.log`;
+  const server = startProcess(process.execPath, [...strip, "--disable-warning=ExperimentalWarning", file, String(port), dir.path], { cwd: dir.path, logFile });
+  const stop = async () => {
+    await server.stop();
+    dir.remove();
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const client = await probe(port);
+      const coldStartMs = performance.now() - server.startedAt;
+      await client.close();
+      return { server, port, coldStartMs, stop };
+    } catch (err) {
+      if (server.exited() || Date.now() > deadline) {
+        const tail = logTail(logFile);
+        await stop();
+        const why = server.exited() ? "it exited while starting" : `no answer within ${timeoutMs} ms: ${(err as Error).message}`;
+        throw new Error(`${name} did not start: ${why}\n${tail}`);
+      }
+      await sleep(20);
+    }
+  }
 }
 
 /** The last lines of a server's log, to explain a failure. */

@@ -1,18 +1,20 @@
 /**
- * Starts the `ws` floor (wsFloor.ts) as a child process and drives it with `ws` clients.
+ * Starts the `ws` floor (wsFloor.ts) as a child process and drives it with `ws` clients. The client
+ * (one socket, the floor's JSON frames) serves the workerd floor too.
  */
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { sleep } from "../lib";
 import type { ConnectOptions, Conversation, Peer, PeerClient, RunningPeer } from "./peer";
-import { logTail, scratchDir, sparePort, startProcess, type ServerProcess } from "./process";
+import { nodeTypeScriptMissing, startNodeServer } from "./process";
 
 const SERVER_FILE = fileURLToPath(new URL("./wsFloor.ts", import.meta.url));
-const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split(".").map(Number) as [number, number];
 
-class FloorClient implements PeerClient {
+export class FloorClient implements PeerClient {
   private handlers: ((body: string) => void)[] = [];
+  /** Called for every {"t":"ack"} (only the workerd floor acknowledges a message to its sender). */
+  ackHandler: (() => void) | null = null;
   private pending = new Map<number, () => void>();
   private nextRef = 0;
 
@@ -25,6 +27,7 @@ class FloorClient implements PeerClient {
       const frame = JSON.parse(data.toString()) as { t: string; body?: string; ref?: number };
       if (frame.t === "msg") for (const h of this.handlers) h(frame.body!);
       else if (frame.t === "ok") this.pending.get(frame.ref!)?.();
+      else if (frame.t === "ack") this.ackHandler?.();
     });
   }
 
@@ -64,9 +67,10 @@ class FloorClient implements PeerClient {
   }
 }
 
-function connectFloor(port: number, user: string, opts: ConnectOptions = {}, timeoutMs = 60_000): Promise<FloorClient> {
+/** A client on its own socket to `url` (`ws://127.0.0.1:PORT/?user=NAME…`), once the socket is open. */
+export function connectFloor(url: string, user: string, opts: ConnectOptions = {}, timeoutMs = 60_000): Promise<FloorClient> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`ws://127.0.0.1:${port}/?user=${encodeURIComponent(user)}`, { perMessageDeflate: false });
+    const socket = new WebSocket(url, { perMessageDeflate: false });
     const timer = setTimeout(() => (socket.terminate(), reject(new Error(`floor: ${user} did not connect`))), timeoutMs);
     // The client exists before the socket opens, so a backlog replayed on connect is not missed.
     const client = new FloorClient(user, socket);
@@ -76,27 +80,23 @@ function connectFloor(port: number, user: string, opts: ConnectOptions = {}, tim
   });
 }
 
-/** Polls until the floor creates a room for a client, every 20 ms; the time since `startedAt`. */
-async function untilRoomCreated(port: number, server: ServerProcess, timeoutMs = 30_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const probe = await connectFloor(port, "probe", {}, 2_000);
-      await probe.request({ t: "room", room: "probe", members: ["probe"] }, 2_000);
-      const ms = performance.now() - server.startedAt;
-      await probe.close();
-      return ms;
-    } catch (err) {
-      if (server.exited()) throw new Error("the floor exited while starting");
-      if (Date.now() > deadline) throw new Error(`no answer within ${timeoutMs} ms: ${(err as Error).message}`);
-      await sleep(20);
-    }
+/** Answers `frame` with {"t":"ok"} on a new socket to `url` (a probe while a floor starts), else drops the socket and throws. */
+export async function probeFloor(url: string, frame: Record<string, unknown>): Promise<FloorClient> {
+  const probe = await connectFloor(url, "probe", {}, 2_000);
+  try {
+    await probe.request(frame, 2_000);
+    return probe;
+  } catch (err) {
+    probe.drop();
+    throw err;
   }
 }
 
+const userUrl = (port: number, user: string) => `ws://127.0.0.1:${port}/?user=${encodeURIComponent(user)}`;
+
 export const wsFloor: Peer = {
   name: "ws-floor",
-  missing: () => (NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 6) ? null : `the floor needs Node ≥ 22.6 (this is ${process.versions.node}); run it through \`npm run bench\``),
+  missing: () => nodeTypeScriptMissing(),
   version: () => `node ${process.versions.node}, ws ${(createRequire(import.meta.url)("ws/package.json") as { version: string }).version}`,
   notes: [
     "Stores nothing: messages live only in socket buffers and, for an offline member, in an in-memory backlog (lost on restart).",
@@ -104,22 +104,10 @@ export const wsFloor: Peer = {
     "1:1 is a room of two; a message is parsed once and one frame is written to each other member.",
   ],
   async start(): Promise<RunningPeer> {
-    const dir = scratchDir("ws-floor");
-    const port = await sparePort();
-    const strip = NODE_MAJOR === 22 && NODE_MINOR < 18 ? ["--experimental-strip-types"] : [];
-    const server = startProcess(process.execPath, [...strip, "--disable-warning=ExperimentalWarning", SERVER_FILE, String(port)], {
-      cwd: dir.path,
-      logFile: `${dir.path}/stdout.log`,
-    });
-    let coldStartMs: number;
-    try {
-      coldStartMs = await untilRoomCreated(port, server);
-    } catch (err) {
-      const tail = logTail(`${dir.path}/stdout.log`);
-      await server.stop();
-      dir.remove();
-      throw new Error(`the ws floor did not start: ${(err as Error).message}\n${tail}`);
-    }
+    // Ready once it creates a room for a client.
+    const { server, port, coldStartMs, stop } = await startNodeServer("ws-floor", SERVER_FILE, (port) =>
+      probeFloor(userUrl(port, "probe"), { t: "room", room: "probe", members: ["probe"] }),
+    );
     let rooms = 0;
     return {
       process: server,
@@ -127,7 +115,7 @@ export const wsFloor: Peer = {
       async register() {
         /* the floor has no accounts */
       },
-      connect: (user, opts) => connectFloor(port, user, opts),
+      connect: (user, opts) => connectFloor(userUrl(port, user), user, opts),
       async direct(from, to) {
         const room = `dm${rooms++}`;
         await (from as FloorClient).request({ t: "room", room, members: [from.user, to] });
@@ -138,10 +126,7 @@ export const wsFloor: Peer = {
         await (owner as FloorClient).request({ t: "room", room, members: [owner.user, ...members.map((m) => m.user)] });
         return { kind: "group", address: room };
       },
-      async stop() {
-        await server.stop();
-        dir.remove();
-      },
+      stop,
     };
   },
 };
