@@ -16,6 +16,11 @@ export interface PeerClient {
   send(conversation: Conversation, body: string): Promise<void>;
   /** Called with the body of every message this client receives (for a group, others' messages only). */
   onMessage(handler: (body: string) => void): void;
+  /**
+   * Called once for each message of this client's that the server acknowledges, in order; present
+   * only where the server acks (the workerd floor, after its commit, as Parley does).
+   */
+  onAck?(handler: () => void): void;
   /** Resolves after a round trip to the server: everything sent before it has been read by the server. */
   roundTrip(): Promise<void>;
   /** Closes the session cleanly (the user goes offline). */
@@ -34,6 +39,11 @@ export interface RunningPeer {
   readonly process: ServerProcess;
   /** Milliseconds from spawning the server to its first successful answer (see `Peer.start`). */
   readonly coldStartMs: number;
+  /**
+   * The processes weighed as the server (memory, CPU), where that is not its whole process group:
+   * the workerd floor's runtime, not the Node process that started it (as Parley's runtime is weighed).
+   */
+  readonly serverPids?: number[];
   /** Creates accounts (real ones, with passwords, where the system has them). */
   register(users: string[]): Promise<void>;
   /**
@@ -52,6 +62,8 @@ export interface Peer {
   readonly name: string;
   /** Null when it can run here, else how to install what is missing. */
   missing(): string | null;
+  /** The scenarios (`PEER_SCENARIOS` names) it can run, when not all; its notes say why. */
+  readonly runs?: readonly string[];
   /** The installed version, for the results file. */
   version(): string;
   /** What it stores and how durably, and what the bench changed in its defaults: written to the results. */

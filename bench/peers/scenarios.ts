@@ -1,13 +1,17 @@
 /**
  * Parley's scenarios, with the same parameters and result shapes, written once against `RunningPeer`
- * so that Prosody, ejabberd and the `ws` floor run exactly the same traffic. Send and receive are
- * timed in this process, on one clock. None of the peers acknowledges a message to its sender, so
- * there is no "ack" figure: throughput is what the receiver gets.
+ * so that Prosody, ejabberd and both floors run exactly the same traffic. Send and receive are
+ * timed in this process, on one clock. Only the workerd floor acknowledges a message to its sender
+ * (after its commit, as Parley does): its 1:1 figures add send→ack and acked messages per second;
+ * the others' throughput is what the receiver gets.
  */
 import { FanoutTimer, PairWindows, round, sleep, summarize, waitFor } from "../lib";
 import type { Conversation, Peer, PeerClient, RunningPeer } from "./peer";
 import { bytesReadBy, raiseOpenFileLimit } from "../serverProcesses";
-import { groupUsage } from "./process";
+import { groupUsage, usageOf } from "./process";
+
+/** The server's memory and CPU so far: its `serverPids`, else every process of its group. */
+const serverUsage = (peer: RunningPeer) => (peer.serverPids ? usageOf(peer.serverPids) : groupUsage(peer.process.group));
 
 /** Connects `users`, `batch` at a time (each XMPP login is a SCRAM exchange and a resource bind). */
 async function connectMany(peer: RunningPeer, users: string[], onMessage?: (body: string) => void, batch = 50): Promise<PeerClient[]> {
@@ -52,6 +56,15 @@ export async function directLatency(peer: RunningPeer, opts = { pairs: 20, rate:
   const receivers = await connectMany(peer, names("lb", opts.pairs), onMessage);
   const senders = await connectMany(peer, names("la", opts.pairs));
   const conversations = await Promise.all(senders.map((s, i) => peer.direct(s, `lb${i}`)));
+  // Where the server acks (in order on each sender), each sender's send times wait for their acks.
+  const unacked = senders.map(() => [] as (number | null)[]);
+  const ackLatencies: number[] = [];
+  senders.forEach((s, i) =>
+    s.onAck?.(() => {
+      const t0 = unacked[i]!.shift();
+      if (t0 != null) ackLatencies.push(performance.now() - t0);
+    }),
+  );
   await sleep(1_000);
   const interval = 1000 / opts.rate;
   const sends = unawaitedSends();
@@ -62,7 +75,9 @@ export async function directLatency(peer: RunningPeer, opts = { pairs: 20, rate:
       if (wait > 1) await sleep(wait);
       const i = n % opts.pairs;
       const body = `${prefix}${n}`;
-      if (measured) sentAt.set(body, performance.now());
+      const now = performance.now();
+      if (measured) sentAt.set(body, now);
+      unacked[i]!.push(measured ? now : null);
       sends.send(senders[i]!, conversations[i]!, body);
     }
     return start;
@@ -73,8 +88,10 @@ export async function directLatency(peer: RunningPeer, opts = { pairs: 20, rate:
   const start = await pace(total, "m", true);
   await sends.until(() => latencies.length >= total, 30_000, "every 1:1 message");
   const elapsed = (performance.now() - start) / 1000;
+  const acking = senders.every((s) => s.onAck);
+  if (acking) await sends.until(() => ackLatencies.length >= total, 30_000, "every ack");
   for (const c of [...senders, ...receivers]) c.drop();
-  return { messages: total, achieved_rate: round(total / elapsed), deliver_ms: summarize(latencies) };
+  return { messages: total, achieved_rate: round(total / elapsed), deliver_ms: summarize(latencies), ...(acking ? { ack_ms: summarize(ackLatencies) } : {}) };
 }
 
 /**
@@ -109,41 +126,58 @@ export async function conversationThroughput(peer: RunningPeer, opts = { message
 
 /**
  * 1:1 throughput as Parley's: `pairs` conversations at once, each sender keeping at most `window`
- * messages sent and not yet received (no acks: delivery to the receiver completes a message), one
- * message per turn, `perPair` each after a warm-up of 50. Delivered messages per second, and the
- * server's CPU per message (every process of its group, from /proc).
+ * messages not yet complete, one message per turn, `perPair` each after a warm-up of 50. A message
+ * completes at its ack where the server acks (the workerd floor, as Parley), else at its delivery
+ * to the receiver. Acked and delivered messages per second, and the server's CPU per message (its
+ * processes, from /proc).
  */
 export async function pairsThroughput(peer: RunningPeer, opts = { pairs: 20, window: 10, perPair: 2_000 }) {
   await peer.register([...names("pa", opts.pairs), ...names("pb", opts.pairs)]);
   const windows = new PairWindows(opts);
+  let acking = false;
+  let delivered = 0;
   let lastDeliveryAt = 0;
+  let lastAckAt = 0;
   const receivers = await Promise.all(
     Array.from({ length: opts.pairs }, (_, i) =>
       peer.connect(`pb${i}`, {
         onMessage: () => {
+          delivered++;
           lastDeliveryAt = performance.now();
-          windows.complete(i);
+          if (!acking) windows.complete(i);
         },
       }),
     ),
   );
   const senders = await connectMany(peer, names("pa", opts.pairs));
+  acking = senders.every((s) => s.onAck);
+  senders.forEach((s, i) =>
+    s.onAck?.(() => {
+      lastAckAt = performance.now();
+      windows.complete(i);
+    }),
+  );
   const conversations = await Promise.all(senders.map((s, i) => peer.direct(s, `pb${i}`)));
   await sleep(1_000);
-  const run = (perPair: number, prefix: string) => windows.run(perPair, (i, n) => senders[i]!.send(conversations[i]!, `${prefix}${n}`));
+  const run = async (perPair: number, prefix: string) => {
+    delivered = 0;
+    await windows.run(perPair, (i, n) => senders[i]!.send(conversations[i]!, `${prefix}${n}`));
+    await waitFor(() => delivered >= perPair * opts.pairs, 60_000, "every delivery");
+  };
   await run(50, "warm");
   await sleep(1_000);
-  const before = groupUsage(peer.process.group);
+  const before = serverUsage(peer);
   const start = performance.now();
   await run(opts.perPair, "m");
-  const used = groupUsage(peer.process.group).cpuSeconds - before.cpuSeconds;
+  const used = serverUsage(peer).cpuSeconds - before.cpuSeconds;
   const total = opts.pairs * opts.perPair;
   for (const c of [...senders, ...receivers]) c.drop();
   return {
     pairs: opts.pairs,
     window: opts.window,
     messages: total,
-    completed_by: "delivery to the receiver (the peers do not ack)",
+    completed_by: acking ? "the server's ack to the sender (after its commit)" : "delivery to the receiver (the peers do not ack)",
+    ...(acking ? { acked_per_s: round(total / ((lastAckAt - start) / 1000), 0) } : {}),
     delivered_per_s: round(total / ((lastDeliveryAt - start) / 1000), 0),
     server_cpu_us_per_message: round((used * 1e6) / total, 0),
   };
@@ -178,10 +212,10 @@ export async function groupFanout(peer: RunningPeer, opts: { members: number; ph
 
 /**
  * Idle connections: `users × devicesPerUser` logged-in, available clients (as Parley's idle scenario:
- * each user's devices are XMPP resources, or more sockets of the user on the floor) that then do
- * nothing for `idleSeconds`. Memory is the server's resident set (every process in its group) with
- * the clients connected minus before them (accounts already made); CPU is the server's over the
- * idle window, as a percentage of one core.
+ * each user's devices are XMPP resources, or more sockets of the user on a floor) that then do
+ * nothing for `idleSeconds`. Memory is the server's resident set (its `serverPids`, else every
+ * process in its group) with the clients connected minus before them (accounts already made); CPU
+ * is the server's over the idle window, as a percentage of one core.
  */
 export async function idleConnections(peer: RunningPeer, opts = { users: 1_000, devicesPerUser: 10, idleSeconds: 30 }) {
   const users = names("i", opts.users);
@@ -191,7 +225,7 @@ export async function idleConnections(peer: RunningPeer, opts = { users: 1_000, 
   if (limit < connections + 4_096) throw new Error(`this process may open only ${limit} files; ${connections + 4_096} needed (run as root, or lower BENCH_IDLE_USERS)`);
   await peer.register(users);
   await sleep(2_000);
-  const before = groupUsage(peer.process.group);
+  const before = serverUsage(peer);
   const devices = users.flatMap((user) => Array.from({ length: opts.devicesPerUser }, (_, d) => ({ user, device: `d${d}` })));
   const connectStart = performance.now();
   const deadline = Date.now() + 15 * 60_000;
@@ -203,10 +237,10 @@ export async function idleConnections(peer: RunningPeer, opts = { users: 1_000, 
     }
     const connectSeconds = (performance.now() - connectStart) / 1000;
     await sleep(5_000); // the logins' work done and their garbage collected before the window opens
-    const start = groupUsage(peer.process.group);
+    const start = serverUsage(peer);
     const t0 = performance.now();
     await sleep(opts.idleSeconds * 1000);
-    const end = groupUsage(peer.process.group);
+    const end = serverUsage(peer);
     const wallSeconds = (performance.now() - t0) / 1000;
     if (peer.process.exited()) throw new Error("the server exited while idle");
     return {
