@@ -1,16 +1,18 @@
 /**
- * `npm run bench -- --peers`: the same scenarios against Prosody, ejabberd and a plain `ws`
- * broadcast server (the floor), each started here as a child process on loopback with its own
- * config, a fresh server for every scenario. A peer that is not installed is skipped with the
- * command that installs it; a scenario that fails is recorded as an error, never the whole run.
+ * `npm run bench -- --peers`: the same scenarios against Prosody, ejabberd, a plain `ws` broadcast
+ * server (the ws floor) and bare Durable Objects on Parley's runtime (the workerd floor), each
+ * started here as a child process on loopback with its own config, a fresh server for every
+ * scenario. A peer that is not installed is skipped with the command that installs it; a scenario
+ * that fails is recorded as an error, never the whole run.
  */
 import { ejabberd } from "./ejabberd";
 import type { Peer, RunningPeer } from "./peer";
 import { prosody } from "./prosody";
 import { catchUp, coldStart, conversationThroughput, directLatency, groupFanout, idleConnections, pairsThroughput } from "./scenarios";
+import { workerdFloor } from "./workerdFloorPeer";
 import { wsFloor } from "./wsFloorPeer";
 
-export const PEERS: Peer[] = [prosody, ejabberd, wsFloor];
+export const PEERS: Peer[] = [prosody, ejabberd, wsFloor, workerdFloor];
 
 /** Scenario names as `--only=` knows them, in the order they run. */
 export const PEER_SCENARIOS = ["latency", "throughput", "group", "idle", "catchup", "cold"] as const;
@@ -91,6 +93,7 @@ export async function runPeers(opts: PeerOptions): Promise<Record<string, PeerRe
     reports[peer.name] = report;
     console.log(`peer ${peer.name} ${report.version}`);
     for (const s of scenarios) {
+      if (peer.runs && !peer.runs.includes(s.name)) continue;
       console.log(`  ${peer.name}: ${s.label} …`);
       try {
         Object.assign(report.results, await s.run(peer));
