@@ -22,8 +22,11 @@ function at(results: Results, path: string): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
-/** Parley's figure at one path, the peers' at another (or none). */
-const paths = (parley: string, peer?: string) => ({ parley: (r: Results) => at(r, parley), peer: (r: Results) => (peer ? at(r, peer) : undefined) });
+/** Parley's figure at one path, the peers' at the first of the others that a peer has (or none). */
+const paths = (parley: string, ...peer: string[]) => ({
+  parley: (r: Results) => at(r, parley),
+  peer: (r: Results) => peer.map((path) => at(r, path)).find((v) => v !== undefined),
+});
 const same = (path: string) => paths(path, path);
 const parleyOnly = (path: string) => paths(path);
 
@@ -39,7 +42,13 @@ function rowsFor(parley: Results, peers: Record<string, PeerReport>): Row[] {
     { label: "1:1 send→receive p50 (100 msg/s, 20 pairs)", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p50") },
     { label: "1:1 send→receive p95", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p95") },
     { label: "1:1 send→receive p99", unit: "ms", better: "lower", ...same("direct_latency.deliver_ms.p99") },
-    { label: `1:1 throughput (${pairs}), acked†`, unit: "msg/s", better: "higher", ...paths("pairs_throughput.acked_per_s", "pairs_throughput.delivered_per_s") },
+    { label: "1:1 send→ack p99 (the same run; acked after the commit)", unit: "ms", better: "lower", ...same("direct_latency.ack_ms.p99") },
+    {
+      label: `1:1 throughput (${pairs}), acked†`,
+      unit: "msg/s",
+      better: "higher",
+      ...paths("pairs_throughput.acked_per_s", "pairs_throughput.acked_per_s", "pairs_throughput.delivered_per_s"),
+    },
     { label: `1:1 throughput (${pairs}), delivered`, unit: "msg/s", better: "higher", ...same("pairs_throughput.delivered_per_s") },
     { label: "server CPU per 1:1 message (same run)", unit: "µs", better: "lower", ...same("pairs_throughput.server_cpu_us_per_message") },
     { label: "commits (fsync) per 1:1 message, 100 msg/s run", unit: "per msg", better: "lower", ...parleyOnly("direct_latency.commits.per_message") },
@@ -74,14 +83,18 @@ function ratio(better: "lower" | "higher", parley: number | undefined, other: nu
   return factor > 1 ? `${times(factor)}× better` : `${times(1 / factor)}× worse`;
 }
 
+/** Peers that are floors, not competitors: what a runtime does with no product logic. */
+const FLOORS = ["ws-floor", "workerd-floor"];
+
 /**
- * Rows (header first) comparing Parley's results with each peer's. The floor is not a candidate for
- * "best peer": it stores nothing and checks nothing, so it has its own column.
+ * Rows (header first) comparing Parley's results with each peer's. The floors are not candidates
+ * for "best peer": they check nothing (and the ws floor stores nothing), so each has its own column.
  */
 export function peerTable(parley: Results, peers: Record<string, PeerReport>): string[][] {
   const names = Object.keys(peers).filter((n) => !peers[n]!.skipped);
-  const real = names.filter((n) => n !== "ws-floor");
-  const header = ["figure", "unit", "Parley", ...names, "Parley vs best peer", ...(names.includes("ws-floor") ? ["Parley vs floor"] : [])];
+  const real = names.filter((n) => !FLOORS.includes(n));
+  const floors = names.filter((n) => FLOORS.includes(n));
+  const header = ["figure", "unit", "Parley", ...names, "Parley vs best peer", ...floors.map((n) => `Parley vs ${n}`)];
   const out = [header];
   for (const row of rowsFor(parley, peers)) {
     const p = row.parley(parley);
@@ -90,8 +103,8 @@ export function peerTable(parley: Results, peers: Record<string, PeerReport>): s
     const candidates = real.map((n) => ({ n, v: row.peer(peers[n]!.results) })).filter((c): c is { n: string; v: number } => c.v !== undefined);
     const best = candidates.sort((a, b) => (row.better === "lower" ? a.v - b.v : b.v - a.v))[0];
     const vsBest = best ? `${ratio(row.better, p, best.v)}${p === undefined ? "" : ` (${best.n})`}` : "–";
-    const floor = names.includes("ws-floor") ? [ratio(row.better, p, row.peer(peers["ws-floor"]!.results))] : [];
-    out.push([row.label, row.unit, format(p), ...values.map(format), vsBest, ...floor]);
+    const vsFloors = floors.map((n) => ratio(row.better, p, row.peer(peers[n]!.results)));
+    out.push([row.label, row.unit, format(p), ...values.map(format), vsBest, ...vsFloors]);
   }
   return out;
 }
@@ -101,7 +114,7 @@ export function peerTableNotes(parley: Results, peers: Record<string, PeerReport
   const server = parley.server as { url: string | null; shards: string | null; raised_limits: Record<string, string>; defaults: string } | undefined;
   const raised = Object.entries(server?.raised_limits ?? {}).map(([k, v]) => `${k}=${Number(v).toLocaleString("en-US")}`);
   const notes = [
-    "Ratios: Parley's figure against the best of Prosody and ejabberd (and against the ws floor), as \"N× better\" or \"N× worse\".",
+    "Ratios: Parley's figure against the best of Prosody and ejabberd (and against each floor), as \"N× better\" or \"N× worse\".",
     ...(server
       ? [
           server.url
@@ -109,9 +122,9 @@ export function peerTableNotes(parley: Results, peers: Record<string, PeerReport
             : `Parley: started by the bench as \`npm start\` runs it (scripts/server.ts: one workerd process, state on disk, ${server.shards}); limits raised for the bench: ${raised.join(", ")} (${server.defaults}).`,
         ]
       : []),
-    "† Parley: messages acknowledged to the sender after their commit; the peers do not acknowledge, so their figure is delivery to the receiver, which also bounds their flight.",
-    "‡ Parley: the server stopped and started again on the same state (warm build), from spawn to the first 401 from /api/v1/users/me; the peers: from spawn on a fresh data dir to their first answer to a real request (an in-band registration; a room on the floor). Both polled every 20 ms.",
-    "Commits: fsync + fdatasync calls of Parley's runtime per message, counted with strace over a second pass of the same traffic (strace slows what it traces). Peers are tuned for the bench: rate limits and shapers off, offline storage raised (see each peer's notes in the results file). None acknowledges a message to its sender, and none fsyncs it.",
+    "† Parley and the workerd floor: messages acknowledged to the sender after their commit; the other peers do not acknowledge, so their figure is delivery to the receiver, which also bounds their flight.",
+    "‡ Parley: the server stopped and started again on the same state (warm build), from spawn to the first 401 from /api/v1/users/me; the peers: from spawn on a fresh data dir to their first answer to a real request (an in-band registration; a room on the ws floor; a ping answered by an object on the workerd floor). Both polled every 20 ms.",
+    "Commits: fsync + fdatasync calls of Parley's runtime per message, counted with strace over a second pass of the same traffic (strace slows what it traces). Peers are tuned for the bench: rate limits and shapers off, offline storage raised (see each peer's notes in the results file). None of Prosody, ejabberd and the ws floor acknowledges a message to its sender or fsyncs it; the workerd floor commits each message (one INSERT) before its ack and its frames, as Parley does.",
   ];
   for (const [name, report] of Object.entries(peers)) {
     if (report.skipped) notes.push(`${name} skipped: ${report.skipped}`);
