@@ -53,12 +53,13 @@ export default defineConfig({
     projects: [
       // The Worker, its objects and the pure protocol/SDK logic. Send rates are raised so tests can
       // stream thousands of messages from one user; the `limits` project checks the real limits.
-      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { ...raisedSendRate, USER_SHARDS: "4" }, queueShards),
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { ...raisedSendRate, USER_SHARDS: "4", CONVERSATION_SHARDS: "4" }, queueShards),
       workersProject("limits", ["test/limits/**/*.test.ts"], {}),
-      // The tests of what user objects hold (messages, groups, presence, catch-up, push), again with
-      // every user in one object and with one object per user (USER_SHARDS unset, as on Cloudflare).
-      workersProject("one-shard", [...layoutTests, "test/integration/shards.test.ts"], { ...raisedSendRate, USER_SHARDS: "1" }),
-      workersProject("per-user", layoutTests, { ...raisedSendRate, USER_SHARDS: "" }),
+      // The tests of what the objects hold (messages, groups, presence, catch-up, push), again with
+      // every user and every conversation in one object each, and with one object per user and per
+      // conversation (USER_SHARDS and CONVERSATION_SHARDS unset, as on Cloudflare).
+      workersProject("one-shard", [...layoutTests, "test/integration/shards.test.ts"], { ...raisedSendRate, USER_SHARDS: "1", CONVERSATION_SHARDS: "1" }),
+      workersProject("per-user", layoutTests, { ...raisedSendRate, USER_SHARDS: "", CONVERSATION_SHARDS: "" }),
       {
         // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.
         test: {

@@ -1,7 +1,8 @@
 /**
  * Gives a fresh checkout what a deployment gets from `wrangler secret put` and its configuration,
  * so `npm start` and `npm run dev` work out of the box: a development signing secret, a VAPID key
- * pair for Web Push, and the local user-object layout, kept in .dev.vars beside the local state.
+ * pair for Web Push, and how many objects hold the users and conversations, kept in .dev.vars
+ * beside the local state.
  * Production secrets are never written here: see docs/deploy.md.
  *
  * Run by scripts/server.ts; `node scripts/dev-setup.ts` runs it alone (before `wrangler dev`).
@@ -13,10 +14,11 @@ import { fileURLToPath } from "node:url";
 const file = fileURLToPath(new URL("../.dev.vars", import.meta.url));
 
 /**
- * How many user objects hold the users on one machine (src/objects/user/home.ts). Every object runs
- * on the runtime's one thread here, so what counts is how many a fan-out calls: few.
+ * How many objects hold the users, and the conversations, on one machine (src/objects/homes.ts).
+ * Every object runs on the runtime's one thread here, so what counts is how many calls and commits a
+ * message costs: the fewer objects, the fewer (docs/performance.md has the measurements).
  */
-export const LOCAL_USER_SHARDS = "4";
+export const LOCAL_SHARDS = { USER_SHARDS: "1", CONVERSATION_SHARDS: "1" };
 
 export function ensureDevVars(): void {
   if (!existsSync(file)) {
@@ -34,8 +36,8 @@ export function ensureDevVars(): void {
     appendFileSync(file, `VAPID_PUBLIC_KEY=${point.toString("base64url")}\nVAPID_PRIVATE_KEY=${priv.d}\nVAPID_SUBJECT=mailto:dev@localhost.invalid\n`);
     console.log("parley: added a development VAPID key pair to .dev.vars");
   }
-  if (!/^USER_SHARDS=/m.test(readFileSync(file, "utf8"))) {
-    appendFileSync(file, `USER_SHARDS=${LOCAL_USER_SHARDS}\n`);
+  for (const [name, value] of Object.entries(LOCAL_SHARDS)) {
+    if (!new RegExp(`^${name}=`, "m").test(readFileSync(file, "utf8"))) appendFileSync(file, `${name}=${value}\n`);
   }
 }
 

@@ -127,7 +127,6 @@ const modules = [
     .filter((f) => f.endsWith(".wasm"))
     .map((f) => ({ type: "CompiledWasm", path: join(bundleDir, f) })),
 ];
-const shards = String(bindings.USER_SHARDS ?? "");
 const options = (directSockets: boolean) =>
   convertV4MiniflareOptions({
     // Miniflare's own entry socket is not used: clients reach the Worker on the direct socket below.
@@ -153,32 +152,38 @@ const options = (directSockets: boolean) =>
   } as Parameters<typeof convertV4MiniflareOptions>[0]);
 
 /**
- * Users live in the user objects USER_SHARDS says (src/objects/user/home.ts). The layout the state
- * was written with is recorded beside it. When it differs, or the state predates user objects that
- * hold many users (one object per user), the server starts without its socket, every user object on
- * disk hands the users it should no longer hold to their new homes, and only then is it served.
+ * Users and conversations live in the objects USER_SHARDS and CONVERSATION_SHARDS say
+ * (src/objects/homes.ts). The layout the state was written with is recorded beside it. When it
+ * differs, or the state predates objects that hold many (one object per user or conversation), the
+ * server starts without its socket, every object of that kind on disk hands what it should no longer
+ * hold to its new home, and only then is it served.
  */
+const KINDS = [
+  { shards: "USER_SHARDS", key: "user_shards", binding: "USERS", dir: "parley-UserObject", noun: "user" },
+  { shards: "CONVERSATION_SHARDS", key: "conversation_shards", binding: "CONVERSATIONS", dir: "parley-ConversationObject", noun: "conversation" },
+] as const;
+type Kind = (typeof KINDS)[number];
+type Layout = Record<Kind["key"], string>;
+const layout = Object.fromEntries(KINDS.map((k) => [k.key, String(bindings[k.shards] ?? "")])) as Layout;
 const layoutFile = join(persistTo, "parley-layout.json");
-const userObjects = join(persistTo, "v3", "do", "parley-UserObject");
-const recordedLayout = existsSync(layoutFile)
-  ? String((JSON.parse(readFileSync(layoutFile, "utf8")) as { user_shards: string }).user_shards)
-  : existsSync(userObjects)
-    ? ""
-    : shards;
-const moving = recordedLayout !== shards && existsSync(userObjects);
-const mf = new Miniflare(options(!moving));
+const recorded: Partial<Layout> = existsSync(layoutFile) ? (JSON.parse(readFileSync(layoutFile, "utf8")) as Partial<Layout>) : {};
+const objectsOf = (kind: Kind) => join(persistTo, "v3", "do", kind.dir);
+// State written before a kind was sharded has no record of it: it was one object per user or conversation.
+const moves = KINDS.filter((k) => existsSync(objectsOf(k)) && (recorded[k.key] ?? "") !== layout[k.key]);
+const describe = (kind: Kind, shards: string) => (shards ? `${kind.shards}=${shards}` : `one object per ${kind.noun}`);
+const mf = new Miniflare(options(moves.length === 0));
 await mf.ready;
-if (moving) {
+for (const kind of moves) {
   const t0 = performance.now();
-  const ids = readdirSync(userObjects).flatMap((f) => /^([0-9a-f]{64})\.sqlite$/.exec(f)?.[1] ?? []);
-  const users = await mf.getDurableObjectNamespace("USERS");
+  const ids = readdirSync(objectsOf(kind)).flatMap((f) => /^([0-9a-f]{64})\.sqlite$/.exec(f)?.[1] ?? []);
+  const namespace = await mf.getDurableObjectNamespace(kind.binding);
   let moved = 0;
-  for (const id of ids) moved += await (users.get(users.idFromString(id)) as unknown as { rehome(): Promise<number> }).rehome();
-  const name = (layout: string) => (layout ? `USER_SHARDS=${layout}` : "one user object per user");
-  console.log(`parley: ${name(recordedLayout)} → ${name(shards)}: moved ${moved} users out of ${ids.length} user objects (${Math.round(performance.now() - t0)} ms)`);
-  await mf.setOptions(options(true));
+  for (const id of ids) moved += await (namespace.get(namespace.idFromString(id)) as unknown as { rehome(): Promise<number> }).rehome();
+  const from = describe(kind, recorded[kind.key] ?? "");
+  console.log(`parley: ${from} → ${describe(kind, layout[kind.key])}: moved ${moved} ${kind.noun}s out of ${ids.length} objects (${Math.round(performance.now() - t0)} ms)`);
 }
-writeFileSync(layoutFile, JSON.stringify({ user_shards: shards }));
+if (moves.length > 0) await mf.setOptions(options(true));
+writeFileSync(layoutFile, JSON.stringify(layout));
 
 const stop = async () => {
   await mf.dispose();
@@ -186,6 +191,5 @@ const stop = async () => {
 };
 process.once("SIGINT", stop);
 process.once("SIGTERM", stop);
-const layout = shards ? `USER_SHARDS=${shards}` : "one user object per user";
 const state = relative(process.cwd(), persistTo).startsWith("..") ? persistTo : relative(process.cwd(), persistTo);
-console.log(`parley: ready on http://${args.ip}:${port} in ${Math.round(performance.now() - started)} ms (${layout}; state in ${state})`);
+console.log(`parley: ready on http://${args.ip}:${port} in ${Math.round(performance.now() - started)} ms (${KINDS.map((k) => describe(k, layout[k.key])).join(", ")}; state in ${state})`);

@@ -16,10 +16,12 @@ declare namespace Cloudflare {
     /** Messages each conversation keeps in its own storage (default 10000); older ones go to ARCHIVE. */
     HISTORY_HOT_WINDOW?: string;
     /**
-     * How many user objects hold the users (src/objects/user/home.ts): unset for one object per user
-     * (Cloudflare), a small number on one machine (`npm start` uses 4).
+     * How many user objects hold the users, and conversation objects the conversations
+     * (src/objects/homes.ts): unset for one object each (Cloudflare), a small number on one machine
+     * (`npm start`: scripts/dev-setup.ts).
      */
     USER_SHARDS?: string;
+    CONVERSATION_SHARDS?: string;
     /** User objects a fan-out calls at once (default all). */
     FANOUT_CONCURRENCY?: string;
     /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */

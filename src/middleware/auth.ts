@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { readToken, type TokenClaims } from "../auth/tokens";
 import type { Env } from "../env";
-import { userHome } from "../objects/user/home";
+import { userHome } from "../objects/homes";
 import { ErrorCode } from "../protocol";
 import { errorResponse } from "./errors";
 

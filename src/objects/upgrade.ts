@@ -5,6 +5,8 @@
  */
 export const USER_ID_HEADER = "X-Parley-User-Id";
 export const SUBPROTOCOL_HEADER = "X-Parley-Subprotocol";
+/** The conversation a live socket is for (a conversation object may hold many). */
+export const CONVERSATION_ID_HEADER = "X-Parley-Conversation-Id";
 /** The id (jti) of the token that authenticated an upgrade. */
 export const TOKEN_ID_HEADER = "X-Parley-Token-Id";
 

@@ -77,6 +77,8 @@ export interface ProtocolError {
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  /** The user or conversation moved to another server object (a change of shard count): reconnect. */
+  serviceRestart: 1012,
   /** Another socket connected with the same device_id (or, on a live socket, the user opened too many). */
   replaced: 4001,
   /** The token was revoked or the user was removed. */

@@ -1,7 +1,7 @@
 import webpush from "web-push";
 import { z } from "zod";
 import type { Env } from "../env";
-import { userHome } from "../objects/user/home";
+import { userHome } from "../objects/homes";
 import { count } from "../lib/metrics";
 import { settleInWindow } from "../lib/settle";
 import { Limits, PushPayload } from "../protocol";

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { decoyRecord, hashPassword, verifyPassword } from "../auth/password";
 import { issueToken } from "../auth/tokens";
 import { directoryStub, type Env } from "../env";
-import { userHome } from "../objects/user/home";
+import { userHome } from "../objects/homes";
 import { newId } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
-import { conversationStub } from "../env";
-import { userHome } from "../objects/user/home";
+import { conversationHome, userHome } from "../objects/homes";
 import { conversationIdPattern, directConversationId, newId, userIdPattern } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
@@ -60,19 +59,19 @@ export const conversationRoutes = new Hono<AppEnv>()
       }
       await requireJoinable(c.env, others, null);
       const id = newId("g");
-      const conversation = unwrap(await conversationStub(c.env, id).createGroup(id, me, body.name, others));
+      const conversation = unwrap(await conversationHome(c.env, id).createGroup(id, me, body.name, others));
       return c.json({ conversation }, 201);
     }
     const other = body.member_ids[0]!;
     if (other === me) throw new ApiError(ErrorCode.badRequest, "a direct conversation needs another user");
     const id = await directConversationId(me, other);
     await requireJoinable(c.env, [other], id);
-    const { conversation, created } = unwrap(await conversationStub(c.env, id).openDirect(id, me, other));
+    const { conversation, created } = unwrap(await conversationHome(c.env, id).openDirect(id, me, other));
     return c.json({ conversation }, created ? 201 : 200);
   })
   .patch("/:id", validate("json", RenameBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
-    const conversation = unwrap(await conversationStub(c.env, id).renameGroup(c.var.userId, c.req.valid("json").name));
+    const conversation = unwrap(await conversationHome(c.env, id).renameGroup(id, c.var.userId, c.req.valid("json").name));
     return c.json({ conversation });
   })
   .post("/:id/members", validate("json", AddMembersBody), async (c) => {
@@ -82,23 +81,23 @@ export const conversationRoutes = new Hono<AppEnv>()
       throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
     }
     await requireJoinable(c.env, user_ids, id);
-    const conversation = unwrap(await conversationStub(c.env, id).addMembers(c.var.userId, user_ids));
+    const conversation = unwrap(await conversationHome(c.env, id).addMembers(id, c.var.userId, user_ids));
     return c.json({ conversation });
   })
   .delete("/:id/members/:user_id", async (c) => {
     const id = conversationParam(c.req.param("id"));
-    const conversation = unwrap(await conversationStub(c.env, id).removeMember(c.var.userId, c.req.param("user_id")));
+    const conversation = unwrap(await conversationHome(c.env, id).removeMember(id, c.var.userId, c.req.param("user_id")));
     return c.json({ conversation });
   })
   .patch("/:id/members/:user_id", validate("json", SetRoleBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
     const { role } = c.req.valid("json");
-    const conversation = unwrap(await conversationStub(c.env, id).setRole(c.var.userId, c.req.param("user_id"), role));
+    const conversation = unwrap(await conversationHome(c.env, id).setRole(id, c.var.userId, c.req.param("user_id"), role));
     return c.json({ conversation });
   })
   .get("/:id/messages/:server_msg_id/receipts", async (c) => {
     const id = conversationParam(c.req.param("id"));
-    const receipts = unwrap(await conversationStub(c.env, id).receipts(c.var.userId, c.req.param("server_msg_id")));
+    const receipts = unwrap(await conversationHome(c.env, id).receipts(id, c.var.userId, c.req.param("server_msg_id")));
     return c.json({ receipts });
   })
   .get("/", async (c) => {
@@ -107,12 +106,12 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .get("/:id", async (c) => {
     const id = conversationParam(c.req.param("id"));
-    const conversation = unwrap(await conversationStub(c.env, id).describe(c.var.userId));
+    const conversation = unwrap(await conversationHome(c.env, id).describe(id, c.var.userId));
     return c.json({ conversation });
   })
   .get("/:id/messages", validate("query", HistoryQuery), async (c) => {
     const id = conversationParam(c.req.param("id"));
-    const page = unwrap(await conversationStub(c.env, id).history(c.var.userId, c.req.valid("query")));
+    const page = unwrap(await conversationHome(c.env, id).history(id, c.var.userId, c.req.valid("query")));
     return c.json(page);
   })
   .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
@@ -120,7 +119,7 @@ export const conversationRoutes = new Hono<AppEnv>()
     if (!(await userHome(c.env, c.var.userId).admitSends(c.var.userId, 1))) {
       throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.sendPerSecond} messages a second; retry shortly`);
     }
-    const [outcome] = unwrap(await conversationStub(c.env, id).sendMessages(c.var.userId, [c.req.valid("json")]));
+    const [outcome] = unwrap(await conversationHome(c.env, id).sendMessages(id, c.var.userId, [c.req.valid("json")]));
     if (!outcome!.ok) throw ApiError.from(outcome!.error);
     return c.json(outcome!.ack, 201);
   });

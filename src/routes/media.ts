@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { signingSecret } from "../auth/tokens";
-import { conversationStub, type Env } from "../env";
+import type { Env } from "../env";
+import { conversationHome } from "../objects/homes";
 import { randomToken } from "../lib/ids";
 import { checkDeclared } from "../media/policy";
 import { grantedConversations, mediaIdPattern, readRecord, thumbnailKey, toMediaRef, writeRecord, type MediaRecord } from "../media/records";
@@ -52,7 +53,7 @@ async function completeUpload(env: Env, record: MediaRecord, ctx: { waitUntil(p:
 async function mayView(env: Env, record: MediaRecord, userId: string): Promise<boolean> {
   if (record.uploader === userId) return true;
   for (const conversationId of await grantedConversations(env, record.media_id)) {
-    if ((await conversationStub(env, conversationId).describe(userId)).ok) return true;
+    if ((await conversationHome(env, conversationId).describe(conversationId, userId)).ok) return true;
   }
   return false;
 }

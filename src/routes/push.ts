@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { userHome } from "../objects/user/home";
+import { userHome } from "../objects/homes";
 import type { AppEnv } from "../middleware/auth";
 import { ApiError } from "../middleware/errors";
 import { validate } from "../middleware/validate";

@@ -1,10 +1,10 @@
 import { Hono, type Context } from "hono";
-import { conversationStub, type Env } from "../env";
-import { userHome } from "../objects/user/home";
+import type { Env } from "../env";
+import { conversationHome, userHome } from "../objects/homes";
 import { conversationIdPattern } from "../lib/ids";
 import { errorResponse } from "../middleware/errors";
 import { subprotocols, type AppEnv } from "../middleware/auth";
-import { SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, USER_ID_HEADER } from "../objects/upgrade";
+import { CONVERSATION_ID_HEADER, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, USER_ID_HEADER } from "../objects/upgrade";
 import { ErrorCode } from "../protocol";
 
 /**
@@ -22,7 +22,7 @@ export function originAllowed(env: Env, origin: string, requestUrl: string): boo
  * Forwards an authenticated upgrade to the object that will own the socket (requireAuth ran
  * first, so a bad token was already answered 401 and nothing was accepted).
  */
-function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Promise<Response> }) {
+function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Promise<Response> }, conversationId?: string) {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     return errorResponse(c, ErrorCode.badRequest, "expected a WebSocket upgrade");
   }
@@ -35,6 +35,8 @@ function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Pro
   const headers = new Headers(c.req.raw.headers);
   headers.set(USER_ID_HEADER, c.var.userId);
   headers.set(TOKEN_ID_HEADER, c.var.tokenId);
+  if (conversationId) headers.set(CONVERSATION_ID_HEADER, conversationId);
+  else headers.delete(CONVERSATION_ID_HEADER);
   // A browser that offered subprotocols fails the handshake unless one is echoed back.
   const offered = subprotocols(c.req.raw);
   const chosen = offered.find((p) => !p.startsWith("bearer.")) ?? offered[0];
@@ -54,5 +56,5 @@ export const socketRoutes = new Hono<AppEnv>()
   .get("/conversations/:id/ws", (c) => {
     const id = c.req.param("id");
     if (!conversationIdPattern.test(id)) return errorResponse(c, ErrorCode.conversationNotFound, "no such conversation");
-    return forwardUpgrade(c, conversationStub(c.env, id));
+    return forwardUpgrade(c, conversationHome(c.env, id), id);
   });

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { directoryStub } from "../env";
-import { userHome } from "../objects/user/home";
+import { userHome } from "../objects/homes";
 import { userIdPattern } from "../lib/ids";
 import { cachedProfile } from "../lib/profileCache";
 import { ApiError } from "../middleware/errors";

@@ -168,7 +168,7 @@ export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 export async function quickUsers(count: number, prefix = "q"): Promise<Account[]> {
   const { env } = await import("cloudflare:workers");
   const { sign } = await import("hono/jwt");
-  const { userHome } = await import("../../src/objects/user/home");
+  const { userHome } = await import("../../src/objects/homes");
   const now = Math.floor(Date.now() / 1000);
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
@@ -181,17 +181,17 @@ export async function quickUsers(count: number, prefix = "q"): Promise<Account[]
 }
 
 /**
- * `count` users whose homes (the user objects holding them, src/objects/user/home.ts) are all
+ * `count` users whose homes (the user objects holding them, src/objects/homes.ts) are all
  * different — or, with `together`, all the same. Users are made until the layout is found: under
  * USER_SHARDS=1 everyone is together and nobody can be apart, which throws.
  */
 export async function quickUsersPlaced(count: number, layout: "apart" | "together", prefix = "pl"): Promise<Account[]> {
   const { env } = await import("cloudflare:workers");
-  const { homeName } = await import("../../src/objects/user/home");
+  const { userHomeName } = await import("../../src/objects/homes");
   const byHome = new Map<string, Account[]>();
   for (let round = 0; round < 25; round++) {
     for (const u of await quickUsers(4, `${prefix}${round}_`)) {
-      const home = homeName(env, u.user.user_id);
+      const home = userHomeName(env, u.user.user_id);
       byHome.set(home, [...(byHome.get(home) ?? []), u]);
     }
     if (layout === "apart" && byHome.size >= count) return [...byHome.values()].slice(0, count).map((g) => g[0]!);

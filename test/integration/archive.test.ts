@@ -1,16 +1,15 @@
 import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { HistoryArchive } from "../../src/objects/conversation/archive";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { r2SegmentStore, type SegmentStore } from "../../src/objects/conversation/segments";
 import type { Message } from "../../src/protocol";
 import { api, connect, createGroup, directConversation, quickUsers, text, type Account, type TestSocket } from "../helpers/client";
+import { conversationAlarm, conversationIn, conversationStub } from "../helpers/objects";
 
 // vitest.config.ts sets HISTORY_HOT_WINDOW to 100 for the workers project.
 const WINDOW = 100;
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
-const archiveOf = (o: ConversationObject) => (o as unknown as { archive: HistoryArchive }).archive;
+const archiveOf = (o: ConversationObject, conv: string) => conversationIn(o, conv).archive;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** Sends `count` messages over one socket, 100 frames per socket message, and waits for every ack. */
@@ -25,9 +24,12 @@ async function sendMany(socket: TestSocket, conv: string, count: number, prefix:
 
 async function hotRows(conv: string) {
   return runInDurableObject(conversationStub(conv), (_o, state) => ({
-    messages: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one().n,
+    messages: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?", conv).one().n,
     segments: state.storage.sql
-      .exec<{ first_seq: number; last_seq: number; key: string; bytes: number }>("SELECT first_seq, last_seq, key, bytes FROM archive_segments ORDER BY first_seq")
+      .exec<{ first_seq: number; last_seq: number; key: string; bytes: number }>(
+        "SELECT first_seq, last_seq, key, bytes FROM archive_segments WHERE conversation_id = ? ORDER BY first_seq",
+        conv,
+      )
       .toArray(),
   }));
 }
@@ -61,7 +63,7 @@ describe("history archive", () => {
 
     const stub = conversationStub(conv);
     const archiveStarted = Date.now();
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, (o: ConversationObject) => conversationAlarm(o, conv));
     const archiveMs = Date.now() - archiveStarted;
     const after = await hotRows(conv);
     expect(after.messages).toBeLessThanOrEqual(WINDOW);
@@ -165,11 +167,11 @@ describe("history archive", () => {
     const exactBefore = await bobsReceipt(first.server_msg_id);
     type Row = { user_id: string; kind: string; seq: number; at: number };
     const log = () =>
-      runInDurableObject(stub, (_o, state) => state.storage.sql.exec<Row>("SELECT user_id, kind, seq, at FROM cursor_advances ORDER BY user_id, kind, seq").toArray());
+      runInDurableObject(stub, (_o, state) => state.storage.sql.exec<Row>("SELECT user_id, kind, seq, at FROM cursor_advances WHERE conversation_id = ? ORDER BY user_id, kind, seq", conv).toArray());
     const before = await log();
     expect(before.some((r) => r.seq < 1_000)).toBe(true);
 
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    await runInDurableObject(stub, (o: ConversationObject) => conversationAlarm(o, conv));
     const { segments } = await hotRows(conv);
     expect(segments.map((s) => [s.first_seq, s.last_seq])).toEqual([
       [1, 1_000],
@@ -201,7 +203,7 @@ describe("history archive", () => {
     const added = await api("POST", `/api/v1/conversations/${conv}/members`, { token: owner!.token, body: { user_ids: [late!.user.user_id] } });
     expect(added.status).toBe(200);
     await sendMany(o1, conv, 249, "post");
-    expect(await runDurableObjectAlarm(conversationStub(conv))).toBe(true);
+    await runInDurableObject(conversationStub(conv), (o: ConversationObject) => conversationAlarm(o, conv));
     const { messages, segments } = await hotRows(conv);
     expect(messages).toBeLessThanOrEqual(WINDOW);
     expect(segments.at(-1)!.last_seq).toBe(300 - WINDOW);
@@ -243,15 +245,15 @@ describe("history archive", () => {
       get: async (key) => (await env.ARCHIVE.get(key))?.text() ?? null,
     };
     // Installed before any message, so even an alarm that fires by itself meets a failing R2.
-    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o).useSegmentStore(refusing));
+    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o, conv).useSegmentStore(refusing));
     const a1 = await connect(a!.token, "a1");
     await sendMany(a1, conv, 300, "f");
     for (const failing of [refusing, tornStore]) {
-      await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o).useSegmentStore(failing));
+      await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o, conv).useSegmentStore(failing));
       // Run the booked alarms (each counts its booked time as now) until the pass tries R2 again:
       // the first may be an earlier one, and the archive's backoff re-books its retry.
       const before = writes.length;
-      for (let i = 0; i < 5 && writes.length === before; i++) await runDurableObjectAlarm(stub);
+      for (let i = 0; i < 5 && writes.length === before; i++) await runInDurableObject(stub, (o: ConversationObject) => conversationAlarm(o, conv));
       expect(writes.length).toBe(before + 1);
       const kept = await hotRows(conv);
       expect(kept.messages).toBe(300);
@@ -266,9 +268,9 @@ describe("history archive", () => {
     // More messages arrive before the next pass, so its segment reaches further than the torn one
     // (1-200) did: it lands on the same key, and R2 holds nothing the index does not list.
     await sendMany(a1, conv, 50, "g");
-    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o).useSegmentStore(r2SegmentStore(env.ARCHIVE)));
+    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o, conv).useSegmentStore(r2SegmentStore(env.ARCHIVE)));
     // The sends booked fan-out alarms ahead of the archive's retry: run booked alarms until it has run.
-    for (let i = 0; i < 5 && (await hotRows(conv)).segments.length === 0; i++) expect(await runDurableObjectAlarm(stub)).toBe(true);
+    for (let i = 0; i < 5 && (await hotRows(conv)).segments.length === 0; i++) await runInDurableObject(stub, (o: ConversationObject) => conversationAlarm(o, conv));
     const done = await hotRows(conv);
     expect(done.messages).toBe(WINDOW);
     expect(done.segments.map((s) => [s.first_seq, s.last_seq])).toEqual([[1, 250]]);

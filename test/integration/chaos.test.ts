@@ -3,15 +3,15 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, createMessageBatch, evictDurableObject, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bytesKey, readRecord, thumbnailKey, writeRecord } from "../../src/media/records";
-import type { HistoryArchive } from "../../src/objects/conversation/archive";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { r2SegmentStore, type SegmentStore } from "../../src/objects/conversation/segments";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { consumeMediaJobs } from "../../src/queues/media";
 import { consumePushJobs, type PushJob } from "../../src/queues/push";
 import type { Message, MessageAck } from "../../src/protocol";
 import { api, connect, createGroup, directConversation, quickUsers, type Account, type TestSocket } from "../helpers/client";
+import { conversationAlarm, conversationIn, conversationStub } from "../helpers/objects";
 import { decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
 
 /**
@@ -43,9 +43,8 @@ function prng(seed: number) {
   return { next, chance: (p: number) => next() < p, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)) };
 }
 
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 const userStub = (id: string) => userHome(env, id);
-const archiveOf = (o: ConversationObject) => (o as unknown as { archive: HistoryArchive }).archive;
+const archiveOf = (o: ConversationObject, conv: string) => conversationIn(o, conv).archive;
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
 /** Evicts an object if it is running (evicting an idle one is refused, which is no fault at all). */
@@ -169,7 +168,7 @@ describe("chaos", () => {
     const archiveStats = { refused: 0, torn: 0, stored: 0 };
     let archiveSeed = SEED;
     const installFlakyArchive = () =>
-      runInDurableObject(conversationStub(group), (o: ConversationObject) => archiveOf(o).useSegmentStore(flakyArchive(++archiveSeed, archiveStats)));
+      runInDurableObject(conversationStub(group), (o: ConversationObject) => archiveOf(o, group).useSegmentStore(flakyArchive(++archiveSeed, archiveStats)));
     await installFlakyArchive();
 
     const sent = new Map<string, Sent>();
@@ -269,8 +268,8 @@ describe("chaos", () => {
           const who = [ana!, bo!, cy!, dee!][rand.int(0, 3)]!;
           if (await evict(userStub(who.user.user_id), rand.chance(0.5) ? "close" : "hibernate")) faults.userEvictions += 1;
         } else {
-          // An archive pass (the alarm: finish fan-out, then archive) against the flaky R2.
-          await runInDurableObject(conversationStub(group), (o: ConversationObject) => o.alarm());
+          // An archive pass (the alarm's work: finish fan-out, then archive) against the flaky R2.
+          await runInDurableObject(conversationStub(group), (o: ConversationObject) => conversationAlarm(o, group));
           faults.archivePasses += 1;
         }
       }
@@ -297,13 +296,13 @@ describe("chaos", () => {
     // eviction cut short (the alarm would, 5 s later), with R2 working again.
     await installFlakyArchive();
     for (let i = 0; i < 4; i++) {
-      await runInDurableObject(conversationStub(group), (o: ConversationObject) => o.alarm());
+      await runInDurableObject(conversationStub(group), (o: ConversationObject) => conversationAlarm(o, group));
       faults.archivePasses += 1;
     }
     for (const conv of conversations) {
       await runInDurableObject(conversationStub(conv), async (o: ConversationObject) => {
-        if (conv === group) archiveOf(o).useSegmentStore(r2SegmentStore(env.ARCHIVE));
-        await o.alarm();
+        if (conv === group) archiveOf(o, group).useSegmentStore(r2SegmentStore(env.ARCHIVE));
+        await conversationAlarm(o, conv);
       });
     }
     const drainMs = Date.now() - drainStarted;
@@ -332,14 +331,14 @@ describe("chaos", () => {
       }
     }
     const segments = await runInDurableObject(conversationStub(group), (_o, state) =>
-      state.storage.sql.exec<{ last_seq: number }>("SELECT last_seq FROM archive_segments ORDER BY first_seq").toArray(),
+      state.storage.sql.exec<{ last_seq: number }>("SELECT last_seq FROM archive_segments WHERE conversation_id = ? ORDER BY first_seq", group).toArray(),
     );
     expect(segments.length, "the group's history crossed the archive boundary").toBeGreaterThan(0);
     // Torn writes are retried onto the same key (a segment is named by its first seq): R2 holds
     // exactly the objects the index names.
     const listed = (await env.ARCHIVE.list({ prefix: `conversations/${group}/` })).objects.map((o) => o.key);
     const indexed = await runInDurableObject(conversationStub(group), (_o, state) =>
-      state.storage.sql.exec<{ key: string }>("SELECT key FROM archive_segments ORDER BY first_seq").toArray().map((r) => r.key),
+      state.storage.sql.exec<{ key: string }>("SELECT key FROM archive_segments WHERE conversation_id = ? ORDER BY first_seq", group).toArray().map((r) => r.key),
     );
     expect(listed).toEqual(indexed);
 

@@ -1,21 +1,21 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import { api, connect, directConversation, registerUser, sendAndAck } from "../helpers/client";
+import { conversationStub } from "../helpers/objects";
 
 /**
  * Delivered/read acknowledgements are written behind (src/objects/writeBehind.ts): the sender
  * hears at once, the stored cursors follow within a second or with the next write, and what is
  * stored is what a restart and a reconnecting device see.
  */
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 const userStub = (id: string) => userHome(env, id);
 
 const storedMemberCursor = (conversationId: string, userId: string) =>
   runInDurableObject(conversationStub(conversationId), (_o, state) =>
     state.storage.sql
-      .exec<{ delivered_seq: number; read_seq: number }>("SELECT delivered_seq, read_seq FROM members WHERE user_id = ?", userId)
+      .exec<{ delivered_seq: number; read_seq: number }>("SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?", conversationId, userId)
       .one(),
   );
 const storedDeviceCursor = (userId: string, deviceId: string, conversationId: string) =>

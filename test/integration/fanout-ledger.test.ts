@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { describe, expect, it } from "vitest";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import { connect, createGroup, quickUsersPlaced, sendAndAck, type Account } from "../helpers/client";
+import { conversationAlarm, conversationStub } from "../helpers/objects";
 
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 const persistedFanout = (conv: string) =>
   runInDurableObject(conversationStub(conv), (_o, state) =>
-    state.storage.sql.exec<{ fanout_seq: number; last_seq: number }>("SELECT fanout_seq, last_seq FROM conversation").one(),
+    state.storage.sql.exec<{ fanout_seq: number; last_seq: number }>("SELECT fanout_seq, last_seq FROM conversations WHERE conversation_id = ?", conv).one(),
   );
 
 /**
@@ -45,7 +46,7 @@ describe("fan-out with per-target progress", () => {
     const { fanout_seq, last_seq } = await persistedFanout(group);
     expect(fanout_seq).toBeLessThan(last_seq);
     // A retry while it is still broken fails again, for Bo's object alone (Ana's got them the first time).
-    expect(await runDurableObjectAlarm(conversationStub(group))).toBe(true);
+    await runInDurableObject(conversationStub(group), (o: ConversationObject) => conversationAlarm(o, group));
     expect(anaDevice.of("new_message").filter((m) => m.content.startsWith("while broken"))).toHaveLength(5);
     // Retried for Bo's object alone: Ana was never handed anything twice.
     await anaDevice.settle();
@@ -55,7 +56,7 @@ describe("fan-out with per-target progress", () => {
     await breakHome(bo, false);
     // The next retry (its booked time counts as now) hands Bo everything, in order. (Bo's object was
     // restarted holding "before" unwritten, so that one may come twice: clients drop repeats by seq.)
-    expect(await runDurableObjectAlarm(conversationStub(group))).toBe(true);
+    await runInDurableObject(conversationStub(group), (o: ConversationObject) => conversationAlarm(o, group));
     await boDevice.until((s) => s.of("new_message").filter((m) => m.content.startsWith("while broken")).length === 5, "Bo to catch up", 10_000);
     await boDevice.settle();
     const caughtUp = boDevice.of("new_message").filter((m) => m.content.startsWith("while broken"));

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import { Limits, SystemEvent } from "../../src/protocol";
 import { api, connect, createGroup, quickUsers, registerUser, text, type Account, type TestSocket } from "../helpers/client";
 

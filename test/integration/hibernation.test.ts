@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { HEARTBEAT_REQUEST } from "../../src/protocol";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import { userObjectConstructions } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, text } from "../helpers/client";
 

@@ -3,8 +3,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { api, connect, directConversation, registerUser, sendAndAck, text, type TestSocket } from "../helpers/client";
+import { conversationStub } from "../helpers/objects";
 
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 
 
 describe("direct conversations", () => {
@@ -95,7 +95,7 @@ describe("the message path", () => {
     const stub = conversationStub(conv);
     await evictDurableObject(stub);
     const stored = await runInDurableObject(stub, (_obj: ConversationObject, state) =>
-      state.storage.sql.exec("SELECT seq, server_msg_id, content FROM messages").toArray(),
+      state.storage.sql.exec("SELECT seq, server_msg_id, content FROM messages WHERE conversation_id = ?", conv).toArray(),
     );
     expect(stored).toEqual([{ seq: 1, server_msg_id: ack.server_msg_id, content: "survives eviction" }]);
     const history = await api("GET", `/api/v1/conversations/${conv}/messages`, { token: b.token });

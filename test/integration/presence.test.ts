@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { PresenceKeeper } from "../../src/objects/user/presence";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, quickUsers, type Account } from "../helpers/client";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
 import { b64url, decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";

@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { newServerMsgId } from "../../src/lib/ids";
 import type { AlarmClock } from "../../src/objects/alarmClock";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import { api, connect, directConversation, quickUsersPlaced, registerUser, text, type Account } from "../helpers/client";
+import { conversationStub } from "../helpers/objects";
 
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 const userStub = (id: string) => userHome(env, id);
 
 describe("recovery", () => {
@@ -42,20 +42,21 @@ describe("recovery", () => {
     const stub = conversationStub(conv);
     // Fan-out progress is persisted by the next send or by the alarm armed with the batch.
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    const fanoutSeq = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT fanout_seq FROM conversation").one().fanout_seq);
+    const fanoutSeq = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT fanout_seq FROM conversations WHERE conversation_id = ?", conv).one().fanout_seq);
     expect(fanoutSeq).toBe(1);
 
     // The state a crash leaves between the durable write (and ack) and the fan-out: the message
     // and its alarm are stored, fanout_seq is behind, and no user object has heard of it.
     await runInDurableObject(stub, async (_o, state) => {
       state.storage.sql.exec(
-        `INSERT INTO messages (seq, server_msg_id, sender_id, client_msg_id, content, content_type, timestamp)
-         VALUES (2, ?, ?, 'c2', 'acked, then crashed', 'text', ?)`,
+        `INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, client_msg_id, content, content_type, timestamp)
+         VALUES (?, 2, ?, ?, 'c2', 'acked, then crashed', 'text', ?)`,
+        conv,
         newServerMsgId(2),
         a.user.user_id,
         Date.now(),
       );
-      state.storage.sql.exec("UPDATE conversation SET last_seq = 2");
+      state.storage.sql.exec("UPDATE conversations SET last_seq = 2 WHERE conversation_id = ?", conv);
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     await evictDurableObject(stub);
@@ -86,7 +87,7 @@ describe("recovery", () => {
     // Fan-out finished in memory, but its progress is persisted only by the next send or alarm:
     // a restart now resumes from an earlier point and delivers some messages a second time.
     const stub = conversationStub(conv);
-    const persisted = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT fanout_seq FROM conversation").one().fanout_seq as number);
+    const persisted = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec("SELECT fanout_seq FROM conversations WHERE conversation_id = ?", conv).one().fanout_seq as number);
     expect(persisted).toBeLessThan(5);
     await evictDurableObject(stub);
     await api("POST", `/api/v1/conversations/${conv}/messages`, { token: a.token, body: text("r6", "r6") });

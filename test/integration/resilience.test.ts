@@ -2,9 +2,10 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
-import { userHome } from "../../src/objects/user/home";
+import { userHome } from "../../src/objects/homes";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser } from "../helpers/client";
+import { conversationIn, conversationStub } from "../helpers/objects";
 
 /**
  * Entry points survive a throwing handler: the socket stays open and usable, the client hears only
@@ -45,13 +46,13 @@ describe("entry points survive a throwing handler", () => {
   it("a conversation alarm that throws: nothing is lost, a retry is booked, and the next alarm finishes the job", async () => {
     const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
     const conversation = await directConversation(ana, bo);
-    const stub = env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(conversation));
+    const stub = conversationStub(conversation);
     await api("POST", `/api/v1/conversations/${conversation}/messages`, {
       token: ana.token,
       body: { content: "before the fault", content_type: "text", client_msg_id: "a1" },
     });
     await runInDurableObject(stub, async (instance: ConversationObject, state) => {
-      failOnce((instance as unknown as Patchable).fanout!, "publish", "fan-out exploded");
+      failOnce(conversationIn(instance, conversation).fanout as unknown as Record<string, (...args: unknown[]) => unknown>, "publish", "fan-out exploded");
       await state.storage.setAlarm(Date.now() + 60_000);
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true); // ran, threw inside, and returned normally

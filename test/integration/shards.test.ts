@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { homeName, userHome } from "../../src/objects/user/home";
+import { userHomeName, userHome } from "../../src/objects/homes";
 import { api, connect, directConversation, quickUsers, quickUsersPlaced, sendAndAck, type Account } from "../helpers/client";
 import { decryptPush, pushBrowser, recordedPushes, subscriptionOf } from "../helpers/webpush";
 
@@ -13,7 +13,7 @@ import { decryptPush, pushBrowser, recordedPushes, subscriptionOf } from "../hel
 async function neighbours() {
   const [ana, bo] = (await quickUsersPlaced(2, "together", "nb")) as [Account, Account];
   const [cy] = (await quickUsers(1, "cy")) as [Account];
-  expect(homeName(env, ana.user.user_id)).toBe(homeName(env, bo.user.user_id));
+  expect(userHomeName(env, ana.user.user_id)).toBe(userHomeName(env, bo.user.user_id));
   const withAna = await directConversation(cy, ana);
   const withBo = await directConversation(cy, bo);
   return { ana, bo, cy, withAna, withBo };

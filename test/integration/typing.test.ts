@@ -1,10 +1,10 @@
-import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { Limits } from "../../src/protocol";
 import { api, connect, createGroup, quickUsers, text } from "../helpers/client";
+import { conversationAlarm, conversationStub } from "../helpers/objects";
 
-const conversationStub = (id: string) => env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(id));
 const live = (token: string, conv: string) => connect(token, "live", { path: `/api/v1/conversations/${conv}/ws` });
 
 describe("typing indicators", () => {
@@ -75,10 +75,10 @@ describe("typing indicators", () => {
     const aliceLive = await live(alice!.token, conv);
     aliceLive.send({ type: "typing", conversation_id: conv, status: "typing" });
     await bobLive.next("typing");
-    // Running the object's alarm stands in for the ~5 s passing (the first run may be the fan-out
-    // alarm armed when the group was created; typing expiry is the next one).
+    // The conversation's alarm work, run as when its booked time comes, stands in for the ~5 s (the
+    // first may be the fan-out alarm armed when the group was created; typing expiry is the next).
     for (let i = 0; i < 3 && !bobLive.of("typing").some((f) => f.status === "stopped"); i++) {
-      await runDurableObjectAlarm(conversationStub(conv));
+      await runInDurableObject(conversationStub(conv), (o: ConversationObject) => conversationAlarm(o, conv));
       await bobLive.settle();
     }
     const frames = await bobLive.next("typing", 2, 1_000);

@@ -4,23 +4,25 @@ import { DevServer } from "../helpers/devServer";
 import { account, client, until, type Account } from "../helpers/sdk";
 
 /**
- * The state of a server that ran with one user object per user (every version before user objects
- * held shards of users), started again with USER_SHARDS=4 and then 2: every user moves to their new
- * home on start, and everything of theirs comes along.
+ * The state of a server that ran with one object per user and per conversation (every version before
+ * objects held shards), started again with four user and four conversation objects, then two and one:
+ * every user and every conversation moves to its new home on start, and everything of theirs comes
+ * along.
  */
-const server = new DevServer(undefined, { USER_SHARDS: "" });
+const server = new DevServer(undefined, { USER_SHARDS: "", CONVERSATION_SHARDS: "" });
 afterAll(() => server.stop());
 
 const rest = (who: Account) => new RestClient(server.url, () => who.token);
 
-async function restart(shards: string) {
+async function restart(users: string, conversations: string) {
   await server.stop();
-  server.vars.USER_SHARDS = shards;
+  server.vars.USER_SHARDS = users;
+  server.vars.CONVERSATION_SHARDS = conversations;
   await server.start(server.port);
 }
 
-describe("a change of USER_SHARDS", () => {
-  it("moves every user to their new home on start: sessions, lists, unread counts, cursors and settings come along", async () => {
+describe("a change of USER_SHARDS or CONVERSATION_SHARDS", () => {
+  it("moves every user and conversation to its new home on start: sessions, lists, unread counts, history, receipts and settings come along", async () => {
     await server.start();
     const users = await Promise.all(Array.from({ length: 6 }, () => account(server.url, "lay")));
     const [ana, ...others] = users as [Account, ...Account[]];
@@ -51,14 +53,25 @@ describe("a change of USER_SHARDS", () => {
           users.map(async (u) => [u.user.user_id, (await rest(u).call("listConversations", {})).conversations.map((c) => [c.conversation_id, c.last_message?.content, c.unread_count])] as const),
         ),
       );
+    // What the conversations hold: their history, and who has what (their members' cursors).
+    const conversations = async () => ({
+      history: (await rest(ana).call("history", { conversation_id: group, query: { limit: 50 } })).messages.map((m) => [m.seq, m.server_msg_id, m.content]),
+      receipts: (await rest(ana).call("receipts", { conversation_id: group, server_msg_id: last })).receipts.sort((x, y) => x.user_id.localeCompare(y.user_id)),
+      direct: (await rest(ana).call("history", { conversation_id: direct, query: { limit: 50 } })).messages.map((m) => [m.seq, m.content]),
+    });
     await new Promise((r) => setTimeout(r, 1_500));
     const before = await lists();
+    const held = await conversations();
+    expect(held.history).toHaveLength(6);
+    expect(held.receipts.find((r) => r.user_id === bo.user.user_id)?.delivered_at).not.toBeNull();
 
-    for (const shards of ["4", "2"]) {
-      await restart(shards);
-      expect(server.output()).toMatch(new RegExp(`→ USER_SHARDS=${shards}: moved \\d+ users`));
+    for (const [users, conversationShards] of [["4", "4"], ["2", "1"]] as const) {
+      await restart(users, conversationShards);
+      expect(server.output()).toMatch(new RegExp(`→ USER_SHARDS=${users}: moved \\d+ users`));
+      expect(server.output()).toMatch(new RegExp(`→ CONVERSATION_SHARDS=${conversationShards}: moved \\d+ conversations`));
       // The same tokens still work (sessions moved), and every list reads exactly as before.
       expect(await lists()).toEqual(before);
+      expect(await conversations()).toEqual(held);
       expect((await rest(bo).call("me", {})).settings).toMatchObject({ last_seen_visible: false });
     }
     // Bo's phone reconnects to his new home and is sent only what lies past its cursor.
@@ -71,6 +84,11 @@ describe("a change of USER_SHARDS", () => {
     // And new messages flow through the new homes.
     await rest(ana).call("sendMessage", { conversation_id: group, body: { content: "after the move", content_type: "text", client_msg_id: "g6" } });
     await until([again], () => seen.includes("after the move"), "a message after the move");
+    // Its sequence carries on from where the old home left it, and the idempotency keys came along.
+    const resent = await rest(ana).call("sendMessage", { conversation_id: group, body: { content: "g4 again", content_type: "text", client_msg_id: "g4" } });
+    expect(resent.server_msg_id).toBe(last);
+    const history = (await rest(ana).call("history", { conversation_id: group, query: { limit: 50 } })).messages;
+    expect(history.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     again.stop();
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ParleyClient, RestClient, type MessageAckFrame } from "../../src/client";
-import { homeNameIn, parsePlacement } from "../../src/objects/user/home";
+import { homeNameIn, parsePlacement } from "../../src/objects/homes";
 import { DevServer } from "../helpers/devServer";
 import { account, client, until, type Account } from "../helpers/sdk";
 
@@ -17,7 +17,7 @@ const PASSIVE = 12; // group members with no device connected: their inboxes mus
 const USER_SHARDS = "4";
 const server = new DevServer(undefined, { USER_SHARDS }); // our own, not the shared one: this test kills it
 afterAll(() => server.stop("SIGKILL"));
-const homeOf = (a: Account) => homeNameIn(parsePlacement(USER_SHARDS), a.user.user_id);
+const homeOf = (a: Account) => homeNameIn(parsePlacement("users", USER_SHARDS), a.user.user_id);
 
 /** Registers accounts until two share a user object and a third is in another. */
 async function placed(base: string): Promise<[Account, Account, Account]> {

@@ -3,10 +3,10 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
-import type { ConversationStore } from "../../src/objects/conversation/store";
 import { createGroup, quickUsers } from "../helpers/client";
+import { conversationIn, conversationStub } from "../helpers/objects";
 
-const storeOf = (o: ConversationObject) => (o as unknown as { store: ConversationStore }).store;
+const storeOf = (o: ConversationObject, conv: string) => conversationIn(o, conv).store;
 const MESSAGES = 20;
 
 /**
@@ -19,11 +19,11 @@ describe("member cursors (ConversationStore.advanceCursor, receipts)", () => {
   it("are the running maxima of any update sequence, and receipts time the first update that reached each message", async () => {
     const [owner, member] = await quickUsers(2, "cur");
     const conv = await createGroup(owner!, [member!], "cursors");
-    const stub = env.CONVERSATIONS.get(env.CONVERSATIONS.idFromName(conv));
+    const stub = conversationStub(conv);
     const updates = fc.array(fc.record({ status: fc.constantFrom("delivered" as const, "read" as const), offset: fc.integer({ min: 1, max: MESSAGES }) }), { maxLength: 40 });
 
     await runInDurableObject(stub, (o: ConversationObject) => {
-      const store = storeOf(o);
+      const store = storeOf(o, conv);
       const userId = member!.user.user_id;
       fc.assert(
         fc.property(updates, (steps) => {

@@ -1,243 +1,218 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
 import type { Env } from "../../env";
-import { byHome, homeStub, userHome } from "../user/home";
-import { ok, refuse, type Result } from "../../lib/result";
+import { sendRate } from "../../lib/sendRate";
+import type { Result } from "../../lib/result";
+import { TokenBuckets } from "../../lib/tokenBucket";
 import {
+  CloseCode,
   ErrorCode,
   HEARTBEAT_REQUEST,
   HEARTBEAT_RESPONSE,
   parseClientMessage,
-  type Conversation,
+  type ClientFrame,
+  type Conversation as ConversationInfo,
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
   type MemberRole,
-  type Receipt,
   type OutgoingMessage,
-  type ProtocolError,
-  CloseCode,
+  type Receipt,
 } from "../../protocol";
 import { guarded } from "../guard";
-import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
+import { conversationHome, conversationHomeName } from "../homes";
 import { migrate } from "../migrations";
-import { answerClose, sendFrame } from "../sockets";
-import { jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
-import { HistoryArchive, parseHotWindow } from "./archive";
-import { LiveSockets } from "./live";
-import { handleLiveFrames } from "./liveFrames";
-import { TypingTracker } from "./typing";
-import { Fanout, FANOUT_RETRY_MS, parseFanoutConcurrency } from "./fanout";
-import * as membership from "./membership";
+import { answerClose, errorFrame, sendFrame } from "../sockets";
+import { CONVERSATION_ID_HEADER, jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { parseHotWindow } from "./archive";
+import { Conversation, type ConversationHost } from "./conversation";
+import type { CursorMove, CursorMoved } from "./cursors";
+import { FANOUT_RETRY_MS, parseFanoutConcurrency } from "./fanout";
+import { exportConversation, forgetConversationRows, heldConversations, importConversation, type ConversationBundle } from "./handover";
+import { liveAttachment } from "./live";
 import { conversationMigrations } from "./migrations";
-import { sendRate } from "../../lib/sendRate";
-import { TokenBuckets } from "../../lib/tokenBucket";
-import { SendPath, type SendOutcome } from "./sending";
+import { DeliveryPost } from "./post";
 import { SenderNotices } from "./receipts";
-import { CursorMoves, type CursorMove, type CursorMoved } from "./cursors";
 import { r2SegmentStore } from "./segments";
-import { ConversationStore } from "./store";
+import type { SendOutcome } from "./sending";
 
 export type { SendOutcome } from "./sending";
 
+/** One sender's messages for one conversation, as a user object hands them over. */
+export interface SendBatch {
+  conversation_id: string;
+  sender_id: string;
+  origin_device?: string;
+  messages: OutgoingMessage[];
+}
+
 /**
- * One conversation: the single writer of its sequence. It stores each message before acking,
- * answers history and sync, keeps members' delivered/read cursors, and fans messages out to the
- * members' user objects. Logic lives in the store, fan-out and receipts modules.
+ * The home of one conversation (CONVERSATION_SHARDS unset) or of a shard of them
+ * (src/objects/homes.ts). A shell: every method names the conversation it is about and hands it to
+ * that conversation (conversation.ts), created from storage the first time it is asked for. What
+ * the shell itself keeps is what the conversations share: the one alarm, the socket events, the
+ * notices to senders and the post to user objects.
  */
 export class ConversationObject extends DurableObject<Env> {
-  private readonly store: ConversationStore;
-  /** History older than the hot window, in R2 (archive.ts). */
-  private readonly archive: HistoryArchive;
-  private readonly fanout: Fanout;
-  private readonly live: LiveSockets;
-  private readonly typingTracker: TypingTracker;
-  private readonly notices: SenderNotices;
+  private readonly conversations = new Map<string, Conversation>();
+  /** When each conversation wants its alarm work run (the object has one alarm: the earliest wins). */
+  private readonly wakeups = new Map<string, number>();
   private readonly alarms: AlarmClock;
-  private readonly sending: SendPath;
-  private readonly liveSendRate: TokenBuckets;
-  private readonly cursors: CursorMoves;
-  /** When a message was last stored (the alarm stands by while messages keep coming). */
-  private lastAppendAt = 0;
+  /** What every conversation held here shares (conversation.ts). */
+  private readonly host: ConversationHost;
+  private readonly hotWindow: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
     this.alarms = new AlarmClock(ctx);
-    this.store = new ConversationStore(ctx.storage);
-    this.notices = new SenderNotices(env);
-    this.archive = new HistoryArchive(ctx.storage, this.store, r2SegmentStore(env.ARCHIVE), parseHotWindow(env.HISTORY_HOT_WINDOW));
-    this.live = new LiveSockets(ctx);
-    this.fanout = new Fanout(this.store, env, this.live, (at) => void this.scheduleAlarm(at), parseFanoutConcurrency(env.FANOUT_CONCURRENCY));
     const rate = sendRate(env);
-    this.liveSendRate = new TokenBuckets(rate.burst, rate.perSecond);
-    this.sending = new SendPath(env, this.store, this.fanout, (id) => this.checkMember(id), () => this.afterAppend());
-    this.cursors = new CursorMoves(this.store, this.archive, this.notices, (id) => this.checkMember(id), (p) => ctx.waitUntil(p));
-    this.typingTracker = new TypingTracker(this.store, env, this.live, (at) => void this.scheduleAlarm(at), (p) => ctx.waitUntil(p));
+    const post = new DeliveryPost(env);
+    this.hotWindow = parseHotWindow(env.HISTORY_HOT_WINDOW);
+    this.host = {
+      ctx,
+      env,
+      notices: new SenderNotices(env),
+      liveSendRate: new TokenBuckets(rate.burst, rate.perSecond),
+      segments: r2SegmentStore(env.ARCHIVE),
+      hotWindow: this.hotWindow,
+      fanoutConcurrency: parseFanoutConcurrency(env.FANOUT_CONCURRENCY),
+      wakeAt: (id, at) => this.wakeAt(id, at),
+      awake: (id) => this.wakeups.has(id),
+      deliver: (home, batch) => post.deliver(home, batch),
+    };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
-    // A restart may have cut a fan-out short: finish it now rather than at the next message.
-    if (this.store.exists && this.fanout.behind) ctx.waitUntil(this.fanout.publish());
+    // A restart may have cut fan-outs short: finish them now rather than at the next message.
+    for (const id of this.unfinished()) this.conversation(id).resume();
   }
 
-  /** Creates the direct conversation of a pair, or returns the one that exists. */
-  async openDirect(conversationId: string, a: string, b: string): Promise<Result<{ conversation: Conversation; created: boolean }>> {
-    let created = false;
-    if (!this.store.exists) {
-      this.store.create(
-        {
-          conversation_id: conversationId,
-          type: "direct",
-          name: null,
-          members: [
-            { user_id: a, role: "member" },
-            { user_id: b, role: "member" },
-          ],
-        },
-        Date.now(),
-      );
-      created = true;
-    } else if (!this.store.member(a) || !this.store.member(b)) {
-      return refuse(ErrorCode.internal, "direct conversation id collision");
-    }
-    const conversation = this.store.describe();
-    // Idempotent: a retried create repairs a member's list if an earlier attempt was cut short.
-    await this.tellJoined(conversation, [a, b]);
-    return ok({ conversation, created });
+  private wakeAt(conversationId: string, at: number): void {
+    const booked = this.wakeups.get(conversationId);
+    if (booked !== undefined && booked <= at) return;
+    this.wakeups.set(conversationId, at);
+    void this.alarms.schedule(at);
   }
 
-  /** Creates a group with the creator as its admin; `memberIds` are the others, already checked to exist. */
-  async createGroup(conversationId: string, creatorId: string, name: string, memberIds: string[]): Promise<Result<Conversation>> {
-    if (this.store.exists) return refuse(ErrorCode.internal, "group id collision");
-    const now = Date.now();
-    const others = [...new Set(memberIds)].filter((id) => id !== creatorId);
-    this.store.transaction(() => {
-      this.store.create(
-        {
-          conversation_id: conversationId,
-          type: "group",
-          name,
-          members: [{ user_id: creatorId, role: "admin" }, ...others.map((id) => ({ user_id: id, role: "member" as const }))],
-        },
-        now,
-      );
-      this.store.appendSystem({ event: "group_created", actor: creatorId, name, user_ids: others }, now);
-      this.store.saveHead();
-    });
-    const conversation = this.store.describe();
-    await this.announce(conversation, [creatorId, ...others]);
-    this.afterAppend();
-    return ok(conversation);
+  private conversation(id: string): Conversation {
+    let c = this.conversations.get(id);
+    if (!c) this.conversations.set(id, (c = new Conversation(this.host, id)));
+    return c;
   }
 
-  async renameGroup(actor: string, name: string): Promise<Result<Conversation>> {
-    return this.change(membership.rename(this.store, actor, name, Date.now()));
+  /** Conversations whose fan-out was cut short (by a restart, or a failing user object). */
+  private unfinished(): string[] {
+    return this.ctx.storage.sql
+      .exec<{ conversation_id: string }>("SELECT conversation_id FROM conversations WHERE fanout_seq < last_seq")
+      .toArray()
+      .map((r) => r.conversation_id);
   }
 
-  async addMembers(actor: string, userIds: string[]): Promise<Result<Conversation>> {
-    const added = membership.addMembers(this.store, actor, userIds, Date.now());
-    if (added.ok) await this.announce(this.store.describe(), added.value);
-    return this.change(added);
+  // ---- RPC: every method names its conversation -------------------------------
+
+  openDirect(conversationId: string, a: string, b: string): Promise<Result<{ conversation: ConversationInfo; created: boolean }>> {
+    return this.conversation(conversationId).openDirect(a, b);
   }
 
-  async removeMember(actor: string, target: string): Promise<Result<Conversation>> {
-    return this.change(membership.removeMember(this.store, actor, target, Date.now()));
+  createGroup(conversationId: string, creatorId: string, name: string, memberIds: string[]): Promise<Result<ConversationInfo>> {
+    return this.conversation(conversationId).createGroup(creatorId, name, memberIds);
   }
 
-  async setRole(actor: string, target: string, role: MemberRole): Promise<Result<Conversation>> {
-    return this.change(membership.setRole(this.store, actor, target, role, Date.now()));
+  renameGroup(conversationId: string, actor: string, name: string): Result<ConversationInfo> {
+    return this.conversation(conversationId).renameGroup(actor, name);
   }
 
-  /** Per-member delivered/read times of one message, for its sender and for admins. */
-  async receipts(userId: string, serverMsgId: string): Promise<Result<Receipt[]>> {
-    const denied = this.checkMember(userId);
-    if (denied) return denied;
-    const message = await this.archive.messageMeta(serverMsgId);
-    if (!message || message.seq <= this.store.member(userId)!.joined_seq) {
-      return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
-    }
-    if (message.sender_id !== userId && this.store.member(userId)!.role !== "admin") {
-      return refuse(ErrorCode.forbidden, "only the sender and admins can see receipts");
-    }
-    return ok(this.store.receipts(message.seq, message.sender_id));
+  addMembers(conversationId: string, actor: string, userIds: string[]): Promise<Result<ConversationInfo>> {
+    return this.conversation(conversationId).addMembers(actor, userIds);
   }
 
-  private change(result: Result<unknown>): Result<Conversation> {
-    if (!result.ok) return result;
-    this.afterAppend();
-    return ok(this.store.describe());
+  removeMember(conversationId: string, actor: string, target: string): Result<ConversationInfo> {
+    return this.conversation(conversationId).removeMember(actor, target);
   }
 
-  /** New members learn of the conversation before its fan-out reaches them (it would also recover). */
-  private async announce(conversation: Conversation, userIds: string[]) {
-    try {
-      await this.tellJoined(conversation, userIds);
-    } catch (err) {
-      console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, error: String(err) }));
-    }
+  setRole(conversationId: string, actor: string, target: string, role: MemberRole): Result<ConversationInfo> {
+    return this.conversation(conversationId).setRole(actor, target, role);
   }
 
-  /** One call per user object holding some of `userIds`. */
-  private async tellJoined(conversation: Conversation, userIds: string[]) {
-    const joins = userIds.map((id) => ({ user_id: id, joined_seq: this.store.member(id)?.joined_seq ?? 0 }));
-    const results = await Promise.allSettled(
-      [...byHome(this.env, joins, (j) => j.user_id)].map(([home, group]) => homeStub(this.env, home).joinConversation(conversation, group)),
-    );
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+  receipts(conversationId: string, userId: string, serverMsgId: string): Promise<Result<Receipt[]>> {
+    return this.conversation(conversationId).receipts(userId, serverMsgId);
   }
 
-  describe(userId: string): Result<Conversation> {
-    const denied = this.checkMember(userId);
-    if (denied) return denied;
-    return ok(this.store.describe());
+  describe(conversationId: string, userId: string): Result<ConversationInfo> {
+    return this.conversation(conversationId).describe(userId);
+  }
+
+  history(conversationId: string, userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {
+    return this.conversation(conversationId).history(userId, query);
+  }
+
+  typing(conversationId: string, userId: string, status: "typing" | "stopped"): Result<void> {
+    return this.conversation(conversationId).typing(userId, status);
+  }
+
+  /** The user logged out: close their live sockets (those of one token, or all of them). */
+  closeSessions(conversationId: string, userId: string, tokenId: string | null): void {
+    this.conversation(conversationId).closeSessions(userId, tokenId);
   }
 
   /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */
-  sendMessages(
-    senderId: string,
-    messages: OutgoingMessage[],
-    originDevice?: string,
-  ): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
-    return this.sending.send(senderId, messages, originDevice);
-  }
-
-  /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
-  private afterAppend() {
-    this.lastAppendAt = Date.now();
-    const archiveAt = this.archive.due(Date.now());
-    if (archiveAt !== null) void this.scheduleAlarm(archiveAt);
-    if (!this.fanout.behind) return;
-    if (!this.alarms.booked) void this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
-    this.ctx.waitUntil(this.fanout.publish());
-  }
-
-  /** A page of history, stitched from R2 segments and hot rows (archive.ts). */
-  async history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {
-    const denied = this.checkMember(userId);
-    if (denied) return denied;
-    const floor = this.store.member(userId)!.joined_seq;
-    const limit = query.limit;
-    if (query.after !== undefined) {
-      const rows = await this.archive.messagesAfter(Math.max(query.after, floor), limit + 1);
-      return ok({ messages: rows.slice(0, limit), has_more: rows.length > limit });
-    }
-    const before = query.before ?? Number.MAX_SAFE_INTEGER;
-    const rows = await this.archive.messagesBefore(before, floor, limit + 1);
-    return ok({ messages: rows.slice(0, limit).reverse(), has_more: rows.length > limit });
+  sendMessages(conversationId: string, senderId: string, messages: OutgoingMessage[], originDevice?: string) {
+    return this.conversation(conversationId).sendMessages(senderId, messages, originDevice);
   }
 
   /**
-   * Moves a member's delivered or read cursor to the given message (cumulative) and tells the
-   * senders of the messages it passed (cursors.ts). Returns the member's unread count after a read.
+   * Many senders' batches, for any of the conversations held here: what a user object gathered from
+   * its devices in one turn. The text of all of them is stored in this one turn, so it shares one
+   * commit (and their fan-outs share calls to user objects); each batch still gets its own outcomes.
    */
-  async updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<CursorMoved>> {
-    const [moved] = await this.cursors.apply([{ user_id: userId, status, server_msg_id: serverMsgId }]);
+  sendMany(batches: SendBatch[]): Promise<Result<SendOutcome[]>[]> {
+    return Promise.all(batches.map((b) => this.sendMessages(b.conversation_id, b.sender_id, b.messages, b.origin_device)));
+  }
+
+  /** Moves members' delivered or read cursors (cumulative) and tells the senders; see cursors.ts. */
+  updateCursors(conversationId: string, moves: CursorMove[]): Promise<Result<CursorMoved>[]> {
+    return this.conversation(conversationId).updateCursors(moves);
+  }
+
+  async updateCursor(conversationId: string, userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<CursorMoved>> {
+    const [moved] = await this.updateCursors(conversationId, [{ user_id: userId, status, server_msg_id: serverMsgId }]);
     return moved!;
   }
 
-  /** Many members' moves at once: what a user object gathered from its users' devices. */
-  updateCursors(moves: CursorMove[]): Promise<Result<CursorMoved>[]> {
-    return this.cursors.apply(moves);
+  // ---- moving conversations between objects (handover.ts) --------------------
+
+  /**
+   * Hands every conversation held here whose home, under the current CONVERSATION_SHARDS, is another
+   * object over to it, and forgets it here. Returns how many moved. `npm start` calls it on every
+   * conversation object on disk when CONVERSATION_SHARDS changed (scripts/server.ts).
+   */
+  async rehome(): Promise<number> {
+    let moved = 0;
+    for (const id of heldConversations(this.ctx.storage.sql)) {
+      if (this.env.CONVERSATIONS.idFromName(conversationHomeName(this.env, id)).equals(this.ctx.id)) continue;
+      // Cursor moves held in memory are written first, so they travel with the rows.
+      this.conversations.get(id)?.store.flushCursors();
+      await conversationHome(this.env, id).adopt(exportConversation(this.ctx.storage.sql, id));
+      this.forget(id);
+      moved++;
+    }
+    return moved;
+  }
+
+  /** Takes in a conversation moved here from another object, and finishes any fan-out it had left. */
+  adopt(bundle: ConversationBundle): void {
+    this.ctx.storage.transactionSync(() => importConversation(this.ctx.storage.sql, bundle));
+    // Whatever was read of it before (e.g. "no such conversation") is stale now.
+    this.conversations.delete(bundle.conversation_id);
+    this.conversation(bundle.conversation_id).resume();
+  }
+
+  private forget(id: string): void {
+    const conversation = this.conversation(id);
+    forgetConversationRows(this.ctx.storage.sql, id);
+    this.conversations.delete(id);
+    this.wakeups.delete(id);
+    // Live sockets reconnect, to the conversation's new home.
+    conversation.live.closeAll(CloseCode.serviceRestart, "moved to another server object; reconnect");
   }
 
   // ---- the live conversation socket ----------------------------------------
@@ -246,50 +221,28 @@ export class ConversationObject extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return jsonError(426, ErrorCode.badRequest, "expected a WebSocket upgrade");
     }
-    const userId = request.headers.get(USER_ID_HEADER) ?? "";
-    const denied = this.checkMember(userId);
-    // Refused before accepting: a non-member never gets an open socket.
-    if (denied) return jsonError(denied.error.code === ErrorCode.notAMember ? 403 : 404, denied.error.code, denied.error.message);
+    const conversationId = request.headers.get(CONVERSATION_ID_HEADER) ?? "";
     const pair = new WebSocketPair();
-    this.live.accept(pair[1], userId, request.headers.get(TOKEN_ID_HEADER));
+    const accepted = this.conversation(conversationId).acceptLive(pair[1], request.headers.get(USER_ID_HEADER) ?? "", request.headers.get(TOKEN_ID_HEADER));
+    // Refused before accepting: a non-member never gets an open socket.
+    if (!accepted.ok) return jsonError(accepted.error.code === ErrorCode.notAMember ? 403 : 404, accepted.error.code, accepted.error.message);
     return upgradeResponse(request, pair[0]);
   }
 
-  /** The user logged out: close their live sockets (those of one token, or all of them). */
-  closeSessions(userId: string, tokenId: string | null): void {
-    this.live.closeUser(userId, CloseCode.revoked, "logged out", tokenId);
-  }
-
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const who = this.live.attachment(ws);
+    const who = liveAttachment(ws);
     if (!who) return;
-    if (!this.store.member(who.user_id)) {
-      this.live.closeUser(who.user_id, CloseCode.revoked, "you are no longer a member");
-      return;
-    }
-    const frames = [];
+    const frames: ClientFrame[] = [];
     for (const parsed of parseClientMessage(raw)) {
       if (parsed.ok) frames.push(parsed.frame);
       else sendFrame(ws, JSON.stringify(parsed.error));
     }
     try {
-      handleLiveFrames(
-        {
-          conversationId: () => this.store.conversationId,
-          sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
-          history: (user, query) => this.history(user, query),
-          updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
-          typing: (user, status) => this.typing(user, status),
-          admitSend: (user) => this.liveSendRate.take(user),
-        },
-        ws,
-        who,
-        frames,
-      );
+      this.conversation(who.conversation_id).liveFrames(ws, who, frames);
     } catch (err) {
       // One bad frame must not poison the object or the socket.
       console.error(JSON.stringify({ level: "error", msg: "live frame failed", error: String(err) }));
-      sendFrame(ws, JSON.stringify({ type: "error", code: ErrorCode.internal, message: "internal error" }));
+      sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }));
     }
   }
 
@@ -297,69 +250,46 @@ export class ConversationObject extends DurableObject<Env> {
     answerClose(ws, code, reason);
   }
 
-  /** A cursor moved on a live socket: the user's own inbox (read state, unread count) follows. */
-  private async updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
-    const moved = await this.updateCursor(userId, status, serverMsgId);
-    if (moved.ok) {
-      const { seq, unread_count } = moved.value;
-      this.ctx.waitUntil(userHome(this.env, userId).noteCursor(userId, this.store.conversationId, status, seq, unread_count));
-    }
-    return moved;
-  }
-
-  /** A member is typing (or stopped); see typing.ts. */
-  typing(userId: string, status: "typing" | "stopped"): Result<void> {
-    const denied = this.checkMember(userId);
-    if (denied) return denied;
-    this.typingTracker.update(userId, status, Date.now());
-    return ok(undefined);
-  }
+  // ---- the alarm ------------------------------------------------------------
 
   /**
-   * Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it,
-   * and ends typing states that ran out. The alarm's own time counts as "now" for typing, so tests
-   * can drive the clock by running the alarm.
+   * Runs the alarm work (fan-out retries and the safety net, typing expiry, archive passes) of each
+   * conversation that asked for it by now. After the object was evicted nothing is known of who
+   * asked: the conversations whose fan-out is unfinished, or whose history is due for the archive,
+   * are found in storage. The alarm's own time counts as "now", so tests can drive the clock.
    */
   override async alarm(): Promise<void> {
     const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
-    if (!this.store.exists) return;
+    const due = new Set([...this.wakeups].filter(([, at]) => at <= now).map(([id]) => id));
+    if (this.wakeups.size === 0) for (const id of [...this.unfinished(), ...this.archiveDue()]) due.add(id);
+    for (const id of due) await this.runAlarm(id, now);
+    const next = Math.min(...this.wakeups.values());
+    if (Number.isFinite(next)) await this.alarms.schedule(next);
+  }
+
+  /** One conversation's alarm work, and when it wants to run again. */
+  private async runAlarm(id: string, now: number): Promise<void> {
+    this.wakeups.delete(id);
+    const conversation = this.conversation(id);
+    if (!conversation.exists) return;
     await guarded(
       "conversation alarm",
-      { conversation: this.store.conversationId },
+      { conversation: id },
       async () => {
-        const nextTyping = this.typingTracker.expire(now);
-        if (nextTyping !== null) await this.scheduleAlarm(nextTyping);
-        await this.fanout.publish(now);
-        // While messages keep coming, each send records fan-out's progress and this alarm only
-        // stands by for a crash: it is booked again, so no send has to book one (a booking is a
-        // write of its own, on the message's path). Once the conversation is quiet (nothing stored
-        // for a second), every member's object is asked to write what it holds, and where fan-out
-        // got is recorded.
-        const quiet = now - this.lastAppendAt >= CURSOR_WRITE_DELAY_MS;
-        if (this.fanout.unconfirmed) await this.fanout.confirm(quiet);
-        this.store.flushCursors();
-        this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
-        // A user object that keeps failing is tried again at its own backoff.
-        const retry = this.fanout.ledger.nextRetryAt();
-        if (retry !== null) await this.scheduleAlarm(retry);
-        else if (!quiet || this.fanout.unconfirmed || this.fanout.behind) await this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS);
-        // After fan-out is recorded: only what every member has may leave the hot table.
-        const archiveRetry = await this.archive.run(now);
-        if (archiveRetry !== null) await this.scheduleAlarm(archiveRetry);
+        const next = await conversation.alarm(now);
+        if (next !== null) this.wakeAt(id, next);
       },
       // Whatever it was doing (fan-out, archive) is recorded as not done: the next alarm does it.
-      () => this.scheduleAlarm(Date.now() + FANOUT_RETRY_MS),
+      async () => this.wakeAt(id, Date.now() + FANOUT_RETRY_MS),
     );
   }
 
-  private checkMember(userId: string): { ok: false; error: ProtocolError } | null {
-    if (!this.store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
-    if (!this.store.member(userId)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
-    return null;
-  }
-
-  /** One alarm serves fan-out recovery, typing expiry and archive passes: the earliest time wins. */
-  private scheduleAlarm(at: number): Promise<void> {
-    return this.alarms.schedule(at);
+  /** Conversations with more hot history than their window allows (the archive pass is due). */
+  private archiveDue(): string[] {
+    const slack = Math.min(1_000, Math.ceil(this.hotWindow / 10));
+    return this.ctx.storage.sql
+      .exec<{ conversation_id: string }>("SELECT conversation_id FROM conversations WHERE last_seq - archived_seq > ?", this.hotWindow + slack)
+      .toArray()
+      .map((r) => r.conversation_id);
   }
 }

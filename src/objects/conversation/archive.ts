@@ -47,8 +47,7 @@ export class HistoryArchive {
     private segments: SegmentStore,
     readonly hotWindow: number,
   ) {
-    this.archivedUpTo =
-      this.sql.exec<{ n: number | null }>("SELECT MAX(last_seq) AS n FROM archive_segments").one().n ?? 0;
+    this.archivedUpTo = store.archivedSeq;
   }
 
   private get sql() {
@@ -98,7 +97,7 @@ export class HistoryArchive {
       }
       this.failures = 0;
       this.retryAt = 0;
-      this.sql.exec("DELETE FROM archived_keys WHERE timestamp < ?", now - ARCHIVED_KEY_RETENTION_MS);
+      this.sql.exec("DELETE FROM archived_keys WHERE conversation_id = ? AND timestamp < ?", this.store.id, now - ARCHIVED_KEY_RETENTION_MS);
       return null;
     } catch (err) {
       this.failures += 1;
@@ -128,8 +127,10 @@ export class HistoryArchive {
       senders.set(m.sender_id, s);
     }
     this.storage.transactionSync(() => {
+      const id = this.store.id;
       this.sql.exec(
-        "INSERT INTO archive_segments (first_seq, last_seq, key, message_count, bytes, archived_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO archive_segments (conversation_id, first_seq, last_seq, key, message_count, bytes, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        id,
         first,
         last,
         key,
@@ -139,7 +140,8 @@ export class HistoryArchive {
       );
       for (const [sender, s] of senders) {
         this.sql.exec(
-          "INSERT INTO archive_senders (first_seq, sender_id, messages, last_seq, last_server_msg_id) VALUES (?, ?, ?, ?, ?)",
+          "INSERT INTO archive_senders (conversation_id, first_seq, sender_id, messages, last_seq, last_server_msg_id) VALUES (?, ?, ?, ?, ?, ?)",
+          id,
           first,
           sender,
           s.count,
@@ -148,17 +150,19 @@ export class HistoryArchive {
         );
       }
       this.sql.exec(
-        `INSERT OR IGNORE INTO archived_keys (sender_id, client_msg_id, seq, server_msg_id, timestamp)
-         SELECT sender_id, client_msg_id, seq, server_msg_id, timestamp FROM messages
-         WHERE seq >= ? AND seq <= ? AND client_msg_id IS NOT NULL`,
+        `INSERT OR IGNORE INTO archived_keys (conversation_id, sender_id, client_msg_id, seq, server_msg_id, timestamp)
+         SELECT conversation_id, sender_id, client_msg_id, seq, server_msg_id, timestamp FROM messages
+         WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND client_msg_id IS NOT NULL`,
+        id,
         first,
         last,
       );
-      this.sql.exec("DELETE FROM messages WHERE seq >= ? AND seq <= ?", first, last);
+      this.sql.exec("DELETE FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ?", id, first, last);
       // The cursor log (when each member first reached each seq, for message info) would otherwise
       // grow with every acknowledgement forever: a busy 500-member group fills its object's 10 GB in
       // days. Older than the segments already archived, message info says "by" the next advance kept.
-      this.sql.exec("DELETE FROM cursor_advances WHERE seq < ?", first);
+      this.sql.exec("DELETE FROM cursor_advances WHERE conversation_id = ? AND seq < ?", id, first);
+      this.store.saveArchivedSeq(last);
     });
     this.archivedUpTo = last;
   }
@@ -167,7 +171,11 @@ export class HistoryArchive {
 
   private segmentFor(seq: number): SegmentRow {
     const row = this.sql
-      .exec<SegmentRow>("SELECT first_seq, last_seq, key FROM archive_segments WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1", seq)
+      .exec<SegmentRow>(
+        "SELECT first_seq, last_seq, key FROM archive_segments WHERE conversation_id = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
+        this.store.id,
+        seq,
+      )
       .toArray()[0];
     if (!row || row.last_seq < seq) throw new Error(`archive index has no segment for seq ${seq}`);
     return row;
@@ -269,7 +277,8 @@ export class HistoryArchive {
     if (floor >= this.archivedUpTo) return n;
     n += this.sql
       .exec<{ n: number | null }>(
-        "SELECT SUM(messages) AS n FROM archive_senders WHERE first_seq > ? AND sender_id != ?",
+        "SELECT SUM(messages) AS n FROM archive_senders WHERE conversation_id = ? AND first_seq > ? AND sender_id != ?",
+        this.store.id,
         floor,
         userId,
       )
@@ -298,8 +307,9 @@ export class HistoryArchive {
     this.sql
       .exec<{ sender_id: string; seq: number; server_msg_id: string }>(
         `SELECT s.sender_id, s.last_seq AS seq, s.last_server_msg_id AS server_msg_id
-         FROM archive_senders s JOIN archive_segments g ON g.first_seq = s.first_seq
-         WHERE g.first_seq > ? AND g.last_seq <= ? AND s.sender_id != ? AND s.last_seq IS NOT NULL`,
+         FROM archive_senders s JOIN archive_segments g ON g.conversation_id = s.conversation_id AND g.first_seq = s.first_seq
+         WHERE g.conversation_id = ? AND g.first_seq > ? AND g.last_seq <= ? AND s.sender_id != ? AND s.last_seq IS NOT NULL`,
+        this.store.id,
         from,
         archivedTo,
         excludeUserId,

@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { CloseCode } from "../../protocol";
-import type { DeliveredMessage, Recipient } from "../delivery";
-import { homeName, homeStub } from "../user/home";
+import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
+import { userHomeName, userHomeStub } from "../homes";
 import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { FanoutLedger, type Target } from "./ledger";
 import type { LiveSockets } from "./live";
@@ -52,6 +52,8 @@ export class Fanout {
     private readonly live: LiveSockets,
     /** Books the object's alarm (the earliest time wins): retries and the safety net. */
     private readonly scheduleAlarm: (at: number) => void,
+    /** Hands a user object (by name) its part of a round. */
+    private readonly deliver: (home: string, batch: DeliveryBatch) => Promise<DeliveryReceipt>,
     private readonly concurrency = Number.POSITIVE_INFINITY,
   ) {
     this.ledger = new FanoutLedger(store.fanoutSeq);
@@ -64,7 +66,7 @@ export class Fanout {
     if (this.grouped?.version === version) return this.grouped.homes;
     const homes = new Map<string, Recipient[]>();
     for (const r of this.store.recipients(0, Number.MAX_SAFE_INTEGER)) {
-      const home = homeName(this.env, r.user_id);
+      const home = userHomeName(this.env, r.user_id);
       const group = homes.get(home);
       if (group) group.push(r);
       else homes.set(home, [r]);
@@ -125,7 +127,6 @@ export class Fanout {
 
   /** Hands one target everything it is missing, a batch per call, in seq order. */
   private async pump(t: Target): Promise<void> {
-    const stub = homeStub(this.env, t.home);
     while (t.sent < this.store.lastSeq) {
       const from = t.sent;
       const messages = this.batchAfter(from);
@@ -137,7 +138,7 @@ export class Fanout {
         continue;
       }
       try {
-        const receipt = await stub.deliver({ conversation_id: this.store.conversationId, messages, recipients: theirs });
+        const receipt = await this.deliver(t.home, { conversation_id: this.store.conversationId, messages, recipients: theirs });
         this.ledger.delivered(t, theirs, to, receipt);
       } catch (err) {
         const retryAt = this.ledger.failed(t, Date.now());
@@ -218,7 +219,7 @@ export class Fanout {
         const t = this.ledger.target(home);
         const theirs = recipients.filter((r) => r.after < t.sent && r.upTo > t.confirmed);
         try {
-          const answer = this.ledger.confirmed(t, theirs, await homeStub(this.env, home).confirmDelivered(this.store.conversationId, writeNow));
+          const answer = this.ledger.confirmed(t, theirs, await userHomeStub(this.env, home).confirmDelivered(this.store.conversationId, writeNow));
           if (answer === "lost") lost = true;
           if (answer === "held") held = true;
         } catch (err) {

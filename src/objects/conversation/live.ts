@@ -4,33 +4,44 @@ import { sendFrame } from "../sockets";
 /**
  * Live sockets of one conversation: clients that have it open connect here and get its messages
  * straight from the conversation object — one `ws.send` per socket, no call into a user object.
- * Identity lives in the attachment (survives hibernation); the tag finds a user's sockets.
+ * An object may hold many conversations (CONVERSATION_SHARDS): identity lives in the attachment
+ * (survives hibernation) and the tags find one conversation's sockets, or one user's in it.
  */
 export interface LiveAttachment {
+  conversation_id: string;
   user_id: string;
   /** Names this socket as a message's origin, so it gets the ack rather than its own message back. */
   live_id: string;
-  /** When it was accepted (absent on sockets accepted before this was recorded: the oldest). */
-  opened_at?: number;
+  /** When it was accepted. */
+  opened_at: number;
 }
 
-const userTag = (userId: string) => `user:${userId}`;
+const conversationTag = (conversationId: string) => `conversation:${conversationId}`;
+const memberTag = (conversationId: string, userId: string) => `member:${conversationId}:${userId}`;
 const tokenTag = (tokenId: string) => `token:${tokenId}`;
 export const liveOrigin = (liveId: string) => `live:${liveId}`;
 
+export function liveAttachment(ws: WebSocket): LiveAttachment | null {
+  const a = ws.deserializeAttachment() as Partial<LiveAttachment> | null;
+  return a && typeof a.conversation_id === "string" && typeof a.user_id === "string" ? (a as LiveAttachment) : null;
+}
+
 export class LiveSockets {
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly conversationId: string,
+  ) {}
 
   /**
-   * A user holds at most `Limits.liveSocketsPerUser` live sockets here: the object's 32,768 sockets
-   * are shared by every member, so opening one more closes that user's oldest (the SDK opens one at
-   * a time, so only a misbehaving client gets there).
+   * A user holds at most `Limits.liveSocketsPerUser` live sockets on a conversation: the object's
+   * 32,768 sockets are shared by every member (and every conversation it holds), so opening one more
+   * closes that user's oldest (the SDK opens one at a time, so only a misbehaving client gets there).
    */
   accept(ws: WebSocket, userId: string, tokenId: string | null): LiveAttachment {
     const mine = this.ctx
-      .getWebSockets(userTag(userId))
+      .getWebSockets(memberTag(this.conversationId, userId))
       .filter((s) => s.readyState === WebSocket.OPEN)
-      .sort((x, y) => (this.attachment(x)?.opened_at ?? 0) - (this.attachment(y)?.opened_at ?? 0));
+      .sort((x, y) => (liveAttachment(x)?.opened_at ?? 0) - (liveAttachment(y)?.opened_at ?? 0));
     for (const old of mine.slice(0, Math.max(0, mine.length - Limits.liveSocketsPerUser + 1))) {
       try {
         old.close(CloseCode.replaced, "too many live sockets for this conversation: the oldest is closed");
@@ -38,18 +49,20 @@ export class LiveSockets {
         /* already closing */
       }
     }
-    const attachment: LiveAttachment = { user_id: userId, live_id: crypto.randomUUID(), opened_at: Date.now() };
-    this.ctx.acceptWebSocket(ws, tokenId ? [userTag(userId), tokenTag(tokenId)] : [userTag(userId)]);
+    const attachment: LiveAttachment = { conversation_id: this.conversationId, user_id: userId, live_id: crypto.randomUUID(), opened_at: Date.now() };
+    const tags = [conversationTag(this.conversationId), memberTag(this.conversationId, userId)];
+    if (tokenId) tags.push(tokenTag(tokenId));
+    this.ctx.acceptWebSocket(ws, tags);
     ws.serializeAttachment(attachment);
     return attachment;
   }
 
-  any(): boolean {
-    return this.ctx.getWebSockets().length > 0;
+  private sockets(): WebSocket[] {
+    return this.ctx.getWebSockets(conversationTag(this.conversationId));
   }
 
-  attachment(ws: WebSocket): LiveAttachment | null {
-    return ws.deserializeAttachment() as LiveAttachment | null;
+  any(): boolean {
+    return this.sockets().length > 0;
   }
 
   /**
@@ -57,8 +70,8 @@ export class LiveSockets {
    * may see (`range`), and never a socket its own message.
    */
   push(messages: { seq: number; frame: string; origin_device?: string }[], range: (userId: string) => { after: number; upTo: number } | null) {
-    for (const ws of this.ctx.getWebSockets()) {
-      const a = this.attachment(ws);
+    for (const ws of this.sockets()) {
+      const a = liveAttachment(ws);
       if (!a || ws.readyState !== WebSocket.OPEN) continue;
       const r = range(a.user_id);
       if (!r) continue;
@@ -71,16 +84,29 @@ export class LiveSockets {
 
   /** One frame to every open live socket except the given user's own. */
   pushToOthers(frame: string, exceptUserId: string) {
-    for (const ws of this.ctx.getWebSockets()) {
-      const a = this.attachment(ws);
+    for (const ws of this.sockets()) {
+      const a = liveAttachment(ws);
       if (a && a.user_id !== exceptUserId && ws.readyState === WebSocket.OPEN) sendFrame(ws, frame);
     }
   }
 
-  /** Closes a departed member's live sockets (after they got the message recording it). */
-  /** Closes a user's live sockets: all of them, or those opened with one token. */
+  /** Closes every live socket on this conversation. */
+  closeAll(code: number, reason: string) {
+    for (const ws of this.sockets()) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  /** Closes a user's live sockets: all of theirs on this conversation, or those opened with one token. */
   closeUser(userId: string, code: number, reason: string, tokenId: string | null = null) {
-    for (const ws of this.ctx.getWebSockets(tokenId ? tokenTag(tokenId) : userTag(userId))) {
+    const sockets = tokenId
+      ? this.ctx.getWebSockets(tokenTag(tokenId)).filter((ws) => liveAttachment(ws)?.conversation_id === this.conversationId)
+      : this.ctx.getWebSockets(memberTag(this.conversationId, userId));
+    for (const ws of sockets) {
       try {
         ws.close(code, reason);
       } catch {

@@ -94,4 +94,129 @@ export const conversationMigrations: Migration[] = [
       CREATE INDEX archived_keys_age ON archived_keys (timestamp);
     `,
   },
+  {
+    id: 4,
+    name: "conversations sharded: every table keyed by conversation",
+    sql: `
+      -- A conversation object now holds a shard of conversations (CONVERSATION_SHARDS; one when
+      -- unset). Every table gains the conversation id; the one-row conversation table becomes a
+      -- table of conversations.
+      CREATE TABLE conversations (
+        conversation_id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        name TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        -- every member's user object has every message up to here
+        fanout_seq INTEGER NOT NULL DEFAULT 0,
+        -- every message up to here is in an R2 segment and nowhere else (archive.ts)
+        archived_seq INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+      INSERT INTO conversations
+        SELECT conversation_id, type, name, created_at, updated_at, last_seq, fanout_seq,
+               COALESCE((SELECT MAX(last_seq) FROM archive_segments), 0)
+        FROM conversation;
+      -- What a restart must pick up: fan-outs cut short.
+      CREATE INDEX conversations_unfinished ON conversations (conversation_id) WHERE fanout_seq < last_seq;
+
+      CREATE TABLE members_by_conversation (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        joined_seq INTEGER NOT NULL,
+        joined_at INTEGER NOT NULL,
+        delivered_seq INTEGER NOT NULL DEFAULT 0,
+        delivered_at INTEGER,
+        read_seq INTEGER NOT NULL DEFAULT 0,
+        read_at INTEGER,
+        removed_seq INTEGER,
+        PRIMARY KEY (conversation_id, user_id)
+      ) WITHOUT ROWID;
+      INSERT INTO members_by_conversation
+        SELECT c.conversation_id, m.user_id, m.role, m.joined_seq, m.joined_at, m.delivered_seq, m.delivered_at, m.read_seq, m.read_at, m.removed_seq
+        FROM members m, conversation c;
+      DROP TABLE members;
+      ALTER TABLE members_by_conversation RENAME TO members;
+
+      -- Clustered by (conversation, seq): fan-out and history read runs of seqs.
+      CREATE TABLE messages_by_conversation (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        server_msg_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        client_msg_id TEXT,
+        content TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        media TEXT,
+        timestamp INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO messages_by_conversation
+        SELECT c.conversation_id, m.seq, m.server_msg_id, m.sender_id, m.client_msg_id, m.content, m.content_type, m.media, m.timestamp
+        FROM messages m, conversation c;
+      DROP TABLE messages;
+      ALTER TABLE messages_by_conversation RENAME TO messages;
+      -- No index of server_msg_id: every lookup by id goes through the seq it carries.
+      CREATE UNIQUE INDEX messages_idempotency ON messages (conversation_id, sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+
+      CREATE TABLE advances_by_conversation (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, kind, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO advances_by_conversation SELECT c.conversation_id, a.user_id, a.kind, a.seq, a.at FROM cursor_advances a, conversation c;
+      DROP TABLE cursor_advances;
+      ALTER TABLE advances_by_conversation RENAME TO cursor_advances;
+
+      CREATE TABLE segments_by_conversation (
+        conversation_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        message_count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        archived_at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, first_seq)
+      ) WITHOUT ROWID;
+      INSERT INTO segments_by_conversation
+        SELECT c.conversation_id, s.first_seq, s.last_seq, s.key, s.message_count, s.bytes, s.archived_at FROM archive_segments s, conversation c;
+      DROP TABLE archive_segments;
+      ALTER TABLE segments_by_conversation RENAME TO archive_segments;
+
+      CREATE TABLE senders_by_conversation (
+        conversation_id TEXT NOT NULL,
+        first_seq INTEGER NOT NULL,
+        sender_id TEXT NOT NULL,
+        messages INTEGER NOT NULL,
+        last_seq INTEGER,
+        last_server_msg_id TEXT,
+        PRIMARY KEY (conversation_id, first_seq, sender_id)
+      ) WITHOUT ROWID;
+      INSERT INTO senders_by_conversation
+        SELECT c.conversation_id, s.first_seq, s.sender_id, s.messages, s.last_seq, s.last_server_msg_id FROM archive_senders s, conversation c;
+      DROP TABLE archive_senders;
+      ALTER TABLE senders_by_conversation RENAME TO archive_senders;
+
+      CREATE TABLE keys_by_conversation (
+        conversation_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        client_msg_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        server_msg_id TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, sender_id, client_msg_id)
+      ) WITHOUT ROWID;
+      INSERT INTO keys_by_conversation
+        SELECT c.conversation_id, k.sender_id, k.client_msg_id, k.seq, k.server_msg_id, k.timestamp FROM archived_keys k, conversation c;
+      DROP TABLE archived_keys;
+      ALTER TABLE keys_by_conversation RENAME TO archived_keys;
+      CREATE INDEX archived_keys_age ON archived_keys (timestamp);
+
+      DROP TABLE conversation;
+    `,
+  },
 ];

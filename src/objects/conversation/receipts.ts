@@ -1,5 +1,5 @@
 import type { Env } from "../../env";
-import { byHome, homeStub } from "../user/home";
+import { byUserHome, userHomeStub } from "../homes";
 import type { MessageStatusUpdateFrame } from "../../protocol";
 
 /** How long status notices to one sender gather before they go as one call. */
@@ -34,8 +34,8 @@ export class SenderNotices {
     this.pending.clear();
     // One call per user object holding senders. Receipts are best effort (the receipts endpoint
     // answers from the cursor log).
-    for (const [home, group] of byHome(this.env, batches, (b) => b.user_id)) {
-      homeStub(this.env, home)
+    for (const [home, group] of byUserHome(this.env, batches, (b) => b.user_id)) {
+      userHomeStub(this.env, home)
         .pushFrames(group)
         .catch((err: unknown) => console.error(JSON.stringify({ level: "warn", msg: "status notice failed", error: String(err) })));
     }

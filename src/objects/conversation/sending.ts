@@ -60,12 +60,14 @@ export class SendPath {
       const results = messages.map((m): SendOutcome => {
         const refused = checkOutgoing(m);
         if (refused) return { ok: false, client_msg_id: m.client_msg_id, error: refused };
-        const existing = this.store.findBySenderKey(senderId, m.client_msg_id);
-        if (existing) return { ok: true, ack: existing };
         const attached = media.get(m.client_msg_id);
-        if (attached && !isMediaRef(attached)) return { ok: false, client_msg_id: m.client_msg_id, error: attached };
-        const stored = this.store.append(senderId, { ...m, media: attached ?? null }, now);
-        this.fanout.noteOrigin(stored.seq, originDevice);
+        if (attached && !isMediaRef(attached)) {
+          // A repeat of a message stored before still gets its ack, whatever its media says now.
+          const existing = this.store.findBySenderKey(senderId, m.client_msg_id);
+          return existing ? { ok: true, ack: existing } : { ok: false, client_msg_id: m.client_msg_id, error: attached };
+        }
+        const stored = this.store.appendOnce(senderId, { ...m, media: attached ?? null }, now);
+        if (stored.fresh) this.fanout.noteOrigin(stored.seq, originDevice);
         return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
       });
       this.store.saveHead(this.fanout.confirmedUpTo);

@@ -10,10 +10,13 @@ import type {
   Receipt,
   SystemEvent,
 } from "../../protocol";
-import { newServerMsgId } from "../../lib/ids";
+import { newServerMsgId, seqOfServerMsgId } from "../../lib/ids";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
-/** The queries of one conversation object. Every value is bound, never pasted into SQL. */
+/**
+ * The queries of one conversation (an object may hold many: CONVERSATION_SHARDS). Every row is
+ * keyed by the conversation's id; every value is bound, never pasted into SQL.
+ */
 
 type ConversationRow = {
   conversation_id: string;
@@ -23,9 +26,11 @@ type ConversationRow = {
   updated_at: number;
   last_seq: number;
   fanout_seq: number;
+  archived_seq: number;
 };
 
 export type MemberRow = {
+  conversation_id?: string;
   user_id: string;
   role: MemberRole;
   joined_seq: number;
@@ -64,10 +69,14 @@ export class ConversationStore {
   private pendingAdvances: { user_id: string; kind: DeliveryStatus; seq: number; at: number }[] = [];
   private readonly cursorWrites = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.writeCursors());
 
-  constructor(private readonly storage: DurableObjectStorage) {
-    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversation WHERE id = 1").toArray()[0] ?? null;
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    /** Which conversation: what every query is about. */
+    readonly id: string,
+  ) {
+    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversations WHERE conversation_id = ?", id).toArray()[0] ?? null;
     this.members = new Map(
-      this.sql.exec<MemberRow>("SELECT * FROM members").toArray().map((m) => [m.user_id, m] as const),
+      this.sql.exec<MemberRow>("SELECT * FROM members WHERE conversation_id = ?", id).toArray().map((m) => [m.user_id, m] as const),
     );
   }
 
@@ -79,21 +88,25 @@ export class ConversationStore {
     return this.meta !== null;
   }
   get conversationId(): string {
-    return this.meta!.conversation_id;
+    return this.id;
   }
   get lastSeq(): number {
     return this.meta?.last_seq ?? 0;
   }
-  /** Fan-out progress as last persisted; the live figure is `Fanout.deliveredUpTo`. */
+  /** Fan-out progress as last persisted; the live figures are in the fan-out ledger. */
   get fanoutSeq(): number {
     return this.meta?.fanout_seq ?? 0;
+  }
+  /** Every seq up to here is archived (archive.ts keeps it). */
+  get archivedSeq(): number {
+    return this.meta?.archived_seq ?? 0;
   }
 
   create(init: { conversation_id: string; type: ConversationType; name: string | null; members: Member[] }, now: number) {
     this.storage.transactionSync(() => {
       this.sql.exec(
-        "INSERT INTO conversation (id, conversation_id, type, name, created_at, updated_at) VALUES (1, ?, ?, ?, ?, ?)",
-        init.conversation_id,
+        "INSERT INTO conversations (conversation_id, type, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        this.id,
         init.type,
         init.name,
         now,
@@ -101,7 +114,7 @@ export class ConversationStore {
       );
       for (const m of init.members) this.addMember(m.user_id, m.role, now);
     });
-    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversation WHERE id = 1").one();
+    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversations WHERE conversation_id = ?", this.id).one();
   }
 
   /**
@@ -121,16 +134,17 @@ export class ConversationStore {
       removed_seq: null,
     };
     this.sql.exec(
-      `INSERT INTO members (user_id, role, joined_seq, joined_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
+      `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, joined_seq = excluded.joined_seq,
          joined_at = excluded.joined_at, delivered_seq = 0, delivered_at = NULL, read_seq = 0,
          read_at = NULL, removed_seq = NULL`,
+      this.id,
       userId,
       role,
       row.joined_seq,
       now,
     );
-    this.sql.exec("DELETE FROM cursor_advances WHERE user_id = ?", userId);
+    this.sql.exec("DELETE FROM cursor_advances WHERE conversation_id = ? AND user_id = ?", this.id, userId);
     this.pendingAdvances = this.pendingAdvances.filter((a) => a.user_id !== userId);
     this.movedCursors.delete(userId);
     this.members.set(userId, row);
@@ -143,20 +157,20 @@ export class ConversationStore {
     if (!m) return;
     m.removed_seq = seq;
     this.version++;
-    this.sql.exec("UPDATE members SET removed_seq = ? WHERE user_id = ?", seq, userId);
+    this.sql.exec("UPDATE members SET removed_seq = ? WHERE conversation_id = ? AND user_id = ?", seq, this.id, userId);
   }
 
   setRole(userId: string, role: MemberRole) {
     const m = this.members.get(userId);
     if (!m) return;
     m.role = role;
-    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+    this.sql.exec("UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?", role, this.id, userId);
   }
 
   rename(name: string, now: number) {
     this.meta!.name = name;
     this.meta!.updated_at = now;
-    this.sql.exec("UPDATE conversation SET name = ?, updated_at = ? WHERE id = 1", name, now);
+    this.sql.exec("UPDATE conversations SET name = ?, updated_at = ? WHERE conversation_id = ?", name, now, this.id);
   }
 
   /** Forgets departed members once fan-out has passed their removal. */
@@ -170,7 +184,7 @@ export class ConversationStore {
     }
     if (!any) return;
     this.version++;
-    this.sql.exec("DELETE FROM members WHERE removed_seq IS NOT NULL AND removed_seq <= ?", fanoutSeq);
+    this.sql.exec("DELETE FROM members WHERE conversation_id = ? AND removed_seq IS NOT NULL AND removed_seq <= ?", this.id, fanoutSeq);
   }
 
   get membershipVersion(): number {
@@ -225,11 +239,13 @@ export class ConversationStore {
   findBySenderKey(senderId: string, clientMsgId: string): MessageAck | null {
     const row = this.sql
       .exec<Pick<MessageRow, "seq" | "server_msg_id" | "timestamp">>(
-        `SELECT seq, server_msg_id, timestamp FROM messages WHERE sender_id = ? AND client_msg_id = ?
-         UNION ALL SELECT seq, server_msg_id, timestamp FROM archived_keys WHERE sender_id = ? AND client_msg_id = ?
+        `SELECT seq, server_msg_id, timestamp FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?
+         UNION ALL SELECT seq, server_msg_id, timestamp FROM archived_keys WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?
          LIMIT 1`,
+        this.id,
         senderId,
         clientMsgId,
+        this.id,
         senderId,
         clientMsgId,
       )
@@ -238,19 +254,65 @@ export class ConversationStore {
   }
 
   /**
-   * Assigns the next seq and stores the message. Callers run it inside one transaction per batch,
-   * so a batch is durable as a whole before any of its acks leave the object.
+   * Stores a message unless this sender already sent one with this client_msg_id, in which case
+   * the original is returned (`fresh: false`) and nothing is stored. Callers run it inside one
+   * transaction per batch, so a batch is durable as a whole before any of its acks leave the object.
+   *
+   * One statement in the common case: the insert itself finds a repeat among the hot rows (the
+   * unique index on sender and client_msg_id). Keys of archived messages are looked up only in a
+   * conversation that has archived any (archive.ts keeps them for 30 days).
    */
+  appendOnce(
+    senderId: string,
+    m: { content: string; content_type: Message["content_type"]; client_msg_id: string; media?: Message["media"] | null },
+    now: number,
+  ): { seq: number; server_msg_id: string; timestamp: number; fresh: boolean } {
+    if (this.archivedSeq > 0) {
+      const archived = this.sql
+        .exec<{ seq: number; server_msg_id: string; timestamp: number }>(
+          "SELECT seq, server_msg_id, timestamp FROM archived_keys WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?",
+          this.id,
+          senderId,
+          m.client_msg_id,
+        )
+        .toArray()[0];
+      if (archived) return { ...archived, fresh: false };
+    }
+    const inserted = this.insert(senderId, m, now, "ON CONFLICT DO NOTHING RETURNING seq");
+    if (inserted) return { ...inserted, fresh: true };
+    const original = this.sql
+      .exec<{ seq: number; server_msg_id: string; timestamp: number }>(
+        "SELECT seq, server_msg_id, timestamp FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?",
+        this.id,
+        senderId,
+        m.client_msg_id,
+      )
+      .one();
+    return { ...original, fresh: false };
+  }
+
+  /** Assigns the next seq and stores a message the server writes itself (no client_msg_id). */
   append(
+    senderId: string,
+    m: { content: string; content_type: Message["content_type"]; client_msg_id: null; media?: Message["media"] | null },
+    now: number,
+  ) {
+    return this.insert(senderId, m, now, "")!;
+  }
+
+  /** The insert behind both; null when `onConflict` skipped it. */
+  private insert(
     senderId: string,
     m: { content: string; content_type: Message["content_type"]; client_msg_id: string | null; media?: Message["media"] | null },
     now: number,
-  ) {
+    onConflict: string,
+  ): { seq: number; server_msg_id: string; timestamp: number } | null {
     const meta = this.meta!;
     const seq = meta.last_seq + 1;
     const serverMsgId = newServerMsgId(seq);
-    this.sql.exec(
-      `INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    const cursor = this.sql.exec(
+      `INSERT INTO messages (conversation_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${onConflict}`,
+      this.id,
       seq,
       serverMsgId,
       senderId,
@@ -260,6 +322,7 @@ export class ConversationStore {
       m.media ? JSON.stringify(m.media) : null,
       now,
     );
+    if (onConflict && cursor.toArray().length === 0) return null;
     meta.last_seq = seq;
     meta.updated_at = now;
     return { seq, server_msg_id: serverMsgId, timestamp: now };
@@ -278,18 +341,25 @@ export class ConversationStore {
     const meta = this.meta!;
     meta.fanout_seq = Math.max(meta.fanout_seq, fanoutSeq);
     this.sql.exec(
-      "UPDATE conversation SET last_seq = ?, updated_at = ?, fanout_seq = ? WHERE id = 1",
+      "UPDATE conversations SET last_seq = ?, updated_at = ?, fanout_seq = ? WHERE conversation_id = ?",
       meta.last_seq,
       meta.updated_at,
       meta.fanout_seq,
+      this.id,
     );
+  }
+
+  /** Records how far history is archived (inside the archive pass's transaction). */
+  saveArchivedSeq(seq: number) {
+    this.meta!.archived_seq = seq;
+    this.sql.exec("UPDATE conversations SET archived_seq = ? WHERE conversation_id = ?", seq, this.id);
   }
 
   /** Records fan-out progress on its own (from the alarm, when no send is coming to carry it). */
   saveFanoutSeq(seq: number) {
     if (seq <= this.meta!.fanout_seq) return;
     this.meta!.fanout_seq = seq;
-    this.sql.exec("UPDATE conversation SET fanout_seq = ? WHERE id = 1", seq);
+    this.sql.exec("UPDATE conversations SET fanout_seq = ? WHERE conversation_id = ?", seq, this.id);
   }
 
   transaction<T>(fn: () => T): T {
@@ -310,7 +380,7 @@ export class ConversationStore {
   /** Messages with seq in (afterSeq, …], ascending, at most `limit`. */
   messagesAfter(afterSeq: number, limit: number): Message[] {
     return this.sql
-      .exec<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq > ? ORDER BY seq ASC LIMIT ?`, afterSeq, limit)
+      .exec<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`, this.id, afterSeq, limit)
       .toArray()
       .map((r) => this.toMessage(r));
   }
@@ -319,18 +389,14 @@ export class ConversationStore {
   messagesBefore(beforeSeq: number, floor: number, limit: number): Message[] {
     return this.sql
       .exec<MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? AND seq > ? ORDER BY seq DESC LIMIT ?`,
+        this.id,
         beforeSeq,
         floor,
         limit,
       )
       .toArray()
       .map((r) => this.toMessage(r));
-  }
-
-  seqOf(serverMsgId: string): number | null {
-    const row = this.sql.exec<{ seq: number }>("SELECT seq FROM messages WHERE server_msg_id = ?", serverMsgId).toArray()[0];
-    return row?.seq ?? null;
   }
 
   /** Moves a member's cursor forward (never back); returns the previous position. */
@@ -372,16 +438,18 @@ export class ConversationStore {
     if (moved.length > 0) {
       this.sql.exec(
         `UPDATE members SET read_seq = j.value ->> 1, read_at = j.value ->> 2, delivered_seq = j.value ->> 3, delivered_at = j.value ->> 4
-         FROM json_each(?) AS j WHERE members.user_id = j.value ->> 0`,
+         FROM json_each(?) AS j WHERE members.conversation_id = ? AND members.user_id = j.value ->> 0`,
         JSON.stringify(moved),
+        this.id,
       );
     }
     const advances = this.pendingAdvances.filter((a) => this.members.has(a.user_id)).map((a) => [a.user_id, a.kind, a.seq, a.at]);
     this.pendingAdvances = [];
     if (advances.length > 0) {
       this.sql.exec(
-        `INSERT INTO cursor_advances (user_id, kind, seq, at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+        `INSERT INTO cursor_advances (conversation_id, user_id, kind, seq, at)
+         SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`,
+        this.id,
         JSON.stringify(advances),
       );
     }
@@ -397,7 +465,8 @@ export class ConversationStore {
     const firstAt = (userId: string, kind: DeliveryStatus) =>
       this.sql
         .exec<{ at: number }>(
-          "SELECT at FROM cursor_advances WHERE user_id = ? AND kind = ? AND seq >= ? ORDER BY seq LIMIT 1",
+          "SELECT at FROM cursor_advances WHERE conversation_id = ? AND user_id = ? AND kind = ? AND seq >= ? ORDER BY seq LIMIT 1",
+          this.id,
           userId,
           kind,
           seq,
@@ -412,12 +481,18 @@ export class ConversationStore {
       }));
   }
 
+  /** A hot message's seq and sender by its id: found by the seq the id carries, then checked whole. */
   messageMeta(serverMsgId: string): { seq: number; sender_id: string } | null {
-    return (
-      this.sql
-        .exec<{ seq: number; sender_id: string }>("SELECT seq, sender_id FROM messages WHERE server_msg_id = ?", serverMsgId)
-        .toArray()[0] ?? null
-    );
+    const seq = seqOfServerMsgId(serverMsgId);
+    if (seq === null) return null;
+    const row = this.sql
+      .exec<{ seq: number; sender_id: string; server_msg_id: string }>(
+        "SELECT seq, sender_id, server_msg_id FROM messages WHERE conversation_id = ? AND seq = ?",
+        this.id,
+        seq,
+      )
+      .toArray()[0];
+    return row && row.server_msg_id === serverMsgId ? { seq: row.seq, sender_id: row.sender_id } : null;
   }
 
   /** For each other sender in (from, to], their latest message: whose devices hear of a receipt. */
@@ -425,8 +500,9 @@ export class ConversationStore {
     return this.sql
       .exec<{ sender_id: string; seq: number; server_msg_id: string }>(
         `SELECT sender_id, MAX(seq) AS seq, server_msg_id FROM messages
-         WHERE seq > ? AND seq <= ? AND sender_id != ? AND content_type != 'system'
+         WHERE conversation_id = ? AND seq > ? AND seq <= ? AND sender_id != ? AND content_type != 'system'
          GROUP BY sender_id`,
+        this.id,
         from,
         to,
         excludeUserId,
@@ -439,7 +515,8 @@ export class ConversationStore {
     if (!m) return 0;
     return this.sql
       .exec<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM messages WHERE seq > ? AND sender_id != ?",
+        "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id != ?",
+        this.id,
         Math.max(m.read_seq, m.joined_seq),
         userId,
       )

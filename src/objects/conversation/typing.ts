@@ -1,5 +1,5 @@
 import type { Env } from "../../env";
-import { byHome, homeStub } from "../user/home";
+import { byUserHome, userHomeStub } from "../homes";
 import { Limits, type TypingUpdateFrame } from "../../protocol";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
@@ -64,6 +64,6 @@ export class TypingTracker {
     const members = this.store.memberIds();
     if (members.length > Limits.typingToDevicesMaxMembers) return;
     const others = members.filter((id) => id !== userId).map((id) => ({ user_id: id, frames: [encoded] }));
-    this.waitUntil(Promise.allSettled([...byHome(this.env, others, (o) => o.user_id)].map(([home, group]) => homeStub(this.env, home).pushFrames(group))));
+    this.waitUntil(Promise.allSettled([...byUserHome(this.env, others, (o) => o.user_id)].map(([home, group]) => userHomeStub(this.env, home).pushFrames(group))));
   }
 }

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
-import { conversationStub, type Env } from "../../env";
+import type { Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
@@ -28,7 +28,7 @@ import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_I
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { exportUser, forgetUserRows, importUser, type UserBundle } from "./handover";
-import { homeName, userHome } from "./home";
+import { conversationHome, userHomeName, userHome } from "../homes";
 import { InboxStore } from "./inbox";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
@@ -44,7 +44,7 @@ import { TokenLedger } from "./tokens";
 export const userObjectConstructions = { count: 0 };
 
 /**
- * The home of a shard of users (one user when USER_SHARDS is unset; see home.ts): their device
+ * The home of a shard of users (one user when USER_SHARDS is unset; see ../homes.ts): their device
  * sockets, presence, delivery cursors, inboxes (conversation lists), sessions and push
  * notifications. Every method names the user it is about. A shell over the modules beside it.
  */
@@ -75,7 +75,7 @@ export class UserObject extends DurableObject<Env> {
       this.push.noteUndelivered(userId, conversationId, messages, Date.now()),
     );
     this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm);
-    this.frames = new DeviceFrameHandlers(env, this.inbox, (userId, p) => this.asSeenBy(userId, p));
+    this.frames = new DeviceFrameHandlers(env, this.inbox, this.sessions, (userId, p) => this.asSeenBy(userId, p));
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
@@ -138,6 +138,15 @@ export class UserObject extends DurableObject<Env> {
 
   deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
     return this.delivery.deliver(batch);
+  }
+
+  /**
+   * Rounds of several conversations at once (a conversation object holding many sends them
+   * together). Each is answered on its own: one that fails does not fail the others.
+   */
+  async deliverMany(batches: DeliveryBatch[]): Promise<(DeliveryReceipt | { error: string })[]> {
+    const settled = await Promise.allSettled(batches.map((b) => this.delivery.deliver(b)));
+    return settled.map((s) => (s.status === "fulfilled" ? s.value : { error: String(s.reason) }));
   }
 
   /** Fan-out asks how far this object has the conversation written (now, with `writeNow`), and how far held. */
@@ -244,7 +253,7 @@ export class UserObject extends DurableObject<Env> {
     }
     // Live conversation sockets are held by the conversations: ask each one this user is in.
     for (const c of this.inbox.list(userId)) {
-      this.ctx.waitUntil(conversationStub(this.env, c.conversation_id).closeSessions(userId, jti).catch(() => {}));
+      this.ctx.waitUntil(conversationHome(this.env, c.conversation_id).closeSessions(c.conversation_id, userId, jti).catch(() => {}));
     }
   }
 
@@ -281,7 +290,7 @@ export class UserObject extends DurableObject<Env> {
   async rehome(): Promise<number> {
     let moved = 0;
     for (const userId of this.profiles.ids()) {
-      if (this.env.USERS.idFromName(homeName(this.env, userId)).equals(this.ctx.id)) continue;
+      if (this.env.USERS.idFromName(userHomeName(this.env, userId)).equals(this.ctx.id)) continue;
       this.inbox.flush();
       await userHome(this.env, userId).adopt(exportUser(this.ctx.storage.sql, userId));
       this.forgetUser(userId);
@@ -305,7 +314,7 @@ export class UserObject extends DurableObject<Env> {
     for (const s of this.sessions.ofUser(userId)) {
       this.sessions.drop(s.ws);
       try {
-        s.ws.close(1012, "moved to another server object; reconnect");
+        s.ws.close(CloseCode.serviceRestart, "moved to another server object; reconnect");
       } catch {
         /* already closed */
       }

@@ -1,4 +1,5 @@
-import { conversationStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import { conversationHome } from "../homes";
 import type { CursorMove } from "../conversation/cursors";
 import { errorFrame, sendFrame } from "../sockets";
 import type { InboxStore } from "./inbox";
@@ -62,7 +63,7 @@ export class Acknowledgements {
   private async pass(conversationId: string, batch: Waiting[]): Promise<void> {
     let results;
     try {
-      results = await conversationStub(this.env, conversationId).updateCursors(batch.map((w) => w.move));
+      results = await conversationHome(this.env, conversationId).updateCursors(conversationId, batch.map((w) => w.move));
     } catch (err) {
       const again = batch.filter((w) => w.attempts + 1 < ACK_ATTEMPTS);
       console.error(JSON.stringify({ level: "warn", msg: "acknowledgements not passed on", conversation: conversationId, moves: batch.length, retrying: again.length, error: String(err) }));

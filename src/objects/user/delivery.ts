@@ -1,4 +1,5 @@
-import { conversationStub, type Env } from "../../env";
+import type { Env } from "../../env";
+import { conversationHome } from "../homes";
 import { count } from "../../lib/metrics";
 import { KeyedSerialQueue } from "../../lib/serial";
 import { Limits, SystemEvent, type Message } from "../../protocol";
@@ -90,9 +91,9 @@ export class Delivery {
 
   /** Adds the conversation to the lists of users who should have it (asking the conversation what it is). */
   private async learn(conversationId: string, recipients: Recipient[]): Promise<void> {
-    const stub = conversationStub(this.env, conversationId);
+    const home = conversationHome(this.env, conversationId);
     for (const r of recipients) {
-      const described = await stub.describe(r.user_id);
+      const described = await home.describe(conversationId, r.user_id);
       if (!described.ok) continue; // not a member (any more): nothing of it is theirs
       for (const other of recipients) {
         if (described.value.members.some((m) => m.user_id === other.user_id)) this.inbox.join(other.user_id, described.value, other.after);
@@ -122,7 +123,7 @@ export class Delivery {
     const out: DeliveredMessage[] = [];
     let cursor = after;
     while (cursor < before - 1) {
-      const page = await conversationStub(this.env, conversationId).history(reader.user_id, { after: cursor, limit: Limits.historyMaxPage });
+      const page = await conversationHome(this.env, conversationId).history(conversationId, reader.user_id, { after: cursor, limit: Limits.historyMaxPage });
       if (!page.ok || page.value.messages.length === 0) break;
       for (const m of page.value.messages) if (m.seq < before) out.push(encodeDelivered(m));
       cursor = page.value.messages[page.value.messages.length - 1]!.seq;
@@ -154,7 +155,7 @@ export class Delivery {
   private async replayConversation(session: DeviceSession, conversationId: string, fromSeq: number) {
     let cursor = fromSeq;
     for (;;) {
-      const page = await conversationStub(this.env, conversationId).history(session.userId, { after: cursor, limit: Limits.replayPage });
+      const page = await conversationHome(this.env, conversationId).history(conversationId, session.userId, { after: cursor, limit: Limits.replayPage });
       if (!page.ok) return;
       // A page is one socket message for a parley.v2 client: per-message sends were most of the cost.
       const frames = page.value.messages.map((m) => JSON.stringify({ type: "new_message", ...m }));

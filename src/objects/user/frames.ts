@@ -1,4 +1,4 @@
-import { conversationStub, type Env } from "../../env";
+import type { Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
 import { sendRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
@@ -6,30 +6,29 @@ import {
   ErrorCode,
   Limits,
   type ClientFrame,
-  type OutgoingMessage,
   type Presence,
 } from "../../protocol";
 import { Acknowledgements } from "./acknowledgements";
-import { byHome, homeStub } from "./home";
+import { byUserHome, conversationHome, userHomeStub } from "../homes";
 import type { InboxStore } from "./inbox";
 import { errorFrame, sendFrame, sendFrames } from "../sockets";
-import type { DeviceSession } from "./sessions";
+import { Outbox } from "./outbox";
+import type { DeviceSession, DeviceSessions } from "./sessions";
 
 type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
-/**
- * Handlers for the frames a device sends. Sends from one socket to one conversation are queued
- * and shipped to the conversation object in batches: the order of the socket is kept (one batch
- * in flight at a time) and a burst costs one round trip and one transaction, not one per message.
- */
 const rateLimited = {
   code: ErrorCode.rateLimited,
   message: `slow down: at most ${Limits.sendPerSecond} messages a second (bursts of ${Limits.sendBurst}); resend later`,
 };
 
+/**
+ * Handlers for the frames a device sends. Sends go through the outbox (outbox.ts), which ships them
+ * to the conversation objects in batches, keeping each device's order; acknowledgements through
+ * acknowledgements.ts.
+ */
 export class DeviceFrameHandlers {
-  /** Per device and conversation; `session` is the device's newest socket, where the acks go. */
-  private readonly outboxes = new Map<string, { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession }>();
+  private readonly outbox: Outbox;
   private readonly acks: Acknowledgements;
   /** Each user's send rate, shared by all their devices and by REST sends (admitSends). */
   readonly sendRate: TokenBuckets;
@@ -37,12 +36,14 @@ export class DeviceFrameHandlers {
   constructor(
     private readonly env: Env,
     private readonly inbox: InboxStore,
+    sessions: DeviceSessions,
     /** Someone's presence as the user may see it (their own last-seen setting applies). */
     private readonly asSeenBy: (userId: string, p: Presence) => Presence,
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
     this.acks = new Acknowledgements(env, inbox);
+    this.outbox = new Outbox(env, (userId, deviceId) => sessions.current(userId, deviceId));
   }
 
   handle(session: DeviceSession, frame: ClientFrame): Promise<void> | void {
@@ -69,53 +70,8 @@ export class DeviceFrameHandlers {
       sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
       return;
     }
-    const key = `${session.userId}\n${session.deviceId}\n${frame.conversation_id}`;
-    let outbox = this.outboxes.get(key);
-    if (!outbox) {
-      outbox = { pending: [], flushing: false, session };
-      this.outboxes.set(key, outbox);
-    }
-    // A reconnected device's resends join the flush its old socket started: their acks must go to
-    // the socket that is open now, not the closed one.
-    outbox.session = session;
-    const { type: _t, conversation_id: _c, ...message } = frame;
-    outbox.pending.push(message);
-    if (!outbox.flushing) return this.flush(session, frame.conversation_id, key, outbox);
-  }
-
-  private async flush(
-    session: DeviceSession,
-    conversationId: string,
-    key: string,
-    outbox: { pending: OutgoingMessage[]; flushing: boolean; session: DeviceSession },
-  ) {
-    outbox.flushing = true;
-    // The rest of the socket message joins the batch, and so do the frames already waiting behind
-    // it: a timer fires only once the events queued before it have run. A stream of one-frame sends
-    // then costs one transaction and one commit per batch, not per message.
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    try {
-      while (outbox.pending.length > 0) {
-        const batch = outbox.pending.splice(0, 500);
-        let frames: string[];
-        try {
-          const result = await conversationStub(this.env, conversationId).sendMessages(session.userId, batch, session.deviceId);
-          frames = result.ok
-            ? result.value.map((o) =>
-                o.ok ? JSON.stringify({ type: "message_ack", ...o.ack }) : errorFrame(o.error, o.client_msg_id),
-              )
-            : batch.map((m) => errorFrame(result.error, m.client_msg_id));
-        } catch (err) {
-          console.error(JSON.stringify({ level: "error", msg: "send failed", conversation: conversationId, error: String(err) }));
-          // Nothing was acked: the client keeps these in its outbox and resends with the same ids.
-          frames = batch.map((m) => errorFrame({ code: ErrorCode.internal, message: "could not store the message; retry" }, m.client_msg_id));
-        }
-        sendFrames(outbox.session.ws, frames, outbox.session.batched);
-      }
-    } finally {
-      outbox.flushing = false;
-      this.outboxes.delete(key);
-    }
+    const { type: _t, conversation_id: conversationId, ...message } = frame;
+    this.outbox.add(session, conversationId, message);
   }
 
   /**
@@ -157,8 +113,8 @@ export class DeviceFrameHandlers {
       );
     }
     // One call per object holding watched users, not one per user.
-    const homes = [...byHome(this.env, allowed, (id) => id)];
-    const states = await Promise.allSettled(homes.map(([home, targets]) => homeStub(this.env, home).subscribePresence(targets, me)));
+    const homes = [...byUserHome(this.env, allowed, (id) => id)];
+    const states = await Promise.allSettled(homes.map(([home, targets]) => userHomeStub(this.env, home).subscribePresence(targets, me)));
     for (const s of states) {
       if (s.status !== "fulfilled") continue;
       for (const p of s.value) sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.asSeenBy(me, p) }));
@@ -166,12 +122,12 @@ export class DeviceFrameHandlers {
   }
 
   private async typing(session: DeviceSession, frame: FrameOf<"typing">) {
-    const result = await conversationStub(this.env, frame.conversation_id).typing(session.userId, frame.status);
+    const result = await conversationHome(this.env, frame.conversation_id).typing(frame.conversation_id, session.userId, frame.status);
     if (!result.ok) sendFrame(session.ws, errorFrame(result.error));
   }
 
   private async sync(session: DeviceSession, frame: FrameOf<"sync">) {
-    const result = await conversationStub(this.env, frame.conversation_id).history(session.userId, {
+    const result = await conversationHome(this.env, frame.conversation_id).history(frame.conversation_id, session.userId, {
       after: frame.after_seq,
       limit: frame.limit ?? Limits.historyMaxPage,
     });

@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import { Limits, type Presence } from "../../protocol";
-import { byHome, homeStub } from "./home";
+import { byUserHome, userHomeStub } from "../homes";
 import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
 
@@ -169,9 +169,9 @@ export class PresenceKeeper {
    * here, so a watch costs at most one wasted call after its app went away, however long it runs.
    */
   private async tell(userId: string, presence: Presence, subscribers: PresenceSubscriber[]): Promise<void> {
-    const homes = [...byHome(this.env, subscribers, (s) => s.subscriber_id)];
+    const homes = [...byUserHome(this.env, subscribers, (s) => s.subscriber_id)];
     const answers = await Promise.allSettled(
-      homes.map(([home, group]) => homeStub(this.env, home).presenceChanged(presence, group.map((s) => s.subscriber_id))),
+      homes.map(([home, group]) => userHomeStub(this.env, home).presenceChanged(presence, group.map((s) => s.subscriber_id))),
     );
     const gone: PresenceSubscriber[] = [];
     answers.forEach((a, i) => {

@@ -4,7 +4,7 @@ import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type PushPayload, type PushSubscriptionBody } from "../../protocol";
 import type { PushJob } from "../../queues/push";
 import type { DeliveredMessage } from "../delivery";
-import { userHome } from "./home";
+import { userHome } from "../homes";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";

@@ -110,6 +110,15 @@ export class DeviceSessions {
     return this.ctx.getWebSockets(deviceTag(userId, deviceId));
   }
 
+  /** The device's socket that is open now, if any. */
+  current(userId: string, deviceId: string): DeviceSession | null {
+    for (const ws of this.ofDevice(userId, deviceId)) {
+      const session = this.get(ws);
+      if (session && ws.readyState === WebSocket.OPEN) return session;
+    }
+    return null;
+  }
+
   /** The sockets opened with one token. */
   ofToken(tokenId: string): WebSocket[] {
     return this.ctx.getWebSockets(tokenTag(tokenId));

@@ -1,0 +1,335 @@
+import type { Env } from "../../env";
+import { ok, refuse, type Result } from "../../lib/result";
+import type { TokenBuckets } from "../../lib/tokenBucket";
+import {
+  CloseCode,
+  ErrorCode,
+  type ClientFrame,
+  type Conversation as ConversationInfo,
+  type DeliveryStatus,
+  type HistoryQuery,
+  type HistoryResponse,
+  type MemberRole,
+  type OutgoingMessage,
+  type ProtocolError,
+  type Receipt,
+} from "../../protocol";
+import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
+import { byUserHome, userHome, userHomeStub } from "../homes";
+import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
+import { HistoryArchive } from "./archive";
+import { CursorMoves, type CursorMove, type CursorMoved } from "./cursors";
+import { Fanout, FANOUT_RETRY_MS } from "./fanout";
+import { LiveSockets, type LiveAttachment } from "./live";
+import { handleLiveFrames } from "./liveFrames";
+import * as membership from "./membership";
+import type { SenderNotices } from "./receipts";
+import type { SegmentStore } from "./segments";
+import { SendPath, type SendOutcome } from "./sending";
+import { ConversationStore } from "./store";
+import { TypingTracker } from "./typing";
+
+/** What every conversation of a conversation object shares: the object's own parts. */
+export interface ConversationHost {
+  readonly ctx: DurableObjectState;
+  readonly env: Env;
+  /** Status notices on their way to senders, gathered across the object's conversations. */
+  readonly notices: SenderNotices;
+  /** Each sender's rate on live sockets (device sockets are limited by the user objects). */
+  readonly liveSendRate: TokenBuckets;
+  readonly segments: SegmentStore;
+  readonly hotWindow: number;
+  readonly fanoutConcurrency: number;
+  /** Runs this conversation's alarm work at `at` or sooner (the object has one alarm: the earliest wins). */
+  wakeAt(conversationId: string, at: number): void;
+  /** Whether this conversation's alarm work is already booked. */
+  awake(conversationId: string): boolean;
+  /** Hands a user object its part of a fan-out round; rounds to the same object go as one call. */
+  deliver(home: string, batch: DeliveryBatch): Promise<DeliveryReceipt>;
+}
+
+/**
+ * One conversation: the single writer of its sequence. It stores each message before acking,
+ * answers history and sync, keeps members' delivered/read cursors, and fans messages out to the
+ * members' user objects. A conversation object holds one (CONVERSATION_SHARDS unset) or many; each
+ * is one of these, over the modules beside it.
+ */
+export class Conversation {
+  readonly store: ConversationStore;
+  /** History older than the hot window, in R2 (archive.ts). */
+  readonly archive: HistoryArchive;
+  readonly fanout: Fanout;
+  readonly live: LiveSockets;
+  private readonly typingTracker: TypingTracker;
+  private readonly sending: SendPath;
+  private readonly cursors: CursorMoves;
+  /** When a message was last stored (the alarm stands by while messages keep coming). */
+  private lastAppendAt = 0;
+
+  constructor(
+    private readonly host: ConversationHost,
+    readonly id: string,
+  ) {
+    const { ctx, env } = host;
+    this.store = new ConversationStore(ctx.storage, id);
+    this.archive = new HistoryArchive(ctx.storage, this.store, host.segments, host.hotWindow);
+    this.live = new LiveSockets(ctx, id);
+    const wake = (at: number) => host.wakeAt(id, at);
+    this.fanout = new Fanout(this.store, env, this.live, wake, (home, batch) => host.deliver(home, batch), host.fanoutConcurrency);
+    this.sending = new SendPath(env, this.store, this.fanout, (userId) => this.checkMember(userId), () => this.afterAppend());
+    this.cursors = new CursorMoves(this.store, this.archive, host.notices, (userId) => this.checkMember(userId), (p) => ctx.waitUntil(p));
+    this.typingTracker = new TypingTracker(this.store, env, this.live, wake, (p) => ctx.waitUntil(p));
+  }
+
+  get exists(): boolean {
+    return this.store.exists;
+  }
+
+  /** A restart may have cut a fan-out short: finish it now rather than at the next message. */
+  resume(): void {
+    if (this.store.exists && this.fanout.behind) this.host.ctx.waitUntil(this.fanout.publish());
+  }
+
+  /** Creates the direct conversation of a pair, or returns the one that exists. */
+  async openDirect(a: string, b: string): Promise<Result<{ conversation: ConversationInfo; created: boolean }>> {
+    let created = false;
+    if (!this.store.exists) {
+      this.store.create(
+        {
+          conversation_id: this.id,
+          type: "direct",
+          name: null,
+          members: [
+            { user_id: a, role: "member" },
+            { user_id: b, role: "member" },
+          ],
+        },
+        Date.now(),
+      );
+      created = true;
+    } else if (!this.store.member(a) || !this.store.member(b)) {
+      return refuse(ErrorCode.internal, "direct conversation id collision");
+    }
+    const conversation = this.store.describe();
+    // Idempotent: a retried create repairs a member's list if an earlier attempt was cut short.
+    await this.tellJoined(conversation, [a, b]);
+    return ok({ conversation, created });
+  }
+
+  /** Creates a group with the creator as its admin; `memberIds` are the others, already checked to exist. */
+  async createGroup(creatorId: string, name: string, memberIds: string[]): Promise<Result<ConversationInfo>> {
+    if (this.store.exists) return refuse(ErrorCode.internal, "group id collision");
+    const now = Date.now();
+    const others = [...new Set(memberIds)].filter((id) => id !== creatorId);
+    this.store.transaction(() => {
+      this.store.create(
+        {
+          conversation_id: this.id,
+          type: "group",
+          name,
+          members: [{ user_id: creatorId, role: "admin" }, ...others.map((id) => ({ user_id: id, role: "member" as const }))],
+        },
+        now,
+      );
+      this.store.appendSystem({ event: "group_created", actor: creatorId, name, user_ids: others }, now);
+      this.store.saveHead();
+    });
+    const conversation = this.store.describe();
+    await this.announce(conversation, [creatorId, ...others]);
+    this.afterAppend();
+    return ok(conversation);
+  }
+
+  renameGroup(actor: string, name: string): Result<ConversationInfo> {
+    return this.change(membership.rename(this.store, actor, name, Date.now()));
+  }
+
+  async addMembers(actor: string, userIds: string[]): Promise<Result<ConversationInfo>> {
+    const added = membership.addMembers(this.store, actor, userIds, Date.now());
+    if (added.ok) await this.announce(this.store.describe(), added.value);
+    return this.change(added);
+  }
+
+  removeMember(actor: string, target: string): Result<ConversationInfo> {
+    return this.change(membership.removeMember(this.store, actor, target, Date.now()));
+  }
+
+  setRole(actor: string, target: string, role: MemberRole): Result<ConversationInfo> {
+    return this.change(membership.setRole(this.store, actor, target, role, Date.now()));
+  }
+
+  /** Per-member delivered/read times of one message, for its sender and for admins. */
+  async receipts(userId: string, serverMsgId: string): Promise<Result<Receipt[]>> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    const message = await this.archive.messageMeta(serverMsgId);
+    if (!message || message.seq <= this.store.member(userId)!.joined_seq) {
+      return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
+    }
+    if (message.sender_id !== userId && this.store.member(userId)!.role !== "admin") {
+      return refuse(ErrorCode.forbidden, "only the sender and admins can see receipts");
+    }
+    return ok(this.store.receipts(message.seq, message.sender_id));
+  }
+
+  private change(result: Result<unknown>): Result<ConversationInfo> {
+    if (!result.ok) return result;
+    this.afterAppend();
+    return ok(this.store.describe());
+  }
+
+  /** New members learn of the conversation before its fan-out reaches them (it would also recover). */
+  private async announce(conversation: ConversationInfo, userIds: string[]) {
+    try {
+      await this.tellJoined(conversation, userIds);
+    } catch (err) {
+      console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, error: String(err) }));
+    }
+  }
+
+  /** One call per user object holding some of `userIds`. */
+  private async tellJoined(conversation: ConversationInfo, userIds: string[]) {
+    const joins = userIds.map((id) => ({ user_id: id, joined_seq: this.store.member(id)?.joined_seq ?? 0 }));
+    const env = this.host.env;
+    const results = await Promise.allSettled(
+      [...byUserHome(env, joins, (j) => j.user_id)].map(([home, group]) => userHomeStub(env, home).joinConversation(conversation, group)),
+    );
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  describe(userId: string): Result<ConversationInfo> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    return ok(this.store.describe());
+  }
+
+  /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */
+  sendMessages(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
+    return this.sending.send(senderId, messages, originDevice);
+  }
+
+  /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
+  private afterAppend() {
+    const now = Date.now();
+    this.lastAppendAt = now;
+    const archiveAt = this.archive.due(now);
+    if (archiveAt !== null) this.host.wakeAt(this.id, archiveAt);
+    if (!this.fanout.behind) return;
+    if (!this.host.awake(this.id)) this.host.wakeAt(this.id, now + FANOUT_RETRY_MS);
+    this.host.ctx.waitUntil(this.fanout.publish());
+  }
+
+  /** A page of history, stitched from R2 segments and hot rows (archive.ts). */
+  async history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    const floor = this.store.member(userId)!.joined_seq;
+    const limit = query.limit;
+    if (query.after !== undefined) {
+      const rows = await this.archive.messagesAfter(Math.max(query.after, floor), limit + 1);
+      return ok({ messages: rows.slice(0, limit), has_more: rows.length > limit });
+    }
+    const before = query.before ?? Number.MAX_SAFE_INTEGER;
+    const rows = await this.archive.messagesBefore(before, floor, limit + 1);
+    return ok({ messages: rows.slice(0, limit).reverse(), has_more: rows.length > limit });
+  }
+
+  /**
+   * Moves members' delivered or read cursors (cumulative) and tells the senders of the messages
+   * they passed (cursors.ts); after a read, the member's unread count.
+   */
+  updateCursors(moves: CursorMove[]): Promise<Result<CursorMoved>[]> {
+    return this.cursors.apply(moves);
+  }
+
+  /** A member is typing (or stopped); see typing.ts. */
+  typing(userId: string, status: "typing" | "stopped"): Result<void> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    this.typingTracker.update(userId, status, Date.now());
+    return ok(undefined);
+  }
+
+  // ---- the live conversation socket ----------------------------------------
+
+  /** Accepts a live socket for a member; anyone else is refused before anything is accepted. */
+  acceptLive(ws: WebSocket, userId: string, tokenId: string | null): Result<LiveAttachment> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    return ok(this.live.accept(ws, userId, tokenId));
+  }
+
+  /** The user logged out: close their live sockets (those of one token, or all of them). */
+  closeSessions(userId: string, tokenId: string | null): void {
+    this.live.closeUser(userId, CloseCode.revoked, "logged out", tokenId);
+  }
+
+  /** Frames from a live socket: the sends of one socket message are stored as one batch. */
+  liveFrames(ws: WebSocket, who: LiveAttachment, frames: ClientFrame[]): void {
+    if (!this.store.member(who.user_id)) {
+      this.live.closeUser(who.user_id, CloseCode.revoked, "you are no longer a member");
+      return;
+    }
+    handleLiveFrames(
+      {
+        conversationId: () => this.id,
+        sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
+        history: (user, query) => this.history(user, query),
+        updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
+        typing: (user, status) => this.typing(user, status),
+        admitSend: (user) => this.host.liveSendRate.take(user),
+      },
+      ws,
+      who,
+      frames,
+    );
+  }
+
+  /** A cursor moved on a live socket: the user's own inbox (read state, unread count) follows. */
+  private async updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
+    const [moved] = await this.cursors.apply([{ user_id: userId, status, server_msg_id: serverMsgId }]);
+    if (moved!.ok) {
+      const { seq, unread_count } = moved!.value;
+      this.host.ctx.waitUntil(userHome(this.host.env, userId).noteCursor(userId, this.id, status, seq, unread_count));
+    }
+    return moved!;
+  }
+
+  // ---- the alarm ------------------------------------------------------------
+
+  /**
+   * Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it,
+   * ends typing states that ran out, and archives. Returns when to run again, if ever. `now` is the
+   * alarm's own time, so tests can drive the clock by running the alarm.
+   */
+  async alarm(now: number): Promise<number | null> {
+    let next: number | null = null;
+    const again = (at: number | null) => {
+      if (at !== null) next = next === null ? at : Math.min(next, at);
+    };
+    again(this.typingTracker.expire(now));
+    await this.fanout.publish(now);
+    // While messages keep coming, each send records fan-out's progress and this alarm only stands
+    // by for a crash: it is booked again, so no send has to book one (a booking is a write of its
+    // own, on the message's path). Once the conversation is quiet (nothing stored for a second),
+    // every member's object is asked to write what it holds, and where fan-out got is recorded.
+    const quiet = now - this.lastAppendAt >= CURSOR_WRITE_DELAY_MS;
+    if (this.fanout.unconfirmed) await this.fanout.confirm(quiet);
+    this.store.flushCursors();
+    this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+    // A user object that keeps failing is tried again at its own backoff.
+    const retry = this.fanout.ledger.nextRetryAt();
+    if (retry !== null) again(retry);
+    else if (!quiet || this.fanout.unconfirmed || this.fanout.behind) again(Date.now() + FANOUT_RETRY_MS);
+    // After fan-out is recorded: only what every member has may leave the hot table.
+    again(await this.archive.run(now));
+    return next;
+  }
+
+  private checkMember(userId: string): { ok: false; error: ProtocolError } | null {
+    if (!this.store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
+    if (!this.store.member(userId)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
+    return null;
+  }
+}
