@@ -5,6 +5,7 @@ import { defineConfig } from "vitest/config";
 const bindings = {
   ENVIRONMENT: "test",
   JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
+  ADMIN_SECRET: "test-admin-secret-0123456789",
   // A small hot window, so every test exercises history across the R2 archive.
   HISTORY_HOT_WINDOW: "100",
   // A test-only VAPID key pair (npm start generates its own into .dev.vars).

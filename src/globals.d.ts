@@ -22,6 +22,13 @@ declare namespace Cloudflare {
      */
     USER_SHARDS?: string;
     CONVERSATION_SHARDS?: string;
+    /**
+     * Operator secret for `/api/v1/admin/*` (src/routes/admin.ts); unset, those routes do not exist.
+     * `wrangler secret put ADMIN_SECRET` when a deployment needs them (docs/deploy.md).
+     */
+    ADMIN_SECRET?: string;
+    /** "1": every API route but admin answers 503 `maintenance` (docs/deploy.md, changing USER_SHARDS). */
+    MAINTENANCE?: string;
     /** User objects a fan-out calls at once (default all). */
     FANOUT_CONCURRENCY?: string;
     /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */

@@ -2,10 +2,11 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { requestLog } from "./middleware/requestLog";
-import { PROTOCOL_VERSION } from "./protocol";
+import { ErrorCode, PROTOCOL_VERSION } from "./protocol";
 import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
-import { onError, onNotFound } from "./middleware/errors";
+import { ApiError, onError, onNotFound } from "./middleware/errors";
+import { adminRoutes } from "./routes/admin";
 import { authRoutes, sessionRoutes } from "./routes/auth";
 import { consumeMediaJobs } from "./queues/media";
 import { consumeDeadPushes, consumePushJobs } from "./queues/push";
@@ -20,6 +21,12 @@ export { DirectoryObject } from "./objects/directory/DirectoryObject";
 export { UserObject } from "./objects/user/UserObject";
 
 const api = new Hono<AppEnv>()
+  // Operators' routes: their own secret, and open during a maintenance window.
+  .route("/admin", adminRoutes)
+  .use("*", async (c, next) => {
+    if (c.env.MAINTENANCE === "1") throw new ApiError(ErrorCode.maintenance, "down for maintenance; retry in a few minutes");
+    await next();
+  })
   .route("/auth", authRoutes)
   // Signed upload URLs authorize themselves (no session token): before the session check.
   .route("/media", mediaUploadRoutes)

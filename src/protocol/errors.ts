@@ -34,6 +34,8 @@ export const ErrorCode = {
   rateLimited: "rate_limited",
   internal: "internal_error",
   misconfigured: "server_misconfigured",
+  /** The deployment is in a maintenance window (MAINTENANCE=1, e.g. while users move between objects): retry later. */
+  maintenance: "maintenance",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -65,6 +67,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal_error: 500,
   server_misconfigured: 500,
+  maintenance: 503,
 };
 
 /** The error value objects hand back over RPC (thrown errors lose their type across RPC). */

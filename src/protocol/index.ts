@@ -11,3 +11,4 @@ export * from "./rest";
 export * from "./endpoints";
 export * from "./media";
 export * from "./push";
+export * from "./admin";

@@ -159,6 +159,8 @@ export const text = (content: string, clientMsgId: string) => ({
 });
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+/** The operator secret the test projects set (vitest.config.ts). */
+export const TEST_ADMIN_SECRET = "test-admin-secret-0123456789";
 
 /**
  * Many users at once for membership-scale tests: profiles made straight in their user objects and
