@@ -37,7 +37,7 @@ const SIZES = {
       { key: "group_fanout_fast", messages: size("BENCH_GROUP_FAST_MESSAGES", 100), intervalMs: size("BENCH_GROUP_FAST_INTERVAL_MS", 50) },
     ],
   },
-  idle: { users: size("BENCH_IDLE_USERS", 800), devicesPerUser: size("BENCH_IDLE_DEVICES", 10), idleSeconds: size("BENCH_IDLE_SECONDS", 30) },
+  idle: { users: size("BENCH_IDLE_USERS", 800), devicesPerUser: size("BENCH_IDLE_DEVICES", 10), idleSeconds: size("BENCH_IDLE_SECONDS", Limits.heartbeatIntervalMs / 1000) },
   catchUpMessages: size("BENCH_CATCHUP_MESSAGES", 10_000),
   cold: { samples: size("BENCH_COLD_SAMPLES", 5), warmPerSample: 3, restarts: size("BENCH_RESTARTS", 3) },
 };

@@ -1,4 +1,5 @@
 import type { ParleyClient } from "../../src/client";
+import { Limits } from "../../src/protocol";
 import { constructedBetween, WorkerInspector } from "../inspector";
 import { registerMany, round, Server, sleep, SocketMeter, waitFor, type Account } from "../lib";
 import type { BenchServer } from "../localServer";
@@ -15,8 +16,8 @@ import {
 
 /** The runtime evicts an object 10 s after its last request; a little more, to be sure. */
 const EVICTION_SETTLE_MS = 12_000;
-/** The SDK heartbeats every 25 s: after this long every socket has sent one and had it answered. */
-const HEARTBEAT_ROUND_MS = 27_000;
+/** After this long every socket has sent the SDK's heartbeat once and had it answered. */
+const HEARTBEAT_ROUND_MS = Limits.heartbeatIntervalMs + 2_000;
 
 /**
  * Open descriptors per device socket, counted at 200 sockets: the runtime holds two (the client's
@@ -49,7 +50,7 @@ const VARIANTS = [
 
 /**
  * Idle device sockets: up to `users × devicesPerUser` SDK clients connect (each a device of a user,
- * heartbeating every 25 s as the SDK does) and then do nothing. For the runtime process, memory:
+ * heartbeating every 45 s as the SDK does) and then do nothing. For the runtime process, memory:
  * before; once half the sockets are open, every user object has been evicted (its sockets
  * hibernated) and every socket has heartbeated once — the figure per idle socket; and with all of
  * them open. Then CPU over `idleSeconds` of idleness. Every socket is closed at the end.

@@ -172,7 +172,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.socketOptions = {
       createSocket: options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols)),
       backoff: { ...defaultBackoff, ...options.backoff },
-      heartbeatMs: options.heartbeatMs ?? 25_000,
+      heartbeatMs: options.heartbeatMs ?? Limits.heartbeatIntervalMs,
     };
     this.connection = new Connection({
       ...this.socketOptions,

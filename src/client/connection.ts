@@ -53,7 +53,10 @@ export interface ConnectionOptions {
   token: () => string;
   createSocket: SocketFactory;
   backoff: BackoffOptions;
-  /** A heartbeat goes out this often; a socket that answers nothing for two periods is dropped. */
+  /**
+   * A heartbeat goes out this often; a socket that answers nothing within `Limits.heartbeatAnswerMs`
+   * of one (or within the period, if shorter) is dropped and reopened.
+   */
   heartbeatMs: number;
   onOpen(): void;
   onFrame(frame: ServerFrame): void;
@@ -70,6 +73,7 @@ export class Connection {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private lastHeard = 0;
   private stateValue: ConnectionState = "closed";
@@ -195,25 +199,31 @@ export class Connection {
   }
 
   private heartbeat(): void {
-    if (!this.socket) return;
-    if (Date.now() - this.lastHeard > 2 * this.options.heartbeatMs) {
-      // Nothing heard for two periods: the network dropped without a close. Start over.
-      const dead = this.socket;
-      this.socket = null;
-      try {
-        dead.close(4000, "heartbeat timeout");
-      } catch {
-        /* already gone */
-      }
-      this.clearTimers();
-      this.scheduleRetry();
-      return;
-    }
+    const socket = this.socket;
+    if (!socket || this.answerTimer) return;
+    const sentAt = Date.now();
     try {
-      this.socket.send(HEARTBEAT_REQUEST);
+      socket.send(HEARTBEAT_REQUEST);
     } catch {
-      /* the close event follows */
+      return; // the close event follows
     }
+    // Anything heard after the heartbeat proves the link. Silence means the network dropped without
+    // a close: start over. (Detection takes at most a period and this window, ≈ 55 s by default.)
+    this.answerTimer = setTimeout(
+      () => {
+        this.answerTimer = null;
+        if (this.socket !== socket || this.lastHeard >= sentAt) return;
+        this.socket = null;
+        try {
+          socket.close(4000, "heartbeat timeout");
+        } catch {
+          /* already gone */
+        }
+        this.clearTimers();
+        this.scheduleRetry();
+      },
+      Math.min(Limits.heartbeatAnswerMs, this.options.heartbeatMs),
+    );
   }
 
   private scheduleRetry(): void {
@@ -241,9 +251,11 @@ export class Connection {
   private clearTimers(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.answerTimer) clearTimeout(this.answerTimer);
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.retryTimer = null;
     this.heartbeatTimer = null;
+    this.answerTimer = null;
     this.connectTimer = null;
   }
 

@@ -98,12 +98,12 @@ describe("presence", () => {
     }
   });
 
-  it("counts a device silent for over 60 s as gone (the alarm stands in for the wait)", async () => {
+  it("counts a device silent for over 100 s as gone (the alarm stands in for the wait)", async () => {
     const { alice, bob } = await pair();
     const silent = await connect(alice.token, "alice");
     const seen = async () => (await api("GET", `/api/v1/users/${alice.user.user_id}/presence`, { token: bob.token })).body;
     expect(await seen()).toMatchObject({ status: "online", last_seen: null });
-    // The alarm runs as if its booked time (a minute after the socket's last sign of life) had come.
+    // The alarm runs as if its booked time (100 s after the socket's last sign of life) had come.
     // It checks every socket its object holds at once: one alarm per object, however many users.
     expect(await runDurableObjectAlarm(userStub(alice))).toBe(true);
     await silent.until((s) => s.closed !== null, "the silent socket to be closed");

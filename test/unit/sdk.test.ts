@@ -1,6 +1,7 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { backoffDelay } from "../../src/client/connection";
+import { describe, expect, it, vi } from "vitest";
+import { backoffDelay, Connection, type SocketLike } from "../../src/client/connection";
+import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, Limits } from "../../src/protocol";
 import { ReceiptCursors } from "../../src/client/receipts";
 import { ConversationTimeline } from "../../src/client/timeline";
 import type { Message } from "../../src/protocol";
@@ -96,5 +97,91 @@ describe("receipt cursors", () => {
     cursors.note("b", "read", 5);
     expect(cursors.stateOf(5, ["a", "b"])).toBe("read");
     expect(cursors.note("b", "delivered", 4)).toBe(false); // cursors never move back
+  });
+});
+
+/** A socket that opens at once, records what it is sent, and answers heartbeats while `answering`. */
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: string[] = [];
+  closed: { code?: number; reason?: string } | null = null;
+  answering = true;
+  private readonly listeners = new Map<string, ((event: any) => void)[]>();
+  constructor() {
+    queueMicrotask(() => {
+      this.readyState = 1;
+      this.emit("open", {});
+    });
+  }
+  addEventListener(type: string, listener: (event: any) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
+  }
+  emit(type: string, event: unknown) {
+    for (const l of this.listeners.get(type) ?? []) l(event);
+  }
+  send(data: string) {
+    this.sent.push(data);
+    if (data === HEARTBEAT_REQUEST && this.answering) queueMicrotask(() => this.emit("message", { data: HEARTBEAT_RESPONSE }));
+  }
+  close(code?: number, reason?: string) {
+    this.closed = { code, reason };
+    this.readyState = 3;
+  }
+}
+
+describe("Connection heartbeats", () => {
+  function connection() {
+    const sockets: FakeSocket[] = [];
+    const c = new Connection({
+      url: "ws://parley.test/api/v1/ws",
+      token: () => "t",
+      createSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      backoff: { baseMs: 100, maxMs: 100 },
+      heartbeatMs: Limits.heartbeatIntervalMs,
+      onOpen() {},
+      onFrame() {},
+      onState() {},
+      onProtocolError() {},
+    });
+    return { c, sockets };
+  }
+
+  it("keeps a socket that answers, heartbeating once a period", async () => {
+    vi.useFakeTimers();
+    try {
+      const { c, sockets } = connection();
+      c.start();
+      await vi.advanceTimersByTimeAsync(10 * Limits.heartbeatIntervalMs + 1);
+      expect(sockets).toHaveLength(1);
+      expect(sockets[0]!.sent.filter((f) => f === HEARTBEAT_REQUEST)).toHaveLength(10);
+      expect(c.state).toBe("open");
+      c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("drops a socket whose heartbeat goes unanswered within the answer window, and opens another", async () => {
+    vi.useFakeTimers();
+    try {
+      const { c, sockets } = connection();
+      c.start();
+      await vi.advanceTimersByTimeAsync(1);
+      sockets[0]!.answering = false;
+      await vi.advanceTimersByTimeAsync(Limits.heartbeatIntervalMs + Limits.heartbeatAnswerMs - 10);
+      expect(sockets[0]!.closed).toBeNull();
+      await vi.advanceTimersByTimeAsync(20);
+      expect(sockets[0]!.closed).toEqual({ code: 4000, reason: "heartbeat timeout" });
+      await vi.advanceTimersByTimeAsync(200);
+      expect(sockets).toHaveLength(2);
+      expect(c.state).toBe("open");
+      c.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
