@@ -162,7 +162,60 @@ export const Code = {
   noticeWindowMs: 200,
   /** src/objects/conversation/archive.ts: messages per archive segment (at most). */
   segmentMessages: 1_000,
+  /** src/objects/conversation/archive.ts DEFAULT_HOT_WINDOW, and the slack past it before a pass archives (min(1,000, window/10)). */
+  hotWindow: 10_000,
+  hotWindowSlack: 1_000,
+  /** src/objects/conversation/archive.ts ARCHIVED_KEY_RETENTION_MS: an archived message's idempotency key is kept 30 days. */
+  archivedKeyRetentionDays: 30,
 };
+
+/**
+ * Storage estimates for the shard tables (shards.ts): bytes per SQLite row, each the typical size of
+ * its columns (ids ~24 characters, a text message's encoded frame ~300 bytes) plus SQLite's per-row,
+ * key and index overhead. Estimates, not measurements; the schemas are in src/objects/user/migrations.ts
+ * and src/objects/conversation/migrations.ts.
+ */
+export const StorageBytes = {
+  /** UserObject, per user: its `users` row (id, username, display name, counters). */
+  user: 200,
+  /**
+   * Per conversation in a user's list: the `conversations` row carrying the last message's encoded
+   * frame, and the user's `inbox` row (docs/scaling.md, "Storage per object": ~500 bytes a row).
+   */
+  inboxRow: 500,
+  /**
+   * Per member of each conversation in a user's list: its entry in `conversation_members` (JSON,
+   * ~52 bytes: ~26 KB for 500 members) and its `conversation_member_ids` row. Kept once per object,
+   * so shared by members of one conversation in the same shard (rare at these shard counts: not
+   * counted).
+   */
+  listedMember: 110,
+  /** `delivery_cursors`: one per device and conversation (upper: every device in every conversation). */
+  deliveryCursor: 80,
+  /** Per device: its `devices` row, and its `push_subscriptions` row (endpoint URL, keys). */
+  device: 500,
+  /** `presence_subscribers`: one per 1:1 partner watching the user (upper: every partner). */
+  watcher: 70,
+  /** ConversationObject, per conversation: its `conversations` row. */
+  conversation: 200,
+  /** Per member: its `members_by_conversation` row (cursors, role, join). */
+  member: 120,
+  /** Per message in the hot window: ids, sender, client id, the 100-byte text as stored (JSON), type, time, key, idempotency index. */
+  message: 300,
+  /** `cursor_advances` row: hotspots.ts's 60 bytes plus the conversation id the sharded table adds. Pruned with the archive. */
+  cursorAdvance: 90,
+  /** `archived_keys` row: kept `archivedKeyRetentionDays` after its message leaves the hot window. */
+  archivedKey: 100,
+};
+
+/**
+ * How much history a conversation holds (shards.ts, storage): one with traffic today is taken to have
+ * talked at today's rate for this many days, up to its hot window. Summed over the conversations with
+ * traffic today that is this many days of the whole service's messages (a conversation that talks
+ * one day in three is among today's one day in three), so the history of those quiet today is in it.
+ * Below the window, storage grows in proportion to it.
+ */
+export const storedHistoryDays = 365;
 
 /** Cloudflare's published limits the model compares against (docs/scaling.md cites the pages). */
 export const Cloudflare = {
@@ -178,11 +231,30 @@ export const Cloudflare = {
   storagePerObjectBytes: 10e9,
 };
 
-/** `--name=value` flags over the defaults (numbers only), `--json[=file]`, `--quiet`. */
-export function parseArgs(argv: string[], base: Params = defaults): { params: Params; json: string | null; quiet: boolean } {
+/** Full-scale shard counts to rate (shards.ts); empty: one object per user / per conversation only. */
+export interface ShardCounts {
+  users: number[];
+  conversations: number[];
+}
+
+/**
+ * `--name=value` flags over the defaults (numbers only), `--json[=file]`, `--quiet`, and
+ * `--user-shards=N[,N…]` / `--conversation-shards=N[,N…]` (full-scale shard counts, e.g. 1e6).
+ */
+export function parseArgs(
+  argv: string[],
+  base: Params = defaults,
+): { params: Params; json: string | null; quiet: boolean; shards: ShardCounts } {
   const params: Params = structuredClone(base);
   let json: string | null = null;
   let quiet = false;
+  const shards: ShardCounts = { users: [], conversations: [] };
+  const counts = (name: string, value: string) =>
+    value.split(",").map((v) => {
+      const n = Number(v.trim());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes whole numbers of shards, comma-separated (e.g. 1e5,1e6); got "${v}"`);
+      return n;
+    });
   const numeric: Record<string, (v: number) => void> = {
     seed: (v) => (params.seed = v),
     users: (v) => (params.users = v),
@@ -202,6 +274,8 @@ export function parseArgs(argv: string[], base: Params = defaults): { params: Pa
     const [name, value = ""] = arg.replace(/^--/, "").split("=", 2) as [string, string?];
     if (name === "json") json = value || "bench/results/scale.json"; // bench/results/*.json is git-ignored
     else if (name === "quiet") quiet = true;
+    else if (name === "user-shards") shards.users.push(...counts(name, value));
+    else if (name === "conversation-shards") shards.conversations.push(...counts(name, value));
     else if (name in numeric) {
       const n = Number(value);
       if (!Number.isFinite(n)) throw new Error(`--${name} needs a number, got "${value}"`);
@@ -211,5 +285,15 @@ export function parseArgs(argv: string[], base: Params = defaults): { params: Pa
   if (!Number.isInteger(params.users) || params.users < 1_000 || params.users > 20_000_000) {
     throw new Error("--users must be an integer between 1,000 and 20,000,000");
   }
-  return { params, json, quiet };
+  // Each full-scale shard is a sample shard of the same size: there must be at least one.
+  const scale = params.fullUsers / params.users;
+  for (const [kind, list] of [["user", shards.users], ["conversation", shards.conversations]] as const) {
+    const few = list.find((n) => n < scale);
+    if (few !== undefined) {
+      throw new Error(
+        `--${kind}-shards=${few}: the sample is 1/${scale.toLocaleString("en-US")} of the population, so that is ${(few / scale).toPrecision(2)} sample shards; N must be at least ${scale.toLocaleString("en-US")} (or sample more users with --users)`,
+      );
+    }
+  }
+  return { params, json, quiet, shards };
 }

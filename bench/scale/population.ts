@@ -19,6 +19,8 @@ export interface Users {
   pushSubscribed: Uint8Array;
   /** 1:1 chats in the user's list (the web client watches each partner's presence). */
   existingDirect: Float64Array;
+  /** How readily the user joins groups (lognormal, mean 1): their share of all group memberships. */
+  groupiness: Float64Array;
 }
 
 /** Conversations with traffic today, members in one flat array (CSR layout). */
@@ -37,7 +39,7 @@ export interface Population {
   users: Users;
   conversations: Conversations;
   /** Everything that exists (sampled), active today or not: conversation objects live forever. */
-  existing: { direct: number; groups: number; groupMemberships: number };
+  existing: { direct: number; groups: number; groupMemberships: number; groupMemberSlots: number };
   /** Messages a day in the sample. */
   messagesPerDay: number;
   /** Share of them sent in groups, and recipients per message (message-weighted) in groups and overall. */
@@ -55,7 +57,7 @@ export function generate(p: Params, diurnal: Diurnal, messagesPerDayFull: number
 
   // Weights for who is sought out for 1:1 chats and who joins groups: lognormal, so a few are huge.
   const popularity = new Float64Array(users.n);
-  const groupiness = new Float64Array(users.n);
+  const groupiness = users.groupiness;
   for (let u = 0; u < users.n; u++) {
     popularity[u] = rng.lognormal(1, p.popularitySigma);
     groupiness[u] = rng.lognormal(1, p.groupinessSigma);
@@ -106,6 +108,7 @@ export function generate(p: Params, diurnal: Diurnal, messagesPerDayFull: number
   const sizes = powerLaw(p.groupSize.min, Code.groupMaxMembers, p.groupSize.alpha);
   const targetMemberships = users.n * p.groupsPerUser;
   let memberships = 0;
+  let memberSlots = 0; // Σ size²: each membership's view of its group's member list
   let groups = 0;
   const seen = new Set<number>();
   while (memberships < targetMemberships) {
@@ -113,6 +116,7 @@ export function generate(p: Params, diurnal: Diurnal, messagesPerDayFull: number
     const home = regionPicker.pick(rng);
     groups++;
     memberships += size;
+    memberSlots += size * size;
     if (!rng.chance(1 - (1 - p.groupActiveQ) ** size)) continue;
     seen.clear();
     for (let attempt = 0; seen.size < size && attempt < 4 * size; attempt++) seen.add(pickMember(pickRegion(home)));
@@ -163,7 +167,7 @@ export function generate(p: Params, diurnal: Diurnal, messagesPerDayFull: number
       share: Float64Array.from(share),
       perDay: Float64Array.from(perDay),
     },
-    existing: { direct: existingDirect / 2, groups, groupMemberships: memberships },
+    existing: { direct: existingDirect / 2, groups, groupMemberships: memberships, groupMemberSlots: memberSlots },
     messagesPerDay,
     groupMessageShare,
     recipientsPerGroupMessage,
@@ -182,6 +186,7 @@ function makeUsers(p: Params, diurnal: Diurnal, rng: Rng): Users {
     connected: new Uint8Array(n),
     pushSubscribed: new Uint8Array(n),
     existingDirect: new Float64Array(n),
+    groupiness: new Float64Array(n),
   };
   const regionPicker = new WeightedPicker(regions.map((r) => r.share));
   const devicePicker = new WeightedPicker(p.devicePmf.slice(0, Code.devicesPerUser));

@@ -92,8 +92,45 @@ export interface Simulation {
   top: { byIncoming: TopConversation[]; byOutgoing: TopConversation[]; users: TopUser[] };
 }
 
-/** `volume` multiplies every conversation's traffic (the same people, a busier day). */
-export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 1): Simulation {
+/**
+ * Per sampled object, what shards.ts adds up into shards (rates at the peak, one object per user
+ * and per conversation as the code places them when USER_SHARDS / CONVERSATION_SHARDS are unset).
+ */
+export interface PerObject {
+  conversation: {
+    /** Requests a second in (as `conversationIncoming`). */
+    incoming: Float64Array;
+    /** Fan-out rounds a second (each a `deliver` to every member's object), typing frames forwarded to members' objects. */
+    rounds: Float64Array;
+    typingForwards: Float64Array;
+    /** Receipt notices a second (`pushFrames` into senders' objects). */
+    receipts: Float64Array;
+    /** `updateCursor` calls a second, messages a second. */
+    cursors: Float64Array;
+    rate: Float64Array;
+    /** Live conversation sockets (expected). */
+    liveSockets: Float64Array;
+  };
+  user: {
+    /** Requests a second in (as `userIncoming`), and of them: `deliver` calls, typing forwards, liveness alarms. */
+    incoming: Float64Array;
+    deliver: Float64Array;
+    typing: Float64Array;
+    liveness: Float64Array;
+    /**
+     * Calls a second the object makes: `sendMessages`, `updateCursor`, typing and catch-up `history`
+     * into conversations; `subscribePresence`, `presenceChanged` and push `profile` look-ups into
+     * other users' objects; push queue messages.
+     */
+    outgoing: Float64Array;
+  };
+}
+
+/**
+ * `volume` multiplies every conversation's traffic (the same people, a busier day). `onObjects`,
+ * if given, receives the per-object figures (shards.ts); nothing else changes.
+ */
+export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 1, onObjects?: (o: PerObject) => void): Simulation {
   const { users, conversations: cv } = pop;
   const scale = p.fullUsers / users.n;
   const W = Code.pushCoalesceMs / 1000;
@@ -109,8 +146,18 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
     profile: new Float64Array(users.n),
     presence: new Float64Array(users.n),
     alarms: new Float64Array(users.n),
+    liveness: new Float64Array(users.n),
     pushRaw: new Float64Array(users.n),
+    out: new Float64Array(users.n),
     conversations: new Int32Array(users.n),
+  };
+  const perConversation = {
+    rounds: new Float64Array(cv.count),
+    typingForwards: new Float64Array(cv.count),
+    receipts: new Float64Array(cv.count),
+    cursors: new Float64Array(cv.count),
+    rate: new Float64Array(cv.count),
+    liveSockets: new Float64Array(cv.count),
   };
   const fleet = emptyFleet();
 
@@ -149,6 +196,15 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
     convIn[c] = load.incoming.total;
     convOut[c] = load.outgoing.total;
     liveMax = Math.max(liveMax, load.liveSockets);
+    perConversation.rounds[c] = load.rounds;
+    perConversation.typingForwards[c] = load.typingForwards;
+    perConversation.receipts[c] = load.receipts;
+    perConversation.cursors[c] = load.incoming.cursors;
+    perConversation.rate[c] = load.rate;
+    perConversation.liveSockets[c] = load.liveSockets;
+    // Each acknowledging member's `updateCursor` calls a second (costs.ts: cursors ÷ acknowledgers).
+    const ackers = shape.onlineRecipients + shape.senderOtherDevices;
+    const cursorsPerAcker = ackers > 0 ? load.incoming.cursors / ackers : 0;
     fleet.messages += load.rate;
     fleet.sendMessages += load.incoming.sends;
     fleet.deliver += load.outgoing.deliver;
@@ -183,10 +239,20 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
       fleet.deviceSendAndTypingFrames += own;
       u.typing[m]! += load.typingForwards * (1 - share);
       u.receipts[m]! += load.receipts * share;
+      // What this member's object calls: its sends, cursor moves and typing into the conversation,
+      // and a `history` page when a device reconnects behind (as in shapeOf's catchUps).
+      const rho = opensRate(m);
+      const catchUp = rho > 0 ? rho * (1 - Math.exp(-load.rate / rho)) : 0;
+      u.out[m]! +=
+        load.incoming.sends * share +
+        cursorsPerAcker * ((conn > 0 ? 1 - share : 0) + (conn > 1 ? share : 0)) +
+        load.incoming.typing * share +
+        catchUp;
       if (conn === 0 && users.pushSubscribed[m]) {
         const lambda = load.rate * (1 - share);
         const pr = pushesPerSecond(lambda);
         u.pushRaw[m]! += pr;
+        u.out[m]! += pr; // the `profile` look-up of the sender, for the notification's title
         // Coalesced pushes go from the user object's alarm.
         u.alarms[m]! += pr * (1 - Math.exp(-lambda * W));
         pushes += pr;
@@ -234,6 +300,15 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
     const presenceAlarm = conn > 0 ? 1000 / (Code.deviceSilenceMs + 1000) : 0;
     u.presence[i] = subscribeIn + changedIn + subscribeFrames;
     u.alarms[i]! += presenceAlarm;
+    u.liveness[i] = presenceAlarm;
+    // Calls out, the mirror of the above: this user's watches of every partner, and each of its own
+    // online/offline changes to the partners watching (online ones, and those whose app closed within
+    // a watch's life: one wasted call each). Summed over users these are not the totals in: those take
+    // a user's watchers as its partners × the population's online share, these each online user's own
+    // list, longer for daily users (their chats today are mostly with daily users).
+    const watchesOut = (conn > 0 ? K * renew : 0) + K * rho;
+    const changesOut = 2 * rho * K * partnersOnline + K * partnerOpens * (1 - Math.exp(-2 * rho * (Code.presenceSubscriptionMs / 1000)));
+    u.out[i]! += watchesOut + changesOut;
     u.device[i]! += rho; // the socket upgrade itself
     fleet.subscribePresence += subscribeIn;
     fleet.presenceChanged += changedIn;
@@ -245,10 +320,16 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
     if (conn > 0) fleet.liveSockets += p.chatOnScreen;
     if (conn > 0) fleet.watchesOfOnlineUsers += K;
     const pushes = cappedPushes(u.pushRaw[i]!) * Math.min(users.devices[i]!, Code.pushSubscriptionsPerUser);
+    u.out[i]! += pushes; // queue messages
     fleet.pushMessages += pushes;
     fleet.pushesBeforeCap += u.pushRaw[i]! * Math.min(users.devices[i]!, Code.pushSubscriptionsPerUser);
     userIn[i] = u.device[i]! + u.deliver[i]! + u.typing[i]! + u.receipts[i]! + u.profile[i]! + u.presence[i]! + u.alarms[i]!;
   }
+
+  onObjects?.({
+    conversation: { incoming: convIn, ...perConversation },
+    user: { incoming: userIn, deliver: u.deliver, typing: u.typing, liveness: u.liveness, outgoing: u.out },
+  });
 
   // Archive: at most one segment PUT per 1,000 messages, once a conversation passes its hot window
   // (archive.ts); the upper bound counts every message.
