@@ -18,12 +18,12 @@ export type Placement = { kind: "each"; prefix: string } | { kind: "sharded"; pr
 export type HomeKind = "users" | "conversations";
 
 /** At most this many shards: each is one object, and a fan-out calls each user object it touches. */
-export const MAX_SHARDS = 1_024;
+export const MAX_SHARDS = 16_777_216;
 
 const placements = new WeakMap<object, Map<HomeKind, Placement>>();
 const homeNames = new Map<string, string>();
 
-/** `""`/unset: one object each; `1`…`1024`: that many shards. A bad value is refused loudly. */
+/** `""`/unset: one object each; `1`…`16777216`: that many shards. A bad value is refused loudly. */
 export function parsePlacement(kind: HomeKind, raw: string | undefined): Placement {
   if (raw === undefined || raw.trim() === "") return { kind: "each", prefix: kind };
   const n = Number(raw);

@@ -460,15 +460,20 @@ export class ConversationStore {
   private writeCursors() {
     const moved = [...this.movedCursors].flatMap((userId) => {
       const m = this.members.get(userId); // pruned meanwhile: nothing left to update
-      return m ? [[userId, m.read_seq, m.read_at, m.delivered_seq, m.delivered_at]] : [];
+      return m ? [[userId, m.role, m.joined_seq, m.joined_at, m.read_seq, m.read_at, m.delivered_seq, m.delivered_at]] : [];
     });
     this.movedCursors.clear();
     if (moved.length > 0) {
+      // An upsert, driven by the moved rows: one key lookup each. (UPDATE … FROM json_each made
+      // SQLite scan the moved rows once per member: 500 moves in a 500-member group took ~80 ms.)
+      // The rows exist; the other columns are only there to satisfy the insert half.
       this.sql.exec(
-        `UPDATE members SET read_seq = j.value ->> 1, read_at = j.value ->> 2, delivered_seq = j.value ->> 3, delivered_at = j.value ->> 4
-         FROM json_each(?) AS j WHERE members.conversation_id = ? AND members.user_id = j.value ->> 0`,
-        JSON.stringify(moved),
+        `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at, read_seq, read_at, delivered_seq, delivered_at)
+         SELECT ?, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?) WHERE true
+         ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+           read_seq = excluded.read_seq, read_at = excluded.read_at, delivered_seq = excluded.delivered_seq, delivered_at = excluded.delivered_at`,
         this.id,
+        JSON.stringify(moved),
       );
     }
     const advances = this.pendingAdvances.filter((a) => this.members.has(a.user_id)).map((a) => [a.user_id, a.kind, a.seq, a.at]);
