@@ -40,7 +40,7 @@ const { values: args } = parseArgs({
 
 /**
  * What `npm start` sets that a deployment does not (besides .dev.vars, see dev-setup.ts): a local
- * client socket is never compressed. permessage-deflate costs a zlib context per socket, 2-4× a
+ * client socket is never compressed. permessage-deflate costs a zlib context per socket, several times a
  * socket's memory, to save bytes on loopback (docs/performance.md has the measurements).
  */
 const LOCAL_COMPATIBILITY_FLAGS = ["no_web_socket_compression"];

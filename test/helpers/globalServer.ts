@@ -7,7 +7,7 @@ declare module "vitest" {
   }
 }
 
-/** One real server (`wrangler dev`) shared by the Node-side SDK and browser tests. */
+/** One real server (scripts/server.ts, as `npm start` runs it) shared by the Node-side SDK and browser tests. */
 export default async function setup(project: TestProject) {
   const server = new DevServer();
   await server.start();
