@@ -62,7 +62,7 @@ export default defineConfig({
       workersProject("one-shard", [...layoutTests, "test/integration/shards.test.ts"], { ...raisedSendRate, USER_SHARDS: "1", CONVERSATION_SHARDS: "1" }),
       workersProject("per-user", layoutTests, { ...raisedSendRate, USER_SHARDS: "", CONVERSATION_SHARDS: "" }),
       {
-        // In Node 22 against a real `wrangler dev`: the SDK over real sockets, and the web client in Chromium.
+        // In Node 22 against the real server as `npm start` runs it: the SDK over real sockets, and the web client in Chromium.
         test: {
           name: "node",
           environment: "node",

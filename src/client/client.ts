@@ -300,8 +300,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const refused = checkOutgoing(pending);
     if (refused) throw new ParleyApiError(400, refused.code, refused.message);
     this.pendingById.set(pending.client_msg_id, pending);
-    this.emit("conversation", conversationId);
     await this.outbox.put(pending);
+    // Shown as pending only once it is stored: an app closed right after the tap still sends it on
+    // the next start (the put resolves when IndexedDB has committed it).
+    this.emit("conversation", conversationId);
     // It may have been acked already if an earlier flush raced the put; only send what is still pending.
     if (this.pendingById.has(pending.client_msg_id)) this.transmit(sendFrame(pending));
     this.typingSender.stop(conversationId);
