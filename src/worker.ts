@@ -1,8 +1,9 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { requestLog } from "./middleware/requestLog";
-import { ErrorCode, PROTOCOL_VERSION } from "./protocol";
+import { ErrorCode, Limits, PROTOCOL_VERSION } from "./protocol";
 import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
 import { ApiError, onError, onNotFound } from "./middleware/errors";
@@ -20,7 +21,25 @@ export { ConversationObject } from "./objects/conversation/ConversationObject";
 export { DirectoryObject } from "./objects/directory/DirectoryObject";
 export { UserObject } from "./objects/user/UserObject";
 
+/** A JSON body over the limit is refused from its Content-Length (or as it streams), never parsed. */
+const jsonBodyLimit = bodyLimit({
+  maxSize: Limits.maxRequestBodyBytes,
+  onError: () => {
+    throw new ApiError(ErrorCode.contentTooLarge, `a request body may be at most ${Limits.maxRequestBodyBytes} bytes`);
+  },
+});
+
 const api = new Hono<AppEnv>()
+  // Media bytes go to their signed upload URL (its own per-kind limits); every other body is small JSON.
+  .use("*", (c, next) => (c.req.method === "PUT" && /^\/api\/v1\/media\/[^/]+\/upload$/.test(c.req.path) ? next() : jsonBodyLimit(c, next)))
+  // A token in a URL ends up in logs, history and Referer headers: accepted only where nothing else
+  // can carry it (a socket upgrade from a browser), refused everywhere else rather than ignored.
+  .use("*", async (c, next) => {
+    if (c.req.query("token") !== undefined && c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError(ErrorCode.badRequest, "a token in the URL is accepted only on a socket upgrade; send it in the Authorization header");
+    }
+    await next();
+  })
   // Operators' routes: their own secret, and open during a maintenance window.
   .route("/admin", adminRoutes)
   .use("*", async (c, next) => {

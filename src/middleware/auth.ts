@@ -20,14 +20,15 @@ const BEARER_PROTOCOL = "bearer.";
 
 /**
  * Finds the token where each kind of client can put it: the Authorization header, `?token=`
- * for WebSockets, or a `bearer.<token>` entry in Sec-WebSocket-Protocol for clients that keep
+ * on WebSocket upgrades only, or a `bearer.<token>` entry in Sec-WebSocket-Protocol for clients that keep
  * tokens out of URLs.
  */
 export function tokenFrom(req: Request): string | null {
   const header = req.headers.get("Authorization");
   if (header?.startsWith("Bearer ")) return header.slice(7).trim();
+  // Only upgrades get this far with one (src/worker.ts refuses it on REST).
   const query = new URL(req.url).searchParams.get("token");
-  if (query) return query;
+  if (query && req.headers.get("Upgrade")?.toLowerCase() === "websocket") return query;
   for (const protocol of subprotocols(req)) {
     if (protocol.startsWith(BEARER_PROTOCOL)) return protocol.slice(BEARER_PROTOCOL.length);
   }

@@ -8,6 +8,12 @@ export const Limits = {
   maxFramesPerMessage: 100,
   /** …in at most this many bytes. */
   maxBatchBytes: 256 * 1024,
+  /**
+   * A REST request body (JSON), checked before it is read or parsed: the largest legitimate one (a
+   * message of maxContentBytes escaped as JSON, a 500-member group) is well under it. Media bytes go
+   * to their signed upload URL, which has its own per-kind limits.
+   */
+  maxRequestBodyBytes: 300 * 1024,
   historyDefaultPage: 50,
   historyMaxPage: 100,
   syncMaxPage: 500,

@@ -161,20 +161,66 @@ describe("bad input over HTTP", () => {
     expectRefusal(await send(JSON.stringify(text("€".repeat(Limits.maxContentBytes / 3 + 1), "over-utf8"))), "64 KiB + 1 of UTF-8", ["content_too_large"]);
     const tenMB = 10 * 1024 * 1024;
     expectRefusal(await send(JSON.stringify(text("y".repeat(tenMB), "ten-mb"))), "10 MB of content");
-    expectRefusal(await send("z".repeat(tenMB)), "10 MB of garbage", ["invalid_json"]);
+    expectRefusal(await send("z".repeat(tenMB)), "10 MB of garbage", ["content_too_large"]);
     const deep = (depth: number) => `{"content":${"[".repeat(depth)}${"]".repeat(depth)},"content_type":"text","client_msg_id":"deep"}`;
-    for (const depth of [1_000, 100_000, 1_000_000]) expectRefusal(await send(deep(depth)), `nesting ${depth}`, ["invalid_json", "bad_request"]);
+    for (const depth of [1_000, 100_000]) expectRefusal(await send(deep(depth)), `nesting ${depth}`, ["invalid_json", "bad_request"]);
+    expectRefusal(await send(deep(1_000_000)), "nesting 1,000,000 (2 MB)", ["content_too_large"]);
     const big = { password: "p".repeat(tenMB), username: "someone" };
-    expectRefusal(await request("POST", "/api/v1/auth/register", { rawBody: JSON.stringify(big) }), "10 MB password", ["bad_request"]);
-    expectRefusal(await request("POST", "/api/v1/auth/login", { rawBody: JSON.stringify(big) }), "10 MB login", ["bad_request"]);
+    expectRefusal(await request("POST", "/api/v1/auth/register", { rawBody: JSON.stringify(big) }), "10 MB password", ["content_too_large"]);
+    expectRefusal(await request("POST", "/api/v1/auth/login", { rawBody: JSON.stringify(big) }), "10 MB login", ["content_too_large"]);
     const members = { type: "group", name: "n", member_ids: Array.from({ length: 200_000 }, (_, i) => `u_${i}`) };
-    expectRefusal(await request("POST", "/api/v1/conversations", { token: owner.token, rawBody: JSON.stringify(members) }), "200,000 members");
+    expectRefusal(await request("POST", "/api/v1/conversations", { token: owner.token, rawBody: JSON.stringify(members) }), "200,000 members", ["content_too_large"]);
     expectRefusal(
       await request("POST", "/api/v1/auth/logout", { token: await freshToken(owner), rawBody: `{"all":${"[".repeat(100_000)}${"]".repeat(100_000)}}` }),
       "nested logout",
       ["bad_request", "invalid_json"],
     );
     await historyIntact();
+  });
+
+  it("refuses a body over the request limit before parsing it: by its Content-Length, and as it streams without one", async () => {
+    const conversationsBefore = (await api("GET", "/api/v1/conversations", { token: owner.token })).body;
+    // Valid JSON, a well-formed request in every way but its size: only the limit can refuse it.
+    const padded = JSON.stringify({ type: "group", name: "big", member_ids: [other.user.user_id], padding: "p".repeat(Limits.maxRequestBodyBytes) });
+    const declared = await request("POST", "/api/v1/conversations", { token: owner.token, rawBody: padded });
+    expectRefusal(declared, "over the limit, with Content-Length", ["content_too_large"]);
+    expect(declared.status).toBe(413);
+    const bytes = new TextEncoder().encode(padded);
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 16 * 1024) controller.enqueue(bytes.subarray(i, i + 16 * 1024));
+        controller.close();
+      },
+    });
+    const res = await exports.default.fetch("http://parley.test/api/v1/conversations", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${owner.token}` },
+      body: streamed,
+    });
+    expectRefusal({ status: res.status, body: await res.json() }, "over the limit, streamed without a length", ["content_too_large"]);
+    // Nothing was created by either.
+    expect((await api("GET", "/api/v1/conversations", { token: owner.token })).body).toEqual(conversationsBefore);
+    // Just under the limit is read and answered on its merits (the unknown field is ignored).
+    const under = JSON.stringify({ type: "group", name: "under", member_ids: [other.user.user_id], padding: "p".repeat(Limits.maxRequestBodyBytes - 200) });
+    expect((await request("POST", "/api/v1/conversations", { token: owner.token, rawBody: under })).status).toBe(201);
+  });
+
+  it("refuses a token in the URL on REST (it would end up in logs), and still takes it on a socket upgrade", async () => {
+    for (const [method, path] of [
+      ["GET", `/api/v1/users/me?token=${owner.token}`],
+      ["GET", `/api/v1/conversations/${group}/messages?token=${owner.token}`],
+      ["POST", `/api/v1/auth/logout?token=${owner.token}`],
+    ] as const) {
+      expectRefusal(await request(method, path, {}), `${method} ${path.split("?")[0]} with ?token=`, ["bad_request"]);
+      // Even alongside a valid Authorization header: a client that puts it in the URL is told so.
+      expectRefusal(await request(method, path, { token: owner.token }), `${method} ${path.split("?")[0]} with both`, ["bad_request"]);
+    }
+    // The session was not logged out by the refused logout.
+    expect((await api("GET", "/api/v1/users/me", { token: owner.token })).status).toBe(200);
+    const upgrade = await exports.default.fetch(`http://parley.test/api/v1/ws?device_id=url-token&token=${owner.token}`, { headers: { Upgrade: "websocket" } });
+    expect(upgrade.status).toBe(101);
+    upgrade.webSocket!.accept();
+    upgrade.webSocket!.close(1000, "done");
   });
 
   it("stores unicode and SQL-looking text verbatim, over REST", async () => {
