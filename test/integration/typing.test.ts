@@ -68,6 +68,34 @@ describe("typing indicators", () => {
     for (const s of [aliceLive, bobLive]) s.close();
   });
 
+  it("alternating typing/stopped as fast as a client can is forwarded as one typing and its stopped, on both sockets", async () => {
+    const [alice, bob] = await quickUsers(2, "ta");
+    const conv = await createGroup(alice!, [bob!]);
+    const bobLive = await live(bob!.token, conv);
+    const aliceLive = await live(alice!.token, conv);
+    const aliceDevice = await connect(alice!.token, "a");
+    const fromAlice = () => bobLive.of("typing").filter((f) => f.user_id === alice!.user.user_id);
+    const burst = (socket: typeof aliceLive, barrier: string) => {
+      for (let i = 0; i < 100; i++) {
+        socket.send({ type: "typing", conversation_id: conv, status: "typing" });
+        socket.send({ type: "typing", conversation_id: conv, status: "stopped" });
+      }
+      // A message after the burst is the barrier: it reaches Bob's live socket after the typing frames.
+      socket.send({ type: "send_message", conversation_id: conv, ...text(barrier, barrier) });
+      return bobLive.until((s) => s.of("new_message").some((m) => m.content === barrier), barrier);
+    };
+    // On the live socket: 200 frames in, one typing and one stopped out.
+    await burst(aliceLive, "after-live-burst");
+    expect(fromAlice().map((f) => f.status)).toEqual(["typing", "stopped"]);
+    // After the interval a typing is shown again (the limit is a rate, not a block)…
+    await new Promise((r) => setTimeout(r, Limits.typingMinIntervalMs + 100));
+    // …and the same burst through the device socket (the user object's path) adds one pair, not 200 frames.
+    await burst(aliceDevice, "after-device-burst");
+    // (Typing and messages take different calls from the user object: allow the stopped to trail the barrier.)
+    await expect.poll(() => fromAlice().map((f) => f.status)).toEqual(["typing", "stopped", "typing", "stopped"]);
+    for (const s of [aliceLive, aliceDevice, bobLive]) s.close();
+  });
+
   it("ends by itself when no stopped comes", async () => {
     const [alice, bob] = await quickUsers(2, "te");
     const conv = await createGroup(alice!, [bob!]);

@@ -1,12 +1,14 @@
 import type { Env } from "../../env";
 import { byUserHome, userHomeStub } from "../homes";
+import { TypingGate } from "../../lib/typingGate";
 import { Limits, type TypingUpdateFrame } from "../../protocol";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
 
 /**
  * Typing indicators: fire-and-forget, kept only in memory. A member's `typing` is forwarded to the
- * other members' live sockets at most once a second, and, in conversations of up to
+ * other members' live sockets at most once a second (and a `stopped` only after a forwarded `typing`,
+ * however the frames that arrive alternate), and, in conversations of up to
  * `Limits.typingToDevicesMaxMembers`, to their user objects too (for "typing…" in conversation
  * lists). A state with no `stopped` ends by itself after ~5 s (the object's alarm sends the
  * `stopped`). Nothing is written to storage and nothing is pushed to offline devices.
@@ -16,7 +18,8 @@ import type { ConversationStore } from "./store";
  * (docs/scaling.md) while only members looking at the chat can see it anyway.
  */
 export class TypingTracker {
-  private readonly lastForwarded = new Map<string, number>();
+  /** What the other members are shown: at most a typing a second and its stopped, per member. */
+  private readonly gate = new TypingGate(Limits.typingMinIntervalMs);
   private readonly expiresAt = new Map<string, number>();
 
   constructor(
@@ -31,15 +34,10 @@ export class TypingTracker {
     if (status === "typing") {
       this.expiresAt.set(userId, now + Limits.typingExpiryMs);
       this.scheduleExpiry(now + Limits.typingExpiryMs);
-      const last = this.lastForwarded.get(userId);
-      if (last !== undefined && now - last < Limits.typingMinIntervalMs) return;
-      this.lastForwarded.set(userId, now);
-      this.forward(userId, "typing");
-      return;
+    } else {
+      this.expiresAt.delete(userId);
     }
-    if (!this.expiresAt.delete(userId)) return; // nothing to stop
-    this.lastForwarded.delete(userId);
-    this.forward(userId, "stopped");
+    if (this.gate.pass(userId, status, now)) this.forward(userId, status);
   }
 
   /** Ends the states that ran out by `now`; returns when the next one does (or null). */
@@ -48,8 +46,7 @@ export class TypingTracker {
     for (const [userId, at] of this.expiresAt) {
       if (at <= now) {
         this.expiresAt.delete(userId);
-        this.lastForwarded.delete(userId);
-        this.forward(userId, "stopped");
+        if (this.gate.pass(userId, "stopped", now)) this.forward(userId, "stopped");
       } else if (next === null || at < next) {
         next = at;
       }

@@ -1,3 +1,4 @@
+import { TypingGate } from "../../lib/typingGate";
 import type { Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
 import { sendRate } from "../../lib/sendRate";
@@ -28,6 +29,8 @@ const rateLimited = {
  * acknowledgements.ts.
  */
 export class DeviceFrameHandlers {
+  /** Typing from this object's users goes on to conversations at most as often as it can be shown. */
+  private readonly typingGate = new TypingGate(Limits.typingMinIntervalMs);
   private readonly outbox: Outbox;
   private readonly acks: Acknowledgements;
   /** Each user's send rate, shared by all their devices and by REST sends (admitSends). */
@@ -122,6 +125,8 @@ export class DeviceFrameHandlers {
   }
 
   private async typing(session: DeviceSession, frame: FrameOf<"typing">) {
+    // Dropped here, before the call: what arrives faster than it could be shown costs nothing further.
+    if (!this.typingGate.pass(`${session.userId}\n${frame.conversation_id}`, frame.status, Date.now())) return;
     const result = await conversationHome(this.env, frame.conversation_id).typing(frame.conversation_id, session.userId, frame.status);
     if (!result.ok) sendFrame(session.ws, errorFrame(result.error));
   }
