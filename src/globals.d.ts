@@ -54,6 +54,8 @@ declare namespace Cloudflare {
     VAPID_PRIVATE_KEY?: string;
     /** The contact push services may use: a mailto: or https: URL. */
     VAPID_SUBJECT?: string;
+    /** Hosts push subscriptions may point at (comma-separated, `*.` for subdomains); unset: the browsers' push services. */
+    PUSH_ENDPOINT_HOSTS?: string;
     /** First retry delay of a failed push, doubling per attempt (default 2 s). */
     PUSH_RETRY_DELAY_SECONDS?: string;
     /** Override the per-user send rate (token bucket): burst size and refill per second. */

@@ -1,3 +1,4 @@
+import { endpointAllowed } from "../objects/user/push";
 import webpush from "web-push";
 import { z } from "zod";
 import type { Env } from "../env";
@@ -50,6 +51,14 @@ async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
     return;
   }
   const job = parsed.data;
+  // Checked again here: a subscription stored before the allow-list (or the list changed since) is
+  // never fetched, and is forgotten like one the push service says is gone.
+  if (!endpointAllowed(job.subscription.endpoint, env.ENVIRONMENT, env.PUSH_ENDPOINT_HOSTS)) {
+    console.error(JSON.stringify({ level: "warn", msg: "push endpoint not allowed; subscription forgotten", user: job.user_id, device: job.device_id }));
+    await userHome(env, job.user_id).forgetPushEndpoint(job.user_id, job.device_id, job.subscription.endpoint);
+    message.ack();
+    return;
+  }
   try {
     const request = webpush.generateRequestDetails(job.subscription, JSON.stringify(job.payload), {
       vapidDetails: vapid(env),

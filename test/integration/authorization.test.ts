@@ -183,7 +183,7 @@ beforeAll(async () => {
   const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   const subscribed = await api("POST", "/api/v1/push/subscriptions", {
     token: member.token,
-    body: { device_id: "member-phone", endpoint: "https://push.example.com/abc", keys: { p256dh: b64(point), auth: b64(crypto.getRandomValues(new Uint8Array(16))) } },
+    body: { device_id: "member-phone", endpoint: "https://fcm.googleapis.com/fcm/send/member-phone", keys: { p256dh: b64(point), auth: b64(crypto.getRandomValues(new Uint8Array(16))) } },
   });
   expect(subscribed.status).toBe(201);
 

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { userHome } from "../../src/objects/homes";
+import { consumePushJobs, PushJob } from "../../src/queues/push";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
 import { b64url, decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
@@ -84,9 +85,50 @@ describe("push notifications", () => {
     expect((await bad({ p256dh: b64url(notAPoint), auth: b64url(b.auth) })).status).toBe(400);
     expect((await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth) }, "http://push.example.com/x")).status).toBe(400);
     expect((await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth) }, "ftp://127.0.0.1/x")).status).toBe(400);
+    // https is not enough: the push consumer would POST wherever the subscription points.
+    for (const aimed of [
+      "https://169.254.169.254/latest/meta-data/",
+      "https://internal.example.com/admin",
+      "https://10.0.0.7/push",
+      "https://fcm.googleapis.com.evil.example/x",
+      "https://evilfcm.googleapis.com/x",
+      "https://fcm.googleapis.com:8443/x",
+      "https://user:pw@fcm.googleapis.com/x",
+    ]) {
+      const refused = await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth) }, aimed);
+      expect(refused.status, aimed).toBe(400);
+      expect(refused.body.error.code, aimed).toBe("bad_request");
+    }
+    for (const real of ["https://fcm.googleapis.com/fcm/send/abc", "https://updates.push.services.mozilla.com/wpush/v2/x", "https://wns2-by3p.notify.windows.com/w/?token=x", "https://web.push.apple.com/QX"]) {
+      expect((await bad({ p256dh: b64url(b.publicKey), auth: b64url(b.auth) }, real)).status, real).toBe(201);
+    }
     expect((await subscribe(ana, b, "d1")).status).toBe(201);
     expect((await api("DELETE", "/api/v1/push/subscriptions/d1", { token: ana.token })).status).toBe(204);
     expect((await api("DELETE", "/api/v1/push/subscriptions/d1", { token: ana.token })).status).toBe(404);
+  });
+
+  it("never fetches a queued push whose endpoint is not allowed (stored before the list, or the list changed)", async () => {
+    const b = await pushBrowser();
+    const outcomes: string[] = [];
+    const job = (endpoint: string) => ({
+      id: endpoint,
+      attempts: 1,
+      body: PushJob.parse({
+        user_id: "u_nobody",
+        device_id: "d",
+        subscription: { endpoint, keys: subscriptionOf(b).keys },
+        payload: { conversation_id: "d_x", title: "t", body: "b", unread_count: 1 },
+        topic: "t",
+        urgency: "high",
+      }),
+      ack: () => outcomes.push(`ack ${endpoint}`),
+      retry: () => outcomes.push(`retry ${endpoint}`),
+    });
+    // A fetch to either would fail here (no such service) and be retried: an ack without a retry
+    // means it was refused before any request was made.
+    const aimed = ["https://169.254.169.254/latest/meta-data/", "http://10.0.0.7/push"];
+    await consumePushJobs({ messages: aimed.map(job) } as unknown as MessageBatch<unknown>, env);
+    expect(outcomes.sort()).toEqual(aimed.map((e) => `ack ${e}`).sort());
   });
 
   it("delivers a real push to an offline user: it decrypts with the browser's key and the VAPID token verifies", async () => {

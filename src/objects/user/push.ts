@@ -56,8 +56,8 @@ export class PushNotifier {
     if (p256dh?.length !== 65 || p256dh[0] !== 0x04) {
       return refuse(ErrorCode.badRequest, "keys.p256dh must be an uncompressed P-256 public key");
     }
-    if (!endpointAllowed(body.endpoint, this.env.ENVIRONMENT)) {
-      return refuse(ErrorCode.badRequest, "endpoint must be an https URL of a push service");
+    if (!endpointAllowed(body.endpoint, this.env.ENVIRONMENT, this.env.PUSH_ENDPOINT_HOSTS)) {
+      return refuse(ErrorCode.badRequest, "endpoint must be an https URL of a known push service (PUSH_ENDPOINT_HOSTS)");
     }
     const existing = this.sql
       .exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_subscriptions WHERE user_id = ? AND device_id != ?", userId, body.device_id)
@@ -279,15 +279,36 @@ function base64urlBytes(s: string): Uint8Array | null {
   }
 }
 
-/** https only in production; a development machine may use a local push service on loopback. */
-export function endpointAllowed(endpoint: string, environment: string | undefined): boolean {
+/**
+ * The push services browsers subscribe with (Chrome, Firefox, Edge, Safari). A subscription names the
+ * URL the push consumer will POST to, so anything else would let a user aim the server at any host
+ * (an internal address included). `PUSH_ENDPOINT_HOSTS` replaces the list (comma-separated; a leading
+ * `*.` matches subdomains).
+ */
+export const DEFAULT_PUSH_ENDPOINT_HOSTS = [
+  "fcm.googleapis.com",
+  "android.googleapis.com",
+  "updates.push.services.mozilla.com",
+  "*.push.services.mozilla.com",
+  "*.notify.windows.com",
+  "web.push.apple.com",
+  "*.push.apple.com",
+];
+
+/** https on a known push service's host; a development machine may also use a local push service on loopback. */
+export function endpointAllowed(endpoint: string, environment: string | undefined, hosts: string | undefined = undefined): boolean {
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
     return false;
   }
-  if (url.protocol === "https:") return true;
+  if (url.protocol === "https:") {
+    if (url.port !== "" || url.username !== "" || url.password !== "") return false;
+    const allowed = hosts?.trim() ? hosts.split(",").map((h) => h.trim().toLowerCase()).filter(Boolean) : DEFAULT_PUSH_ENDPOINT_HOSTS;
+    const host = url.hostname.toLowerCase();
+    return allowed.some((pattern) => (pattern.startsWith("*.") ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern));
+  }
   const local = environment === "development" || environment === "test";
   return local && url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
 }
