@@ -139,6 +139,13 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly syncing = new Map<string, { afterSeq: number; at: number }>();
   private readonly deliveredDirty = new Set<string>();
   private deliveredTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * After the server refused a send for rate: sends wait here (ids) until one timer sends them all
+   * again in the order they were made, so none overtakes another (the server refuses the socket's
+   * later sends too until the first refused one comes back).
+   */
+  private rateHold: ReturnType<typeof setTimeout> | null = null;
+  private readonly heldBack = new Set<string>();
   private lastDeliveredFlush = -Infinity;
   private readonly deliveredAckIntervalMs: number;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
@@ -230,6 +237,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   stop(): void {
     this.unwatch();
     this.connection.stop();
+    this.clearHold();
     this.typingState.clear();
     this.typingSender.clear();
     for (const timer of [this.deliveredTimer, this.refreshTimer, this.refreshTimerForToken]) if (timer) clearTimeout(timer);
@@ -305,7 +313,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     // the next start (the put resolves when IndexedDB has committed it).
     this.emit("conversation", conversationId);
     // It may have been acked already if an earlier flush raced the put; only send what is still pending.
-    if (this.pendingById.has(pending.client_msg_id)) this.transmit(sendFrame(pending));
+    if (this.pendingById.has(pending.client_msg_id)) this.sendPending(pending);
     this.typingSender.stop(conversationId);
     return pending;
   }
@@ -370,7 +378,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.uploads.delete(upload.key);
     progressed(true);
     await this.outbox.put(pending);
-    if (this.pendingById.has(pending.client_msg_id)) this.transmit(sendFrame(pending));
+    if (this.pendingById.has(pending.client_msg_id)) this.sendPending(pending);
     return pending;
   }
 
@@ -642,6 +650,25 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   // ---- the socket ------------------------------------------------------------------------------
 
+  /** A message from the outbox goes now, or with the held ones if the server asked us to slow down. */
+  private sendPending(pending: PendingMessage): void {
+    if (this.rateHold) this.heldBack.add(pending.client_msg_id);
+    else this.transmit(sendFrame(pending));
+  }
+
+  private releaseHeld(): void {
+    this.rateHold = null;
+    const held = this.pending().filter((p) => this.heldBack.has(p.client_msg_id));
+    this.heldBack.clear();
+    for (const p of held) this.transmit(sendFrame(p));
+  }
+
+  private clearHold(): void {
+    if (this.rateHold) clearTimeout(this.rateHold);
+    this.rateHold = null;
+    this.heldBack.clear();
+  }
+
   /** Queues a send for this turn of the event loop: sends made together leave as one socket message. */
   private transmit(frame: ClientFrame): void {
     this.outgoing.push(frame);
@@ -657,7 +684,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   }
 
   private onOpen(): void {
-    // Everything unacknowledged goes again with its own client_msg_id: the server stores each once.
+    // Everything unacknowledged goes again with its own client_msg_id, in order: the server stores
+    // each once. (A new socket starts with no rate block, so nothing is held back any more.)
+    this.clearHold();
     this.connection.send(this.pending().map(sendFrame));
     this.syncing.clear();
     this.flushReads();
@@ -749,10 +778,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       return;
     }
     if (error.code === ErrorCode.rateLimited) {
-      // Sending faster than the server allows: the message waits and goes again shortly, same id.
-      setTimeout(() => {
-        if (this.pendingById.get(pending.client_msg_id) === pending) this.transmit(sendFrame(pending));
-      }, 1_000 + Math.random() * 1_000);
+      // Sending faster than the server allows: the message waits with every send made meanwhile,
+      // and they go again together, in order, same ids.
+      this.heldBack.add(pending.client_msg_id);
+      this.rateHold ??= setTimeout(() => this.releaseHeld(), 1_000 + Math.random() * 1_000);
       return;
     }
     if (retryable.has(error.code)) return; // stays in the outbox; the next connect resends it

@@ -46,6 +46,35 @@ describe("limits", () => {
     socket.close();
   });
 
+  it("holds back a socket's later sends after a refusal until the refused one comes again: nothing overtakes it", async () => {
+    const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
+    const conversation = await directConversation(ana, bo);
+    const socket = await connect(ana.token, "phone");
+    const frame = (id: string) => ({ type: "send_message", conversation_id: conversation, content: id, content_type: "text", client_msg_id: id });
+    const answered = (id: string) => socket.until((s) => [...s.of("message_ack"), ...s.of("error")].some((f) => f.client_msg_id === id), `an answer to ${id}`);
+    const refusedIds = () => new Set(socket.of("error").filter((e) => e.code === "rate_limited").map((e) => e.client_msg_id));
+    // Empty the bucket; the last of these is refused.
+    const burst = Array.from({ length: Limits.sendBurst + 5 }, (_, i) => frame(`b${i}`));
+    socket.send(burst);
+    await answered(burst.at(-1)!.client_msg_id);
+    const firstRefused = burst.find((f) => refusedIds().has(f.client_msg_id))!;
+    expect(firstRefused).toBeDefined();
+    // Long enough for tokens to refill: a later message would find one, and is refused all the same.
+    await new Promise((r) => setTimeout(r, 3_000 / Limits.sendPerSecond));
+    socket.send([frame("later")]);
+    await answered("later");
+    expect(refusedIds().has("later")).toBe(true);
+    // The first refused one, sent again, is taken, and then so is the later one: stored in send order.
+    socket.send([frame(firstRefused.client_msg_id)]);
+    await socket.until((s) => s.of("message_ack").some((a) => a.client_msg_id === firstRefused.client_msg_id), "the resend acked");
+    socket.send([frame("later")]);
+    await socket.until((s) => s.of("message_ack").some((a) => a.client_msg_id === "later"), "the later one acked");
+    const stored: string[] = (await api("GET", `/api/v1/conversations/${conversation}/messages?limit=100`, { token: bo.token })).body.messages.map((m: { content: string }) => m.content);
+    expect(stored.indexOf(firstRefused.client_msg_id)).toBeLessThan(stored.indexOf("later"));
+    expect(stored.filter((c) => c === "later")).toHaveLength(1);
+    socket.close();
+  });
+
   it("limits login attempts per username, whichever IP they come from", async () => {
     const ana = await registerUser("ana");
     await inFreshWindow();

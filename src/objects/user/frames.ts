@@ -28,6 +28,9 @@ const rateLimited = {
  * to the conversation objects in batches, keeping each device's order; acknowledgements through
  * acknowledgements.ts.
  */
+/** How long a refused send holds back the socket's later sends if it never comes again. */
+const SEND_BLOCK_MS = 30_000;
+
 export class DeviceFrameHandlers {
   /** Typing from this object's users goes on to conversations at most as often as it can be shown. */
   private readonly typingGate = new TypingGate(Limits.typingMinIntervalMs);
@@ -68,11 +71,25 @@ export class DeviceFrameHandlers {
     }
   }
 
+  /**
+   * Over the rate, a send is refused (the client sends it again later with the same id) and so is
+   * every later send on this socket until that one comes back: otherwise a message sent after it,
+   * finding a token refilled, would be stored first. The block lapses after a while in case the
+   * client gave the message up.
+   */
   private send(session: DeviceSession, frame: FrameOf<"send_message">) {
-    if (!this.sendRate.take(session.userId)) {
+    const now = Date.now();
+    const blocked = session.sendBlockedBy;
+    if (blocked && blocked.until > now && blocked.clientMsgId !== frame.client_msg_id) {
       sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
       return;
     }
+    if (!this.sendRate.take(session.userId)) {
+      session.sendBlockedBy = { clientMsgId: blocked && blocked.until > now ? blocked.clientMsgId : frame.client_msg_id, until: now + SEND_BLOCK_MS };
+      sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
+      return;
+    }
+    if (blocked) session.sendBlockedBy = undefined;
     const { type: _t, conversation_id: conversationId, ...message } = frame;
     this.outbox.add(session, conversationId, message);
   }
