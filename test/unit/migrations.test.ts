@@ -36,6 +36,20 @@ describe("migrate", () => {
       expect(() => migrate(state.storage, [...base, m2])).toThrow(MigrationHistoryError);
       expect(() => migrate(state.storage, [...base, m1, { ...m2, id: next + 2 }])).toThrow(MigrationHistoryError);
       expect(() => migrate(state.storage, [...base])).toThrow(MigrationHistoryError);
+      // Same id and name, different SQL: an edit, refused; re-indenting is not one.
+      expect(() => migrate(state.storage, [...base, { ...m1, sql: "CREATE TABLE t1 (x INTEGER, z TEXT)" }, m2])).toThrow(/edited/);
+      expect(() => migrate(state.storage, [...base, { ...m1, sql: `CREATE TABLE t1\n      (x   INTEGER)` }, m2])).not.toThrow();
+    });
+  });
+
+  it("records the SQL of migrations applied before it was recorded, then holds them to it", async () => {
+    await runInDurableObject(scratch(), (_o, state) => {
+      migrate(state.storage, [...base, m1]);
+      // As an object made before the column existed has it.
+      state.storage.sql.exec("ALTER TABLE _migrations DROP COLUMN sql");
+      migrate(state.storage, [...base, m1]);
+      expect(state.storage.sql.exec("SELECT sql FROM _migrations WHERE id = ?", next).one().sql).toBe("CREATE TABLE t1 (x INTEGER)");
+      expect(() => migrate(state.storage, [...base, { ...m1, sql: "CREATE TABLE t1 (y TEXT)" }])).toThrow(MigrationHistoryError);
     });
   });
 
