@@ -194,13 +194,22 @@ export type ParsedFrame =
  * unusable becomes an `error` frame (echoing client_msg_id when one can be read), one per bad frame,
  * so the socket stays usable and the good frames of a batch still count.
  */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 export function parseClientMessage(raw: string | ArrayBuffer): ParsedFrame[] {
   // Limits are in UTF-8 bytes; a string can only be over one if it is longer than a third of it.
   const size = typeof raw === "string" ? (raw.length * 3 <= Limits.maxFrameBytes ? raw.length : utf8Length(raw)) : raw.byteLength;
   if (size > Limits.maxBatchBytes) {
     return [fail(ErrorCode.frameTooLarge, `socket messages are limited to ${Limits.maxBatchBytes} bytes`)];
   }
-  const text = typeof raw === "string" ? raw : new TextDecoder().decode(raw);
+  let text: string;
+  try {
+    // A binary frame's bytes must be UTF-8: a broken sequence is refused, never replaced (which
+    // would store text the sender did not send).
+    text = typeof raw === "string" ? raw : strictUtf8.decode(raw);
+  } catch {
+    return [fail(ErrorCode.invalidFrame, "frame is not valid UTF-8")];
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

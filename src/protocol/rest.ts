@@ -27,10 +27,31 @@ export const Password = z
   .min(Limits.passwordMinLength, `password must be at least ${Limits.passwordMinLength} characters`)
   .max(Limits.passwordMaxLength, `password must be at most ${Limits.passwordMaxLength} characters`);
 
+/**
+ * A name people see (display names, group names): NFKC-normalised, without control or format
+ * characters (bidi overrides and isolates, zero-width spaces, BOMs; the zero-width joiner that emoji
+ * sequences need stays), whitespace runs made one space, trimmed. Others' names cannot then
+ * reorder the text around them, hide characters or impersonate with look-alike compatibility forms.
+ */
+export function normaliseName(name: string): string {
+  return name
+    .normalize("NFKC")
+    .replace(/(?!\u200d)[\p{Cc}\p{Cf}]/gu, "")
+    .replace(/[\s\u2028\u2029]+/gu, " ")
+    .trim();
+}
+
+const visibleName = (max: number, empty: string) =>
+  z
+    .string()
+    .max(max * 4) // before normalising: bounded work on hostile input
+    .transform(normaliseName)
+    .pipe(z.string().min(1, empty).max(max));
+
 export const RegisterBody = z.object({
   username: Username,
   password: Password,
-  display_name: z.string().trim().min(1).max(Limits.displayNameMaxLength).optional(),
+  display_name: visibleName(Limits.displayNameMaxLength, "a display name needs a visible character").optional(),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
@@ -59,7 +80,7 @@ export const CreateDirectBody = z.object({
   type: z.literal("direct"),
   member_ids: z.array(UserId).length(1, "a direct conversation names exactly one other member"),
 });
-export const GroupName = z.string().trim().min(1, "a group needs a name").max(Limits.groupNameMaxLength);
+export const GroupName = visibleName(Limits.groupNameMaxLength, "a group needs a name");
 /** Bounded well above the group limit so an oversize group gets `group_too_large`, not a schema error. */
 const memberList = z.array(UserId).max(Limits.groupMaxMembers * 2);
 export const CreateGroupBody = z.object({

@@ -341,7 +341,16 @@ function badFrames(conversation: string): Record<string, BadFrame> {
     typingBad: { raw: JSON.stringify({ type: "typing", conversation_id: conversation, status: 1 }), ...one("invalid_frame") },
     presenceEmpty: { raw: JSON.stringify({ type: "presence_subscribe", user_ids: [] }), ...one("invalid_frame") },
     presenceTooMany: { raw: JSON.stringify({ type: "presence_subscribe", user_ids: Array.from({ length: 101 }, (_, i) => `u_${i}`) }), ...one("invalid_frame") },
-    binaryGarbage: { raw: new Uint8Array([0xff, 0xfe, 0x00, 0xc0, 0x80]).buffer as ArrayBuffer, ...one("invalid_json") },
+    binaryGarbage: { raw: new Uint8Array([0xff, 0xfe, 0x00, 0xc0, 0x80]).buffer as ArrayBuffer, ...one("invalid_frame") },
+    // A well-formed send whose content holds a byte that is not UTF-8: refused, not stored with U+FFFD.
+    invalidUtf8Content: {
+      raw: (() => {
+        const [head, tail] = send({ client_msg_id: "c-utf8" }).split('"content":"x"');
+        const bytes = [...new TextEncoder().encode(`${head}"content":"a`), 0xff, ...new TextEncoder().encode(`b"${tail}`)];
+        return new Uint8Array(bytes).buffer as ArrayBuffer;
+      })(),
+      ...one("invalid_frame"),
+    },
   };
 }
 

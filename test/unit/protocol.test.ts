@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { newServerMsgId, seqOfServerMsgId } from "../../src/lib/ids";
-import { ClientFrame, ErrorFrame, HEARTBEAT_REQUEST, parseClientMessage, Limits } from "../../src/protocol";
+import { ClientFrame, ErrorFrame, GroupName, HEARTBEAT_REQUEST, Limits, normaliseName, parseClientMessage, RegisterBody } from "../../src/protocol";
 
 describe("parseClientMessage", () => {
   it("accepts each client frame type", () => {
@@ -167,5 +167,23 @@ describe("parseClientMessage, properties of batches and limits", () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("names people see", () => {
+  it("are NFKC-normalised and lose control, format and bidi characters; emoji sequences survive", () => {
+    expect(normaliseName("\u202eevil\u202c Bob")).toBe("evil Bob"); // right-to-left override
+    expect(normaliseName("\u2066Ana\u2069\u200b\u200b")).toBe("Ana"); // isolates, zero-width spaces
+    expect(normaliseName("\ufeffＡｎａ　Ｌｉｍａ")).toBe("Ana Lima"); // BOM; fullwidth letters and space
+    expect(normaliseName("ﬁle\u0000\u0007 \t\n team")).toBe("file team"); // ligature, controls, whitespace run
+    expect(normaliseName("👩‍👩‍👧‍👦 family")).toBe("👩‍👩‍👧‍👦 family"); // the joiner stays
+    expect(normaliseName("e\u0301")).toBe("é");
+  });
+
+  it("are refused when nothing visible is left, over REST schemas", () => {
+    expect(GroupName.safeParse("\u202e\u200b \u2066").success).toBe(false);
+    expect(GroupName.parse(" \u202eteam\u202c ")).toBe("team");
+    expect(RegisterBody.parse({ username: "ana_1", password: "long enough", display_name: "\u202eAna" }).display_name).toBe("Ana");
+    expect(RegisterBody.safeParse({ username: "ana_1", password: "long enough", display_name: "\u200b" }).success).toBe(false);
   });
 });
