@@ -104,12 +104,14 @@ export class TestSocket {
   }
 
   /**
-   * Proves nothing more arrives: sends a heartbeat and waits for its answer. Frames are handled
-   * in order, so anything the server had queued for us arrives before the heartbeat_ack.
+   * Waits until the object has handled every frame sent before this one: a heartbeat spelled so that
+   * it reaches the object (the exact `{"type":"heartbeat"}` is answered by the runtime itself, without
+   * the object, so it would prove nothing). Not a barrier for work the object does asynchronously (a
+   * catch-up, a fan-out round, gathered receipts): tests of those wait for a later event on the same path.
    */
   async settle(): Promise<void> {
     const before = this.of("heartbeat_ack").length;
-    this.send({ type: "heartbeat" });
+    this.ws.send(' {"type":"heartbeat"}');
     await this.next("heartbeat_ack", before + 1);
   }
 

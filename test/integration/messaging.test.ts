@@ -225,11 +225,21 @@ describe("the message path", () => {
     await a2.until((s) => s.of("message_status").filter((f) => f.status === "read").length >= 2, "second read receipt");
     expect(a2.of("message_status").at(-1)).toMatchObject({ status: "read", seq: 2, user_id: b.user.user_id });
 
-    // A stale or repeated status moves nothing and tells nobody.
+    // A stale or repeated status moves nothing and tells nobody. The barrier is a real receipt sent
+    // after them on the same path, once the windows that gather moves (100 ms in b's object) and
+    // notices (200 ms in the conversation) have passed, so it cannot swallow them: a notice for the
+    // stale ones would reach Alice before the barrier's.
+    const before = a1.of("message_status").length;
     b1.send({ type: "message_status", conversation_id: conv, server_msg_id: first.server_msg_id, status: "delivered" });
-    await b1.settle();
-    await sendAndAck(a1, conv, "barrier", "barrier");
-    expect(a1.of("message_status")).toHaveLength(3);
+    b1.send({ type: "message_status", conversation_id: conv, server_msg_id: second.server_msg_id, status: "read" });
+    await new Promise((r) => setTimeout(r, 600));
+    const barrier = await sendAndAck(a1, conv, "barrier", "barrier");
+    await b1.until((s) => s.of("new_message").some((m) => m.server_msg_id === barrier.server_msg_id), "the barrier");
+    b1.send({ type: "message_status", conversation_id: conv, server_msg_id: barrier.server_msg_id, status: "delivered" });
+    await a1.until((s) => s.of("message_status").some((f) => f.server_msg_id === barrier.server_msg_id), "the barrier's receipt");
+    expect(a1.of("message_status").slice(before)).toEqual([
+      { type: "message_status", conversation_id: conv, server_msg_id: barrier.server_msg_id, seq: 3, user_id: b.user.user_id, status: "delivered" },
+    ]);
     for (const s of [a1, a2, b1]) s.close();
   });
 

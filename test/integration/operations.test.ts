@@ -20,10 +20,20 @@ describe("operations", () => {
     expect(other.headers.get("X-Request-Id")).not.toBe(res.headers.get("X-Request-Id"));
   });
 
-  it("counts without ever failing the caller, with or without the Analytics Engine binding", () => {
-    expect(() => count(env, "messages_stored", 3, "test")).not.toThrow();
+  it("counts into the Analytics Engine binding, one data point per count, and never fails the caller", () => {
+    const points: AnalyticsEngineDataPoint[] = [];
+    const recording = { ...env, METRICS: { writeDataPoint: (p: AnalyticsEngineDataPoint) => points.push(p) } } as unknown as typeof env;
+    count(recording, "messages_stored", 3, "test");
+    count(recording, "deliveries");
+    count(recording, "errors", 0); // nothing to count: no data point
+    expect(points).toEqual([
+      { indexes: ["messages_stored"], blobs: ["messages_stored", "test"], doubles: [3] },
+      { indexes: ["deliveries"], blobs: ["deliveries", ""], doubles: [1] },
+    ]);
+    // A failing binding or none: the caller goes on, and nothing is recorded.
     const broken = { ...env, METRICS: { writeDataPoint: () => { throw new Error("down"); } } } as unknown as typeof env;
     expect(() => count(broken, "errors")).not.toThrow();
     expect(() => count({ ...env, METRICS: undefined }, "errors")).not.toThrow();
+    expect(points).toHaveLength(2);
   });
 });
