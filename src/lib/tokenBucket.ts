@@ -17,11 +17,23 @@ export class TokenBucket {
   }
 
   take(count = 1, now = Date.now()): boolean {
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
-    this.last = now;
+    this.refill(now);
     if (this.tokens < count) return false;
     this.tokens -= count;
     return true;
+  }
+
+  /** As many of `count` as there are whole tokens for (the first ones of a batch go, the rest wait). */
+  takeUpTo(count: number, now = Date.now()): number {
+    this.refill(now);
+    const granted = Math.max(0, Math.min(count, Math.floor(this.tokens)));
+    this.tokens -= granted;
+    return granted;
+  }
+
+  private refill(now: number) {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
   }
 }
 
@@ -35,11 +47,19 @@ export class TokenBuckets {
   ) {}
 
   take(key: string, count = 1, now = Date.now()): boolean {
+    return this.bucket(key, now).take(count, now);
+  }
+
+  takeUpTo(key: string, count: number, now = Date.now()): number {
+    return this.bucket(key, now).takeUpTo(count, now);
+  }
+
+  private bucket(key: string, now: number): TokenBucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {
       if (this.buckets.size > 10_000) this.buckets.clear();
       this.buckets.set(key, (bucket = new TokenBucket(this.capacity, this.perSecond, now)));
     }
-    return bucket.take(count, now);
+    return bucket;
   }
 }

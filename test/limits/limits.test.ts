@@ -46,6 +46,26 @@ describe("limits", () => {
     socket.close();
   });
 
+  it("one send rate per user across the device socket and every live socket: four sockets cannot send four bursts", async () => {
+    const [ana, ...others] = await Promise.all([registerUser("ana"), registerUser("bo"), registerUser("cy"), registerUser("di")]);
+    const conversations = await Promise.all(others.map((o) => directConversation(ana, o)));
+    const sockets = [
+      await connect(ana.token, "phone"),
+      ...(await Promise.all(conversations.slice(0, 3).map((c, i) => connect(ana.token, `live${i}`, { path: `/api/v1/conversations/${c}/ws` })))),
+    ];
+    const targets = [conversations[0]!, ...conversations.slice(0, 3)];
+    sockets.forEach((s, i) =>
+      s.send(Array.from({ length: Limits.sendBurst }, (_, k) => ({ type: "send_message", conversation_id: targets[i], content: `s${i}-${k}`, content_type: "text", client_msg_id: `s${i}-${k}` }))),
+    );
+    for (const s of sockets) await s.until((x) => x.of("message_ack").length + x.of("error").length >= Limits.sendBurst, "an answer per frame");
+    const acked = sockets.reduce((n, s) => n + s.of("message_ack").length, 0);
+    // One burst in all (and what refills while the four are handled), not one per socket.
+    expect(acked).toBeGreaterThanOrEqual(Limits.sendBurst);
+    expect(acked).toBeLessThan(Limits.sendBurst + Limits.sendPerSecond);
+    expect(sockets.flatMap((s) => s.of("error")).every((e) => e.code === "rate_limited")).toBe(true);
+    for (const s of sockets) s.close();
+  });
+
   it("holds back a socket's later sends after a refusal until the refused one comes again: nothing overtakes it", async () => {
     const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
     const conversation = await directConversation(ana, bo);

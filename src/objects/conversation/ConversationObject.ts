@@ -1,9 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
 import type { Env } from "../../env";
-import { sendRate } from "../../lib/sendRate";
 import type { Result } from "../../lib/result";
-import { TokenBuckets } from "../../lib/tokenBucket";
 import {
   CloseCode,
   ErrorCode,
@@ -66,14 +64,12 @@ export class ConversationObject extends DurableObject<Env> {
     super(ctx, env);
     migrate(ctx.storage, conversationMigrations);
     this.alarms = new AlarmClock(ctx);
-    const rate = sendRate(env);
     const post = new DeliveryPost(env);
     this.hotWindow = parseHotWindow(env.HISTORY_HOT_WINDOW);
     this.host = {
       ctx,
       env,
       notices: new SenderNotices(env),
-      liveSendRate: new TokenBuckets(rate.burst, rate.perSecond),
       segments: r2SegmentStore(env.ARCHIVE),
       hotWindow: this.hotWindow,
       fanoutConcurrency: parseFanoutConcurrency(env.FANOUT_CONCURRENCY),

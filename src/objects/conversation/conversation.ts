@@ -1,6 +1,5 @@
 import type { Env } from "../../env";
 import { ok, refuse, type Result } from "../../lib/result";
-import type { TokenBuckets } from "../../lib/tokenBucket";
 import {
   CloseCode,
   ErrorCode,
@@ -36,7 +35,6 @@ export interface ConversationHost {
   /** Status notices on their way to senders, gathered across the object's conversations. */
   readonly notices: SenderNotices;
   /** Each sender's rate on live sockets (device sockets are limited by the user objects). */
-  readonly liveSendRate: TokenBuckets;
   readonly segments: SegmentStore;
   readonly hotWindow: number;
   readonly fanoutConcurrency: number;
@@ -278,7 +276,7 @@ export class Conversation {
         history: (user, query) => this.history(user, query),
         updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
         typing: (user, status) => this.typing(user, status),
-        admitSend: (user) => this.host.liveSendRate.take(user),
+        admitSends: (user, count) => userHome(this.host.env, user).admitSendsUpTo(user, count),
       },
       ws,
       who,

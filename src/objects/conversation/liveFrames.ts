@@ -18,13 +18,21 @@ export interface ConversationOps {
   history(userId: string, query: { after: number; limit: number }): Promise<Result<HistoryResponse>>;
   updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<unknown>>;
   typing(userId: string, status: "typing" | "stopped"): Result<void>;
-  /** The sender's send rate on this conversation's live sockets (the device socket has its own). */
-  admitSend(userId: string): boolean;
+  /** How many of `count` sends the sender's one rate (held by their user object) lets go now. */
+  admitSends(userId: string, count: number): Promise<number>;
 }
 
+const rateLimited = { code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.sendPerSecond} messages a second; resend later` };
+
+/** How long a refused send holds back the socket's later sends if it never comes again (as on the device socket). */
+const SEND_BLOCK_MS = 30_000;
+/** Per live socket: the first send refused for rate, which later sends may not overtake. */
+const sendBlocks = new WeakMap<WebSocket, { clientMsgId: string; until: number }>();
+
 /**
- * Frames on a live conversation socket. The sends of one socket message are stored as one batch
- * in this object, with no call to any other object; acks go back on the same socket.
+ * Frames on a live conversation socket. The sends of one socket message are stored as one batch in
+ * this object, after one call to the sender's user object for the user's one send rate (the device
+ * socket, every live socket and REST draw on it); acks go back on the same socket.
  */
 export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveAttachment, frames: ClientFrame[]) {
   const sends: OutgoingMessage[] = [];
@@ -40,10 +48,6 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
     }
     switch (frame.type) {
       case "send_message": {
-        if (!ops.admitSend(who.user_id)) {
-          sendFrame(ws, errorFrame({ code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.sendPerSecond} messages a second; resend later` }, frame.client_msg_id));
-          break;
-        }
         const { type: _t, conversation_id: _c, ...message } = frame;
         sends.push(message);
         break;
@@ -70,6 +74,36 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
       }
     }
   }
+  if (sends.length > 0) void storeAdmitted(ops, ws, who, sends);
+}
+
+/**
+ * Sends past the rate are refused (the client sends them again with the same ids), and so is every
+ * later send on this socket until the first refused one comes back: nothing overtakes it.
+ */
+async function storeAdmitted(ops: ConversationOps, ws: WebSocket, who: LiveAttachment, candidates: OutgoingMessage[]) {
+  const now = Date.now();
+  let block = sendBlocks.get(ws);
+  if (block && block.until <= now) block = undefined;
+  // Until the blocking send reappears, everything before it in this batch waits too.
+  const resumeAt = block ? candidates.findIndex((m) => m.client_msg_id === block.clientMsgId) : 0;
+  const eligible = resumeAt < 0 ? [] : candidates.slice(resumeAt);
+  const held = resumeAt < 0 ? candidates : candidates.slice(0, resumeAt);
+  let granted = 0;
+  try {
+    granted = eligible.length > 0 ? await ops.admitSends(who.user_id, eligible.length) : 0;
+  } catch (err) {
+    console.error(JSON.stringify({ level: "error", msg: "send rate check failed", error: String(err) }));
+    for (const m of candidates) sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "could not store the message; retry" }, m.client_msg_id));
+    return;
+  }
+  const sends = eligible.slice(0, granted);
+  const refused = [...held, ...eligible.slice(granted)];
+  // The first refused send blocks the socket (when a block was waiting for it and it is refused
+  // again, that is the same send); one that was let through lifts the block.
+  if (granted < eligible.length) sendBlocks.set(ws, { clientMsgId: eligible[granted]!.client_msg_id, until: now + SEND_BLOCK_MS });
+  else if (block && granted > 0) sendBlocks.delete(ws);
+  for (const m of refused) sendFrame(ws, errorFrame(rateLimited, m.client_msg_id));
   if (sends.length === 0) return;
   const reply = (result: Result<SendOutcome[]>) => {
     const replies = result.ok

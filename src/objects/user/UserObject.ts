@@ -130,6 +130,11 @@ export class UserObject extends DurableObject<Env> {
     return this.frames.sendRate.take(userId, count);
   }
 
+  /** Live conversation sockets draw on it too: how many of a batch of `count` may go now. */
+  admitSendsUpTo(userId: string, count: number): number {
+    return this.frames.sendRate.takeUpTo(userId, count);
+  }
+
   /** The user's cursor moved somewhere other than a device socket (a live conversation socket). */
   noteCursor(userId: string, conversationId: string, status: DeliveryStatus, seq: number, unreadCount: number | null): void {
     if (status === "read") this.inbox.setRead(userId, conversationId, seq, unreadCount ?? 0);
