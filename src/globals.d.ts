@@ -67,7 +67,8 @@ declare namespace Cloudflare {
     METRICS?: AnalyticsEngineDataset;
     /** Optional Rate Limiting bindings for login attempts (wrangler.toml [[ratelimits]]). */
     LOGIN_BY_IP?: RateLimit;
-    LOGIN_BY_USERNAME?: RateLimit;
+    /** Registrations per client IP. */
+    REGISTER_BY_IP?: RateLimit;
     /** "production" unless `.dev.vars` (written by `npm start`) or the test config says otherwise. */
     ENVIRONMENT?: string;
   }

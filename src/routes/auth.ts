@@ -11,23 +11,28 @@ import { forgetSession } from "../middleware/auth";
 import { describeIssues, ErrorCode, LoginBody, LogoutBody, RegisterBody, type User } from "../protocol";
 
 /**
- * Password guessing is slowed per username (wherever the attempts come from) and per client IP
- * (whichever names it tries). The IP is Cloudflare's `CF-Connecting-IP`; a request without it did not
- * come through Cloudflare (local development), where only the per-username limit applies.
+ * Where a request comes from: Cloudflare's `CF-Connecting-IP`. A request without it did not come
+ * through Cloudflare (local development); those all count as one client.
  */
-async function limitLoginAttempts(env: Env, ip: string | undefined, username: string): Promise<void> {
-  const [byIp, byName] = await Promise.all([
-    ip && env.LOGIN_BY_IP ? env.LOGIN_BY_IP.limit({ key: ip }) : { success: true },
-    env.LOGIN_BY_USERNAME ? env.LOGIN_BY_USERNAME.limit({ key: username }) : { success: true },
-  ]);
-  if (!byIp.success || !byName.success) {
-    throw new ApiError(ErrorCode.rateLimited, "too many login attempts; wait a minute and try again");
-  }
+const clientOf = (header: string | undefined) => header ?? "local";
+
+/**
+ * Password guessing is slowed per client IP (whichever names it tries) by the rate limiter, and per
+ * (username, client) by growing delays kept in the name's directory object: the owner, logging in
+ * from anywhere else, is never locked out by someone else's guesses.
+ */
+async function limitLoginAttempts(env: Env, ip: string | undefined): Promise<void> {
+  const byIp = ip && env.LOGIN_BY_IP ? await env.LOGIN_BY_IP.limit({ key: ip }) : { success: true };
+  if (!byIp.success) throw new ApiError(ErrorCode.rateLimited, "too many login attempts from this address; wait a minute and try again");
 }
 
 /** Registration and login: the only routes that take no token. */
 export const authRoutes = new Hono<AppEnv>()
   .post("/register", validate("json", RegisterBody), async (c) => {
+    const ip = c.req.header("CF-Connecting-IP");
+    if (ip && c.env.REGISTER_BY_IP && !(await c.env.REGISTER_BY_IP.limit({ key: ip })).success) {
+      throw new ApiError(ErrorCode.rateLimited, "too many accounts registered from this address; wait a minute and try again");
+    }
     const body = c.req.valid("json");
     const user: User = { user_id: newId("u"), username: body.username, display_name: body.display_name ?? body.username };
     const password = await hashPassword(body.password);
@@ -39,11 +44,25 @@ export const authRoutes = new Hono<AppEnv>()
   })
   .post("/login", validate("json", LoginBody), async (c) => {
     const body = c.req.valid("json");
-    await limitLoginAttempts(c.env, c.req.header("CF-Connecting-IP"), body.username);
-    const account = await directoryStub(c.env, body.username).lookup();
+    const ip = c.req.header("CF-Connecting-IP");
+    await limitLoginAttempts(c.env, ip);
+    const client = clientOf(ip);
+    const directory = directoryStub(c.env, body.username);
+    const attempt = await directory.loginAttempt(client);
+    if (attempt.waitMs > 0) {
+      // Even the right password waits: the answer must not tell whether it was right.
+      const seconds = Math.ceil(attempt.waitMs / 1000);
+      c.header("Retry-After", String(seconds));
+      throw new ApiError(ErrorCode.rateLimited, `too many failed logins from here; try again in ${seconds} s`);
+    }
+    const account = attempt.account;
     // Verify against a decoy when the name is unknown so the response time does not tell.
     const valid = await verifyPassword(body.password, account?.password ?? decoyRecord);
-    if (!account || !valid) throw new ApiError(ErrorCode.invalidCredentials, "wrong username or password");
+    if (!account || !valid) {
+      if (account) await directory.loginFailed(client);
+      throw new ApiError(ErrorCode.invalidCredentials, "wrong username or password");
+    }
+    if (attempt.failures > 0) await directory.loginSucceeded(client);
     const home = userHome(c.env, account.user_id);
     const [user, generation] = await Promise.all([home.profile(account.user_id), home.tokenGeneration(account.user_id)]);
     if (!user) throw new ApiError(ErrorCode.internal, "account has no profile");

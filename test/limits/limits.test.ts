@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { FREE_LOGIN_FAILURES, loginDelayMs } from "../../src/objects/directory/DirectoryObject";
 import { Limits } from "../../src/protocol";
 import { api, connect, directConversation, openSocket, registerUser, uniqueName } from "../helpers/client";
 
@@ -95,18 +96,46 @@ describe("limits", () => {
     socket.close();
   });
 
-  it("limits login attempts per username, whichever IP they come from", async () => {
+  it("slows a client guessing one account's password with growing delays, and never locks the owner out", async () => {
     const ana = await registerUser("ana");
+    const from = (ip: string, password: string) =>
+      exports.default.fetch("http://parley.test/api/v1/auth/login", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": ip },
+        body: JSON.stringify({ username: ana.user.username, password }),
+      });
+    const attacker = "198.51.100.66";
+    // The first failures cost nothing; after them the attacker waits, even with the right password.
+    for (let i = 0; i < FREE_LOGIN_FAILURES; i++) expect((await from(attacker, "wrong password!")).status).toBe(401);
+    const waited = await from(attacker, "correct horse battery");
+    expect(waited.status).toBe(429);
+    expect(((await waited.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    expect(Number(waited.headers.get("Retry-After"))).toBe(1);
+    // The owner, elsewhere, logs in at once: someone else's guesses never lock an account.
+    expect((await from("203.0.113.20", "correct horse battery")).status).toBe(200);
+    expect((await api("POST", "/api/v1/auth/login", { body: { username: ana.user.username, password: "correct horse battery" } })).status).toBe(200);
+    // The delay grows with each further failure: 1 s, then 2 s.
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await from(attacker, "wrong again!!")).status).toBe(401);
+    const longer = await from(attacker, "wrong again!!");
+    expect(longer.status).toBe(429);
+    expect(Number(longer.headers.get("Retry-After"))).toBe(2);
+    expect([0, 1, 4, 5, 6, 7, 30].map(loginDelayMs)).toEqual([0, 0, 0, 1_000, 2_000, 4_000, 15 * 60_000]);
+  });
+
+  it("limits registrations per client address", async () => {
     await inFreshWindow();
+    const register = (ip: string) =>
+      exports.default.fetch("http://parley.test/api/v1/auth/register", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": ip },
+        body: JSON.stringify({ username: uniqueName("reg"), password: "correct horse battery" }),
+      });
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) {
-      const res = await api("POST", "/api/v1/auth/login", { body: { username: ana.user.username, password: "wrong password!" } });
-      statuses.push(res.status);
-    }
-    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    for (let i = 0; i < 12; i++) statuses.push((await register("198.51.100.77")).status);
+    expect(statuses.slice(0, 10).every((s) => s === 201)).toBe(true);
     expect(statuses.slice(10)).toEqual([429, 429]);
-    const right = await api("POST", "/api/v1/auth/login", { body: { username: ana.user.username, password: "correct horse battery" } });
-    expect(right.body.error.code).toBe("rate_limited"); // even the right password waits: no oracle
+    expect((await register("198.51.100.78")).status).toBe(201); // another address is not affected
   });
 
   it("limits login attempts per client IP, whichever usernames it tries", async () => {

@@ -18,7 +18,27 @@ export const directoryMigrations: Migration[] = [
       password TEXT NOT NULL,
       created_at INTEGER NOT NULL)`,
   },
+  {
+    id: 2,
+    name: "login failures per client",
+    sql: `CREATE TABLE login_failures (
+      client TEXT PRIMARY KEY,
+      failures INTEGER NOT NULL,
+      next_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL)`,
+  },
 ];
+
+/** Failed logins from one client (to one account) that cost nothing; after them each waits longer. */
+export const FREE_LOGIN_FAILURES = 5;
+const MAX_LOGIN_DELAY_MS = 15 * 60_000;
+/** A client's failures are forgotten a day after its last one. */
+const LOGIN_FAILURE_MEMORY_MS = 24 * 60 * 60_000;
+
+/** The wait before the next attempt after `failures` in a row: none, then 1 s doubling to 15 min. */
+export function loginDelayMs(failures: number): number {
+  return failures < FREE_LOGIN_FAILURES ? 0 : Math.min(MAX_LOGIN_DELAY_MS, 1_000 * 2 ** (failures - FREE_LOGIN_FAILURES));
+}
 
 export interface AccountRecord {
   username: string;
@@ -44,6 +64,41 @@ export class DirectoryObject extends DurableObject<Env> {
       Date.now(),
     );
     return true;
+  }
+
+  /**
+   * A login attempt from `client` (its address): the account, or how long that client must wait
+   * first. Failures count per client, so someone guessing a password slows only themselves, never
+   * the account's owner elsewhere (a flat per-account limit would let anyone lock anyone out).
+   */
+  loginAttempt(client: string, now = Date.now()): { account: AccountRecord | null; waitMs: number; failures: number } {
+    const account = this.lookup();
+    if (!account) return { account: null, waitMs: 0, failures: 0 };
+    const row = this.ctx.storage.sql
+      .exec<{ failures: number; next_at: number }>("SELECT failures, next_at FROM login_failures WHERE client = ?", client)
+      .toArray()[0];
+    if (row && row.next_at > now) return { account: null, waitMs: row.next_at - now, failures: row.failures };
+    return { account, waitMs: 0, failures: row?.failures ?? 0 };
+  }
+
+  /** A wrong password from `client`: one more failure, and the wait it brings. */
+  loginFailed(client: string, now = Date.now()): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM login_failures WHERE updated_at < ?", now - LOGIN_FAILURE_MEMORY_MS);
+    const failures = (sql.exec<{ failures: number }>("SELECT failures FROM login_failures WHERE client = ?", client).toArray()[0]?.failures ?? 0) + 1;
+    sql.exec(
+      `INSERT INTO login_failures (client, failures, next_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client) DO UPDATE SET failures = excluded.failures, next_at = excluded.next_at, updated_at = excluded.updated_at`,
+      client,
+      failures,
+      now + loginDelayMs(failures),
+      now,
+    );
+  }
+
+  /** The right password: that client starts afresh. */
+  loginSucceeded(client: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM login_failures WHERE client = ?", client);
   }
 
   lookup(): AccountRecord | null {
