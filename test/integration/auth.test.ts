@@ -1,5 +1,8 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
+import type { DirectoryObject } from "../../src/objects/directory/DirectoryObject";
 import { api, openSocket, registerUser, rest, TEST_JWT_SECRET, uniqueName } from "../helpers/client";
 
 const SECRET = TEST_JWT_SECRET;
@@ -121,5 +124,21 @@ describe("accounts", () => {
     expect(res.headers.get("Sec-WebSocket-Protocol")).toBe("parley.v1");
     res.webSocket!.accept();
     res.webSocket!.close(1000);
+  });
+});
+
+describe("names nobody registered", () => {
+  it("looking them up or logging in with them stores nothing: no object is created", async () => {
+    const name = uniqueName("ghost");
+    const someone = await registerUser("seer");
+    expect((await api("GET", `/api/v1/users?username=${name}`, { token: someone.token })).status).toBe(404);
+    expect((await api("POST", "/api/v1/auth/login", { body: { username: name, password: "whatever123" } })).status).toBe(401);
+    const tables = await runInDurableObject(env.DIRECTORY.get(env.DIRECTORY.idFromName(name)), (_o, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master").one().n,
+    );
+    expect(tables).toBe(0);
+    // A registered name's object has its schema and account.
+    const registered = await runInDurableObject(env.DIRECTORY.get(env.DIRECTORY.idFromName(someone.user.username)), (o: DirectoryObject) => o.lookup());
+    expect(registered?.user_id).toBe(someone.user.user_id);
   });
 });

@@ -6,8 +6,8 @@ import { migrate, MigrationHistoryError, type Migration } from "../../src/object
 import { InboxStore } from "../../src/objects/user/inbox";
 import { userMigrations } from "../../src/objects/user/migrations";
 
-// Runs inside a real object's SQLite storage: a directory object nobody else uses, whose own
-// migrations are already applied, so the test's migrations follow them.
+// Runs inside a real object's SQLite storage: a directory object nobody else uses (a name nobody
+// claimed has no schema yet), with the directory's own migrations first so the test's follow them.
 const base = directoryMigrations;
 const next = base.length + 1;
 const m1: Migration = { id: next, name: "first", sql: "CREATE TABLE t1 (x INTEGER)" };
@@ -92,6 +92,7 @@ describe("migrate", () => {
 
   it("applies nothing of a migration that fails", async () => {
     await runInDurableObject(scratch(), (_o, state) => {
+      migrate(state.storage, base);
       const broken: Migration = { id: next, name: "broken", sql: "CREATE TABLE t3 (z INTEGER); CREATE TABLE account (x INTEGER)" };
       expect(() => migrate(state.storage, [...base, broken])).toThrow();
       const tables = state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 't3'").toArray();

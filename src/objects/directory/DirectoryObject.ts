@@ -47,13 +47,24 @@ export interface AccountRecord {
 }
 
 export class DirectoryObject extends DurableObject<Env> {
+  /**
+   * Whether this name's object has storage at all. Looking up a name nobody registered (a login, a
+   * search) must not create anything: the schema is made by the first claim, not by the constructor.
+   */
+  #exists: boolean;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage, directoryMigrations);
+    this.#exists = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+    if (this.#exists) migrate(ctx.storage, directoryMigrations);
   }
 
   /** Claims the name for a new account; false if it is already taken. */
   claim(record: AccountRecord): boolean {
+    if (!this.#exists) {
+      migrate(this.ctx.storage, directoryMigrations);
+      this.#exists = true;
+    }
     const sql = this.ctx.storage.sql;
     if (sql.exec("SELECT 1 FROM account LIMIT 1").toArray().length > 0) return false;
     sql.exec(
@@ -102,6 +113,7 @@ export class DirectoryObject extends DurableObject<Env> {
   }
 
   lookup(): AccountRecord | null {
+    if (!this.#exists) return null;
     const row = this.ctx.storage.sql
       .exec<{ username: string; user_id: string; password: string }>("SELECT username, user_id, password FROM account")
       .toArray()[0];
