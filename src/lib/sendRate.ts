@@ -13,3 +13,13 @@ export function sendRate(env: Env): { burst: number; perSecond: number } {
     perSecond: Number.isFinite(perSecond) && perSecond > 0 ? perSecond : Limits.sendPerSecond,
   };
 }
+
+/** The per-adder rate of group creations and member adds, unless GROUP_CHANGE_BURST / GROUP_CHANGES_PER_SECOND are set (tests raise them). */
+export function groupChangeRate(env: Env): { burst: number; perSecond: number } {
+  const burst = Number(env.GROUP_CHANGE_BURST);
+  const perSecond = Number(env.GROUP_CHANGES_PER_SECOND);
+  return {
+    burst: Number.isFinite(burst) && burst > 0 ? burst : Limits.groupChangeBurst,
+    perSecond: Number.isFinite(perSecond) && perSecond > 0 ? perSecond : 1 / Limits.groupChangeEverySeconds,
+  };
+}

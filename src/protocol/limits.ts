@@ -75,6 +75,12 @@ export const Limits = {
   sendBurst: 60,
   /** …refilled at this many per second. */
   sendPerSecond: 20,
+  /**
+   * Creating a group or adding members, per adder: a burst of this many, then one every
+   * `groupChangeEverySeconds`. Bounds how fast one account can put others into conversations.
+   */
+  groupChangeBurst: 30,
+  groupChangeEverySeconds: 5,
   /** Devices (install ids) one user may connect. */
   devicesPerUser: 10,
   /** Live sockets one user may hold on one conversation; opening another closes their oldest. */

@@ -45,6 +45,13 @@ async function requireJoinable(env: Env, ids: string[], conversationId: string |
   }
 }
 
+/** Creating groups and adding members draw on one rate per adder (Limits.groupChangeBurst). */
+async function requireGroupChangeAllowed(env: Env, userId: string): Promise<void> {
+  if (!(await userHome(env, userId).admitGroupChange(userId))) {
+    throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.groupChangeBurst} group creations or member adds at once, then one every ${Limits.groupChangeEverySeconds} s`);
+  }
+}
+
 export const conversationRoutes = new Hono<AppEnv>()
   .post("/", validate("json", CreateConversationBody), async (c) => {
     const body = c.req.valid("json");
@@ -53,6 +60,7 @@ export const conversationRoutes = new Hono<AppEnv>()
       throw new ApiError(ErrorCode.rateLimited, `at most ${Limits.conversationsPerUser} conversations per account`);
     }
     if (body.type === "group") {
+      await requireGroupChangeAllowed(c.env, me);
       const others = [...new Set(body.member_ids)].filter((id) => id !== me);
       if (others.length + 1 > Limits.groupMaxMembers) {
         throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
@@ -80,6 +88,7 @@ export const conversationRoutes = new Hono<AppEnv>()
     if (new Set(user_ids).size > Limits.groupMaxMembers) {
       throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
     }
+    await requireGroupChangeAllowed(c.env, c.var.userId);
     await requireJoinable(c.env, user_ids, id);
     const conversation = unwrap(await conversationHome(c.env, id).addMembers(id, c.var.userId, user_ids));
     return c.json({ conversation });

@@ -61,6 +61,8 @@ export class DevServer {
       // Tests seed conversations quickly from one user; the real send limit is tested in test/limits.
       SEND_BURST: "100000",
       SEND_PER_SECOND: "100000",
+      GROUP_CHANGE_BURST: "100000",
+      GROUP_CHANGES_PER_SECOND: "100000",
       ...this.vars,
     };
     const child = spawn(

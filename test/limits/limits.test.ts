@@ -123,6 +123,23 @@ describe("limits", () => {
     expect([0, 1, 4, 5, 6, 7, 30].map(loginDelayMs)).toEqual([0, 0, 0, 1_000, 2_000, 4_000, 15 * 60_000]);
   });
 
+  it("limits group creations and member adds per adder, and nobody else", async () => {
+    const [mallory, victim, carol] = await Promise.all([registerUser("mal"), registerUser("vic"), registerUser("car")]);
+    const create = (who: typeof mallory, name: string) =>
+      api("POST", "/api/v1/conversations", { token: who.token, body: { type: "group", name, member_ids: [victim.user.user_id] } });
+    const statuses: number[] = [];
+    for (let i = 0; i < Limits.groupChangeBurst; i++) statuses.push((await create(mallory, `g${i}`)).status);
+    expect(statuses.every((s) => s === 201)).toBe(true);
+    const refused = await create(mallory, "one too many");
+    expect(refused).toMatchObject({ status: 429, body: { error: { code: "rate_limited" } } });
+    // Adding members draws on the same rate.
+    const first = (await api("GET", "/api/v1/conversations", { token: mallory.token })).body.conversations[0].conversation_id;
+    expect((await api("POST", `/api/v1/conversations/${first}/members`, { token: mallory.token, body: { user_ids: [carol.user.user_id] } })).status).toBe(429);
+    // Another adder is not slowed, and the victim's own actions never are.
+    expect((await create(carol, "carol's")).status).toBe(201);
+    expect((await api("POST", "/api/v1/conversations", { token: victim.token, body: { type: "group", name: "mine", member_ids: [carol.user.user_id] } })).status).toBe(201);
+  });
+
   it("limits registrations per client address", async () => {
     await inFreshWindow();
     const register = (ip: string) =>

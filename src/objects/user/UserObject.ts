@@ -22,6 +22,8 @@ import {
 } from "../../protocol";
 import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
 import { guarded } from "../guard";
+import { groupChangeRate } from "../../lib/sendRate";
+import { TokenBuckets } from "../../lib/tokenBucket";
 import { migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
@@ -54,6 +56,8 @@ export class UserObject extends DurableObject<Env> {
   private readonly sessions: DeviceSessions;
   private readonly delivery: Delivery;
   private readonly frames: DeviceFrameHandlers;
+  /** Group creations and member adds per adder (in memory: an eviction only ever lets a user act sooner). */
+  private readonly groupChanges: TokenBuckets;
   private readonly presence: PresenceKeeper;
   private readonly push: PushNotifier;
   private readonly tokens: TokenLedger;
@@ -75,6 +79,8 @@ export class UserObject extends DurableObject<Env> {
       this.push.noteUndelivered(userId, conversationId, messages, Date.now()),
     );
     this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm);
+    const groupRate = groupChangeRate(env);
+    this.groupChanges = new TokenBuckets(groupRate.burst, groupRate.perSecond);
     this.frames = new DeviceFrameHandlers(env, this.inbox, this.sessions, (userId, p) => this.asSeenBy(userId, p));
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
@@ -128,6 +134,11 @@ export class UserObject extends DurableObject<Env> {
   /** REST sends draw on the same per-user rate as socket sends. */
   admitSends(userId: string, count: number): boolean {
     return this.frames.sendRate.take(userId, count);
+  }
+
+  /** Whether the user may create a group or add members now (one rate per adder). */
+  admitGroupChange(userId: string): boolean {
+    return this.groupChanges.take(userId);
   }
 
   /** Live conversation sockets draw on it too: how many of a batch of `count` may go now. */
