@@ -64,6 +64,9 @@ declare namespace Cloudflare {
     /** Override the per-adder rate of group creations and member adds. */
     GROUP_CHANGE_BURST?: string;
     GROUP_CHANGES_PER_SECOND?: string;
+    /** Override the per-user rate of history and sync requests. */
+    HISTORY_BURST?: string;
+    HISTORY_PER_SECOND?: string;
     /** Extra origins (comma-separated) whose pages may open sockets, besides the server's own. */
     ALLOWED_ORIGINS?: string;
     /** Optional Workers Analytics Engine dataset for counters (src/lib/metrics.ts); absent locally. */

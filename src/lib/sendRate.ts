@@ -23,3 +23,13 @@ export function groupChangeRate(env: Env): { burst: number; perSecond: number } 
     perSecond: Number.isFinite(perSecond) && perSecond > 0 ? perSecond : 1 / Limits.groupChangeEverySeconds,
   };
 }
+
+/** The per-user rate of history and sync requests, unless HISTORY_BURST / HISTORY_PER_SECOND are set (tests raise them). */
+export function historyRate(env: Env): { burst: number; perSecond: number } {
+  const burst = Number(env.HISTORY_BURST);
+  const perSecond = Number(env.HISTORY_PER_SECOND);
+  return {
+    burst: Number.isFinite(burst) && burst > 0 ? burst : Limits.historyBurst,
+    perSecond: Number.isFinite(perSecond) && perSecond > 0 ? perSecond : Limits.historyPerSecond,
+  };
+}

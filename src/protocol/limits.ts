@@ -15,6 +15,15 @@ export const Limits = {
    */
   maxRequestBodyBytes: 300 * 1024,
   historyDefaultPage: 50,
+  /**
+   * A page of history, `sync` or catch-up stops once it holds this many bytes of messages (always at
+   * least one) and says `has_more`: a page of 500 messages of 64 KiB each would otherwise be 32 MiB.
+   */
+  historyPageMaxBytes: 1024 * 1024,
+  /** History and `sync` requests per user (REST, device and live sockets together): a burst of this many… */
+  historyBurst: 120,
+  /** …then this many a second. With the page cap this bounds what one user can pull: ≤ 10 MiB/s. */
+  historyPerSecond: 10,
   historyMaxPage: 100,
   syncMaxPage: 500,
   /** Messages per page when a device catches up after reconnecting. */

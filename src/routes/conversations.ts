@@ -120,6 +120,9 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .get("/:id/messages", validate("query", HistoryQuery), async (c) => {
     const id = conversationParam(c.req.param("id"));
+    if (!(await userHome(c.env, c.var.userId).admitHistory(c.var.userId))) {
+      throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.historyPerSecond} history requests a second (bursts of ${Limits.historyBurst})`);
+    }
     const page = unwrap(await conversationHome(c.env, id).history(id, c.var.userId, c.req.valid("query")));
     return c.json(page);
   })

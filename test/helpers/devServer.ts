@@ -63,6 +63,8 @@ export class DevServer {
       SEND_PER_SECOND: "100000",
       GROUP_CHANGE_BURST: "100000",
       GROUP_CHANGES_PER_SECOND: "100000",
+      HISTORY_BURST: "100000",
+      HISTORY_PER_SECOND: "100000",
       ...this.vars,
     };
     const child = spawn(

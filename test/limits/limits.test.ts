@@ -140,6 +140,26 @@ describe("limits", () => {
     expect((await api("POST", "/api/v1/conversations", { token: victim.token, body: { type: "group", name: "mine", member_ids: [carol.user.user_id] } })).status).toBe(201);
   });
 
+  it("limits history and sync requests per user, across REST and sockets", async () => {
+    const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
+    const conversation = await directConversation(ana, bo);
+    const socket = await connect(ana.token, "phone");
+    const statuses = await Promise.all(
+      Array.from({ length: Limits.historyBurst + 20 }, () => api("GET", `/api/v1/conversations/${conversation}/messages?limit=1`, { token: ana.token }).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(Limits.historyBurst);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+    // The device socket draws on the same budget: syncs sent now are refused (a token or two may
+    // have refilled meanwhile, not five).
+    socket.send(Array.from({ length: 5 }, () => ({ type: "sync", conversation_id: conversation, after_seq: 0, limit: 1 })));
+    const refused = await socket.next("error");
+    expect(refused[0]).toMatchObject({ code: "rate_limited" });
+    expect(refused[0]!.message).toMatch(/history or sync/);
+    // Another user is not affected.
+    expect((await api("GET", `/api/v1/conversations/${conversation}/messages?limit=1`, { token: bo.token })).status).toBe(200);
+    socket.close();
+  });
+
   it("limits registrations per client address", async () => {
     await inFreshWindow();
     const register = (ip: string) =>

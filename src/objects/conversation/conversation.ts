@@ -3,12 +3,14 @@ import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
   ErrorCode,
+  Limits,
   type ClientFrame,
   type Conversation as ConversationInfo,
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
   type MemberRole,
+  type Message,
   type OutgoingMessage,
   type ProtocolError,
   type Receipt,
@@ -226,11 +228,14 @@ export class Conversation {
     const limit = query.limit;
     if (query.after !== undefined) {
       const rows = await this.archive.messagesAfter(Math.max(query.after, floor), limit + 1);
-      return ok({ messages: rows.slice(0, limit), has_more: rows.length > limit });
+      const page = withinPageBytes(rows.slice(0, limit));
+      return ok({ messages: page, has_more: rows.length > page.length });
     }
     const before = query.before ?? Number.MAX_SAFE_INTEGER;
     const rows = await this.archive.messagesBefore(before, floor, limit + 1);
-    return ok({ messages: rows.slice(0, limit).reverse(), has_more: rows.length > limit });
+    // Newest first here: a cut keeps the newest, and the next page (before the oldest kept) goes on.
+    const page = withinPageBytes(rows.slice(0, limit));
+    return ok({ messages: page.reverse(), has_more: rows.length > page.length });
   }
 
   /**
@@ -277,6 +282,7 @@ export class Conversation {
         updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
         typing: (user, status) => this.typing(user, status),
         admitSends: (user, count) => userHome(this.host.env, user).admitSendsUpTo(user, count),
+        admitHistory: (user) => userHome(this.host.env, user).admitHistory(user),
       },
       ws,
       who,
@@ -330,4 +336,15 @@ export class Conversation {
     if (!this.store.member(userId)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
     return null;
   }
+}
+
+/** The leading messages that fit in a page's byte budget (at least one, however large). */
+function withinPageBytes(messages: Message[]): Message[] {
+  let bytes = 0;
+  for (let i = 0; i < messages.length; i++) {
+    // Content dominates; the envelope (ids, seq, timestamps) is a couple of hundred bytes.
+    bytes += messages[i]!.content.length + 200;
+    if (bytes > Limits.historyPageMaxBytes && i > 0) return messages.slice(0, i);
+  }
+  return messages;
 }

@@ -18,6 +18,8 @@ export interface ConversationOps {
   history(userId: string, query: { after: number; limit: number }): Promise<Result<HistoryResponse>>;
   updateCursor(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<unknown>>;
   typing(userId: string, status: "typing" | "stopped"): Result<void>;
+  /** Whether the user's history budget (held by their user object) allows another page now. */
+  admitHistory(userId: string): Promise<boolean>;
   /** How many of `count` sends the sender's one rate (held by their user object) lets go now. */
   admitSends(userId: string, count: number): Promise<number>;
 }
@@ -26,6 +28,11 @@ const rateLimited = { code: ErrorCode.rateLimited, message: `slow down: at most 
 
 /** How long a refused send holds back the socket's later sends if it never comes again (as on the device socket). */
 const SEND_BLOCK_MS = 30_000;
+/** `sync` requests that may wait behind the running one on a live socket. */
+const MAX_WAITING_SYNCS = 4;
+/** Per live socket: its `sync` requests, run one at a time. */
+const liveSyncs = new WeakMap<WebSocket, { tail: Promise<void>; waiting: number }>();
+
 /** Per live socket: the first send refused for rate, which later sends may not overtake. */
 const sendBlocks = new WeakMap<WebSocket, { clientMsgId: string; until: number }>();
 
@@ -58,10 +65,25 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
       }
       case "sync": {
         // History may come from R2 (archive.ts), so its frames can follow the acks of this batch.
-        const page = ops.history(who.user_id, { after: frame.after_seq, limit: frame.limit ?? Limits.historyMaxPage });
-        void answer(ws, page, (value) => {
-          for (const m of value.messages) sendFrame(ws, JSON.stringify({ type: "new_message", ...m }));
+        // One at a time per socket, each drawing on the user's history budget (held by the user object).
+        const syncs = liveSyncs.get(ws) ?? { tail: Promise.resolve(), waiting: 0 };
+        liveSyncs.set(ws, syncs);
+        if (syncs.waiting > MAX_WAITING_SYNCS) {
+          sendFrame(ws, errorFrame({ code: ErrorCode.rateLimited, message: `one sync at a time per socket (${MAX_WAITING_SYNCS} may wait); wait for the answers` }));
+          break;
+        }
+        syncs.waiting++;
+        const query = { after: frame.after_seq, limit: frame.limit ?? Limits.historyMaxPage };
+        const run = syncs.tail.then(async () => {
+          if (!(await ops.admitHistory(who.user_id))) {
+            sendFrame(ws, errorFrame({ code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.historyPerSecond} history or sync requests a second (bursts of ${Limits.historyBurst})` }));
+            return;
+          }
+          await answer(ws, ops.history(who.user_id, query), (value) => {
+            for (const m of value.messages) sendFrame(ws, JSON.stringify({ type: "new_message", ...m }));
+          });
         });
+        syncs.tail = run.catch(() => {}).finally(() => syncs.waiting--);
         break;
       }
       case "heartbeat":

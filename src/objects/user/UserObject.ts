@@ -136,6 +136,11 @@ export class UserObject extends DurableObject<Env> {
     return this.frames.sendRate.take(userId, count);
   }
 
+  /** Whether the user may read another page of history now (REST and live sockets ask; device sockets draw directly). */
+  admitHistory(userId: string): boolean {
+    return this.frames.historyRate.take(userId);
+  }
+
   /** Whether the user may create a group or add members now (one rate per adder). */
   admitGroupChange(userId: string): boolean {
     return this.groupChanges.take(userId);

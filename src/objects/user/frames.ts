@@ -1,7 +1,7 @@
 import { TypingGate } from "../../lib/typingGate";
 import type { Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
-import { sendRate } from "../../lib/sendRate";
+import { historyRate, sendRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import {
   ErrorCode,
@@ -28,12 +28,22 @@ const rateLimited = {
  * to the conversation objects in batches, keeping each device's order; acknowledgements through
  * acknowledgements.ts.
  */
+/** `sync` requests that may wait behind the running one on a socket. */
+const MAX_WAITING_SYNCS = 4;
+
+export const historyRateLimited = {
+  code: ErrorCode.rateLimited,
+  message: `slow down: at most ${Limits.historyPerSecond} history or sync requests a second (bursts of ${Limits.historyBurst})`,
+};
+
 /** How long a refused send holds back the socket's later sends if it never comes again. */
 const SEND_BLOCK_MS = 30_000;
 
 export class DeviceFrameHandlers {
   /** Typing from this object's users goes on to conversations at most as often as it can be shown. */
   private readonly typingGate = new TypingGate(Limits.typingMinIntervalMs);
+  /** History and sync requests per user, from every socket and REST (UserObject.admitHistory). */
+  readonly historyRate: TokenBuckets;
   private readonly outbox: Outbox;
   private readonly acks: Acknowledgements;
   /** Each user's send rate, shared by all their devices and by REST sends (admitSends). */
@@ -48,6 +58,8 @@ export class DeviceFrameHandlers {
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
+    const history = historyRate(env);
+    this.historyRate = new TokenBuckets(history.burst, history.perSecond);
     this.acks = new Acknowledgements(env, inbox);
     this.outbox = new Outbox(env, (userId, deviceId) => sessions.current(userId, deviceId));
   }
@@ -148,7 +160,27 @@ export class DeviceFrameHandlers {
     if (!result.ok) sendFrame(session.ws, errorFrame(result.error));
   }
 
-  private async sync(session: DeviceSession, frame: FrameOf<"sync">) {
+  /**
+   * One `sync` at a time per socket (the rest wait their turn, up to a few), each drawing on the
+   * user's history budget: a client cannot pull pages faster than it reads them.
+   */
+  private sync(session: DeviceSession, frame: FrameOf<"sync">): Promise<void> | void {
+    const syncs = (session.syncs ??= { tail: Promise.resolve(), waiting: 0 });
+    if (syncs.waiting > MAX_WAITING_SYNCS) {
+      sendFrame(session.ws, errorFrame({ code: ErrorCode.rateLimited, message: `one sync at a time per socket (${MAX_WAITING_SYNCS} may wait); wait for the answers` }));
+      return;
+    }
+    if (!this.historyRate.take(session.userId)) {
+      sendFrame(session.ws, errorFrame(historyRateLimited));
+      return;
+    }
+    syncs.waiting++;
+    const run = syncs.tail.then(() => this.syncNow(session, frame)).finally(() => syncs.waiting--);
+    syncs.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async syncNow(session: DeviceSession, frame: FrameOf<"sync">) {
     const result = await conversationHome(this.env, frame.conversation_id).history(frame.conversation_id, session.userId, {
       after: frame.after_seq,
       limit: frame.limit ?? Limits.historyMaxPage,

@@ -26,6 +26,8 @@ export interface DeviceSession {
    * again, so a message sent after it can never be stored before it (frames.ts `send`).
    */
   sendBlockedBy?: { clientMsgId: string; until: number };
+  /** The socket's `sync` requests run one at a time, in order: the chain, and how many are in it. */
+  syncs?: { tail: Promise<void>; waiting: number };
 }
 
 export const userTag = (userId: string) => `user:${userId}`;
