@@ -52,6 +52,12 @@ export const Limits = {
    */
   presenceSubscriptionMs: 30 * 60_000,
   presenceSubscribeMaxUsers: 100,
+  /**
+   * Presence watches per user (each watched user counts once per subscribe): a burst of this many —
+   * a phone with hundreds of chats re-watches all of them on every reconnect — then this many a second.
+   */
+  presenceWatchBurst: 1_000,
+  presenceWatchesPerSecond: 10,
   /** At most one typing frame per user per conversation is forwarded in this window. */
   typingMinIntervalMs: 1_000,
   /**

@@ -160,6 +160,21 @@ describe("limits", () => {
     socket.close();
   });
 
+  it("limits presence watches per user", async () => {
+    const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
+    await directConversation(ana, bo);
+    const socket = await connect(ana.token, "phone");
+    // Each subscribe of one partner costs one watch: a burst's worth, then some more at once.
+    const frames = Array.from({ length: Limits.presenceWatchBurst + 50 }, () => ({ type: "presence_subscribe", user_ids: [bo.user.user_id] }));
+    for (let i = 0; i < frames.length; i += 100) socket.send(frames.slice(i, i + 100));
+    await socket.until((s) => s.of("presence").length + s.of("error").length >= frames.length, "an answer to each subscribe");
+    expect(socket.of("presence").length).toBeGreaterThanOrEqual(Limits.presenceWatchBurst);
+    const refused = socket.of("error");
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.every((e) => e.code === "rate_limited")).toBe(true);
+    socket.close();
+  });
+
   it("limits registrations per client address", async () => {
     await inFreshWindow();
     const register = (ip: string) =>

@@ -42,6 +42,8 @@ const SEND_BLOCK_MS = 30_000;
 export class DeviceFrameHandlers {
   /** Typing from this object's users goes on to conversations at most as often as it can be shown. */
   private readonly typingGate = new TypingGate(Limits.typingMinIntervalMs);
+  /** Presence watches per user, counted per watched user. */
+  private readonly presenceWatches = new TokenBuckets(Limits.presenceWatchBurst, Limits.presenceWatchesPerSecond);
   /** History and sync requests per user, from every socket and REST (UserObject.admitHistory). */
   readonly historyRate: TokenBuckets;
   private readonly outbox: Outbox;
@@ -138,6 +140,14 @@ export class DeviceFrameHandlers {
     const me = session.userId;
     const ids = [...new Set(frame.user_ids)].filter((id) => id !== me);
     const allowed = ids.filter((id) => this.inbox.sharesConversationWith(me, id));
+    // Each watch is a call into the watched user's object and a row there: bounded per watcher.
+    if (allowed.length > 0 && !this.presenceWatches.take(me, allowed.length)) {
+      sendFrame(
+        session.ws,
+        errorFrame({ code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.presenceWatchesPerSecond} presence watches a second (bursts of ${Limits.presenceWatchBurst})` }),
+      );
+      return;
+    }
     if (allowed.length < ids.length) {
       sendFrame(
         session.ws,
