@@ -149,6 +149,37 @@ describe("push notifications", () => {
     void bo;
   });
 
+  it("sends a push that was decided but not yet queued when the object died (the outbox), once, and empties the outbox", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    // A normal push leaves nothing behind in the outbox.
+    await send(ana, conversation, "first");
+    await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the first push");
+    const outboxOf = () =>
+      runInDurableObject(userObject(bo), (_o, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_outbox WHERE user_id = ?", bo.user.user_id).one().n,
+      );
+    await waitFor(outboxOf, (n) => n === 0, "the outbox to empty");
+    // The state a crash leaves: the window and the outbox row committed (with the alarm booked, as
+    // queuePush does in the same transaction), the queue never asked.
+    await runInDurableObject(userObject(bo), async (_o, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at) VALUES (?, ?, 1, ?, ?, ?)",
+        bo.user.user_id,
+        conversation,
+        ana.user.user_id,
+        "left behind by a crash",
+        Date.now(),
+      );
+      await state.storage.setAlarm(Date.now() + 10_000);
+    });
+    await evictDurableObject(userObject(bo));
+    await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the alarm", 10_000);
+    const pushes = await waitFor(() => recordedPushes(b), (r) => r.length >= 2, "the push from the outbox");
+    expect(await decryptPush(b, pushes[1]!.body)).toMatchObject({ conversation_id: conversation, body: "left behind by a crash" });
+    await waitFor(outboxOf, (n) => n === 0, "the outbox to empty");
+    expect((await recordedPushes(b)).length).toBe(2);
+  });
+
   it("coalesces ten quick messages into fewer pushes, with the right unread count", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     for (let i = 1; i <= 10; i++) await send(ana, conversation, `message ${i}`);

@@ -32,8 +32,9 @@ const USER_TABLES = {
   presence_subscribers: ["user_id", "subscriber_id", "expires_at"],
   push_subscriptions: ["user_id", "device_id", "endpoint", "p256dh", "auth", "created_at"],
   push_windows: ["user_id", "conversation_id", "last_sent_at", "pending", "pending_sender", "pending_preview", "counted_seq"],
-  // Dead letters get new ids where they land.
+  // Dead letters and outbox rows get new ids where they land.
   push_dead_letters: ["user_id", "at", "job"],
+  push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts"],
   revoked_tokens: ["jti", "expires_at", "user_id"],
 } as const;
 

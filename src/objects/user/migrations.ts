@@ -270,4 +270,24 @@ export const userMigrations: Migration[] = [
       DROP TABLE push_stats;
     `,
   },
+  {
+    id: 9,
+    name: "push outbox",
+    sql: `
+      -- A push decided (its coalescing window committed) but not yet on the queue. Written in the same
+      -- transaction as the window, deleted once the queue took it: a crash in between leaves the row,
+      -- and the object's alarm sends it.
+      CREATE TABLE push_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        sender_id TEXT,
+        latest TEXT,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX push_outbox_user ON push_outbox (user_id);
+    `,
+  },
 ];

@@ -34,8 +34,26 @@ type SubscriptionRow = {
  * is pushed while any device is connected. The object only decides and enqueues; the queue consumer
  * (src/queues/push.ts) encrypts and delivers, so no message waits for a push service.
  */
+type OutboxRow = {
+  id: number;
+  user_id: string;
+  conversation_id: string;
+  count: number;
+  sender_id: string | null;
+  latest: string | null;
+  attempts: number;
+};
+
+/** How soon the alarm looks at an outbox row that was not taken off (a crash, or the queue failing). */
+const OUTBOX_RETRY_MS = 10_000;
+/** A push the queue keeps refusing is dropped after this many tries (about an hour and a half at the retry pace). */
+const OUTBOX_MAX_ATTEMPTS = 500;
+
 export class PushNotifier {
   private readonly names = new Map<string, string>();
+  /** The drain running now, and whether rows were added while it ran. */
+  private draining: Promise<void> | null = null;
+  private drainAgain = false;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -112,7 +130,7 @@ export class PushNotifier {
         now,
         last.seq,
       );
-      this.waitUntil(this.enqueue(userId, conversationId, pending, last.sender_id, preview(last)));
+      this.queuePush(userId, conversationId, pending, last.sender_id, preview(last), now);
       return;
     }
     this.sql.exec(
@@ -134,10 +152,60 @@ export class PushNotifier {
     this.sql.exec("UPDATE push_windows SET pending = 0, pending_sender = NULL, pending_preview = NULL WHERE user_id = ? AND pending > 0", userId);
   }
 
+  /**
+   * A push is decided: it goes into the outbox in the same transaction as its window, and to the
+   * queue from there once that is committed. The alarm is the safety net for a crash in between.
+   */
+  private queuePush(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null, now: number): void {
+    this.sql.exec(
+      "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      userId,
+      conversationId,
+      count,
+      senderId,
+      latest,
+      now,
+    );
+    this.scheduleAlarm(now + OUTBOX_RETRY_MS);
+    this.waitUntil(this.drainOutbox());
+  }
+
+  /**
+   * Puts what the outbox holds on the queue, oldest first, deleting each row once the queue took it.
+   * A row whose enqueue fails stays for the next drain (the alarm); one that keeps failing is dropped
+   * after OUTBOX_MAX_ATTEMPTS. A crash after the queue took a push but before its row is deleted
+   * sends it again: the push service replaces it (same topic), so the user sees one notification.
+   */
+  drainOutbox(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = (async () => {
+      do {
+        this.drainAgain = false;
+        const rows = this.sql.exec<OutboxRow>("SELECT * FROM push_outbox ORDER BY id").toArray();
+        for (const row of rows) {
+          const sent = await this.enqueue(row.user_id, row.conversation_id, row.count, row.sender_id, row.latest);
+          if (sent || row.attempts + 1 >= OUTBOX_MAX_ATTEMPTS) {
+            if (!sent) console.error(JSON.stringify({ level: "error", msg: "push dropped after retries", user: row.user_id, conversation: row.conversation_id }));
+            this.sql.exec("DELETE FROM push_outbox WHERE id = ?", row.id);
+          } else {
+            this.sql.exec("UPDATE push_outbox SET attempts = attempts + 1 WHERE id = ?", row.id);
+          }
+        }
+      } while (this.drainAgain);
+    })().finally(() => {
+      this.draining = null;
+    });
+    return this.draining;
+  }
+
   /** Sends the coalesced pushes whose window has ended; returns when to look again, if ever. */
   flushDue(now: number): number | null {
     const waiting = this.sql.exec<WindowRow>("SELECT * FROM push_windows WHERE pending > 0").toArray();
-    let next: number | null = null;
+    let next: number | null = this.sql.exec("SELECT 1 FROM push_outbox LIMIT 1").toArray().length > 0 ? now + OUTBOX_RETRY_MS : null;
+    if (next !== null) this.waitUntil(this.drainOutbox());
     for (const row of waiting) {
       if (this.sessions.online(row.user_id)) {
         this.deviceConnected(row.user_id);
@@ -155,7 +223,7 @@ export class PushNotifier {
         row.user_id,
         row.conversation_id,
       );
-      this.waitUntil(this.enqueue(row.user_id, row.conversation_id, row.pending, row.pending_sender, row.pending_preview));
+      this.queuePush(row.user_id, row.conversation_id, row.pending, row.pending_sender, row.pending_preview, now);
     }
     return next;
   }
@@ -207,13 +275,13 @@ export class PushNotifier {
     return stats.sent_this_minute >= Limits.pushPerMinute ? stats.minute_start + 60_000 : now;
   }
 
-  /** One queue message per subscribed device, so a failing endpoint retries alone. */
-  private async enqueue(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null): Promise<void> {
+  /** One queue message per subscribed device, so a failing endpoint retries alone. False if the queue refused them. */
+  private async enqueue(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null): Promise<boolean> {
     const subscriptions = this.sql
       .exec<SubscriptionRow>("SELECT device_id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ?", userId)
       .toArray();
     const context = this.inbox.notificationContext(userId, conversationId);
-    if (subscriptions.length === 0 || !context) return;
+    if (subscriptions.length === 0 || !context) return true; // nobody to push to any more: done
     const sender = senderId ? await this.nameOf(senderId) : null;
     const title = context.type === "group" ? (context.name ?? "Group") : (sender ?? "New message");
     const previews = this.profiles.pushPreviews(userId);
@@ -235,8 +303,10 @@ export class PushNotifier {
     );
     try {
       await queueFor(this.env, "PUSH_JOBS", userId).sendBatch(jobs.map((body) => ({ body })));
+      return true;
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "push enqueue failed", user: userId, error: String(err) }));
+      console.error(JSON.stringify({ level: "error", msg: "push enqueue failed; kept in the outbox", user: userId, error: String(err) }));
+      return false;
     }
   }
 
