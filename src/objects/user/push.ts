@@ -44,10 +44,14 @@ type OutboxRow = {
   attempts: number;
 };
 
-/** How soon the alarm looks at an outbox row that was not taken off (a crash, or the queue failing). */
-const OUTBOX_RETRY_MS = 10_000;
+/**
+ * How soon the alarm looks at an outbox row that was not taken off (a crash, or the queue failing).
+ * Booked with every row, so long enough that a user pushed to often books one alarm a minute, not
+ * one per push; the drain after the commit normally empties the row long before.
+ */
+const OUTBOX_RETRY_MS = 60_000;
 /** A push the queue keeps refusing is dropped after this many tries (about an hour and a half at the retry pace). */
-const OUTBOX_MAX_ATTEMPTS = 500;
+const OUTBOX_MAX_ATTEMPTS = 100;
 
 export class PushNotifier {
   private readonly names = new Map<string, string>();
