@@ -47,4 +47,26 @@ describe("the conversation store", () => {
       [2, "two"],
     ]);
   });
+
+  it("reads its member list again after a failed transaction: a member added or removed in it is not", async () => {
+    const [ana, bo, cy] = await quickUsers(3, "sm");
+    const conversationId = await directConversation(ana!, bo!);
+    const after = await runInDurableObject(conversationStub(conversationId), (o: ConversationObject) => {
+      const store = conversationIn(o, conversationId).store;
+      try {
+        store.transaction(() => {
+          store.addMember(cy!.user.user_id, "member", Date.now());
+          store.removeMember(bo!.user.user_id, store.lastSeq);
+          throw new Error("the disk is full");
+        });
+      } catch {
+        /* the write failed: memory must follow the rows */
+      }
+      return { cyIsMember: store.member(cy!.user.user_id) !== undefined, boIsMember: store.member(bo!.user.user_id) !== undefined };
+    });
+    expect(after).toEqual({ cyIsMember: false, boIsMember: true });
+    // Bo is still a member in every sense: he reads the conversation; Cy cannot.
+    expect((await api("GET", `/api/v1/conversations/${conversationId}/messages`, { token: bo!.token })).status).toBe(200);
+    expect((await api("GET", `/api/v1/conversations/${conversationId}/messages`, { token: cy!.token })).status).toBe(403);
+  });
 });

@@ -374,18 +374,27 @@ export class ConversationStore {
   }
 
   /**
-   * Runs `fn` in one transaction. If it throws, the rows roll back, and so does what this store
-   * holds in memory of them: the head (or the next seq would leave a gap) and the recent messages.
+   * Runs `fn` in one transaction. If it throws, the rows roll back, and what this store holds in
+   * memory of them is read again from storage: the head (or the next seq would leave a gap), the
+   * member list (a member added or removed in the failed write is not), and the recent messages.
    */
   transaction<T>(fn: () => T): T {
-    const meta = this.meta && { ...this.meta };
     try {
       return this.storage.transactionSync(fn);
     } catch (err) {
-      this.meta = meta;
-      this.recent = [];
+      this.reload();
       throw err;
     }
+  }
+
+  /** Reads the conversation's row and members from storage again, dropping what memory had ahead of it. */
+  private reload() {
+    this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversations WHERE conversation_id = ?", this.id).toArray()[0] ?? null;
+    this.members = new Map(
+      this.sql.exec<MemberRow>("SELECT * FROM members WHERE conversation_id = ?", this.id).toArray().map((m) => [m.user_id, m] as const),
+    );
+    this.recent = [];
+    this.version++;
   }
 
   ack(clientMsgId: string, row: { seq: number; server_msg_id: string; timestamp: number }): MessageAck {
