@@ -180,6 +180,28 @@ describe("push notifications", () => {
     expect((await recordedPushes(b)).length).toBe(2);
   });
 
+  it("logging out everywhere deletes the user's push subscriptions: no push reaches a logged-out device", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    const subscriptions = () =>
+      runInDurableObject(userObject(bo), (_o, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_subscriptions WHERE user_id = ?", bo.user.user_id).one().n,
+      );
+    expect(await subscriptions()).toBe(1);
+    expect((await api("POST", "/api/v1/auth/logout", { token: bo.token, body: { all: true } })).status).toBe(204);
+    expect(await subscriptions()).toBe(0);
+    // A message for Bo now decides no push: once his inbox has it, nothing waits in a window or the outbox.
+    await send(ana, conversation, "after the logout");
+    const state = () =>
+      runInDurableObject(userObject(bo), (_o, st) => ({
+        inbox: st.storage.sql.exec<{ s: number }>("SELECT COALESCE(MAX(c.last_seq), 0) AS s FROM inbox i JOIN conversations c USING (conversation_id) WHERE i.user_id = ?", bo.user.user_id).one().s,
+        windows: st.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_windows WHERE user_id = ?", bo.user.user_id).one().n,
+        outbox: st.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_outbox WHERE user_id = ?", bo.user.user_id).one().n,
+      }));
+    await waitFor(state, (s) => s.inbox >= 1, "Bo's inbox to have the message");
+    expect(await state()).toMatchObject({ windows: 0, outbox: 0 });
+    expect(await recordedPushes(b)).toEqual([]);
+  });
+
   it("coalesces ten quick messages into fewer pushes, with the right unread count", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     for (let i = 1; i <= 10; i++) await send(ana, conversation, `message ${i}`);

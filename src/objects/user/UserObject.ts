@@ -257,9 +257,11 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** Logs every device of the user out: all tokens issued so far stop working, and every socket closes. */
+  /** Every session of the user ends: tokens, sockets, and the push subscriptions their devices made. */
   logoutEverywhere(userId: string): number {
     const generation = this.tokens.revokeAll(userId);
     this.closeSockets(userId, null);
+    this.push.unsubscribeAll(userId);
     return generation;
   }
 

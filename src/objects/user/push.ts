@@ -100,6 +100,12 @@ export class PushNotifier {
     return ok(undefined);
   }
 
+  /** Logged out everywhere: no device of the user gets pushes until it subscribes again after a login. */
+  unsubscribeAll(userId: string): void {
+    this.sql.exec("DELETE FROM push_subscriptions WHERE user_id = ?", userId);
+    this.sql.exec("DELETE FROM push_outbox WHERE user_id = ?", userId);
+  }
+
   unsubscribe(userId: string, deviceId: string): boolean {
     return this.sql.exec("DELETE FROM push_subscriptions WHERE user_id = ? AND device_id = ?", userId, deviceId).rowsWritten > 0;
   }
