@@ -67,7 +67,12 @@ async function viewable(env: Env, mediaId: string, userId: string): Promise<Medi
   return record;
 }
 
-const VIEW_URL_ROUNDING_MS = 60 * 60_000;
+/**
+ * View URLs are rounded to this step and live two steps at most (5–10 minutes): short enough that a
+ * URL copied out of the app stops working soon, rounded so a client's cache keeps hitting the same URL.
+ * Clients ask again before `expires_at` (the SDK and web client 4–5 minutes early).
+ */
+const VIEW_URL_ROUNDING_MS = 5 * 60_000;
 
 async function viewUrl(env: Env, requestUrl: string, mediaId: string, variant: "content" | "thumbnail", expires: number): Promise<string> {
   const sig = await signView(signingSecret(env), { media_id: mediaId, variant, expires });
@@ -194,8 +199,8 @@ export const mediaRoutes = new Hono<AppEnv>()
     return serveContent(c.env, record, c.req.raw);
   })
   /**
-   * URLs that authorize themselves, for <img> and <video> (which cannot send a token): valid for an
-   * hour or two, rounded to the hour so a client's cache keeps hitting the same URL.
+   * URLs that authorize themselves, for <img> and <video> (which cannot send a token): valid for
+   * minutes (VIEW_URL_ROUNDING_MS).
    */
   .get("/:id/url", async (c) => {
     const record = await viewable(c.env, c.req.param("id"), c.var.userId);

@@ -43,6 +43,9 @@ describe("media", () => {
     // Self-authorizing view URLs, for <img>/<video>: no token, exact bytes; tampering is refused.
     const view = await api("GET", `/api/v1/media/${mediaId}/url`, { token: bo.token });
     expect(view.status).toBe(200);
+    // It lives minutes, not hours: a link copied out of the app soon stops working.
+    expect(view.body.expires_at - Date.now()).toBeGreaterThan(4 * 60_000);
+    expect(view.body.expires_at - Date.now()).toBeLessThanOrEqual(10 * 60_000);
     expect(view.body.url).not.toContain(bo.token);
     const viewed = await exports.default.fetch(view.body.url);
     expect(new Uint8Array(await viewed.arrayBuffer())).toEqual(bytes);
