@@ -128,7 +128,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
-    if (!(await userHome(c.env, c.var.userId).admitSends(c.var.userId, 1))) {
+    if ((await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, 1)) === 0) {
       throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.sendPerSecond} messages a second; retry shortly`);
     }
     const [outcome] = unwrap(await conversationHome(c.env, id).sendMessages(id, c.var.userId, [c.req.valid("json")]));

@@ -7,6 +7,7 @@ import {
   type HistoryResponse,
   type OutgoingMessage,
 } from "../../protocol";
+import { historyRateLimited, SendBlocks, sendRateLimited, SocketSyncs, syncsFull } from "../socketLimits";
 import { errorFrame, sendFrame } from "../sockets";
 import type { SendOutcome } from "./ConversationObject";
 import { liveOrigin, type LiveAttachment } from "./live";
@@ -24,17 +25,9 @@ export interface ConversationOps {
   admitSends(userId: string, count: number): Promise<number>;
 }
 
-const rateLimited = { code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.sendPerSecond} messages a second; resend later` };
-
-/** How long a refused send holds back the socket's later sends if it never comes again (as on the device socket). */
-const SEND_BLOCK_MS = 30_000;
-/** `sync` requests that may wait behind the running one on a live socket. */
-const MAX_WAITING_SYNCS = 4;
-/** Per live socket: its `sync` requests, run one at a time. */
-const liveSyncs = new WeakMap<WebSocket, { tail: Promise<void>; waiting: number }>();
-
-/** Per live socket: the first send refused for rate, which later sends may not overtake. */
-const sendBlocks = new WeakMap<WebSocket, { clientMsgId: string; until: number }>();
+/** Per live socket: the hold-back after a refused send, and syncs one at a time (as on device sockets). */
+const sendBlocks = new SendBlocks();
+const syncs = new SocketSyncs();
 
 /**
  * Frames on a live conversation socket. The sends of one socket message are stored as one batch in
@@ -66,24 +59,19 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
       case "sync": {
         // History may come from R2 (archive.ts), so its frames can follow the acks of this batch.
         // One at a time per socket, each drawing on the user's history budget (held by the user object).
-        const syncs = liveSyncs.get(ws) ?? { tail: Promise.resolve(), waiting: 0 };
-        liveSyncs.set(ws, syncs);
-        if (syncs.waiting > MAX_WAITING_SYNCS) {
-          sendFrame(ws, errorFrame({ code: ErrorCode.rateLimited, message: `one sync at a time per socket (${MAX_WAITING_SYNCS} may wait); wait for the answers` }));
-          break;
-        }
-        syncs.waiting++;
         const query = { after: frame.after_seq, limit: frame.limit ?? Limits.historyMaxPage };
-        const run = syncs.tail.then(async () => {
-          if (!(await ops.admitHistory(who.user_id))) {
-            sendFrame(ws, errorFrame({ code: ErrorCode.rateLimited, message: `slow down: at most ${Limits.historyPerSecond} history or sync requests a second (bursts of ${Limits.historyBurst})` }));
-            return;
-          }
+        const queued = syncs.run(ws, async () => {
+          if (!(await ops.admitHistory(who.user_id))) return void sendFrame(ws, errorFrame(historyRateLimited));
           await answer(ws, ops.history(who.user_id, query), (value) => {
             for (const m of value.messages) sendFrame(ws, JSON.stringify({ type: "new_message", ...m }));
           });
         });
-        syncs.tail = run.catch(() => {}).finally(() => syncs.waiting--);
+        if (!queued) sendFrame(ws, errorFrame(syncsFull));
+        else
+          void queued.catch((err) => {
+            console.error(JSON.stringify({ level: "error", msg: "live sync failed", error: String(err) }));
+            sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }));
+          });
         break;
       }
       case "heartbeat":
@@ -105,10 +93,9 @@ export function handleLiveFrames(ops: ConversationOps, ws: WebSocket, who: LiveA
  */
 async function storeAdmitted(ops: ConversationOps, ws: WebSocket, who: LiveAttachment, candidates: OutgoingMessage[]) {
   const now = Date.now();
-  let block = sendBlocks.get(ws);
-  if (block && block.until <= now) block = undefined;
+  const blocker = sendBlocks.blocker(ws, now);
   // Until the blocking send reappears, everything before it in this batch waits too.
-  const resumeAt = block ? candidates.findIndex((m) => m.client_msg_id === block.clientMsgId) : 0;
+  const resumeAt = blocker !== undefined ? candidates.findIndex((m) => m.client_msg_id === blocker) : 0;
   const eligible = resumeAt < 0 ? [] : candidates.slice(resumeAt);
   const held = resumeAt < 0 ? candidates : candidates.slice(0, resumeAt);
   let granted = 0;
@@ -123,9 +110,9 @@ async function storeAdmitted(ops: ConversationOps, ws: WebSocket, who: LiveAttac
   const refused = [...held, ...eligible.slice(granted)];
   // The first refused send blocks the socket (when a block was waiting for it and it is refused
   // again, that is the same send); one that was let through lifts the block.
-  if (granted < eligible.length) sendBlocks.set(ws, { clientMsgId: eligible[granted]!.client_msg_id, until: now + SEND_BLOCK_MS });
-  else if (block && granted > 0) sendBlocks.delete(ws);
-  for (const m of refused) sendFrame(ws, errorFrame(rateLimited, m.client_msg_id));
+  if (granted < eligible.length) sendBlocks.block(ws, eligible[granted]!.client_msg_id, now);
+  else if (blocker !== undefined && granted > 0) sendBlocks.release(ws);
+  for (const m of refused) sendFrame(ws, errorFrame(sendRateLimited, m.client_msg_id));
   if (sends.length === 0) return;
   const reply = (result: Result<SendOutcome[]>) => {
     const replies = result.ok

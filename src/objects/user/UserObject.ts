@@ -131,11 +131,6 @@ export class UserObject extends DurableObject<Env> {
     return { member: conversationId !== null && this.inbox.has(userId, conversationId), conversations: this.inbox.count(userId) };
   }
 
-  /** REST sends draw on the same per-user rate as socket sends. */
-  admitSends(userId: string, count: number): boolean {
-    return this.frames.sendRate.take(userId, count);
-  }
-
   /** Whether the user may read another page of history now (REST and live sockets ask; device sockets draw directly). */
   admitHistory(userId: string): boolean {
     return this.frames.historyRate.take(userId);
@@ -146,7 +141,7 @@ export class UserObject extends DurableObject<Env> {
     return this.groupChanges.take(userId);
   }
 
-  /** Live conversation sockets draw on it too: how many of a batch of `count` may go now. */
+  /** REST sends and live conversation sockets draw on the user's one send rate: how many of `count` may go now. */
   admitSendsUpTo(userId: string, count: number): number {
     return this.frames.sendRate.takeUpTo(userId, count);
   }

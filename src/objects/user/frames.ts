@@ -1,4 +1,5 @@
 import { TypingGate } from "../../lib/typingGate";
+import { historyRateLimited, SendBlocks, sendRateLimited, SocketSyncs, syncsFull } from "../socketLimits";
 import type { Env } from "../../env";
 import { seqOfServerMsgId } from "../../lib/ids";
 import { historyRate, sendRate } from "../../lib/sendRate";
@@ -18,37 +19,25 @@ import type { DeviceSession, DeviceSessions } from "./sessions";
 
 type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
-const rateLimited = {
-  code: ErrorCode.rateLimited,
-  message: `slow down: at most ${Limits.sendPerSecond} messages a second (bursts of ${Limits.sendBurst}); resend later`,
-};
 
 /**
  * Handlers for the frames a device sends. Sends go through the outbox (outbox.ts), which ships them
  * to the conversation objects in batches, keeping each device's order; acknowledgements through
  * acknowledgements.ts.
  */
-/** `sync` requests that may wait behind the running one on a socket. */
-const MAX_WAITING_SYNCS = 4;
-
-export const historyRateLimited = {
-  code: ErrorCode.rateLimited,
-  message: `slow down: at most ${Limits.historyPerSecond} history or sync requests a second (bursts of ${Limits.historyBurst})`,
-};
-
-/** How long a refused send holds back the socket's later sends if it never comes again. */
-const SEND_BLOCK_MS = 30_000;
 
 export class DeviceFrameHandlers {
   /** Typing from this object's users goes on to conversations at most as often as it can be shown. */
   private readonly typingGate = new TypingGate(Limits.typingMinIntervalMs);
+  private readonly sendBlocks = new SendBlocks();
+  private readonly syncs = new SocketSyncs();
   /** Presence watches per user, counted per watched user. */
   private readonly presenceWatches = new TokenBuckets(Limits.presenceWatchBurst, Limits.presenceWatchesPerSecond);
   /** History and sync requests per user, from every socket and REST (UserObject.admitHistory). */
   readonly historyRate: TokenBuckets;
   private readonly outbox: Outbox;
   private readonly acks: Acknowledgements;
-  /** Each user's send rate, shared by all their devices and by REST sends (admitSends). */
+  /** Each user's send rate, shared by all their devices and by REST sends and live sockets (UserObject.admitSendsUpTo). */
   readonly sendRate: TokenBuckets;
 
   constructor(
@@ -93,17 +82,14 @@ export class DeviceFrameHandlers {
    */
   private send(session: DeviceSession, frame: FrameOf<"send_message">) {
     const now = Date.now();
-    const blocked = session.sendBlockedBy;
-    if (blocked && blocked.until > now && blocked.clientMsgId !== frame.client_msg_id) {
-      sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
-      return;
-    }
+    const blocker = this.sendBlocks.blocker(session.ws, now);
+    if (blocker !== undefined && blocker !== frame.client_msg_id) return void sendFrame(session.ws, errorFrame(sendRateLimited, frame.client_msg_id));
     if (!this.sendRate.take(session.userId)) {
-      session.sendBlockedBy = { clientMsgId: blocked && blocked.until > now ? blocked.clientMsgId : frame.client_msg_id, until: now + SEND_BLOCK_MS };
-      sendFrame(session.ws, errorFrame(rateLimited, frame.client_msg_id));
+      this.sendBlocks.block(session.ws, frame.client_msg_id, now);
+      sendFrame(session.ws, errorFrame(sendRateLimited, frame.client_msg_id));
       return;
     }
-    if (blocked) session.sendBlockedBy = undefined;
+    if (blocker !== undefined) this.sendBlocks.release(session.ws);
     const { type: _t, conversation_id: conversationId, ...message } = frame;
     this.outbox.add(session, conversationId, message);
   }
@@ -175,18 +161,9 @@ export class DeviceFrameHandlers {
    * user's history budget: a client cannot pull pages faster than it reads them.
    */
   private sync(session: DeviceSession, frame: FrameOf<"sync">): Promise<void> | void {
-    const syncs = (session.syncs ??= { tail: Promise.resolve(), waiting: 0 });
-    if (syncs.waiting > MAX_WAITING_SYNCS) {
-      sendFrame(session.ws, errorFrame({ code: ErrorCode.rateLimited, message: `one sync at a time per socket (${MAX_WAITING_SYNCS} may wait); wait for the answers` }));
-      return;
-    }
-    if (!this.historyRate.take(session.userId)) {
-      sendFrame(session.ws, errorFrame(historyRateLimited));
-      return;
-    }
-    syncs.waiting++;
-    const run = syncs.tail.then(() => this.syncNow(session, frame)).finally(() => syncs.waiting--);
-    syncs.tail = run.catch(() => {});
+    if (!this.historyRate.take(session.userId)) return void sendFrame(session.ws, errorFrame(historyRateLimited));
+    const run = this.syncs.run(session.ws, () => this.syncNow(session, frame));
+    if (!run) return void sendFrame(session.ws, errorFrame(syncsFull));
     return run;
   }
 

@@ -21,13 +21,6 @@ export interface DeviceSession {
   replaying: Set<string>;
   /** Highest seq pushed to this socket per conversation, so nothing goes out twice. */
   sentSeq: Map<string, number>;
-  /**
-   * The first send refused for rate on this socket: later sends are refused too until it comes
-   * again, so a message sent after it can never be stored before it (frames.ts `send`).
-   */
-  sendBlockedBy?: { clientMsgId: string; until: number };
-  /** The socket's `sync` requests run one at a time, in order: the chain, and how many are in it. */
-  syncs?: { tail: Promise<void>; waiting: number };
 }
 
 export const userTag = (userId: string) => `user:${userId}`;
