@@ -12,6 +12,7 @@ import { authRoutes, sessionRoutes } from "./routes/auth";
 import { consumeMediaJobs } from "./queues/media";
 import { consumeDeadPushes, consumePushJobs } from "./queues/push";
 import { conversationRoutes } from "./routes/conversations";
+import { invitationRoutes, inviteLinkRoutes } from "./routes/invitations";
 import { mediaRoutes, mediaUploadRoutes } from "./routes/media";
 import { pushRoutes } from "./routes/push";
 import { socketRoutes } from "./routes/sockets";
@@ -53,6 +54,8 @@ const api = new Hono<AppEnv>()
   .route("/auth", sessionRoutes)
   .route("/users", userRoutes)
   .route("/conversations", conversationRoutes)
+  .route("/invitations", invitationRoutes)
+  .route("/invite-links", inviteLinkRoutes)
   .route("/media", mediaRoutes)
   .route("/push", pushRoutes)
   .route("/", socketRoutes);

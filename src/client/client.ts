@@ -10,7 +10,7 @@ import {
 } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import { mediaKindOf, type MediaKind, type MediaUrlResponse } from "../protocol/media";
-import { membersAfter, removes, SystemEvent, type ConversationSummary, type MediaRef, type Message, type User } from "../protocol/models";
+import { membersAfter, removes, SystemEvent, type ConversationSummary, type Invitation, type MediaRef, type Message, type User } from "../protocol/models";
 import { putBytes } from "./media";
 import {
   Connection,
@@ -108,6 +108,8 @@ export interface ParleyClientEvents {
   upload: UploadInProgress & { done: boolean };
   /** The session token was refreshed: store the new one (e.g. for the next app start). */
   token: string;
+  /** Someone invited you to a group: accept or decline with `acceptInvitation` / `declineInvitation`. */
+  invitation: Invitation;
 }
 
 /** Codes after which resending the same message cannot succeed. */
@@ -460,7 +462,14 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   /** Fetches the conversation list from the server. */
   async refreshConversations(): Promise<ConversationSummary[]> {
-    const { conversations } = await this.rest.call("listConversations");
+    // Page by page (the server caps a page); the list is bounded by the per-user conversation caps.
+    const conversations: ConversationSummary[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.rest.call("listConversations", { query: { limit: Limits.conversationListMaxPage, cursor } });
+      conversations.push(...page.conversations);
+      cursor = page.next ?? undefined;
+    } while (cursor);
     this.conversationsLoaded = true;
     this.summaries.clear();
     for (const summary of conversations) {
@@ -721,6 +730,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         this.emit("presence", presence);
         break;
       }
+      case "invitation":
+        this.emit("invitation", frame.invitation);
+        break;
       case "heartbeat_ack":
         break;
     }

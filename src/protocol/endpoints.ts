@@ -4,7 +4,14 @@ import { MediaResponse, MediaUploadBody, MediaUploadResponse, MediaUrlResponse }
 import { PushSubscriptionBody, VapidKeyResponse } from "./push";
 import {
   AddMembersBody,
+  ArchiveManyBody,
   AuthResponse,
+  BulkResponse,
+  ConversationListQuery,
+  InvitationListResponse,
+  InviteLinkPreview,
+  InviteLinkResponse,
+  LeaveManyBody,
   ConversationListResponse,
   ConversationResponse,
   CreateConversationBody,
@@ -51,7 +58,16 @@ export const Endpoints = {
   findUser: endpoint({ method: "GET", path: "/users", auth: true, query: UserLookupQuery, response: UserResponse }),
   user: endpoint({ method: "GET", path: "/users/:user_id", auth: true, response: UserResponse }),
   presence: endpoint({ method: "GET", path: "/users/:user_id/presence", auth: true, response: Presence }),
-  listConversations: endpoint({ method: "GET", path: "/conversations", auth: true, response: ConversationListResponse }),
+  listConversations: endpoint({ method: "GET", path: "/conversations", auth: true, query: ConversationListQuery, response: ConversationListResponse }),
+  leaveMany: endpoint({ method: "POST", path: "/conversations/leave", auth: true, body: LeaveManyBody, response: BulkResponse }),
+  archiveMany: endpoint({ method: "POST", path: "/conversations/archive", auth: true, body: ArchiveManyBody, response: BulkResponse }),
+  invitations: endpoint({ method: "GET", path: "/invitations", auth: true, response: InvitationListResponse }),
+  acceptInvitation: endpoint({ method: "POST", path: "/invitations/:conversation_id/accept", auth: true, response: ConversationResponse }),
+  declineInvitation: endpoint({ method: "DELETE", path: "/invitations/:conversation_id", auth: true, response: z.null() }),
+  createInviteLink: endpoint({ method: "POST", path: "/conversations/:conversation_id/invite-link", auth: true, response: InviteLinkResponse }),
+  revokeInviteLink: endpoint({ method: "DELETE", path: "/conversations/:conversation_id/invite-link", auth: true, response: z.null() }),
+  previewInviteLink: endpoint({ method: "GET", path: "/invite-links/:token", auth: true, response: InviteLinkPreview }),
+  joinByInviteLink: endpoint({ method: "POST", path: "/invite-links/:token/join", auth: true, response: ConversationResponse }),
   createConversation: endpoint({
     method: "POST",
     path: "/conversations",
@@ -125,6 +141,10 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 export type EndpointInput<N extends EndpointName> = Simplify<
   PathParams<Endpoints[N]["path"]> &
     (Endpoints[N] extends { body: z.ZodType } ? { body: z.input<Endpoints[N]["body"]> } : {}) &
-    (Endpoints[N] extends { query: z.ZodType } ? { query: z.input<Endpoints[N]["query"]> } : {})
+    (Endpoints[N] extends { query: z.ZodType }
+      ? {} extends z.input<Endpoints[N]["query"]>
+        ? { query?: z.input<Endpoints[N]["query"]> } // every field optional: the query may be left out
+        : { query: z.input<Endpoints[N]["query"]> }
+      : {})
 >;
 export type EndpointOutput<N extends EndpointName> = z.infer<Endpoints[N]["response"]>;

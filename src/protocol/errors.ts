@@ -19,6 +19,15 @@ export const ErrorCode = {
   usernameTaken: "username_taken",
   groupTooLarge: "group_too_large",
   tooManyConversations: "too_many_conversations",
+  /**
+   * The person being put in a conversation is already in as many as others may put them in: the
+   * adder is refused, never that person (their own chats are counted apart).
+   */
+  recipientLimit: "recipient_limit",
+  /** No pending invitation to that conversation (never sent, declined, expired or already used). */
+  invitationNotFound: "invitation_not_found",
+  /** An invite link that was revoked, replaced or never existed. */
+  inviteLinkInvalid: "invite_link_invalid",
   notAGroup: "not_a_group",
   /** A media type outside the allow-list. */
   unsupportedMediaType: "unsupported_media_type",
@@ -57,6 +66,9 @@ export const errorStatus: Record<ErrorCode, number> = {
   username_taken: 409,
   group_too_large: 422,
   too_many_conversations: 422,
+  recipient_limit: 422,
+  invitation_not_found: 404,
+  invite_link_invalid: 404,
   not_a_group: 400,
   unsupported_media_type: 415,
   media_too_large: 413,

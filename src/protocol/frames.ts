@@ -6,6 +6,7 @@ import {
   ClientMsgId,
   ContentType,
   ConversationId,
+  Invitation,
   MediaRef,
   Seq,
   ServerMsgId,
@@ -159,7 +160,12 @@ export const PresenceFrame = Presence.extend({ type: z.literal("presence") });
 /** Answer to `heartbeat`; the exact bytes are answered without waking the object. */
 export const HeartbeatAckFrame = z.object({ type: z.literal("heartbeat_ack") });
 
+/** Someone invited you to a group (their add needed your consent): accept or decline it over REST. */
+export const InvitationFrame = z.object({ type: z.literal("invitation"), invitation: Invitation });
+export type InvitationFrame = z.infer<typeof InvitationFrame>;
+
 export const ServerFrame = z.discriminatedUnion("type", [
+  InvitationFrame,
   MessageAckFrame,
   NewMessageFrame,
   MessageStatusUpdateFrame,

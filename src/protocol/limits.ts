@@ -100,8 +100,23 @@ export const Limits = {
   devicesPerUser: 10,
   /** Live sockets one user may hold on one conversation; opening another closes their oldest. */
   liveSocketsPerUser: 10,
-  /** Conversations one user may start (direct or group); joining others' is not capped here. */
+  /**
+   * Conversations a user is in by their own doing (started, accepted an invitation, joined by link).
+   * Conversations others put them in count apart (`conversationsAddedByOthers`), so what others do
+   * can never stop a user from starting a chat.
+   */
   conversationsPerUser: 5_000,
+  /** Conversations others may put one user in; past it the adder gets `recipient_limit`. */
+  conversationsAddedByOthers: 5_000,
+  /** Pending invitations one user may hold (oldest expire first); past it the inviter gets `recipient_limit`. */
+  invitationsPerUser: 1_000,
+  /** An invitation not accepted within this long lapses (WhatsApp: 72 hours). */
+  invitationTtlMs: 3 * 24 * 60 * 60_000,
+  /** Conversations per page of `GET /conversations`. */
+  conversationListDefaultPage: 100,
+  conversationListMaxPage: 500,
+  /** Conversations one `leave` or `archive` request may name. */
+  bulkConversationsMax: 500,
   /** Push services keep an undelivered notification this long. */
   pushTtlSeconds: 24 * 60 * 60,
 } as const;

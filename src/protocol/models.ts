@@ -68,7 +68,19 @@ export const ConversationSummary = Conversation.extend({
   member_count: z.number().int().nonnegative(),
   last_message: Message.nullable(),
   unread_count: z.number().int().nonnegative(),
+  /** Archived by this user: listed only with `?archived=true`. */
+  archived: z.boolean(),
 });
+
+/** An invitation to a group, sent instead of adding a user whose settings do not let the adder add them. */
+export const Invitation = z.object({
+  conversation_id: ConversationId,
+  name: z.string().nullable(),
+  inviter_id: UserId,
+  created_at: Timestamp,
+  expires_at: Timestamp,
+});
+export type Invitation = z.infer<typeof Invitation>;
 
 /**
  * The content of a `system` message (a JSON string): who did what to whom. Clients render it; user
@@ -78,6 +90,8 @@ export const SystemEvent = z.discriminatedUnion("event", [
   z.object({ event: z.literal("group_created"), actor: UserId, name: z.string(), user_ids: z.array(UserId) }),
   z.object({ event: z.literal("renamed"), actor: UserId, name: z.string() }),
   z.object({ event: z.literal("members_added"), actor: UserId, user_ids: z.array(UserId) }),
+  /** Joined by accepting an invitation (`actor`: who invited) or with the invite link (`actor`: the joiner). */
+  z.object({ event: z.literal("member_joined"), actor: UserId, user_id: UserId, via: z.enum(["invitation", "link"]) }),
   z.object({ event: z.literal("member_removed"), actor: UserId, user_id: UserId }),
   z.object({ event: z.literal("member_left"), actor: UserId, user_id: UserId }),
   z.object({ event: z.literal("role_changed"), actor: UserId, user_id: UserId, role: MemberRole }),
@@ -93,6 +107,8 @@ export function membersAfter(members: Member[], event: SystemEvent): Member[] {
   switch (event.event) {
     case "members_added":
       return [...members, ...event.user_ids.filter((id) => !members.some((m) => m.user_id === id)).map((user_id) => ({ user_id, role: "member" as const }))];
+    case "member_joined":
+      return members.some((m) => m.user_id === event.user_id) ? members : [...members, { user_id: event.user_id, role: "member" as const }];
     case "member_removed":
     case "member_left":
       return members.filter((m) => m.user_id !== event.user_id);

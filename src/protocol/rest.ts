@@ -3,7 +3,9 @@ import { Limits } from "./limits";
 import {
   ClientMsgId,
   Conversation,
+  ConversationId,
   ConversationSummary,
+  Invitation,
   MemberRole,
   Message,
   Seq,
@@ -64,13 +66,21 @@ export const AuthResponse = z.object({ user: User, token: z.string() });
 /** An empty body (or none) logs out this token; `{all: true}` logs out every device. */
 export const LogoutBody = z.object({ all: z.boolean().optional() }).strict();
 export const UserResponse = z.object({ user: User });
+/**
+ * Who may put the user in a group without asking (WhatsApp's "who can add me to groups"): anyone,
+ * their contacts (people they started a chat with, put in a group, or wrote to in a direct chat), or
+ * nobody. Anyone else's add becomes an invitation the user accepts or declines.
+ */
+export const GroupsAdd = z.enum(["everyone", "contacts", "nobody"]);
+export type GroupsAdd = z.infer<typeof GroupsAdd>;
 /** Your own settings, returned with your profile by GET/PATCH /users/me. */
-export const UserSettings = z.object({ last_seen_visible: z.boolean(), push_previews: z.boolean() });
+export const UserSettings = z.object({ last_seen_visible: z.boolean(), push_previews: z.boolean(), groups_add: GroupsAdd });
 export type UserSettings = z.infer<typeof UserSettings>;
 export const MeResponse = z.object({ user: User, settings: UserSettings });
 export const UserLookupQuery = z.object({ username: Username });
 export const UpdateMeBody = z
-  .object({ last_seen_visible: z.boolean().optional(), push_previews: z.boolean().optional() })
+  .object({ last_seen_visible: z.boolean().optional(), push_previews: z.boolean().optional(), groups_add: GroupsAdd.optional() })
+  .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
 export type UpdateMeBody = z.infer<typeof UpdateMeBody>;
 
@@ -91,14 +101,48 @@ export const CreateGroupBody = z.object({
 export const CreateConversationBody = z.discriminatedUnion("type", [CreateDirectBody, CreateGroupBody]);
 export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
 
-export const ConversationResponse = z.object({ conversation: Conversation });
+/**
+ * `invited`: on a create or add, the users who were sent an invitation instead of being added (their
+ * settings do not let this adder add them). Absent when nobody was.
+ */
+export const ConversationResponse = z.object({ conversation: Conversation, invited: z.array(UserId).optional() });
 export const RenameBody = z.object({ name: GroupName });
 export const AddMembersBody = z.object({ user_ids: memberList.min(1) });
 export const SetRoleBody = z.object({ role: MemberRole });
 export const Receipt = z.object({ user_id: UserId, delivered_at: Timestamp.nullable(), read_at: Timestamp.nullable() });
 export const ReceiptsResponse = z.object({ receipts: z.array(Receipt) });
 export type Receipt = z.infer<typeof Receipt>;
-export const ConversationListResponse = z.object({ conversations: z.array(ConversationSummary) });
+/**
+ * The conversation list, newest activity first, a page at a time: `next` is the cursor of the next
+ * page (null on the last). Archived conversations are listed apart, with `archived=true`.
+ */
+export const ConversationListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(Limits.conversationListMaxPage).default(Limits.conversationListDefaultPage),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^\d{1,16}~[A-Za-z0-9_-]{1,64}$/, "not a cursor from this list")
+    .optional(),
+  archived: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+});
+export type ConversationListQuery = z.infer<typeof ConversationListQuery>;
+export const ConversationListResponse = z.object({ conversations: z.array(ConversationSummary), next: z.string().nullable() });
+
+/** Many conversations in one request: leaving groups, archiving or unarchiving. */
+const ConversationIds = z.array(ConversationId).min(1).max(Limits.bulkConversationsMax);
+export const LeaveManyBody = z.object({ conversation_ids: ConversationIds });
+export const ArchiveManyBody = z.object({ conversation_ids: ConversationIds, archived: z.boolean() });
+/** What became of each named conversation: done, or the reason it was not. */
+export const BulkResponse = z.object({
+  done: z.array(ConversationId),
+  failed: z.array(z.object({ conversation_id: ConversationId, error: z.object({ code: z.string(), message: z.string() }) })),
+});
+export type BulkResponse = z.infer<typeof BulkResponse>;
+
+export const InvitationListResponse = z.object({ invitations: z.array(Invitation) });
+/** A group's invite link: anyone holding the token may join, until an admin revokes it. */
+export const InviteLinkResponse = z.object({ token: z.string() });
+export const InviteLinkPreview = z.object({ conversation_id: ConversationId, name: z.string().nullable(), member_count: z.number().int() });
 
 /** Query strings arrive as text; cursors and limits are range-checked here. */
 const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

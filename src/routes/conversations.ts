@@ -1,12 +1,15 @@
 import { Hono } from "hono";
 import { conversationHome, userHome } from "../objects/homes";
-import { conversationIdPattern, directConversationId, newId, userIdPattern } from "../lib/ids";
+import { conversationIdPattern, directConversationId, newId } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import {
   AddMembersBody,
+  ArchiveManyBody,
+  ConversationListQuery,
   CreateConversationBody,
+  LeaveManyBody,
   ErrorCode,
   HistoryQuery,
   Limits,
@@ -15,7 +18,28 @@ import {
   SetRoleBody,
 } from "../protocol";
 import type { Env } from "../env";
-import type { Result } from "../lib/result";
+import { ok, refuse, type Result } from "../lib/result";
+import { admitJoins, releaseJoins, sendInvitations, settleVerdicts } from "./joins";
+
+/** Many conversations at once, a bounded number in flight (each is a call to its object). */
+async function inBatches<T>(ids: string[], one: (id: string) => Promise<Result<T>>): Promise<Result<unknown>[]> {
+  const outcomes: Result<unknown>[] = [];
+  for (let i = 0; i < ids.length; i += 25) {
+    const batch = ids.slice(i, i + 25).map((id) => one(id).catch(() => refuse(ErrorCode.internal, "try again")));
+    outcomes.push(...(await Promise.all(batch)));
+  }
+  return outcomes;
+}
+
+function bulkResponse(ids: string[], outcomes: Result<unknown>[]) {
+  return {
+    done: ids.filter((_, i) => outcomes[i]!.ok),
+    failed: ids.flatMap((conversation_id, i) => {
+      const o = outcomes[i]!;
+      return o.ok ? [] : [{ conversation_id, error: o.error }];
+    }),
+  };
+}
 
 /** Unwraps an object's answer, turning a refusal into the HTTP error shape. */
 function unwrap<T>(result: Result<T>): T {
@@ -29,22 +53,6 @@ function conversationParam(id: string): string {
   return id;
 }
 
-/**
- * Every id must be a registered user with room for one more conversation (or in this one already);
- * checked concurrently, one user object each. Without the second check a user could be added to
- * any number of groups, and every group's traffic lands on that one user object.
- */
-async function requireJoinable(env: Env, ids: string[], conversationId: string | null): Promise<void> {
-  const unique = [...new Set(ids)];
-  const answers = await Promise.all(unique.map((id) => (userIdPattern.test(id) ? userHome(env, id).joinable(id, conversationId) : null)));
-  const missing = unique.filter((_, i) => answers[i] === null);
-  if (missing.length > 0) throw new ApiError(ErrorCode.userNotFound, `no such user: ${missing.slice(0, 3).join(", ")}`);
-  const full = unique.filter((_, i) => !answers[i]!.member && answers[i]!.conversations >= Limits.conversationsPerUser);
-  if (full.length > 0) {
-    throw new ApiError(ErrorCode.tooManyConversations, `already in ${Limits.conversationsPerUser} conversations: ${full.slice(0, 3).join(", ")}`);
-  }
-}
-
 /** Creating groups and adding members draw on one rate per adder (Limits.groupChangeBurst). */
 async function requireGroupChangeAllowed(env: Env, userId: string): Promise<void> {
   if (!(await userHome(env, userId).admitGroupChange(userId))) {
@@ -56,26 +64,50 @@ export const conversationRoutes = new Hono<AppEnv>()
   .post("/", validate("json", CreateConversationBody), async (c) => {
     const body = c.req.valid("json");
     const me = c.var.userId;
-    if ((await userHome(c.env, me).conversationCount(me)) >= Limits.conversationsPerUser) {
-      throw new ApiError(ErrorCode.rateLimited, `at most ${Limits.conversationsPerUser} conversations per account`);
-    }
     if (body.type === "group") {
       await requireGroupChangeAllowed(c.env, me);
       const others = [...new Set(body.member_ids)].filter((id) => id !== me);
       if (others.length + 1 > Limits.groupMaxMembers) {
         throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
       }
-      await requireJoinable(c.env, others, null);
       const id = newId("g");
-      const conversation = unwrap(await conversationHome(c.env, id).createGroup(id, me, body.name, others));
-      return c.json({ conversation }, 201);
+      // The creator's own place, and each other's by the creator's hand: consent and caps decide.
+      const requests = [me, ...others].map((user_id) => ({ user_id, conversation_id: id, adder_id: me, group: true }));
+      const { held, invite } = await settleVerdicts(c.env, requests, await admitJoins(c.env, requests));
+      const added = held.map((r) => r.user_id).filter((u) => u !== me);
+      const created = await conversationHome(c.env, id).createGroup(id, me, body.name, added);
+      if (!created.ok) await releaseJoins(c.env, held);
+      const conversation = unwrap(created);
+      await userHome(c.env, me).noteContacts(me, added);
+      const invited = invite.length > 0 ? await sendInvitations(c.env, invite, id, conversation.name, me) : [];
+      return c.json({ conversation, ...(invited.length > 0 ? { invited } : {}) }, 201);
     }
     const other = body.member_ids[0]!;
     if (other === me) throw new ApiError(ErrorCode.badRequest, "a direct conversation needs another user");
     const id = await directConversationId(me, other);
-    await requireJoinable(c.env, [other], id);
-    const { conversation, created } = unwrap(await conversationHome(c.env, id).openDirect(id, me, other));
+    // Anyone may write to anyone (no consent for direct chats), but the chat counts toward the other's cap.
+    const requests = [me, other].map((user_id) => ({ user_id, conversation_id: id, adder_id: me, group: false }));
+    const { held } = await settleVerdicts(c.env, requests, await admitJoins(c.env, requests));
+    const opened = await conversationHome(c.env, id).openDirect(id, me, other);
+    if (!opened.ok) await releaseJoins(c.env, held);
+    const { conversation, created } = unwrap(opened);
+    await userHome(c.env, me).noteContacts(me, [other]);
     return c.json({ conversation }, created ? 201 : 200);
+  })
+  .post("/leave", validate("json", LeaveManyBody), async (c) => {
+    const me = c.var.userId;
+    const ids = [...new Set(c.req.valid("json").conversation_ids)];
+    const outcomes = await inBatches(ids, async (id) =>
+      conversationIdPattern.test(id) ? conversationHome(c.env, id).removeMember(id, me, me) : refuse(ErrorCode.conversationNotFound, "no such conversation"),
+    );
+    return c.json(bulkResponse(ids, outcomes));
+  })
+  .post("/archive", validate("json", ArchiveManyBody), async (c) => {
+    const me = c.var.userId;
+    const { conversation_ids, archived } = c.req.valid("json");
+    const ids = [...new Set(conversation_ids)];
+    const done = new Set(await userHome(c.env, me).archiveConversations(me, ids, archived));
+    return c.json(bulkResponse(ids, ids.map((id) => (done.has(id) ? ok(null) : refuse(ErrorCode.conversationNotFound, "not in your conversation list")))));
   })
   .patch("/:id", validate("json", RenameBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
@@ -84,14 +116,31 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .post("/:id/members", validate("json", AddMembersBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
-    const { user_ids } = c.req.valid("json");
-    if (new Set(user_ids).size > Limits.groupMaxMembers) {
+    const me = c.var.userId;
+    const userIds = [...new Set(c.req.valid("json").user_ids)];
+    if (userIds.length > Limits.groupMaxMembers) {
       throw new ApiError(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
     }
-    await requireGroupChangeAllowed(c.env, c.var.userId);
-    await requireJoinable(c.env, user_ids, id);
-    const conversation = unwrap(await conversationHome(c.env, id).addMembers(id, c.var.userId, user_ids));
-    return c.json({ conversation });
+    await requireGroupChangeAllowed(c.env, me);
+    const requests = userIds.map((user_id) => ({ user_id, conversation_id: id, adder_id: me, group: true }));
+    const { held, invite, members } = await settleVerdicts(c.env, requests, await admitJoins(c.env, requests));
+    // The conversation checks that the adder is an admin, even when nobody is added directly, before any invitation goes.
+    const result = await conversationHome(c.env, id).addMembers(id, me, [...held.map((r) => r.user_id), ...members]);
+    if (!result.ok) await releaseJoins(c.env, held);
+    const conversation = unwrap(result);
+    await userHome(c.env, me).noteContacts(me, held.map((r) => r.user_id));
+    const invited = invite.length > 0 ? await sendInvitations(c.env, invite, id, conversation.name, me) : [];
+    return c.json({ conversation, ...(invited.length > 0 ? { invited } : {}) });
+  })
+  .post("/:id/invite-link", async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    const token = unwrap(await conversationHome(c.env, id).inviteLink(id, c.var.userId, "get"));
+    return c.json({ token: token! });
+  })
+  .delete("/:id/invite-link", async (c) => {
+    const id = conversationParam(c.req.param("id"));
+    unwrap(await conversationHome(c.env, id).inviteLink(id, c.var.userId, "revoke"));
+    return c.body(null, 204);
   })
   .delete("/:id/members/:user_id", async (c) => {
     const id = conversationParam(c.req.param("id"));
@@ -109,9 +158,8 @@ export const conversationRoutes = new Hono<AppEnv>()
     const receipts = unwrap(await conversationHome(c.env, id).receipts(id, c.var.userId, c.req.param("server_msg_id")));
     return c.json({ receipts });
   })
-  .get("/", async (c) => {
-    const conversations = await userHome(c.env, c.var.userId).listConversations(c.var.userId);
-    return c.json({ conversations });
+  .get("/", validate("query", ConversationListQuery), async (c) => {
+    return c.json(await userHome(c.env, c.var.userId).listConversations(c.var.userId, c.req.valid("query")));
   })
   .get("/:id", async (c) => {
     const id = conversationParam(c.req.param("id"));
@@ -128,7 +176,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   })
   .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
-    if ((await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, 1)) === 0) {
+    if ((await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, 1, id)) === 0) {
       throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.sendPerSecond} messages a second; retry shortly`);
     }
     const [outcome] = unwrap(await conversationHome(c.env, id).sendMessages(id, c.var.userId, [c.req.valid("json")]));

@@ -30,6 +30,8 @@ type Expected = { status: number; code: string };
 const notAMember: Expected = { status: 403, code: "not_a_member" };
 const forbidden: Expected = { status: 403, code: "forbidden" };
 const mediaNotFound: Expected = { status: 404, code: "media_not_found" };
+const noInvitation: Expected = { status: 404, code: "invitation_not_found" };
+const badLink: Expected = { status: 404, code: "invite_link_invalid" };
 
 interface World {
   admin: Account;
@@ -110,6 +112,29 @@ const restCases: Record<EndpointName, RestCase> = {
   subscribePush: { request: () => ({ path: "/push/subscriptions" }), refused: {}, why: "the caller's own device (deletion is checked below)" },
   unsubscribePush: { request: () => ({ path: "/push/subscriptions/member-phone" }), refused: { stranger: { status: 404, code: "not_found" } } },
   mediaUrl: { request: (w) => ({ path: `/media/${w.groupImage}/url` }), refused: { stranger: mediaNotFound, removed: mediaNotFound } },
+  leaveMany: { request: (w) => ({ path: "/conversations/leave", body: { conversation_ids: [w.group] } }), refused: {}, why: "only ever takes the caller out (checked in consent.test.ts)" },
+  archiveMany: {
+    request: (w) => ({ path: "/conversations/archive", body: { conversation_ids: [w.group], archived: true } }),
+    refused: {},
+    why: "the caller's own list (checked in consent.test.ts)",
+  },
+  invitations: { request: () => ({ path: "/invitations" }), refused: {}, why: "the caller's own invitations" },
+  acceptInvitation: {
+    request: (w) => ({ path: `/invitations/${w.group}/accept` }),
+    refused: { stranger: noInvitation, removed: noInvitation, nonAdmin: noInvitation },
+  },
+  declineInvitation: { request: (w) => ({ path: `/invitations/${w.group}` }), refused: { stranger: noInvitation, removed: noInvitation, nonAdmin: noInvitation } },
+  createInviteLink: { request: (w) => ({ path: `/conversations/${w.group}/invite-link` }), refused: { stranger: notAMember, removed: notAMember, nonAdmin: forbidden } },
+  revokeInviteLink: { request: (w) => ({ path: `/conversations/${w.group}/invite-link` }), refused: { stranger: notAMember, removed: notAMember, nonAdmin: forbidden } },
+  previewInviteLink: {
+    request: (w) => ({ path: `/invite-links/${w.group}.not-the-token` }),
+    refused: { stranger: badLink, removed: badLink, nonAdmin: badLink },
+  },
+  joinByInviteLink: {
+    request: (w) => ({ path: `/invite-links/${w.group}.not-the-token/join` }),
+    refused: { stranger: badLink, removed: badLink },
+    why: "a member joining again is a no-op; the token is the permission (consent.test.ts)",
+  },
 };
 
 /** Every client frame type, aimed at the group (device socket) — what each persona must get back. */

@@ -121,6 +121,18 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).addMembers(actor, userIds);
   }
 
+  join(conversationId: string, userId: string, via: { invitation: string } | { token: string }): Promise<Result<ConversationInfo>> {
+    return this.conversation(conversationId).join(userId, via);
+  }
+
+  inviteLink(conversationId: string, actor: string, action: "get" | "revoke"): Result<string | null> {
+    return this.conversation(conversationId).inviteLink(actor, action);
+  }
+
+  previewInvite(conversationId: string, token: string): { conversation_id: string; name: string | null; member_count: number } | null {
+    return this.conversation(conversationId).previewInvite(token);
+  }
+
   removeMember(conversationId: string, actor: string, target: string): Result<ConversationInfo> {
     return this.conversation(conversationId).removeMember(actor, target);
   }

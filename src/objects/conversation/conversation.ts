@@ -150,6 +150,25 @@ export class Conversation {
     return this.change(added);
   }
 
+  /** Joins `userId` by an invitation from `inviter`, or with the group's invite link. */
+  async join(userId: string, via: { invitation: string } | { token: string }): Promise<Result<ConversationInfo>> {
+    const joined = membership.join(this.store, userId, via, Date.now());
+    if (joined.ok && joined.value) await this.announce(this.store.describe(), [userId]);
+    return this.change(joined);
+  }
+
+  /** An admin gets (creating it if need be) or revokes the group's invite link. */
+  inviteLink(actor: string, action: "get" | "revoke"): Result<string | null> {
+    return membership.inviteLink(this.store, actor, action, Date.now());
+  }
+
+  /** What an invite link leads to, for whoever holds it (null: not a valid link). */
+  previewInvite(token: string): { conversation_id: string; name: string | null; member_count: number } | null {
+    if (!this.store.exists || this.store.type !== "group" || this.store.inviteToken() !== token) return null;
+    const c = this.store.describe();
+    return { conversation_id: c.conversation_id, name: c.name, member_count: c.members.length };
+  }
+
   removeMember(actor: string, target: string): Result<ConversationInfo> {
     return this.change(membership.removeMember(this.store, actor, target, Date.now()));
   }
@@ -281,7 +300,7 @@ export class Conversation {
         history: (user, query) => this.history(user, query),
         updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
         typing: (user, status) => this.typing(user, status),
-        admitSends: (user, count) => userHome(this.host.env, user).admitSendsUpTo(user, count),
+        admitSends: (user, count) => userHome(this.host.env, user).admitSendsUpTo(user, count, this.id),
         admitHistory: (user) => userHome(this.host.env, user).admitHistory(user),
       },
       ws,

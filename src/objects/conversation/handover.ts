@@ -18,6 +18,7 @@ const CONVERSATION_TABLES = {
   archive_segments: ["conversation_id", "first_seq", "last_seq", "key", "message_count", "bytes", "archived_at"],
   archive_senders: ["conversation_id", "first_seq", "sender_id", "messages", "last_seq", "last_server_msg_id"],
   archived_keys: ["conversation_id", "sender_id", "client_msg_id", "seq", "server_msg_id", "timestamp"],
+  invite_links: ["conversation_id", "token", "created_by", "created_at"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

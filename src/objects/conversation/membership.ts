@@ -1,3 +1,4 @@
+import { randomToken } from "../../lib/ids";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type MemberRole, type ProtocolError } from "../../protocol";
 import type { ConversationStore } from "./store";
@@ -45,6 +46,62 @@ export function addMembers(store: ConversationStore, actor: string, userIds: str
     store.saveHead();
   });
   return ok(added);
+}
+
+/**
+ * A user joins by accepting an invitation from `inviter` (who must still be an admin: an invitation
+ * from someone who lost the right lapses) or with the group's invite link (`token` must be the
+ * current one). Returns whether they were added (false: a member already).
+ */
+export function join(
+  store: ConversationStore,
+  userId: string,
+  via: { invitation: string } | { token: string },
+  now: number,
+): Result<boolean> {
+  if (!store.exists || store.type !== "group") {
+    return "token" in via ? refuse(ErrorCode.inviteLinkInvalid, "this invite link is not valid") : refuse(ErrorCode.invitationNotFound, "that group no longer exists");
+  }
+  if ("token" in via) {
+    const current = store.inviteToken();
+    if (current === null || !sameToken(current, via.token)) return refuse(ErrorCode.inviteLinkInvalid, "this invite link was revoked or is not valid");
+  } else if (store.member(via.invitation)?.role !== "admin") {
+    return refuse(ErrorCode.invitationNotFound, "the invitation lapsed: whoever sent it is no longer an admin of the group");
+  }
+  if (store.member(userId)) return ok(false);
+  if (store.memberIds().length + 1 > Limits.groupMaxMembers) return refuse(ErrorCode.groupTooLarge, `a group has at most ${Limits.groupMaxMembers} members`);
+  const actor = "token" in via ? userId : via.invitation;
+  store.transaction(() => {
+    store.addMember(userId, "member", now);
+    store.appendSystem({ event: "member_joined", actor, user_id: userId, via: "token" in via ? "link" : "invitation" }, now);
+    store.saveHead();
+  });
+  return ok(true);
+}
+
+/** Compares tokens in time independent of where they differ. */
+function sameToken(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** An admin creates the group's invite link (or gets the current one), or revokes it. */
+export function inviteLink(store: ConversationStore, actor: string, action: "get" | "revoke", now: number): Result<string | null> {
+  const denied = requireGroupAdmin(store, actor);
+  if (denied) return denied;
+  if (action === "revoke") {
+    store.setInviteToken(null, actor, now);
+    return ok(null);
+  }
+  let token = store.inviteToken();
+  if (!token) {
+    // The conversation's id first, so a link names the object to ask; 144 random bits after it.
+    token = `${store.conversationId}.${randomToken(18)}`;
+    store.setInviteToken(token, actor, now);
+  }
+  return ok(token);
 }
 
 /**

@@ -219,4 +219,18 @@ export const conversationMigrations: Migration[] = [
       DROP TABLE conversation;
     `,
   },
+  {
+    id: 5,
+    name: "group invite links",
+    sql: `
+      -- A group's invite link: whoever holds the token may join until an admin revokes it (a new
+      -- link has a new token). Kept apart from the conversation's head, which changes per message.
+      CREATE TABLE invite_links (
+        conversation_id TEXT PRIMARY KEY,
+        token TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -181,6 +181,24 @@ export class ConversationStore {
     this.sql.exec("UPDATE conversations SET name = ?, updated_at = ? WHERE conversation_id = ?", name, now, this.id);
   }
 
+  /** The group's invite link token, if it has one. */
+  inviteToken(): string | null {
+    return this.sql.exec<{ token: string }>("SELECT token FROM invite_links WHERE conversation_id = ?", this.id).toArray()[0]?.token ?? null;
+  }
+
+  setInviteToken(token: string | null, by: string, now: number) {
+    if (token === null) this.sql.exec("DELETE FROM invite_links WHERE conversation_id = ?", this.id);
+    else {
+      this.sql.exec(
+        "INSERT OR REPLACE INTO invite_links (conversation_id, token, created_by, created_at) VALUES (?, ?, ?, ?)",
+        this.id,
+        token,
+        by,
+        now,
+      );
+    }
+  }
+
   /** Forgets departed members once fan-out has passed their removal. */
   pruneDeparted(fanoutSeq: number) {
     let any = false;

@@ -14,6 +14,7 @@ import {
   type Conversation,
   type ConversationSummary,
   type DeliveryStatus,
+  type Invitation,
   type Presence,
   type PushSubscriptionBody,
   type UpdateMeBody,
@@ -31,6 +32,7 @@ import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { exportUser, forgetUserRows, importUser, type UserBundle } from "./handover";
 import { conversationHome, userHomeName, userHome } from "../homes";
+import { Consent, type JoinRequest, type JoinVerdict } from "./consent";
 import { InboxStore } from "./inbox";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
@@ -53,6 +55,7 @@ export const userObjectConstructions = { count: 0 };
 export class UserObject extends DurableObject<Env> {
   private readonly profiles: Profiles;
   private readonly inbox: InboxStore;
+  private readonly consent: Consent;
   private readonly sessions: DeviceSessions;
   private readonly delivery: Delivery;
   private readonly frames: DeviceFrameHandlers;
@@ -72,6 +75,7 @@ export class UserObject extends DurableObject<Env> {
     const scheduleAlarm = (at: number) => void this.alarms.schedule(at);
     this.profiles = new Profiles(ctx.storage);
     this.inbox = new InboxStore(ctx.storage);
+    this.consent = new Consent(ctx.storage, this.profiles, this.inbox);
     this.sessions = new DeviceSessions(ctx, ctx.storage);
     this.tokens = new TokenLedger(ctx.storage);
     this.push = new PushNotifier(ctx.storage, env, this.profiles, this.inbox, this.sessions, scheduleAlarm, (p) => ctx.waitUntil(p));
@@ -81,7 +85,13 @@ export class UserObject extends DurableObject<Env> {
     this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm);
     const groupRate = groupChangeRate(env);
     this.groupChanges = new TokenBuckets(groupRate.burst, groupRate.perSecond);
-    this.frames = new DeviceFrameHandlers(env, this.inbox, this.sessions, (userId, p) => this.asSeenBy(userId, p));
+    this.frames = new DeviceFrameHandlers(
+      env,
+      this.inbox,
+      this.sessions,
+      (userId, p) => this.asSeenBy(userId, p),
+      (userId, conversationId) => this.consent.noteWrite(userId, conversationId),
+    );
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
@@ -97,13 +107,18 @@ export class UserObject extends DurableObject<Env> {
   }
 
   settings(userId: string): UserSettings {
-    return { last_seen_visible: this.profiles.presenceSettings(userId).last_seen_visible, push_previews: this.profiles.pushPreviews(userId) };
+    return {
+      last_seen_visible: this.profiles.presenceSettings(userId).last_seen_visible,
+      push_previews: this.profiles.pushPreviews(userId),
+      groups_add: this.consent.groupsAdd(userId),
+    };
   }
 
   updateSettings(userId: string, changes: UpdateMeBody): User | null {
     if (!this.profiles.has(userId)) return null;
     if (changes.last_seen_visible !== undefined) this.profiles.setLastSeenVisible(userId, changes.last_seen_visible);
     if (changes.push_previews !== undefined) this.profiles.setPushPreviews(userId, changes.push_previews);
+    if (changes.groups_add !== undefined) this.consent.setGroupsAdd(userId, changes.groups_add);
     return this.profiles.get(userId);
   }
 
@@ -111,24 +126,76 @@ export class UserObject extends DurableObject<Env> {
 
   /** Members (of this object) joined a conversation: each sees messages after their `joined_seq`. */
   joinConversation(conversation: Conversation, joins: { user_id: string; joined_seq: number }[]): void {
-    for (const j of joins) if (this.profiles.has(j.user_id)) this.inbox.join(j.user_id, conversation, j.joined_seq);
+    for (const j of joins) {
+      if (!this.profiles.has(j.user_id)) continue;
+      this.inbox.join(j.user_id, conversation, j.joined_seq);
+      this.consent.joined(j.user_id, conversation.conversation_id);
+    }
   }
 
-  listConversations(userId: string): ConversationSummary[] {
-    return this.inbox.list(userId);
+  listConversations(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {
+    return this.inbox.list(userId, page);
   }
 
-  conversationCount(userId: string): number {
-    return this.inbox.count(userId);
+  /** Archives or unarchives conversations in the user's list; returns the ones in it. */
+  archiveConversations(userId: string, conversationIds: string[], archived: boolean): string[] {
+    return this.inbox.setArchived(userId, conversationIds, archived);
+  }
+
+  // ---- consent (consent.ts) --------------------------------------------------
+
+  /** Decides adds of users held here, each taking its place when it may go ahead (see Consent.admit). */
+  admitJoins(requests: JoinRequest[]): JoinVerdict[] {
+    const now = Date.now();
+    return requests.map((r) => this.consent.admit(r, now));
+  }
+
+  /** Adds that did not happen after all: their places are free again. */
+  releaseJoins(joins: { user_id: string; conversation_id: string }[]): void {
+    for (const j of joins) this.consent.release(j.user_id, j.conversation_id);
+  }
+
+  /** The user started a chat with, or put in a group, these people. */
+  noteContacts(userId: string, contactIds: string[]): void {
+    this.consent.addContacts(userId, contactIds);
   }
 
   /**
-   * Whether the user can be put in `conversationId`: null if there is no such user; else whether
-   * they are in it already, and in how many conversations in all.
+   * Invitations to users held here; each is shown at once on the invitee's connected devices.
+   * Answers, per invitation, whether it was recorded (false: the invitee holds too many).
    */
-  joinable(userId: string, conversationId: string | null): { member: boolean; conversations: number } | null {
-    if (!this.profiles.has(userId)) return null;
-    return { member: conversationId !== null && this.inbox.has(userId, conversationId), conversations: this.inbox.count(userId) };
+  invite(invitations: { user_id: string; conversation_id: string; name: string | null; inviter_id: string }[]): boolean[] {
+    const now = Date.now();
+    return invitations.map((i) => {
+      if (!this.profiles.has(i.user_id)) return false;
+      const invitation = this.consent.invite(i.user_id, i.conversation_id, i.name, i.inviter_id, now);
+      if (!invitation) return false;
+      const frame = JSON.stringify({ type: "invitation", invitation });
+      for (const session of this.sessions.ofUser(i.user_id)) sendFrame(session.ws, frame);
+      return true;
+    });
+  }
+
+  invitations(userId: string): Invitation[] {
+    return this.consent.invitations(userId, Date.now());
+  }
+
+  /**
+   * The user accepts an invitation: answers it (for the conversation to check) with a place taken in
+   * the user's own cap, or why not. The invitation is used up when the join arrives.
+   */
+  acceptInvitation(userId: string, conversationId: string): Result<Invitation> {
+    const now = Date.now();
+    const invitation = this.consent.invitation(userId, conversationId, now);
+    if (!invitation) return refuse(ErrorCode.invitationNotFound, "no pending invitation to that conversation");
+    const verdict = this.consent.admit({ user_id: userId, conversation_id: conversationId, adder_id: userId, group: true }, now);
+    if (verdict === "own_limit") return refuse(ErrorCode.tooManyConversations, `you are in ${Limits.conversationsPerUser} conversations: leave some first`);
+    if (verdict === "member") this.consent.dropInvitation(userId, conversationId);
+    return ok(invitation);
+  }
+
+  declineInvitation(userId: string, conversationId: string): boolean {
+    return this.consent.dropInvitation(userId, conversationId);
   }
 
   /** Whether the user may read another page of history now (REST and live sockets ask; device sockets draw directly). */
@@ -142,8 +209,10 @@ export class UserObject extends DurableObject<Env> {
   }
 
   /** REST sends and live conversation sockets draw on the user's one send rate: how many of `count` may go now. */
-  admitSendsUpTo(userId: string, count: number): number {
-    return this.frames.sendRate.takeUpTo(userId, count);
+  admitSendsUpTo(userId: string, count: number, conversationId?: string): number {
+    const admitted = this.frames.sendRate.takeUpTo(userId, count);
+    if (admitted > 0 && conversationId) this.consent.noteWrite(userId, conversationId);
+    return admitted;
   }
 
   /** The user's cursor moved somewhere other than a device socket (a live conversation socket). */
@@ -270,8 +339,8 @@ export class UserObject extends DurableObject<Env> {
       }
     }
     // Live conversation sockets are held by the conversations: ask each one this user is in.
-    for (const c of this.inbox.list(userId)) {
-      this.ctx.waitUntil(conversationHome(this.env, c.conversation_id).closeSessions(c.conversation_id, userId, jti).catch(() => {}));
+    for (const conversationId of this.inbox.conversationIds(userId)) {
+      this.ctx.waitUntil(conversationHome(this.env, conversationId).closeSessions(conversationId, userId, jti).catch(() => {}));
     }
   }
 

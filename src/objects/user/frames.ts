@@ -46,6 +46,8 @@ export class DeviceFrameHandlers {
     sessions: DeviceSessions,
     /** Someone's presence as the user may see it (their own last-seen setting applies). */
     private readonly asSeenBy: (userId: string, p: Presence) => Presence,
+    /** The user sent in a conversation (a direct chat makes its other member a contact: consent.ts). */
+    private readonly wrote: (userId: string, conversationId: string) => void = () => {},
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
@@ -91,6 +93,7 @@ export class DeviceFrameHandlers {
     }
     if (blocker !== undefined) this.sendBlocks.release(session.ws);
     const { type: _t, conversation_id: conversationId, ...message } = frame;
+    this.wrote(session.userId, conversationId);
     this.outbox.add(session, conversationId, message);
   }
 

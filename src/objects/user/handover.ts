@@ -25,8 +25,9 @@ const USER_TABLES = {
     "push_minute_start",
     "push_sent_this_minute",
     "push_dead_letters",
+    "groups_add",
   ],
-  inbox: ["user_id", "conversation_id", "delivered_seq", "read_seq", "unread_count"],
+  inbox: ["user_id", "conversation_id", "delivered_seq", "read_seq", "unread_count", "added_by_other", "archived"],
   devices: ["user_id", "device_id", "first_seen", "last_seen"],
   delivery_cursors: ["user_id", "device_id", "conversation_id", "delivered_seq"],
   presence_subscribers: ["user_id", "subscriber_id", "expires_at"],
@@ -36,6 +37,9 @@ const USER_TABLES = {
   push_dead_letters: ["user_id", "at", "job"],
   push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts"],
   revoked_tokens: ["jti", "expires_at", "user_id"],
+  contacts: ["user_id", "contact_id"],
+  join_holds: ["user_id", "conversation_id", "added_by_other", "expires_at"],
+  invitations: ["user_id", "conversation_id", "name", "inviter_id", "created_at", "expires_at"],
 } as const;
 
 type UserTable = keyof typeof USER_TABLES;

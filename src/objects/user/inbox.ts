@@ -31,6 +31,7 @@ type ListRow = {
   updated_at: number;
   last_message: string | null;
   unread_count: number;
+  archived: number;
 };
 
 const key = (...parts: string[]) => parts.join("\n");
@@ -257,17 +258,35 @@ export class InboxStore {
     this.writes.flush();
   }
 
-  list(userId: string): ConversationSummary[] {
+  /**
+   * A page of the user's list, newest activity first: archived or not. The cursor is the last row's
+   * `updated_at~conversation_id`; a conversation whose activity moves while paging may show twice or
+   * move to a page already read, as in any list ordered by activity.
+   */
+  list(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {
     this.writes.flush();
-    return this.sql
+    const [at, id] = page.cursor ? [Number(page.cursor.slice(0, page.cursor.indexOf("~"))), page.cursor.slice(page.cursor.indexOf("~") + 1)] : [null, null];
+    const rows = this.sql
       .exec<ListRow>(
-        `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count
+        `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived
          FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)
-         WHERE i.user_id = ? ORDER BY c.updated_at DESC`,
+         WHERE i.user_id = ? AND i.archived = ?
+           AND (? IS NULL OR c.updated_at < ? OR (c.updated_at = ? AND c.conversation_id < ?))
+         ORDER BY c.updated_at DESC, c.conversation_id DESC LIMIT ?`,
         userId,
+        page.archived ? 1 : 0,
+        at,
+        at,
+        at,
+        id,
+        page.limit + 1,
       )
-      .toArray()
-      .map((r) => {
+      .toArray();
+    const more = rows.length > page.limit;
+    const shown = rows.slice(0, page.limit);
+    const last = shown[shown.length - 1];
+    return {
+      conversations: shown.map((r) => {
         const members = JSON.parse(r.members) as Member[];
         return {
           conversation_id: r.conversation_id,
@@ -279,8 +298,22 @@ export class InboxStore {
           updated_at: r.updated_at,
           last_message: r.last_message ? messageOfFrame(r.last_message) : null,
           unread_count: r.unread_count,
+          archived: r.archived === 1,
         };
-      });
+      }),
+      next: more && last ? `${last.updated_at}~${last.conversation_id}` : null,
+    };
+  }
+
+  /** Archives or unarchives conversations in the user's list; returns the ones that are in it. */
+  setArchived(userId: string, conversationIds: string[], archived: boolean): string[] {
+    const done: string[] = [];
+    for (const id of conversationIds) {
+      if (this.sql.exec("UPDATE inbox SET archived = ? WHERE user_id = ? AND conversation_id = ? RETURNING 1", archived ? 1 : 0, userId, id).toArray().length > 0) {
+        done.push(id);
+      }
+    }
+    return done;
   }
 
   /** The users here who have the conversation in their list. */

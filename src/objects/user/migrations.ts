@@ -290,4 +290,40 @@ export const userMigrations: Migration[] = [
       CREATE INDEX push_outbox_user ON push_outbox (user_id);
     `,
   },
+  {
+    id: 10,
+    name: "consent: who may add me, contacts, join holds, invitations, archived",
+    sql: `
+      -- "Who can add me to groups": everyone, contacts or nobody (consent.ts).
+      ALTER TABLE users ADD COLUMN groups_add TEXT NOT NULL DEFAULT 'everyone';
+      -- Conversations others put the user in count toward their own limit, apart from the user's own.
+      ALTER TABLE inbox ADD COLUMN added_by_other INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE inbox ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+      -- People the user started a chat with, put in a group, or wrote to in a direct chat.
+      CREATE TABLE contacts (
+        user_id TEXT NOT NULL,
+        contact_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, contact_id)
+      ) WITHOUT ROWID;
+      -- A place in a conversation, taken when an add is admitted and before the conversation commits
+      -- it: concurrent adds see each other's, so the caps hold. Becomes the inbox row on join; lapses
+      -- if the add never completes.
+      CREATE TABLE join_holds (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        added_by_other INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, conversation_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE invitations (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        name TEXT,
+        inviter_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, conversation_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
