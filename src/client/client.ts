@@ -9,6 +9,7 @@ import {
   type ServerFrame,
 } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
+import type { BulkResponse } from "../protocol/rest";
 import { mediaKindOf, type MediaKind, type MediaUrlResponse } from "../protocol/media";
 import { membersAfter, removes, SystemEvent, type ConversationSummary, type Invitation, type MediaRef, type Message, type User } from "../protocol/models";
 import { putBytes } from "./media";
@@ -110,6 +111,8 @@ export interface ParleyClientEvents {
   token: string;
   /** Someone invited you to a group: accept or decline with `acceptInvitation` / `declineInvitation`. */
   invitation: Invitation;
+  /** The pending invitations changed. */
+  invitations: Invitation[];
 }
 
 /** Codes after which resending the same message cannot succeed. */
@@ -462,14 +465,17 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   /** Fetches the conversation list from the server. */
   async refreshConversations(): Promise<ConversationSummary[]> {
-    // Page by page (the server caps a page); the list is bounded by the per-user conversation caps.
+    // Page by page (the server caps a page), archived ones too (each summary says which it is); the
+    // list is bounded by the per-user conversation caps.
     const conversations: ConversationSummary[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.rest.call("listConversations", { query: { limit: Limits.conversationListMaxPage, cursor } });
-      conversations.push(...page.conversations);
-      cursor = page.next ?? undefined;
-    } while (cursor);
+    for (const archived of ["false", "true"] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.rest.call("listConversations", { query: { limit: Limits.conversationListMaxPage, cursor, archived } });
+        conversations.push(...page.conversations);
+        cursor = page.next ?? undefined;
+      } while (cursor);
+    }
     this.conversationsLoaded = true;
     this.summaries.clear();
     for (const summary of conversations) {
@@ -480,6 +486,63 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     }
     this.emitConversations();
     return this.conversations();
+  }
+
+  /** Archives (hides from the main list) or unarchives conversations: one request for many. */
+  async setArchived(conversationIds: string[], archived: boolean): Promise<BulkResponse> {
+    const result = await this.rest.call("archiveMany", { body: { conversation_ids: conversationIds, archived } });
+    for (const id of result.done) {
+      const summary = this.summaries.get(id);
+      if (summary) this.summaries.set(id, { ...summary, archived });
+    }
+    this.emitConversations();
+    return result;
+  }
+
+  /** Leaves groups: one request for many. */
+  async leave(conversationIds: string[]): Promise<BulkResponse> {
+    const result = await this.rest.call("leaveMany", { body: { conversation_ids: conversationIds } });
+    for (const id of result.done) this.summaries.delete(id);
+    this.emitConversations();
+    return result;
+  }
+
+  // ---- invitations -----------------------------------------------------------------------------
+
+  private readonly pendingInvitations = new Map<string, Invitation>();
+
+  /** Invitations to groups waiting for this user's answer (fetched with `refreshInvitations`, then kept by the socket). */
+  invitations(): Invitation[] {
+    const now = Date.now();
+    return [...this.pendingInvitations.values()].filter((i) => i.expires_at > now).sort((a, b) => b.created_at - a.created_at);
+  }
+
+  async refreshInvitations(): Promise<Invitation[]> {
+    const { invitations } = await this.rest.call("invitations");
+    this.pendingInvitations.clear();
+    for (const i of invitations) this.pendingInvitations.set(i.conversation_id, i);
+    this.emit("invitations", this.invitations());
+    return this.invitations();
+  }
+
+  /** Joins the group; it then shows in the conversation list. */
+  async acceptInvitation(conversationId: string): Promise<void> {
+    try {
+      await this.rest.call("acceptInvitation", { conversation_id: conversationId });
+    } finally {
+      this.pendingInvitations.delete(conversationId);
+      this.emit("invitations", this.invitations());
+    }
+    if (this.conversationsLoaded) await this.refreshConversations();
+  }
+
+  async declineInvitation(conversationId: string): Promise<void> {
+    this.pendingInvitations.delete(conversationId);
+    this.emit("invitations", this.invitations());
+    await this.rest.call("declineInvitation", { conversation_id: conversationId }).catch((err: unknown) => {
+      // Already gone (expired, or answered on another device): nothing left to decline.
+      if (!(err instanceof ParleyApiError && err.code === ErrorCode.invitationNotFound)) throw err;
+    });
   }
 
   /** Stored messages and this device's unsent ones, in the order the conversation shows them. */
@@ -731,7 +794,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         break;
       }
       case "invitation":
+        this.pendingInvitations.set(frame.invitation.conversation_id, frame.invitation);
         this.emit("invitation", frame.invitation);
+        this.emit("invitations", this.invitations());
         break;
       case "heartbeat_ack":
         break;

@@ -219,4 +219,38 @@ describe("the web client in Chromium", () => {
     const me = await fetch(`${baseUrl}/api/v1/users/me`, { headers: { Authorization: `Bearer ${oldToken}` } });
     expect(me.status).toBe(401);
   });
+
+  it("who can add me: set to nobody, an add arrives as an invitation; joining puts the group in the list, and it can be archived", async () => {
+    const ana = username("ana");
+    const page = await registerInBrowser(await context(), baseUrl, ana, "Ana Lima");
+    await page.getByRole("button", { name: "Settings" }).click();
+    const settings = page.getByRole("dialog", { name: "Settings" });
+    const choice = settings.getByLabel("Who can add me to groups");
+    await settings.locator("select:not([disabled])").waitFor();
+    await choice.selectOption("nobody");
+    await expect.poll(() => choice.isDisabled()).toBe(false);
+    await settings.getByRole("button", { name: "Close" }).click();
+
+    const bo = await ParleyClient.register(baseUrl, { username: username("bo"), password: "correct horse battery", display_name: "Bo Chen" });
+    const anaId = await page.evaluate(() => (JSON.parse(localStorage.getItem("parley.session")!) as { user: { user_id: string } }).user.user_id);
+    const created = await new RestClient(baseUrl, () => bo.token).call("createConversation", { body: { type: "group", name: "Book club", member_ids: [anaId] } });
+    expect(created.invited).toEqual([anaId]);
+
+    const invitation = page.getByTestId("invitation").filter({ hasText: "Book club" });
+    await invitation.waitFor();
+    await shoot(page, "invitation");
+    await invitation.getByRole("button", { name: "Join" }).click();
+    await invitation.waitFor({ state: "detached" });
+    const row = page.getByTestId("conversation-item").filter({ hasText: "Book club" });
+    await row.waitFor();
+
+    // Archived from the SDK side (one request for many): it leaves the main list for "Archived".
+    const anaToken = await page.evaluate(() => JSON.parse(localStorage.getItem("parley.session")!).token as string);
+    await new RestClient(baseUrl, () => anaToken).call("archiveMany", {
+      body: { conversation_ids: [created.conversation.conversation_id], archived: true },
+    });
+    await page.reload();
+    await page.getByRole("button", { name: "Archived (1)" }).click();
+    await page.getByTestId("conversation-item").filter({ hasText: "Book club" }).waitFor();
+  });
 });

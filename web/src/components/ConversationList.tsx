@@ -15,6 +15,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
   useMinuteTick();
   useClientEvents(["conversations", "typing", "presence", "connection"]);
   const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
+  const [showArchived, setShowArchived] = useState(false);
   // Until the first list arrives, "no conversations yet" would be a lie: show a spinner instead.
   const [loaded, setLoaded] = useState(() => client.conversations().length > 0);
   useEffect(() => {
@@ -26,7 +27,9 @@ export function ConversationList({ selected }: { selected: string | null }) {
       clearTimeout(giveUp);
     };
   }, [loaded]);
-  const conversations = client.conversations();
+  const all = client.conversations();
+  const archivedCount = all.filter((c) => c.archived).length;
+  const conversations = all.filter((c) => c.archived === (showArchived && archivedCount > 0));
   const me = users.me.user_id;
 
   // Watch the presence of everyone we have a direct chat with (the SDK dedupes and renews).
@@ -46,6 +49,12 @@ export function ConversationList({ selected }: { selected: string | null }) {
           <GroupIcon /> New group
         </button>
       </div>
+      <Invitations />
+      {(archivedCount > 0 || showArchived) && (
+        <button type="button" class="button button-small button-ghost archived-toggle" aria-pressed={showArchived} onClick={() => setShowArchived(!showArchived)}>
+          {showArchived ? "← Chats" : `Archived (${archivedCount})`}
+        </button>
+      )}
       <nav aria-label="Conversations" class="conversation-nav">
         {!loaded ? (
           <div class="list-loading">
@@ -66,6 +75,53 @@ export function ConversationList({ selected }: { selected: string | null }) {
       {dialog === "chat" && <NewChatDialog onClose={() => setDialog(null)} />}
       {dialog === "group" && <NewGroupDialog onClose={() => setDialog(null)} />}
     </aside>
+  );
+}
+
+/** Invitations to groups (sent instead of an add the user's settings did not allow): join or decline. */
+function Invitations() {
+  const { client, users } = useApp();
+  useClientEvents(["invitations"]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    client.refreshInvitations().catch(() => {});
+  }, [client]);
+  const invitations = client.invitations();
+  if (invitations.length === 0 && !error) return null;
+  async function answer(conversationId: string, accept: boolean) {
+    setError(null);
+    try {
+      if (accept) await client.acceptInvitation(conversationId);
+      else await client.declineInvitation(conversationId);
+    } catch (err) {
+      setError(err instanceof Error ? err.message : "Couldn't answer that invitation. Try again.");
+    }
+  }
+  return (
+    <section class="invitations" aria-label="Invitations">
+      <ul>
+        {invitations.map((i) => (
+          <li key={i.conversation_id} class="invitation" data-testid="invitation">
+            <span class="invitation-text">
+              <strong>{users.name(i.inviter_id)}</strong> invited you to <strong>{i.name ?? "a group"}</strong>
+            </span>
+            <span class="invitation-actions">
+              <button type="button" class="button button-small" onClick={() => void answer(i.conversation_id, true)}>
+                Join
+              </button>
+              <button type="button" class="button button-small button-ghost" onClick={() => void answer(i.conversation_id, false)}>
+                Decline
+              </button>
+            </span>
+          </li>
+        ))}
+      </ul>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
   );
 }
 

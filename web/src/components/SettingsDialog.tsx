@@ -54,6 +54,35 @@ function errorText(err: unknown): string {
 
 type SettingKey = keyof UserSettings;
 
+const GROUPS_ADD_LABELS: Record<UserSettings["groups_add"], string> = {
+  everyone: "Everyone",
+  contacts: "My contacts",
+  nobody: "Nobody",
+};
+
+/** "Who can add me to groups": anyone else's add arrives as an invitation to accept or decline. */
+function GroupsAddChoice({ value, disabled, onChange }: { value: UserSettings["groups_add"]; disabled: boolean; onChange(v: UserSettings["groups_add"]): void }) {
+  const id = useId();
+  const descriptionId = useId();
+  return (
+    <div class="switch-row">
+      <div class="switch-text">
+        <label for={id}>Who can add me to groups</label>
+        <p id={descriptionId} class="hint">
+          Anyone else has to send you an invitation. Contacts are people you started a chat with, added to a group, or wrote to.
+        </p>
+      </div>
+      <select id={id} value={value} disabled={disabled} aria-describedby={descriptionId} onChange={(e) => onChange(e.currentTarget.value as UserSettings["groups_add"])}>
+        {(Object.keys(GROUPS_ADD_LABELS) as UserSettings["groups_add"][]).map((k) => (
+          <option key={k} value={k}>
+            {GROUPS_ADD_LABELS[k]}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
 /** Notifications on this device, push previews and last seen (account-wide, from `me`). */
 export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): void; onLogoutEverywhere(): void }) {
   const { client, users } = useApp();
@@ -102,7 +131,7 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
     }
   }
 
-  async function update(key: SettingKey, value: boolean) {
+  async function update<K extends SettingKey>(key: K, value: UserSettings[K]) {
     if (!settings) return;
     const before = settings;
     setSettings({ ...settings, [key]: value });
@@ -152,6 +181,7 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
           disabled={!settings || saving === "last_seen_visible"}
           onChange={(on) => void update("last_seen_visible", on)}
         />
+        <GroupsAddChoice value={settings?.groups_add ?? "everyone"} disabled={!settings || saving === "groups_add"} onChange={(v) => void update("groups_add", v)} />
       </section>
       <section class="settings-section" aria-labelledby="settings-sessions">
         <h3 id="settings-sessions" class="settings-heading">
