@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { decoyRecord, hashPassword, verifyPassword } from "../auth/password";
+import { decoyRecord, hashPassword, needsRehash, verifyPassword } from "../auth/password";
 import { issueToken } from "../auth/tokens";
 import { directoryStub, type Env } from "../env";
 import { userHome } from "../objects/homes";
@@ -63,6 +63,8 @@ export const authRoutes = new Hono<AppEnv>()
       throw new ApiError(ErrorCode.invalidCredentials, "wrong username or password");
     }
     if (attempt.failures > 0) await directory.loginSucceeded(client);
+    // A record from before today's cost: rehash now that the password is known right.
+    if (needsRehash(account.password)) await directory.setPassword(await hashPassword(body.password));
     const home = userHome(c.env, account.user_id);
     const [user, generation] = await Promise.all([home.profile(account.user_id), home.tokenGeneration(account.user_id)]);
     if (!user) throw new ApiError(ErrorCode.internal, "account has no profile");

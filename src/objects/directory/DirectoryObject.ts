@@ -112,6 +112,12 @@ export class DirectoryObject extends DurableObject<Env> {
     this.ctx.storage.sql.exec("DELETE FROM login_failures WHERE client = ?", client);
   }
 
+  /** Replaces the password record (an upgrade to today's hashing cost, at login). */
+  setPassword(password: PasswordRecord): void {
+    if (!this.#exists) return;
+    this.ctx.storage.sql.exec("UPDATE account SET password = ?", JSON.stringify(password));
+  }
+
   lookup(): AccountRecord | null {
     if (!this.#exists) return null;
     const row = this.ctx.storage.sql
