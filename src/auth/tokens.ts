@@ -14,6 +14,18 @@ export interface TokenClaims {
   jti: string;
   /** The user's token generation when issued: "log out all devices" moves it on, voiding older tokens. */
   gen: number;
+  /** The session (one login) this token belongs to, and its version: a refresh moves it on. Absent in older tokens. */
+  sid?: string;
+  ver?: number;
+}
+
+/** A session as the user object answers it: what a token for it carries. */
+export interface SessionGrant {
+  session_id: string;
+  version: number;
+  /** Its end (ms): no token outlives it. */
+  expires_at: number;
+  generation: number;
 }
 
 export class MisconfiguredError extends Error {}
@@ -30,15 +42,17 @@ export function signingSecret(env: Env): string {
   return secret;
 }
 
-export async function issueToken(env: Env, user: { user_id: string; username: string }, generation: number, now = Date.now()) {
+export async function issueToken(env: Env, user: { user_id: string; username: string }, session: SessionGrant, now = Date.now()) {
   const iat = Math.floor(now / 1000);
   const claims: TokenClaims = {
     sub: user.user_id,
     username: user.username,
     iat,
-    exp: iat + TOKEN_TTL_SECONDS,
+    exp: Math.min(iat + TOKEN_TTL_SECONDS, Math.floor(session.expires_at / 1000)),
     jti: crypto.randomUUID(),
-    gen: generation,
+    gen: session.generation,
+    sid: session.session_id,
+    ver: session.version,
   };
   return sign({ ...claims }, signingSecret(env), ALG);
 }
@@ -50,6 +64,7 @@ export async function readToken(env: Env, token: string): Promise<TokenClaims | 
     if (typeof payload.sub !== "string" || typeof payload.username !== "string") return null;
     if (typeof payload.exp !== "number") return null;
     if (typeof payload.jti !== "string" || typeof payload.gen !== "number") return null;
+    if (payload.sid !== undefined && (typeof payload.sid !== "string" || typeof payload.ver !== "number")) return null;
     return payload as unknown as TokenClaims;
   } catch (err) {
     if (err instanceof MisconfiguredError) throw err;

@@ -288,7 +288,10 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
           this.emit("token", token);
           this.scheduleRefresh();
         })
-        .catch(() => {
+        .catch((err: unknown) => {
+          // The session ended (logged out, too old, or this token was already replaced): nothing to
+          // retry; its socket is closed with 4003 ("revoked").
+          if (err instanceof ParleyApiError && err.status === 401) return;
           // Offline or the server is down: try again in a minute (the old token still works until exp).
           this.refreshTimerForToken = setTimeout(() => this.scheduleRefresh(), 60_000);
         });

@@ -11,6 +11,13 @@ export interface AuthVariables {
   /** The token's id and expiry (seconds), for logout. */
   tokenId: string;
   tokenExp: number;
+  /** The token's claims, for refresh and logout. */
+  claims: TokenClaims;
+  /**
+   * The session the request belongs to (the token id for tokens from before sessions): sockets are
+   * tagged with it, so ending the session closes them, and push subscriptions belong to it.
+   */
+  sessionId: string;
   /** Set by hono's requestId middleware for every request (X-Request-Id). */
   requestId: string;
 }
@@ -56,6 +63,8 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   c.set("username", claims.username);
   c.set("tokenId", claims.jti);
   c.set("tokenExp", claims.exp);
+  c.set("claims", claims);
+  c.set("sessionId", claims.sid ?? claims.jti);
   await next();
 });
 
@@ -65,23 +74,26 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
  * most that long to reach REST calls (its sockets close at once).
  */
 const REVOCATION_CACHE_MS = 5_000;
-const recentlyValid = new Map<string, { userId: string; until: number }>();
+const recentlyValid = new Map<string, { userId: string; sessionId: string | undefined; until: number }>();
 
 async function sessionStillValid(env: Env, claims: TokenClaims): Promise<boolean> {
   const now = Date.now();
   if ((recentlyValid.get(claims.jti)?.until ?? 0) > now) return true;
-  const valid = await userHome(env, claims.sub).sessionValid(claims.sub, claims.jti, claims.gen);
+  const valid = await userHome(env, claims.sub).sessionValid(claims.sub, { jti: claims.jti, gen: claims.gen, sid: claims.sid, ver: claims.ver });
   if (valid) {
     if (recentlyValid.size > 10_000) recentlyValid.clear();
-    recentlyValid.set(claims.jti, { userId: claims.sub, until: now + REVOCATION_CACHE_MS });
+    recentlyValid.set(claims.jti, { userId: claims.sub, sessionId: claims.sid, until: now + REVOCATION_CACHE_MS });
   } else {
     recentlyValid.delete(claims.jti);
   }
   return valid;
 }
 
-/** Forgets cached validity after a logout handled here: one token, or all of a user's. */
-export function forgetSession(jti: string, everyTokenOf?: string): void {
+/** Forgets cached validity after a logout or refresh handled here: one token, a session's, or all of a user's. */
+export function forgetSession(jti: string, also: { user?: string; session?: string } = {}): void {
   recentlyValid.delete(jti);
-  if (everyTokenOf) for (const [id, entry] of recentlyValid) if (entry.userId === everyTokenOf) recentlyValid.delete(id);
+  if (!also.user && !also.session) return;
+  for (const [id, entry] of recentlyValid) {
+    if ((also.user && entry.userId === also.user) || (also.session && entry.sessionId === also.session)) recentlyValid.delete(id);
+  }
 }

@@ -7,7 +7,7 @@ export const USER_ID_HEADER = "X-Parley-User-Id";
 export const SUBPROTOCOL_HEADER = "X-Parley-Subprotocol";
 /** The conversation a live socket is for (a conversation object may hold many). */
 export const CONVERSATION_ID_HEADER = "X-Parley-Conversation-Id";
-/** The id (jti) of the token that authenticated an upgrade. */
+/** The session (or, for a token from before sessions, the token id) that authenticated an upgrade: ending it closes the socket. */
 export const TOKEN_ID_HEADER = "X-Parley-Token-Id";
 
 /** The 101 answer for an accepted socket, echoing the subprotocol the route chose. */

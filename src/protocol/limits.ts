@@ -117,6 +117,14 @@ export const Limits = {
   conversationListMaxPage: 500,
   /** Conversations one `leave` or `archive` request may name. */
   bulkConversationsMax: 500,
+  /** A signed-in session ends this long after login, however often its token is refreshed: log in again. */
+  sessionMaxLifetimeMs: 30 * 24 * 60 * 60_000,
+  /**
+   * After a refresh the replaced token may still refresh (to the current version) for this long: two
+   * tabs of one browser refreshing at once are not a stolen token. Past it, a replaced token used to
+   * refresh ends the session.
+   */
+  sessionRefreshGraceMs: 30_000,
   /** Push services keep an undelivered notification this long. */
   pushTtlSeconds: 24 * 60 * 60,
 } as const;

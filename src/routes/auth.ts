@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import { decoyRecord, hashPassword, needsRehash, verifyPassword } from "../auth/password";
-import { issueToken } from "../auth/tokens";
+import { issueToken, readToken } from "../auth/tokens";
 import { directoryStub, type Env } from "../env";
 import { userHome } from "../objects/homes";
 import { newId } from "../lib/ids";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { forgetSession } from "../middleware/auth";
+import { forgetSession, tokenFrom } from "../middleware/auth";
 import { describeIssues, ErrorCode, LoginBody, LogoutBody, RegisterBody, type User } from "../protocol";
 
 /**
@@ -40,7 +40,9 @@ export const authRoutes = new Hono<AppEnv>()
     await userHome(c.env, user.user_id).createProfile(user);
     const claimed = await directoryStub(c.env, user.username).claim({ username: user.username, user_id: user.user_id, password });
     if (!claimed) throw new ApiError(ErrorCode.usernameTaken, "that username is taken");
-    return c.json({ user, token: await issueToken(c.env, user, 0) }, 201);
+    const session = await userHome(c.env, user.user_id).startSession(user.user_id);
+    if (!session) throw new ApiError(ErrorCode.internal, "account has no profile");
+    return c.json({ user, token: await issueToken(c.env, user, session) }, 201);
   })
   .post("/login", validate("json", LoginBody), async (c) => {
     const body = c.req.valid("json");
@@ -66,20 +68,32 @@ export const authRoutes = new Hono<AppEnv>()
     // A record from before today's cost: rehash now that the password is known right.
     if (needsRehash(account.password)) await directory.setPassword(await hashPassword(body.password));
     const home = userHome(c.env, account.user_id);
-    const [user, generation] = await Promise.all([home.profile(account.user_id), home.tokenGeneration(account.user_id)]);
-    if (!user) throw new ApiError(ErrorCode.internal, "account has no profile");
-    return c.json({ user, token: await issueToken(c.env, user, generation) });
+    const [user, session] = await Promise.all([home.profile(account.user_id), home.startSession(account.user_id)]);
+    if (!user || !session) throw new ApiError(ErrorCode.internal, "account has no profile");
+    return c.json({ user, token: await issueToken(c.env, user, session) });
+  })
+  /**
+   * The session's next token; the one it replaces stops working. Mounted before the session check:
+   * a replaced token must reach the session's object to be recognised as a stolen copy (it then ends
+   * the session), where the check would only have refused it.
+   */
+  .post("/refresh", async (c) => {
+    const token = tokenFrom(c.req.raw);
+    const claims = token ? await readToken(c.env, token) : null;
+    if (!claims) throw new ApiError(ErrorCode.unauthorized, "a valid session token is required");
+    const home = userHome(c.env, claims.sub);
+    const [user, session] = await Promise.all([home.profile(claims.sub), home.refreshSession(claims.sub, claims)]);
+    if (!session.ok) {
+      forgetSession(claims.jti, { session: claims.sid });
+      throw ApiError.from(session.error);
+    }
+    if (!user) throw new ApiError(ErrorCode.unauthorized, "your account no longer exists");
+    forgetSession(claims.jti);
+    return c.json({ user, token: await issueToken(c.env, user, session.value) });
   });
 
-/** Refresh and logout: these need a valid session, so they are mounted after the session check. */
+/** Logout: needs a valid session, so it is mounted after the session check. */
 export const sessionRoutes = new Hono<AppEnv>()
-  // A new token for the same session generation; the old one still works until it expires.
-  .post("/refresh", async (c) => {
-    const home = userHome(c.env, c.var.userId);
-    const [user, generation] = await Promise.all([home.profile(c.var.userId), home.tokenGeneration(c.var.userId)]);
-    if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    return c.json({ user, token: await issueToken(c.env, user, generation) });
-  })
   // `{all: true}` logs out every device of the user; otherwise only this token.
   .post("/logout", async (c) => {
     const text = await c.req.text();
@@ -93,7 +107,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     if (!body.success) throw new ApiError(ErrorCode.badRequest, describeIssues(body.error));
     const home = userHome(c.env, c.var.userId);
     if (body.data.all) await home.logoutEverywhere(c.var.userId);
-    else await home.logout(c.var.userId, c.var.tokenId, c.var.tokenExp * 1000);
-    forgetSession(c.var.tokenId, body.data.all ? c.var.userId : undefined);
+    else await home.logout(c.var.userId, c.var.claims);
+    forgetSession(c.var.tokenId, body.data.all ? { user: c.var.userId } : { session: c.var.claims.sid });
     return c.body(null, 204);
   });

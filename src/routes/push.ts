@@ -12,7 +12,7 @@ export const pushRoutes = new Hono<AppEnv>()
     return c.json({ key: c.env.VAPID_PUBLIC_KEY });
   })
   .post("/subscriptions", validate("json", PushSubscriptionBody), async (c) => {
-    const result = await userHome(c.env, c.var.userId).subscribePush(c.var.userId, c.req.valid("json"));
+    const result = await userHome(c.env, c.var.userId).subscribePush(c.var.userId, c.req.valid("json"), c.var.sessionId);
     if (!result.ok) throw ApiError.from(result.error);
     return c.body(null, 201);
   })

@@ -34,7 +34,7 @@ function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Pro
   }
   const headers = new Headers(c.req.raw.headers);
   headers.set(USER_ID_HEADER, c.var.userId);
-  headers.set(TOKEN_ID_HEADER, c.var.tokenId);
+  headers.set(TOKEN_ID_HEADER, c.var.sessionId);
   if (conversationId) headers.set(CONVERSATION_ID_HEADER, conversationId);
   else headers.delete(CONVERSATION_ID_HEADER);
   // A browser that offered subprotocols fails the handshake unless one is echoed back.

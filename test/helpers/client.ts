@@ -166,7 +166,7 @@ export const TEST_ADMIN_SECRET = "test-admin-secret-0123456789";
 
 /**
  * Many users at once for membership-scale tests: profiles made straight in their user objects and
- * tokens signed with the test secret, skipping 100,000-iteration password hashing per user.
+ * tokens signed with the test secret, skipping 600,000-iteration password hashing per user.
  * (Registration itself is covered by the auth tests.)
  */
 export async function quickUsers(count: number, prefix = "q"): Promise<Account[]> {
@@ -178,7 +178,9 @@ export async function quickUsers(count: number, prefix = "q"): Promise<Account[]
     Array.from({ length: count }, async (_, i) => {
       const user = { user_id: `u_${prefix}${i}_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`, username: `${prefix}${i}`, display_name: `${prefix}${i}` };
       await userHome(env, user.user_id).createProfile(user);
-      const token = await sign({ sub: user.user_id, username: user.username, iat: now, exp: now + 3600, jti: crypto.randomUUID(), gen: 0 }, TEST_JWT_SECRET, "HS256");
+      const session = (await userHome(env, user.user_id).startSession(user.user_id))!;
+      const claims = { sub: user.user_id, username: user.username, iat: now, exp: now + 3600, jti: crypto.randomUUID(), gen: 0, sid: session.session_id, ver: session.version };
+      const token = await sign(claims, TEST_JWT_SECRET, "HS256");
       return { user, token };
     }),
   );

@@ -6,7 +6,7 @@ export interface Session {
   user: User;
 }
 
-const SESSION_KEY = "parley.session";
+export const SESSION_KEY = "parley.session";
 const DEVICE_KEY = "parley.device_id";
 
 export function loadSession(): Session | null {

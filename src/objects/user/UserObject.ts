@@ -40,6 +40,7 @@ import { Profiles } from "./profiles";
 import { PushNotifier } from "./push";
 import { DeviceSessions, type DeviceSession } from "./sessions";
 import { TokenLedger } from "./tokens";
+import type { SessionGrant } from "../../auth/tokens";
 
 /**
  * How many times a user object has been constructed in this isolate. Tests use it to prove that an
@@ -295,6 +296,10 @@ export class UserObject extends DurableObject<Env> {
       {},
       async () => {
         this.presence.checkLiveness(now);
+        // Sessions past their lifetime: their sockets close now, not at the next request.
+        const sessions = this.tokens.endExpired(now);
+        for (const s of sessions.ended) this.sessionEnded(s.user_id, s.session_id);
+        if (sessions.next !== null) await this.alarms.schedule(sessions.next);
         this.presence.continueBroadcast(now);
         const nextPush = this.push.flushDue(now);
         if (nextPush !== null) await this.alarms.schedule(nextPush);
@@ -306,18 +311,55 @@ export class UserObject extends DurableObject<Env> {
 
   // ---- sessions (tokens.ts) ----
 
-  tokenGeneration(userId: string): number {
-    return this.tokens.generation(userId);
+  /** A login: a new session, ending `Limits.sessionMaxLifetimeMs` from now whatever its refreshes. */
+  startSession(userId: string): SessionGrant | null {
+    if (!this.profiles.has(userId)) return null;
+    const row = this.tokens.start(userId, Date.now());
+    void this.alarms.schedule(row.expires_at);
+    return { session_id: row.session_id, version: row.version, expires_at: row.expires_at, generation: this.tokens.generation(userId) };
   }
 
-  sessionValid(userId: string, jti: string, generation: number): boolean {
-    return this.profiles.has(userId) && this.tokens.valid(userId, jti, generation);
+  /**
+   * A refresh: the session's next version (the token it replaces stops working), or a refusal. A
+   * replaced token coming back to refresh means someone kept a copy: the session ends, its sockets
+   * close and its push subscriptions go. A token from before sessions starts one.
+   */
+  refreshSession(userId: string, claims: { jti: string; exp: number; gen: number; sid?: string; ver?: number }): Result<SessionGrant> {
+    if (!this.profiles.has(userId)) return refuse(ErrorCode.unauthorized, "your account no longer exists");
+    if (claims.gen !== this.tokens.generation(userId)) return refuse(ErrorCode.unauthorized, "this session was logged out");
+    if (claims.sid === undefined && !this.tokens.valid(userId, claims, Date.now())) return refuse(ErrorCode.unauthorized, "this session was logged out");
+    if (claims.sid === undefined) {
+      this.tokens.revoke(userId, claims.jti, claims.exp * 1000, Date.now());
+      return ok(this.startSession(userId)!);
+    }
+    const rotated = this.tokens.rotate(userId, claims.sid, claims.ver ?? -1, Date.now());
+    if (typeof rotated === "string") {
+      this.sessionEnded(userId, claims.sid);
+      const why = { ended: "this session was logged out", expired: "this session is too old: log in again", reused: "this token was already replaced: the session is ended, log in again" };
+      return refuse(ErrorCode.unauthorized, why[rotated]);
+    }
+    return ok({ session_id: rotated.session_id, version: rotated.version, expires_at: rotated.expires_at, generation: this.tokens.generation(userId) });
   }
 
-  /** Logs one token out: it stops working, and the sockets it opened close (4003). */
-  logout(userId: string, jti: string, expiresAt: number): void {
-    this.tokens.revoke(userId, jti, expiresAt, Date.now());
-    this.closeSockets(userId, jti);
+  sessionValid(userId: string, claims: { jti: string; gen: number; sid?: string; ver?: number }): boolean {
+    return this.profiles.has(userId) && this.tokens.valid(userId, claims, Date.now());
+  }
+
+  /** Logs one session out: its tokens stop working, the sockets it opened close (4003), its push subscriptions go. */
+  logout(userId: string, claims: { jti: string; exp: number; sid?: string }): void {
+    if (claims.sid === undefined) {
+      this.tokens.revoke(userId, claims.jti, claims.exp * 1000, Date.now());
+      this.closeSockets(userId, claims.jti);
+      return;
+    }
+    this.tokens.end(userId, claims.sid);
+    this.sessionEnded(userId, claims.sid);
+  }
+
+  /** What goes with a session: its sockets here and on conversations, and its push subscriptions. */
+  private sessionEnded(userId: string, sessionId: string): void {
+    this.closeSockets(userId, sessionId);
+    this.push.unsubscribeSession(userId, sessionId);
   }
 
   /** Logs every device of the user out: all tokens issued so far stop working, and every socket closes. */
@@ -329,6 +371,7 @@ export class UserObject extends DurableObject<Env> {
     return generation;
   }
 
+  /** Closes the user's sockets: those a session (or pre-session token id) opened, or all of them. */
   private closeSockets(userId: string, jti: string | null): void {
     const sockets = jti ? this.sessions.ofToken(jti) : this.sessions.ofUser(userId).map((s) => s.ws);
     for (const ws of sockets) {
@@ -346,9 +389,9 @@ export class UserObject extends DurableObject<Env> {
 
   // ---- push notifications (push.ts) ----
 
-  subscribePush(userId: string, body: PushSubscriptionBody): Result<void> {
+  subscribePush(userId: string, body: PushSubscriptionBody, sessionId: string | null = null): Result<void> {
     if (!this.profiles.has(userId)) return refuse(ErrorCode.userNotFound, "your account no longer exists");
-    return this.push.subscribe(userId, body, Date.now());
+    return this.push.subscribe(userId, body, Date.now(), sessionId);
   }
 
   unsubscribePush(userId: string, deviceId: string): boolean {

@@ -31,13 +31,14 @@ const USER_TABLES = {
   devices: ["user_id", "device_id", "first_seen", "last_seen"],
   delivery_cursors: ["user_id", "device_id", "conversation_id", "delivered_seq"],
   presence_subscribers: ["user_id", "subscriber_id", "expires_at"],
-  push_subscriptions: ["user_id", "device_id", "endpoint", "p256dh", "auth", "created_at"],
+  push_subscriptions: ["user_id", "device_id", "endpoint", "p256dh", "auth", "created_at", "session_id"],
   push_windows: ["user_id", "conversation_id", "last_sent_at", "pending", "pending_sender", "pending_preview", "counted_seq"],
   // Dead letters and outbox rows get new ids where they land.
   push_dead_letters: ["user_id", "at", "job"],
   push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts"],
   revoked_tokens: ["jti", "expires_at", "user_id"],
   contacts: ["user_id", "contact_id"],
+  sessions: ["user_id", "session_id", "version", "created_at", "expires_at", "rotated_at"],
   join_holds: ["user_id", "conversation_id", "added_by_other", "expires_at"],
   invitations: ["user_id", "conversation_id", "name", "inviter_id", "created_at", "expires_at"],
 } as const;

@@ -326,4 +326,25 @@ export const userMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 11,
+    name: "sessions: rotation, lifetime, push subscriptions owned by a session",
+    sql: `
+      -- One row per signed-in session (tokens.ts). Its tokens carry its id and version: a refresh moves
+      -- the version on (the older token stops working); a token older than that, refreshed again, is
+      -- a stolen copy, and the session ends. A missing row is an ended session.
+      CREATE TABLE sessions (
+        user_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        rotated_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, session_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+      -- The session that made a push subscription: ending it deletes the subscription.
+      ALTER TABLE push_subscriptions ADD COLUMN session_id TEXT;
+    `,
+  },
 ];

@@ -73,7 +73,7 @@ export class PushNotifier {
     return this.storage.sql;
   }
 
-  subscribe(userId: string, body: PushSubscriptionBody, now: number): Result<void> {
+  subscribe(userId: string, body: PushSubscriptionBody, now: number, sessionId: string | null = null): Result<void> {
     const p256dh = base64urlBytes(body.keys.p256dh);
     if (p256dh?.length !== 65 || p256dh[0] !== 0x04) {
       return refuse(ErrorCode.badRequest, "keys.p256dh must be an uncompressed P-256 public key");
@@ -88,14 +88,16 @@ export class PushNotifier {
       return refuse(ErrorCode.rateLimited, `at most ${Limits.pushSubscriptionsPerUser} devices can receive notifications`);
     }
     this.sql.exec(
-      `INSERT INTO push_subscriptions (user_id, device_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (user_id, device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth, created_at = excluded.created_at`,
+      `INSERT INTO push_subscriptions (user_id, device_id, endpoint, p256dh, auth, created_at, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, device_id) DO UPDATE SET endpoint = excluded.endpoint, p256dh = excluded.p256dh, auth = excluded.auth,
+         created_at = excluded.created_at, session_id = excluded.session_id`,
       userId,
       body.device_id,
       body.endpoint,
       body.keys.p256dh,
       body.keys.auth,
       now,
+      sessionId,
     );
     return ok(undefined);
   }
@@ -104,6 +106,11 @@ export class PushNotifier {
   unsubscribeAll(userId: string): void {
     this.sql.exec("DELETE FROM push_subscriptions WHERE user_id = ?", userId);
     this.sql.exec("DELETE FROM push_outbox WHERE user_id = ?", userId);
+  }
+
+  /** A session ended: the subscriptions its devices made go with it. */
+  unsubscribeSession(userId: string, sessionId: string): void {
+    this.sql.exec("DELETE FROM push_subscriptions WHERE user_id = ? AND session_id = ?", userId, sessionId);
   }
 
   unsubscribe(userId: string, deviceId: string): boolean {

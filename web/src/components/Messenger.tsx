@@ -3,7 +3,7 @@ import { ParleyApiError, ParleyClient } from "../../../src/client";
 import { IndexedDbOutbox } from "../../../src/client/outbox-idb";
 import { AppContext, type AppServices } from "../context";
 import { closeNotifications, forgetPush, onWorkerMessage, resumePush, setBadge } from "../push";
-import { deviceId, saveSession, type Session } from "../session";
+import { deviceId, loadSession, saveSession, SESSION_KEY, type Session } from "../session";
 import { UserDirectory } from "../users";
 import { ChatView } from "./ChatView";
 import { ConnectionBanner } from "./ConnectionBanner";
@@ -62,6 +62,14 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
     });
     // The SDK refreshes the token before it expires: keep the new one for the next visit.
     const offToken = client.on("token", (token) => saveSession({ ...session, token }));
+    // Refresh rotates the token (the one it replaces stops working): another tab of this browser
+    // that refreshed first has stored the new one; take it rather than use, or refresh, a stale one.
+    const onStorage = (e: StorageEvent) => {
+      if (e.key !== SESSION_KEY || !e.newValue) return;
+      const next = loadSession();
+      if (next && next.user.user_id === session.user.user_id && next.token !== session.token) client.setToken(next.token);
+    };
+    window.addEventListener("storage", onStorage);
     // Notifications: keep the service worker and the server's copy of the subscription current.
     const syncPush = () => resumePush(client, deviceId(), session.user.user_id).catch((err: unknown) => console.warn("push", err));
     void syncPush();
@@ -76,6 +84,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
       stopped = true;
       off();
       offToken();
+      window.removeEventListener("storage", onStorage);
       offBadge();
       offWorker();
       detach();
