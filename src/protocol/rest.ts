@@ -73,13 +73,30 @@ export const UserResponse = z.object({ user: User });
  */
 export const GroupsAdd = z.enum(["everyone", "contacts", "nobody"]);
 export type GroupsAdd = z.infer<typeof GroupsAdd>;
+/**
+ * Who sees the user's presence (online, last seen): everyone who shares a conversation with them (the
+ * default; nobody else can ask), their contacts only, or nobody. Whoever may not see it sees them
+ * offline with no last seen; with "nobody" the user sees everyone that way too, as in WhatsApp.
+ */
+export const PresenceVisibleTo = z.enum(["everyone", "contacts", "nobody"]);
+export type PresenceVisibleTo = z.infer<typeof PresenceVisibleTo>;
 /** Your own settings, returned with your profile by GET/PATCH /users/me. */
-export const UserSettings = z.object({ last_seen_visible: z.boolean(), push_previews: z.boolean(), groups_add: GroupsAdd });
+export const UserSettings = z.object({
+  last_seen_visible: z.boolean(),
+  push_previews: z.boolean(),
+  groups_add: GroupsAdd,
+  presence_visible_to: PresenceVisibleTo,
+});
 export type UserSettings = z.infer<typeof UserSettings>;
 export const MeResponse = z.object({ user: User, settings: UserSettings });
 export const UserLookupQuery = z.object({ username: Username });
 export const UpdateMeBody = z
-  .object({ last_seen_visible: z.boolean().optional(), push_previews: z.boolean().optional(), groups_add: GroupsAdd.optional() })
+  .object({
+    last_seen_visible: z.boolean().optional(),
+    push_previews: z.boolean().optional(),
+    groups_add: GroupsAdd.optional(),
+    presence_visible_to: PresenceVisibleTo.optional(),
+  })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
 export type UpdateMeBody = z.infer<typeof UpdateMeBody>;

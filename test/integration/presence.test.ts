@@ -145,3 +145,71 @@ describe("presence", () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe("who sees my presence", () => {
+  const presenceOf = async (target: Account, viewer: Account) =>
+    (await api("GET", `/api/v1/users/${target.user.user_id}/presence`, { token: viewer.token })).body as { status: string; last_seen: number | null };
+  const watchers = (a: Account) =>
+    runInDurableObject(userStub(a), (_o, state) =>
+      state.storage.sql
+        .exec<{ subscriber_id: string }>("SELECT subscriber_id FROM presence_subscribers WHERE user_id = ?", a.user.user_id)
+        .toArray()
+        .map((r) => r.subscriber_id),
+    );
+
+  it("re-checks at every change: a watcher removed from the last shared conversation hears nothing more, and the watch goes", async () => {
+    const [admin, member] = await quickUsers(2, "rm");
+    const group = (await api("POST", "/api/v1/conversations", { token: admin!.token, body: { type: "group", name: "g", member_ids: [member!.user.user_id] } })).body
+      .conversation.conversation_id as string;
+    const watcher = await connect(member!.token, "member");
+    watcher.send({ type: "presence_subscribe", user_ids: [admin!.user.user_id] });
+    await watcher.next("presence");
+    const device = await connect(admin!.token, "admin");
+    await watcher.until((s) => s.of("presence").some((p) => p.status === "online"), "online");
+    const heard = watcher.of("presence").length;
+
+    expect((await api("DELETE", `/api/v1/conversations/${group}/members/${member!.user.user_id}`, { token: admin!.token })).status).toBe(200);
+    // Wait until the member's object has applied the removal (its inbox no longer has the group).
+    await expect.poll(async () => (await api("GET", "/api/v1/conversations", { token: member!.token })).body.conversations.length).toBe(0);
+    device.close();
+    // The change reached the member's object, which refused it and dropped the watch.
+    await expect.poll(() => watchers(admin!)).toEqual([]);
+    expect(watcher.of("presence").length).toBe(heard);
+    watcher.close();
+  });
+
+  it("'nobody': watchers see the user offline with no last seen from the moment it is set, and the user sees nobody's", async () => {
+    const { alice, bob } = await pair();
+    const aliceDevice = await connect(alice.token, "alice");
+    const bobDevice = await connect(bob.token, "bob");
+    bobDevice.send({ type: "presence_subscribe", user_ids: [alice.user.user_id] });
+    const [first] = await bobDevice.next("presence");
+    expect(first!.status).toBe("online");
+
+    const set = await api("PATCH", "/api/v1/users/me", { token: alice.token, body: { presence_visible_to: "nobody" } });
+    expect(set.body.settings.presence_visible_to).toBe("nobody");
+    const hidden = (await bobDevice.next("presence", 2))[1];
+    expect(hidden).toEqual({ type: "presence", user_id: alice.user.user_id, status: "offline", last_seen: null });
+    // Online, but not to Bob; and Alice, who shows nobody, sees Bob (online) as offline.
+    expect(await presenceOf(alice, bob)).toEqual({ user_id: alice.user.user_id, status: "offline", last_seen: null });
+    expect(await presenceOf(bob, alice)).toEqual({ user_id: bob.user.user_id, status: "offline", last_seen: null });
+    // Back to everyone: Bob hears she is online.
+    await api("PATCH", "/api/v1/users/me", { token: alice.token, body: { presence_visible_to: "everyone" } });
+    const back = (await bobDevice.next("presence", 3))[2];
+    expect(back).toMatchObject({ user_id: alice.user.user_id, status: "online" });
+    expect((await presenceOf(bob, alice)).status).toBe("online");
+    aliceDevice.close();
+    bobDevice.close();
+  });
+
+  it("'contacts': people the user started a chat with see it; others in a shared group do not", async () => {
+    const [alice, friend, groupmate] = await quickUsers(3, "pc");
+    await directConversation(alice!, friend!);
+    await api("POST", "/api/v1/conversations", { token: friend!.token, body: { type: "group", name: "g", member_ids: [alice!.user.user_id, groupmate!.user.user_id] } });
+    await api("PATCH", "/api/v1/users/me", { token: alice!.token, body: { presence_visible_to: "contacts" } });
+    const device = await connect(alice!.token, "alice");
+    expect((await presenceOf(alice!, friend!)).status).toBe("online");
+    expect(await presenceOf(alice!, groupmate!)).toEqual({ user_id: alice!.user.user_id, status: "offline", last_seen: null });
+    device.close();
+  });
+});

@@ -32,7 +32,7 @@ import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { exportUser, forgetUserRows, importUser, type UserBundle } from "./handover";
 import { conversationHome, userHomeName, userHome } from "../homes";
-import { Consent, type JoinRequest, type JoinVerdict } from "./consent";
+import { Consent, hiddenPresence, type JoinRequest, type JoinVerdict } from "./consent";
 import { InboxStore } from "./inbox";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
@@ -83,7 +83,9 @@ export class UserObject extends DurableObject<Env> {
     this.delivery = new Delivery(env, this.profiles, this.inbox, this.sessions, (userId, conversationId, messages) =>
       this.push.noteUndelivered(userId, conversationId, messages, Date.now()),
     );
-    this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm);
+    this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm, (userId, viewerId) =>
+      this.consent.showsPresenceTo(userId, viewerId),
+    );
     const groupRate = groupChangeRate(env);
     this.groupChanges = new TokenBuckets(groupRate.burst, groupRate.perSecond);
     this.frames = new DeviceFrameHandlers(
@@ -112,6 +114,7 @@ export class UserObject extends DurableObject<Env> {
       last_seen_visible: this.profiles.presenceSettings(userId).last_seen_visible,
       push_previews: this.profiles.pushPreviews(userId),
       groups_add: this.consent.groupsAdd(userId),
+      presence_visible_to: this.consent.presenceVisibleTo(userId),
     };
   }
 
@@ -120,6 +123,11 @@ export class UserObject extends DurableObject<Env> {
     if (changes.last_seen_visible !== undefined) this.profiles.setLastSeenVisible(userId, changes.last_seen_visible);
     if (changes.push_previews !== undefined) this.profiles.setPushPreviews(userId, changes.push_previews);
     if (changes.groups_add !== undefined) this.consent.setGroupsAdd(userId, changes.groups_add);
+    if (changes.presence_visible_to !== undefined) {
+      this.consent.setPresenceVisibleTo(userId, changes.presence_visible_to);
+      // Watchers learn at once: those no longer allowed see the user offline from now on.
+      this.presence.broadcast(userId, true);
+    }
     return this.profiles.get(userId);
   }
 
@@ -247,17 +255,20 @@ export class UserObject extends DurableObject<Env> {
 
   // ---- presence ------------------------------------------------------------
 
-  /** `subscriberId` watches these users (all held here): their current presence, then changes. */
+  /**
+   * `subscriberId` watches these users (all held here): their current presence as each one's setting
+   * lets the subscriber see it, then changes (re-checked at every change: PresenceKeeper.broadcast).
+   */
   subscribePresence(userIds: string[], subscriberId: string): Presence[] {
     const expiresAt = Date.now() + Limits.presenceSubscriptionMs;
     return userIds.filter((id) => this.profiles.has(id)).map((id) => {
       this.presence.subscribe(id, subscriberId, expiresAt);
-      return this.presence.current(id);
+      return this.presenceSnapshot(id, subscriberId);
     });
   }
 
-  presenceSnapshot(userId: string): Presence {
-    return this.presence.current(userId);
+  presenceSnapshot(userId: string, viewerId: string): Presence {
+    return this.consent.showsPresenceTo(userId, viewerId) ? this.presence.current(userId) : hiddenPresence(userId);
   }
 
   /**
@@ -267,6 +278,12 @@ export class UserObject extends DurableObject<Env> {
   presenceChanged(p: Presence, subscriberIds: string[]): string[] {
     const away: string[] = [];
     for (const id of subscriberIds) {
+      // Re-checked at every change: a watcher who no longer shares a conversation hears nothing, and
+      // their watch is dropped (as for one with no device connected).
+      if (!this.inbox.sharesConversationWith(id, p.user_id)) {
+        away.push(id);
+        continue;
+      }
       const sessions = this.sessions.ofUser(id);
       if (sessions.length === 0) away.push(id);
       const frame = JSON.stringify({ type: "presence", ...this.asSeenBy(id, p) });
@@ -280,12 +297,13 @@ export class UserObject extends DurableObject<Env> {
     if (!this.inbox.sharesConversationWith(userId, targetId)) {
       return refuse(ErrorCode.forbidden, "you can only see the presence of people you share a conversation with");
     }
-    const target = this.profiles.has(targetId) ? this.presence.current(targetId) : await userHome(this.env, targetId).presenceSnapshot(targetId);
+    const target = this.profiles.has(targetId) ? this.presenceSnapshot(targetId, userId) : await userHome(this.env, targetId).presenceSnapshot(targetId, userId);
     return ok(this.asSeenBy(userId, target));
   }
 
-  /** As in WhatsApp: who hides their last seen cannot see anyone else's. */
+  /** As in WhatsApp: who hides their last seen cannot see anyone else's; who shows their presence to nobody sees nobody's. */
   private asSeenBy(userId: string, p: Presence): Presence {
+    if (p.user_id !== userId && this.consent.presenceVisibleTo(userId) === "nobody") return hiddenPresence(p.user_id);
     return this.profiles.presenceSettings(userId).last_seen_visible ? p : { ...p, last_seen: null };
   }
 

@@ -1,4 +1,4 @@
-import { Limits, type GroupsAdd, type Invitation } from "../../protocol";
+import { Limits, type GroupsAdd, type Invitation, type Presence, type PresenceVisibleTo } from "../../protocol";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
 
@@ -52,6 +52,26 @@ export class Consent {
 
   setGroupsAdd(userId: string, value: GroupsAdd): void {
     this.sql.exec("UPDATE users SET groups_add = ? WHERE user_id = ?", value, userId);
+  }
+
+  presenceVisibleTo(userId: string): PresenceVisibleTo {
+    return (this.sql.exec<{ v: PresenceVisibleTo }>("SELECT presence_visible_to AS v FROM users WHERE user_id = ?", userId).toArray()[0]?.v ??
+      "everyone") as PresenceVisibleTo;
+  }
+
+  setPresenceVisibleTo(userId: string, value: PresenceVisibleTo): void {
+    this.sql.exec("UPDATE users SET presence_visible_to = ? WHERE user_id = ?", value, userId);
+  }
+
+  /**
+   * Whether `viewerId` may see the user's presence, by the user's setting. (That they share a
+   * conversation is checked where the viewer is held: their inbox knows.)
+   */
+  showsPresenceTo(userId: string, viewerId: string): boolean {
+    const setting = this.presenceVisibleTo(userId);
+    if (setting === "everyone") return true;
+    if (setting === "nobody") return false;
+    return this.isContact(userId, viewerId);
   }
 
   isContact(userId: string, otherId: string): boolean {
@@ -192,4 +212,9 @@ export class Consent {
   dropInvitation(userId: string, conversationId: string): boolean {
     return this.sql.exec("DELETE FROM invitations WHERE user_id = ? AND conversation_id = ? RETURNING 1", userId, conversationId).toArray().length > 0;
   }
+}
+
+/** What someone sees of a user whose presence they may not see: offline, no last seen. */
+export function hiddenPresence(userId: string): Presence {
+  return { user_id: userId, status: "offline", last_seen: null };
 }

@@ -26,6 +26,7 @@ const USER_TABLES = {
     "push_sent_this_minute",
     "push_dead_letters",
     "groups_add",
+    "presence_visible_to",
   ],
   inbox: ["user_id", "conversation_id", "delivered_seq", "read_seq", "unread_count", "added_by_other", "archived"],
   devices: ["user_id", "device_id", "first_seen", "last_seen"],

@@ -347,4 +347,12 @@ export const userMigrations: Migration[] = [
       ALTER TABLE push_subscriptions ADD COLUMN session_id TEXT;
     `,
   },
+  {
+    id: 12,
+    name: "who sees my presence",
+    sql: `
+      -- Presence and last seen: everyone who shares a conversation (the default), contacts, nobody.
+      ALTER TABLE users ADD COLUMN presence_visible_to TEXT NOT NULL DEFAULT 'everyone';
+    `,
+  },
 ];

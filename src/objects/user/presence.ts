@@ -1,6 +1,7 @@
 import type { Env } from "../../env";
 import { Limits, type Presence } from "../../protocol";
 import { byUserHome, userHomeStub } from "../homes";
+import { hiddenPresence } from "./consent";
 import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
 
@@ -37,7 +38,7 @@ export class PresenceKeeper {
    * only: if the object is evicted meanwhile, those watchers miss this one change and learn the
    * current state at their next renewal. A newer change of the same user replaces it.
    */
-  private readonly pendingBroadcasts = new Map<string, { presence: Presence; subscribers: PresenceSubscriber[] }>();
+  private readonly pendingBroadcasts = new Map<string, { presence: Presence; subscribers: PresenceSubscriber[]; settingChanged: boolean }>();
   /** Overridable so a test can see the chunks without a thousand watchers. */
   broadcastChunk = PRESENCE_BROADCAST_CHUNK;
 
@@ -47,6 +48,8 @@ export class PresenceKeeper {
     private readonly profiles: Profiles,
     private readonly sessions: DeviceSessions,
     private readonly scheduleAlarm: (at: number) => void,
+    /** Whether the user's setting lets `viewerId` see their presence (consent.ts). */
+    private readonly shows: (userId: string, viewerId: string) => boolean = () => true,
   ) {}
 
   private get sql() {
@@ -144,10 +147,14 @@ export class PresenceKeeper {
     }
   }
 
-  /** Tells every watcher of the user's current state: the first chunk now, the rest from the alarm. */
-  private broadcast(userId: string) {
+  /**
+   * Tells every watcher the user's setting allows of the user's current state: the first chunk now,
+   * the rest from the alarm. Watchers it does not allow hear nothing of a change, or, when the
+   * setting itself changed (`settingChanged`), that the user is offline with no last seen.
+   */
+  broadcast(userId: string, settingChanged = false) {
     const now = Date.now();
-    this.pendingBroadcasts.set(userId, { presence: this.current(userId), subscribers: this.subscribers(userId, now) });
+    this.pendingBroadcasts.set(userId, { presence: this.current(userId), subscribers: this.subscribers(userId, now), settingChanged });
     this.continueBroadcast(now, userId);
   }
 
@@ -160,7 +167,10 @@ export class PresenceKeeper {
       const chunk = pending.subscribers.splice(0, this.broadcastChunk);
       if (pending.subscribers.length === 0) this.pendingBroadcasts.delete(userId);
       else this.scheduleAlarm(now);
-      this.ctx.waitUntil(this.tell(userId, pending.presence, chunk));
+      const allowed = chunk.filter((s) => this.shows(userId, s.subscriber_id));
+      const refused = chunk.filter((s) => !allowed.includes(s));
+      this.ctx.waitUntil(this.tell(userId, pending.presence, allowed));
+      if (pending.settingChanged && refused.length > 0) this.ctx.waitUntil(this.tell(userId, hiddenPresence(userId), refused));
     }
   }
 

@@ -54,28 +54,29 @@ function errorText(err: unknown): string {
 
 type SettingKey = keyof UserSettings;
 
-const GROUPS_ADD_LABELS: Record<UserSettings["groups_add"], string> = {
+type Audience = "everyone" | "contacts" | "nobody";
+const AUDIENCE_LABELS: Record<Audience, string> = {
   everyone: "Everyone",
   contacts: "My contacts",
   nobody: "Nobody",
 };
 
-/** "Who can add me to groups": anyone else's add arrives as an invitation to accept or decline. */
-function GroupsAddChoice({ value, disabled, onChange }: { value: UserSettings["groups_add"]; disabled: boolean; onChange(v: UserSettings["groups_add"]): void }) {
+/** A privacy choice among everyone / my contacts / nobody, labelled and described. */
+function AudienceChoice({ label, description, value, disabled, onChange }: { label: string; description: string; value: Audience; disabled: boolean; onChange(v: Audience): void }) {
   const id = useId();
   const descriptionId = useId();
   return (
     <div class="switch-row">
       <div class="switch-text">
-        <label for={id}>Who can add me to groups</label>
+        <label for={id}>{label}</label>
         <p id={descriptionId} class="hint">
-          Anyone else has to send you an invitation. Contacts are people you started a chat with, added to a group, or wrote to.
+          {description}
         </p>
       </div>
-      <select id={id} value={value} disabled={disabled} aria-describedby={descriptionId} onChange={(e) => onChange(e.currentTarget.value as UserSettings["groups_add"])}>
-        {(Object.keys(GROUPS_ADD_LABELS) as UserSettings["groups_add"][]).map((k) => (
+      <select id={id} value={value} disabled={disabled} aria-describedby={descriptionId} onChange={(e) => onChange(e.currentTarget.value as Audience)}>
+        {(Object.keys(AUDIENCE_LABELS) as Audience[]).map((k) => (
           <option key={k} value={k}>
-            {GROUPS_ADD_LABELS[k]}
+            {AUDIENCE_LABELS[k]}
           </option>
         ))}
       </select>
@@ -181,7 +182,20 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
           disabled={!settings || saving === "last_seen_visible"}
           onChange={(on) => void update("last_seen_visible", on)}
         />
-        <GroupsAddChoice value={settings?.groups_add ?? "everyone"} disabled={!settings || saving === "groups_add"} onChange={(v) => void update("groups_add", v)} />
+        <AudienceChoice
+          label="Who sees when I'm online"
+          description="Online and last seen, for people you share a chat with. With Nobody, you don't see anyone's either."
+          value={settings?.presence_visible_to ?? "everyone"}
+          disabled={!settings || saving === "presence_visible_to"}
+          onChange={(v) => void update("presence_visible_to", v)}
+        />
+        <AudienceChoice
+          label="Who can add me to groups"
+          description="Anyone else has to send you an invitation. Contacts are people you started a chat with, added to a group, or wrote to."
+          value={settings?.groups_add ?? "everyone"}
+          disabled={!settings || saving === "groups_add"}
+          onChange={(v) => void update("groups_add", v)}
+        />
       </section>
       <section class="settings-section" aria-labelledby="settings-sessions">
         <h3 id="settings-sessions" class="settings-heading">
