@@ -226,7 +226,8 @@ describe("the web client in Chromium", () => {
     await page.getByRole("button", { name: "Settings" }).click();
     const settings = page.getByRole("dialog", { name: "Settings" });
     const choice = settings.getByLabel("Who can add me to groups");
-    await settings.locator("select:not([disabled])").waitFor();
+    // Enabled once the account's settings have loaded.
+    await expect.poll(() => choice.isDisabled()).toBe(false);
     await choice.selectOption("nobody");
     await expect.poll(() => choice.isDisabled()).toBe(false);
     await settings.getByRole("button", { name: "Close" }).click();
