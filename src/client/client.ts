@@ -555,7 +555,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const recipients = (this.summaries.get(conversationId)?.members ?? [])
       .map((m) => m.user_id)
       .filter((id) => id !== this.user.user_id);
-    const rows: ChatEntry[] = (timeline?.messages() ?? []).map((m) => {
+    // A withheld placeholder (you blocked its sender) only keeps the sequence whole: not shown.
+    const rows: ChatEntry[] = (timeline?.messages() ?? []).filter((m) => !isWithheld(m)).map((m) => {
       const own = m.sender_id === this.user.user_id && m.content_type !== "system";
       return {
         ...m,
@@ -935,6 +936,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private noteInSummary(message: Message): void {
     // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
     if (!this.conversationsLoaded) return;
+    // Nothing of a withheld message shows: not in the preview, not in the unread count.
+    if (isWithheld(message)) return;
     let summary = this.summaries.get(message.conversation_id);
     if (!summary) {
       // A conversation we have not listed yet: fetch the list again.
@@ -1015,6 +1018,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 }
 
 /** A JWT's `exp` in milliseconds (read, not verified: the server verifies). */
+/** A placeholder for a message from someone you blocked (docs/protocol.md, Block). */
+export function isWithheld(m: Pick<Message, "content_type" | "content">): boolean {
+  return m.content_type === "system" && m.content.startsWith('{"event":"withheld"');
+}
+
 function tokenExpiry(token: string): number | null {
   try {
     const payload = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as { exp?: unknown };

@@ -11,6 +11,12 @@ export interface DeliveredMessage {
   origin_device?: string;
   /** For `system` messages, the event (JSON): user objects keep their copy of name and members from it. */
   system?: string;
+  /**
+   * A member who blocked the sender (a direct chat) gets `withheld_frame` instead: the message's
+   * place in the sequence and nothing of it; it is not counted unread or pushed (withheld.ts).
+   */
+  withheld_from?: string;
+  withheld_frame?: string;
 }
 
 /** A member a batch is for, and the part of the conversation they may see: seqs in (after, upTo]. */

@@ -95,6 +95,11 @@ export const SystemEvent = z.discriminatedUnion("event", [
   z.object({ event: z.literal("member_removed"), actor: UserId, user_id: UserId }),
   z.object({ event: z.literal("member_left"), actor: UserId, user_id: UserId }),
   z.object({ event: z.literal("role_changed"), actor: UserId, user_id: UserId, role: MemberRole }),
+  /**
+   * Only ever seen by a user who blocked `actor`: the place in the sequence of a message from them
+   * in a direct chat, with nothing of it. Clients show nothing and count nothing for it.
+   */
+  z.object({ event: z.literal("withheld"), actor: UserId }),
 ]);
 export type SystemEvent = z.infer<typeof SystemEvent>;
 
@@ -116,6 +121,7 @@ export function membersAfter(members: Member[], event: SystemEvent): Member[] {
       return members.map((m) => (m.user_id === event.user_id ? { ...m, role: event.role } : m));
     case "group_created":
     case "renamed":
+    case "withheld":
       return members;
   }
 }

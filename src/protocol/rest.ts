@@ -90,6 +90,8 @@ export const UserSettings = z.object({
 export type UserSettings = z.infer<typeof UserSettings>;
 export const MeResponse = z.object({ user: User, settings: UserSettings });
 export const UserLookupQuery = z.object({ username: Username });
+/** The users you blocked. */
+export const BlockedResponse = z.object({ user_ids: z.array(UserId) });
 export const UpdateMeBody = z
   .object({
     last_seen_visible: z.boolean().optional(),

@@ -92,6 +92,12 @@ export const conversationRoutes = new Hono<AppEnv>()
     if (!opened.ok) await releaseJoins(c.env, held);
     const { conversation, created } = unwrap(opened);
     await userHome(c.env, me).noteContacts(me, [other]);
+    if (created) {
+      // A block made before the chat existed applies to it from its first message (either way round).
+      const [iBlock, theyBlock] = await Promise.all([userHome(c.env, me).blocks(me, other), userHome(c.env, other).blocks(other, me)]);
+      if (iBlock) await conversationHome(c.env, id).setBlocked(id, me, other, true);
+      if (theyBlock) await conversationHome(c.env, id).setBlocked(id, other, me, true);
+    }
     return c.json({ conversation }, created ? 201 : 200);
   })
   .post("/leave", validate("json", LeaveManyBody), async (c) => {

@@ -1,12 +1,29 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { directoryStub } from "../env";
-import { userHome } from "../objects/homes";
-import { userIdPattern } from "../lib/ids";
+import { conversationHome, userHome } from "../objects/homes";
+import { directConversationId, userIdPattern } from "../lib/ids";
 import { cachedProfile } from "../lib/profileCache";
 import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
+
+/**
+ * Blocks or unblocks a user: kept in the blocker's user object (adds, invitations, presence), and
+ * told to their direct chat if there is one (its messages and typing: conversation/withheld.ts).
+ */
+async function setBlocked(c: Context<AppEnv>, blocked: boolean) {
+  const me = c.var.userId;
+  const other = c.req.param("id")!;
+  if (other === me) throw new ApiError(ErrorCode.badRequest, "you cannot block yourself");
+  const user = userIdPattern.test(other) ? await cachedProfile("id", other, () => userHome(c.env, other).profile(other), c.executionCtx) : null;
+  if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
+  const directId = await directConversationId(me, other);
+  const outcome = await userHome(c.env, me).setBlocked(me, other, blocked, directId);
+  if (!outcome) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+  if (outcome.direct) await conversationHome(c.env, directId).setBlocked(directId, me, other, blocked);
+  return c.body(null, 204);
+}
 
 export const userRoutes = new Hono<AppEnv>()
   .get("/me", async (c) => {
@@ -23,6 +40,9 @@ export const userRoutes = new Hono<AppEnv>()
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
     return c.json({ user, settings: await home.settings(me) });
   })
+  .get("/me/blocked", async (c) => c.json({ user_ids: await userHome(c.env, c.var.userId).blocked(c.var.userId) }))
+  .post("/:id/block", (c) => setBlocked(c, true))
+  .delete("/:id/block", (c) => setBlocked(c, false))
   .get("/:id", async (c) => {
     // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
     // client must, to name the members of its conversations).

@@ -326,7 +326,7 @@ describe("notifications in the web client", () => {
       (await (await fetch(`${baseUrl}/api/v1/users/me`, { headers: { Authorization: `Bearer ${await token(page)}` } })).json()) as {
         settings: { push_previews: boolean; last_seen_visible: boolean };
       };
-    expect((await me()).settings).toEqual({ push_previews: false, last_seen_visible: false });
+    expect((await me()).settings).toMatchObject({ push_previews: false, last_seen_visible: false, groups_add: "everyone", presence_visible_to: "everyone" });
 
     await page.reload();
     await openSettings(page);

@@ -112,6 +112,9 @@ const restCases: Record<EndpointName, RestCase> = {
   subscribePush: { request: () => ({ path: "/push/subscriptions" }), refused: {}, why: "the caller's own device (deletion is checked below)" },
   unsubscribePush: { request: () => ({ path: "/push/subscriptions/member-phone" }), refused: { stranger: { status: 404, code: "not_found" } } },
   mediaUrl: { request: (w) => ({ path: `/media/${w.groupImage}/url` }), refused: { stranger: mediaNotFound, removed: mediaNotFound } },
+  blocked: { request: () => ({ path: "/users/me/blocked" }), refused: {}, why: "the caller's own list" },
+  block: { request: (w) => ({ path: `/users/${w.admin.user.user_id}/block` }), refused: {}, why: "anyone may block anyone; it only ever affects what reaches the caller" },
+  unblock: { request: (w) => ({ path: `/users/${w.admin.user.user_id}/block` }), refused: {}, why: "the caller's own blocks" },
   leaveMany: { request: (w) => ({ path: "/conversations/leave", body: { conversation_ids: [w.group] } }), refused: {}, why: "only ever takes the caller out (checked in consent.test.ts)" },
   archiveMany: {
     request: (w) => ({ path: "/conversations/archive", body: { conversation_ids: [w.group], archived: true } }),

@@ -276,7 +276,7 @@ describe("push notifications", () => {
   it("leaves the message text out when previews are off", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     const off = await api("PATCH", "/api/v1/users/me", { token: bo.token, body: { push_previews: false } });
-    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false, groups_add: "everyone" });
+    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false, groups_add: "everyone", presence_visible_to: "everyone" });
     await send(ana, conversation, "the secret is 4711");
     const [push] = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "a push");
     const payload = (await decryptPush(b, push!.body)) as { body: string };

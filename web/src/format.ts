@@ -95,6 +95,8 @@ export function systemText(content: string, name: (userId: string) => string): s
       return `${actor} renamed the group to “${event.name}”`;
     case "members_added":
       return `${actor} added ${listNames(event.user_ids.map(object))}`;
+    case "withheld":
+      return "";
     case "member_joined":
       return event.via === "link" ? `${name(event.user_id)} joined using the invite link` : `${name(event.user_id)} joined, invited by ${object(event.actor)}`;
     case "member_removed":

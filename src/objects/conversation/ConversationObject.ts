@@ -125,6 +125,10 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).join(userId, via);
   }
 
+  setBlocked(conversationId: string, userId: string, otherId: string, blocked: boolean): void {
+    this.conversation(conversationId).setBlocked(userId, otherId, blocked);
+  }
+
   inviteLink(conversationId: string, actor: string, action: "get" | "revoke"): Result<string | null> {
     return this.conversation(conversationId).inviteLink(actor, action);
   }

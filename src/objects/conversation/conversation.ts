@@ -29,6 +29,7 @@ import type { SegmentStore } from "./segments";
 import { SendPath, type SendOutcome } from "./sending";
 import { ConversationStore } from "./store";
 import { TypingTracker } from "./typing";
+import { WithheldRanges } from "./withheld";
 
 /** What every conversation of a conversation object shares: the object's own parts. */
 export interface ConversationHost {
@@ -61,6 +62,8 @@ export class Conversation {
   readonly fanout: Fanout;
   readonly live: LiveSockets;
   private readonly typingTracker: TypingTracker;
+  /** Blocks in a direct chat (withheld.ts). */
+  private readonly withheld: WithheldRanges;
   private readonly sending: SendPath;
   private readonly cursors: CursorMoves;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
@@ -75,10 +78,12 @@ export class Conversation {
     this.archive = new HistoryArchive(ctx.storage, this.store, host.segments, host.hotWindow);
     this.live = new LiveSockets(ctx, id);
     const wake = (at: number) => host.wakeAt(id, at);
-    this.fanout = new Fanout(this.store, env, this.live, wake, (home, batch) => host.deliver(home, batch), host.fanoutConcurrency);
+    this.withheld = new WithheldRanges(ctx.storage, id);
+    this.fanout = new Fanout(this.store, env, this.live, wake, (home, batch) => host.deliver(home, batch), host.fanoutConcurrency, this.withheld);
     this.sending = new SendPath(env, this.store, this.fanout, (userId) => this.checkMember(userId), () => this.afterAppend());
-    this.cursors = new CursorMoves(this.store, this.archive, host.notices, (userId) => this.checkMember(userId), (p) => ctx.waitUntil(p));
-    this.typingTracker = new TypingTracker(this.store, env, this.live, wake, (p) => ctx.waitUntil(p));
+    const blocking = (userId: string, otherId: string) => this.withheld.blocking(userId, otherId);
+    this.cursors = new CursorMoves(this.store, this.archive, host.notices, (userId) => this.checkMember(userId), (p) => ctx.waitUntil(p), blocking);
+    this.typingTracker = new TypingTracker(this.store, env, this.live, wake, (p) => ctx.waitUntil(p), blocking);
   }
 
   get exists(): boolean {
@@ -157,6 +162,15 @@ export class Conversation {
     return this.change(joined);
   }
 
+  /**
+   * `userId` blocks or unblocks `otherId`, both members of this direct chat: from the next message
+   * on, the other's messages reach the user only as placeholders, and their typing not at all.
+   */
+  setBlocked(userId: string, otherId: string, blocked: boolean): void {
+    if (!this.store.exists || this.store.type !== "direct" || !this.store.member(userId) || !this.store.member(otherId)) return;
+    this.withheld.set(userId, otherId, blocked, this.store.lastSeq);
+  }
+
   /** An admin gets (creating it if need be) or revokes the group's invite link. */
   inviteLink(actor: string, action: "get" | "revoke"): Result<string | null> {
     return membership.inviteLink(this.store, actor, action, Date.now());
@@ -188,7 +202,9 @@ export class Conversation {
     if (message.sender_id !== userId && this.store.member(userId)!.role !== "admin") {
       return refuse(ErrorCode.forbidden, "only the sender and admins can see receipts");
     }
-    return ok(this.store.receipts(message.seq, message.sender_id));
+    // Whoever blocked the sender never got it: their cursor passing it says nothing.
+    const blocker = this.withheld.withheldFrom(message);
+    return ok(this.store.receipts(message.seq, message.sender_id).map((r) => (r.user_id === blocker ? { ...r, delivered_at: null, read_at: null } : r)));
   }
 
   private change(result: Result<unknown>): Result<ConversationInfo> {
@@ -245,16 +261,18 @@ export class Conversation {
     if (denied) return denied;
     const floor = this.store.member(userId)!.joined_seq;
     const limit = query.limit;
+    // What the reader may see of each message: a blocked sender's withheld ones are placeholders.
+    const view = (rows: Message[]) => (this.withheld.any ? rows.map((m) => this.withheld.view(m, userId)) : rows);
     if (query.after !== undefined) {
       const rows = await this.archive.messagesAfter(Math.max(query.after, floor), limit + 1);
       const page = withinPageBytes(rows.slice(0, limit));
-      return ok({ messages: page, has_more: rows.length > page.length });
+      return ok({ messages: view(page), has_more: rows.length > page.length });
     }
     const before = query.before ?? Number.MAX_SAFE_INTEGER;
     const rows = await this.archive.messagesBefore(before, floor, limit + 1);
     // Newest first here: a cut keeps the newest, and the next page (before the oldest kept) goes on.
     const page = withinPageBytes(rows.slice(0, limit));
-    return ok({ messages: page.reverse(), has_more: rows.length > page.length });
+    return ok({ messages: view(page.reverse()), has_more: rows.length > page.length });
   }
 
   /**

@@ -30,6 +30,8 @@ export class CursorMoves {
     private readonly notices: SenderNotices,
     private readonly checkMember: (userId: string) => { ok: false; error: ProtocolError } | null,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    /** Whether `readerId` blocks `senderId` now: the sender hears nothing of the reader's cursor (withheld.ts). */
+    private readonly blocking: (readerId: string, senderId: string) => boolean = () => false,
   ) {}
 
   async apply(moves: CursorMove[]): Promise<Result<CursorMoved>[]> {
@@ -61,7 +63,7 @@ export class CursorMoves {
   /** Each sender of a passed message hears once, of their latest one: the status is cumulative. */
   private notify(latest: LatestBySender, reader: string, status: DeliveryStatus) {
     for (const row of latest) {
-      if (row.sender_id === reader) continue;
+      if (row.sender_id === reader || this.blocking(reader, row.sender_id)) continue;
       this.notices.add(row.sender_id, {
         type: "message_status",
         conversation_id: this.store.conversationId,

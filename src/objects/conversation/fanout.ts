@@ -6,6 +6,7 @@ import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { FanoutLedger, type Target } from "./ledger";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
+import { placeholder, type WithheldRanges } from "./withheld";
 
 /** Messages per delivery call: a burst is fanned out in a few calls, not one per message. */
 const FANOUT_BATCH = 200;
@@ -55,6 +56,8 @@ export class Fanout {
     /** Hands a user object (by name) its part of a round. */
     private readonly deliver: (home: string, batch: DeliveryBatch) => Promise<DeliveryReceipt>,
     private readonly concurrency = Number.POSITIVE_INFINITY,
+    /** Blocks in a direct chat: who gets a message's placeholder instead of it. */
+    private readonly withheld: WithheldRanges | null = null,
   ) {
     this.ledger = new FanoutLedger(store.fanoutSeq);
     this.livePushedUpTo = store.fanoutSeq;
@@ -154,16 +157,23 @@ export class Fanout {
   private batchAfter(from: number): DeliveredMessage[] {
     const cached = this.batches.get(from);
     if (cached && cached[cached.length - 1]!.seq >= Math.min(this.store.lastSeq, from + FANOUT_BATCH)) return cached;
-    const messages = this.store.messagesAfter(from, FANOUT_BATCH).map(
-      (m): DeliveredMessage => ({
+    const blocks = this.withheld?.any ? this.withheld : null;
+    const messages = this.store.messagesAfter(from, FANOUT_BATCH).map((m): DeliveredMessage => {
+      const delivered: DeliveredMessage = {
         seq: m.seq,
         sender_id: m.sender_id,
         timestamp: m.timestamp,
         frame: JSON.stringify({ type: "new_message", ...m }),
         origin_device: this.origins.get(m.seq),
         system: m.content_type === "system" ? m.content : undefined,
-      }),
-    );
+      };
+      const blocker = blocks?.withheldFrom(m);
+      if (blocker) {
+        delivered.withheld_from = blocker;
+        delivered.withheld_frame = JSON.stringify({ type: "new_message", ...placeholder(m) });
+      }
+      return delivered;
+    });
     if (messages.length > 0) {
       if (this.batches.size >= 8) this.batches.delete(this.batches.keys().next().value!);
       this.batches.set(from, messages);

@@ -19,6 +19,7 @@ const CONVERSATION_TABLES = {
   archive_senders: ["conversation_id", "first_seq", "sender_id", "messages", "last_seq", "last_server_msg_id"],
   archived_keys: ["conversation_id", "sender_id", "client_msg_id", "seq", "server_msg_id", "timestamp"],
   invite_links: ["conversation_id", "token", "created_by", "created_at"],
+  withheld: ["conversation_id", "user_id", "blocked_id", "from_seq", "to_seq"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

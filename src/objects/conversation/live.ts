@@ -69,7 +69,10 @@ export class LiveSockets {
    * Sends a fan-out round to every open live socket, each member only the part of the round they
    * may see (`range`), and never a socket its own message.
    */
-  push(messages: { seq: number; frame: string; origin_device?: string }[], range: (userId: string) => { after: number; upTo: number } | null) {
+  push(
+    messages: { seq: number; frame: string; origin_device?: string; withheld_from?: string; withheld_frame?: string }[],
+    range: (userId: string) => { after: number; upTo: number } | null,
+  ) {
     for (const ws of this.sockets()) {
       const a = liveAttachment(ws);
       if (!a || ws.readyState !== WebSocket.OPEN) continue;
@@ -77,16 +80,16 @@ export class LiveSockets {
       if (!r) continue;
       const origin = liveOrigin(a.live_id);
       for (const m of messages) {
-        if (m.seq > r.after && m.seq <= r.upTo && m.origin_device !== origin) sendFrame(ws, m.frame);
+        if (m.seq > r.after && m.seq <= r.upTo && m.origin_device !== origin) sendFrame(ws, m.withheld_from === a.user_id ? m.withheld_frame! : m.frame);
       }
     }
   }
 
-  /** One frame to every open live socket except the given user's own. */
-  pushToOthers(frame: string, exceptUserId: string) {
+  /** One frame to every open live socket except the given user's own (and those of anyone in `skip`). */
+  pushToOthers(frame: string, exceptUserId: string, skip: ReadonlySet<string> = new Set()) {
     for (const ws of this.sockets()) {
       const a = liveAttachment(ws);
-      if (a && a.user_id !== exceptUserId && ws.readyState === WebSocket.OPEN) sendFrame(ws, frame);
+      if (a && a.user_id !== exceptUserId && !skip.has(a.user_id) && ws.readyState === WebSocket.OPEN) sendFrame(ws, frame);
     }
   }
 

@@ -233,4 +233,20 @@ export const conversationMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 6,
+    name: "blocks in direct chats",
+    sql: `
+      -- Messages from blocked_id that user_id does not get (a block in a direct chat): those with seq
+      -- from from_seq to to_seq, which is null while the block lasts. One row per block.
+      CREATE TABLE withheld (
+        conversation_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        blocked_id TEXT NOT NULL,
+        from_seq INTEGER NOT NULL,
+        to_seq INTEGER,
+        PRIMARY KEY (conversation_id, user_id, from_seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -575,9 +575,13 @@ export class ConversationStore {
     if (!m) return 0;
     return this.sql
       .exec<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id != ?",
+        // Messages withheld from the user (they blocked the sender: withheld.ts) are not theirs to read.
+        `SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id != ?
+         AND NOT EXISTS (SELECT 1 FROM withheld w WHERE w.conversation_id = messages.conversation_id AND w.user_id = ?
+           AND w.blocked_id = messages.sender_id AND messages.seq >= w.from_seq AND (w.to_seq IS NULL OR messages.seq <= w.to_seq))`,
         this.id,
         Math.max(m.read_seq, m.joined_seq),
+        userId,
         userId,
       )
       .one().n;

@@ -28,6 +28,8 @@ export class TypingTracker {
     private readonly live: LiveSockets,
     private readonly scheduleExpiry: (at: number) => void,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    /** Whether `userId` blocks `otherId` now (a direct chat): they do not see the other typing. */
+    private readonly blocking: (userId: string, otherId: string) => boolean = () => false,
   ) {}
 
   update(userId: string, status: "typing" | "stopped", now: number): void {
@@ -57,10 +59,11 @@ export class TypingTracker {
   private forward(userId: string, status: "typing" | "stopped") {
     const frame: TypingUpdateFrame = { type: "typing", conversation_id: this.store.conversationId, user_id: userId, status };
     const encoded = JSON.stringify(frame);
-    this.live.pushToOthers(encoded, userId);
     const members = this.store.memberIds();
+    const blockers = new Set(members.filter((id) => id !== userId && this.blocking(id, userId)));
+    this.live.pushToOthers(encoded, userId, blockers);
     if (members.length > Limits.typingToDevicesMaxMembers) return;
-    const others = members.filter((id) => id !== userId).map((id) => ({ user_id: id, frames: [encoded] }));
+    const others = members.filter((id) => id !== userId && !blockers.has(id)).map((id) => ({ user_id: id, frames: [encoded] }));
     this.waitUntil(Promise.allSettled([...byUserHome(this.env, others, (o) => o.user_id)].map(([home, group]) => userHomeStub(this.env, home).pushFrames(group))));
   }
 }

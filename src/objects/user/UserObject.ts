@@ -178,11 +178,33 @@ export class UserObject extends DurableObject<Env> {
     return invitations.map((i) => {
       if (!this.profiles.has(i.user_id)) return false;
       const invitation = this.consent.invite(i.user_id, i.conversation_id, i.name, i.inviter_id, now);
+      if (invitation === "dropped") return true;
       if (!invitation) return false;
       const frame = JSON.stringify({ type: "invitation", invitation });
       for (const session of this.sessions.ofUser(i.user_id)) sendFrame(session.ws, frame);
       return true;
     });
+  }
+
+  /**
+   * The user blocks or unblocks `otherId`. A watch of the user's presence by them ends (they see the
+   * user offline from then on). Answers whether the user has the direct chat with them, which the
+   * route then tells (it keeps their messages from the user while the block lasts).
+   */
+  setBlocked(userId: string, otherId: string, blocked: boolean, directId: string): { changed: boolean; direct: boolean } | null {
+    if (!this.profiles.has(userId)) return null;
+    const changed = this.consent.setBlocked(userId, otherId, blocked, Date.now());
+    if (blocked) this.presence.unsubscribe(userId, otherId);
+    return { changed, direct: this.inbox.has(userId, directId) };
+  }
+
+  blocked(userId: string): string[] {
+    return this.consent.blocked(userId);
+  }
+
+  /** Whether the user blocked `otherId` (asked when a direct chat between them is first opened). */
+  blocks(userId: string, otherId: string): boolean {
+    return this.consent.blocks(userId, otherId);
   }
 
   invitations(userId: string): Invitation[] {

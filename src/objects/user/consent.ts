@@ -63,11 +63,29 @@ export class Consent {
     this.sql.exec("UPDATE users SET presence_visible_to = ? WHERE user_id = ?", value, userId);
   }
 
+  // ---- blocks ----------------------------------------------------------------
+
+  /** Whether the user blocked `otherId`. */
+  blocks(userId: string, otherId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?", userId, otherId).toArray().length > 0;
+  }
+
+  /** Blocks or unblocks; returns whether that changed anything. */
+  setBlocked(userId: string, otherId: string, blocked: boolean, now: number): boolean {
+    if (blocked) return this.sql.exec("INSERT OR IGNORE INTO blocks (user_id, blocked_id, created_at) VALUES (?, ?, ?)", userId, otherId, now).rowsWritten > 0;
+    return this.sql.exec("DELETE FROM blocks WHERE user_id = ? AND blocked_id = ?", userId, otherId).rowsWritten > 0;
+  }
+
+  blocked(userId: string): string[] {
+    return this.sql.exec<{ b: string }>("SELECT blocked_id AS b FROM blocks WHERE user_id = ? ORDER BY created_at", userId).toArray().map((r) => r.b);
+  }
+
   /**
-   * Whether `viewerId` may see the user's presence, by the user's setting. (That they share a
-   * conversation is checked where the viewer is held: their inbox knows.)
+   * Whether `viewerId` may see the user's presence, by the user's setting and blocks. (That they
+   * share a conversation is checked where the viewer is held: their inbox knows.)
    */
   showsPresenceTo(userId: string, viewerId: string): boolean {
+    if (this.blocks(userId, viewerId)) return false;
     const setting = this.presenceVisibleTo(userId);
     if (setting === "everyone") return true;
     if (setting === "nobody") return false;
@@ -128,7 +146,8 @@ export class Consent {
     if (!this.profiles.has(r.user_id)) return "no_user";
     if (this.inbox.has(r.user_id, r.conversation_id)) return "member";
     const byOther = r.adder_id !== r.user_id;
-    if (byOther && r.group && !this.allows(r.user_id, r.adder_id)) return "invite";
+    // Someone the user blocked "invites" instead, and the invitation is dropped (invite() below): no sign to them.
+    if (byOther && r.group && (this.blocks(r.user_id, r.adder_id) || !this.allows(r.user_id, r.adder_id))) return "invite";
     // Lapsed holds go here (counts ignore them anyway), so they never pile up.
     this.sql.exec("DELETE FROM join_holds WHERE user_id = ? AND expires_at <= ?", r.user_id, now);
     const cap = byOther ? Limits.conversationsAddedByOthers : Limits.conversationsPerUser;
@@ -171,7 +190,9 @@ export class Consent {
    * Records an invitation (a repeat refreshes it). Null when the user holds as many as they may:
    * the inviter is refused, and the user's pending invitations stay as they were.
    */
-  invite(userId: string, conversationId: string, name: string | null, inviterId: string, now: number): Invitation | null {
+  invite(userId: string, conversationId: string, name: string | null, inviterId: string, now: number): Invitation | "dropped" | null {
+    // From someone the user blocked: kept from them, and from the inviter that it was.
+    if (this.blocks(userId, inviterId)) return "dropped";
     this.sql.exec("DELETE FROM invitations WHERE user_id = ? AND expires_at <= ?", userId, now);
     const exists = this.sql.exec("SELECT 1 FROM invitations WHERE user_id = ? AND conversation_id = ?", userId, conversationId).toArray().length > 0;
     if (!exists) {

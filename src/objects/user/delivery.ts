@@ -76,7 +76,9 @@ export class Delivery {
       if (theirs.length === 0) continue;
       const sessions = this.sessions.ofUser(r.user_id);
       for (const session of sessions) this.pushLive(session, conversationId, theirs);
-      if (sessions.length === 0) offline.push([r.user_id, theirs]);
+      // A message withheld from this user (they blocked its sender) reached their devices as a placeholder: no push.
+      const pushable = theirs.filter((m) => m.withheld_from !== r.user_id);
+      if (sessions.length === 0 && pushable.length > 0) offline.push([r.user_id, pushable]);
     }
     this.inbox.applyDelivered(conversationId, fresh, recipients);
     // After the inbox counts them, so a push says the unread count that includes them.
@@ -108,7 +110,7 @@ export class Delivery {
     const frames: string[] = [];
     for (const m of messages) {
       if (m.seq <= sent) continue;
-      if (m.origin_device !== session.deviceId || m.sender_id !== session.userId) frames.push(m.frame);
+      if (m.origin_device !== session.deviceId || m.sender_id !== session.userId) frames.push(m.withheld_from === session.userId ? m.withheld_frame! : m.frame);
       sent = m.seq;
     }
     if (frames.length > 0) sendFrames(session.ws, frames, session.batched);

@@ -39,6 +39,7 @@ const USER_TABLES = {
   push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts"],
   revoked_tokens: ["jti", "expires_at", "user_id"],
   contacts: ["user_id", "contact_id"],
+  blocks: ["user_id", "blocked_id", "created_at"],
   sessions: ["user_id", "session_id", "version", "created_at", "expires_at", "rotated_at"],
   join_holds: ["user_id", "conversation_id", "added_by_other", "expires_at"],
   invitations: ["user_id", "conversation_id", "name", "inviter_id", "created_at", "expires_at"],

@@ -20,7 +20,8 @@ type PendingCursors = {
   unread_added: number;
 };
 
-type PendingHead = { last_seq: number; last_message: string; updated_at: number };
+/** `last_message` null: the head moved past messages withheld from a user here, and the shown one stays. */
+type PendingHead = { last_seq: number; last_message: string | null; updated_at: number };
 
 type ListRow = {
   conversation_id: string;
@@ -148,10 +149,17 @@ export class InboxStore {
     // (its fan-out ledger), so a crash before the write loses nothing.
     const last = messages[messages.length - 1]!;
     const head = this.heads.get(conversationId);
-    this.heads.set(conversationId, { last_seq: last.seq, last_message: last.frame, updated_at: Math.max(head?.updated_at ?? 0, last.timestamp) });
+    // The list shows the newest message nobody here had withheld (a withheld one is not shown to the
+    // user who blocked its sender, and this row is shared by everyone here).
+    const shown = [...messages].reverse().find((m) => m.withheld_from === undefined || !this.has(m.withheld_from, conversationId));
+    this.heads.set(conversationId, {
+      last_seq: last.seq,
+      last_message: shown?.frame ?? head?.last_message ?? null,
+      updated_at: Math.max(head?.updated_at ?? 0, shown?.timestamp ?? 0),
+    });
     for (const r of recipients) {
       let added = 0;
-      for (const m of messages) if (m.seq > r.after && m.seq <= r.upTo && m.sender_id !== r.user_id) added++;
+      for (const m of messages) if (m.seq > r.after && m.seq <= r.upTo && m.sender_id !== r.user_id && m.withheld_from !== r.user_id) added++;
       if (added > 0) this.pendingFor(r.user_id, conversationId).unread_added += added;
     }
     this.writes.schedule();
@@ -209,7 +217,7 @@ export class InboxStore {
     for (const [conversationId, h] of this.heads) {
       if (this.writtenHeads.has(conversationId)) this.writtenHeads.set(conversationId, Math.max(this.writtenHeads.get(conversationId) ?? 0, h.last_seq));
       this.sql.exec(
-        "UPDATE conversations SET last_seq = ?, last_message = ?, updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?",
+        "UPDATE conversations SET last_seq = ?, last_message = COALESCE(?, last_message), updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?",
         h.last_seq,
         h.last_message,
         h.updated_at,

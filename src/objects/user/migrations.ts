@@ -355,4 +355,17 @@ export const userMigrations: Migration[] = [
       ALTER TABLE users ADD COLUMN presence_visible_to TEXT NOT NULL DEFAULT 'everyone';
     `,
   },
+  {
+    id: 13,
+    name: "blocks",
+    sql: `
+      -- Who the user blocked: their direct messages, typing, presence watches, adds and invitations stop.
+      CREATE TABLE blocks (
+        user_id TEXT NOT NULL,
+        blocked_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, blocked_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -131,6 +131,11 @@ export class PresenceKeeper {
     );
   }
 
+  /** `subscriberId` stops watching `userId` (the user blocked them). */
+  unsubscribe(userId: string, subscriberId: string): void {
+    this.sql.exec("DELETE FROM presence_subscribers WHERE user_id = ? AND subscriber_id = ?", userId, subscriberId);
+  }
+
   /** Current watchers of the user; lapsed ones are forgotten on the way. */
   subscribers(userId: string, now: number): PresenceSubscriber[] {
     this.sql.exec("DELETE FROM presence_subscribers WHERE user_id = ? AND expires_at <= ?", userId, now);

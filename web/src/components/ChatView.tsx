@@ -13,6 +13,41 @@ import { MessageInfoDialog } from "./MessageInfoDialog";
 const fetched = new WeakMap<ParleyClient, Set<string>>();
 const BOTTOM_SLACK = 48;
 
+/**
+ * Block or unblock the other person of a direct chat: their messages, typing, presence and group
+ * adds stop reaching you (they are not told).
+ */
+function BlockButton({ userId, name }: { userId: string; name: string }) {
+  const { client } = useApp();
+  const [blocked, setBlocked] = useState<boolean | null>(null);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    let live = true;
+    client.rest
+      .call("blocked")
+      .then(({ user_ids }) => live && setBlocked(user_ids.includes(userId)))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [client, userId]);
+  if (blocked === null) return null;
+  async function toggle() {
+    setBusy(true);
+    try {
+      await client.rest.call(blocked ? "unblock" : "block", { user_id: userId });
+      setBlocked(!blocked);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <button type="button" class="button button-small button-ghost" disabled={busy} aria-pressed={blocked} onClick={() => void toggle()}>
+      {blocked ? `Unblock ${name}` : "Block"}
+    </button>
+  );
+}
+
 export function ChatView({ conversationId: id }: { conversationId: string }) {
   const { client, users, open } = useApp();
   useUsers();
@@ -224,6 +259,7 @@ export function ChatView({ conversationId: id }: { conversationId: string }) {
             <InfoIcon />
           </button>
         )}
+        {!group && partner && <BlockButton userId={partner} name={title} />}
       </header>
       <div
         class="message-scroller"
