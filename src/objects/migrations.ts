@@ -12,6 +12,15 @@ export interface Migration {
 
 export class MigrationHistoryError extends Error {}
 
+/**
+ * Whether this object's storage has a schema. An object that has none is one nobody ever wrote to:
+ * a lookup of an id that names nothing. Objects create their schema only when they first store
+ * something, so such a lookup leaves nothing behind (in per-id placement every id is its own object).
+ */
+export function hasSchema(storage: DurableObjectStorage): boolean {
+  return storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+}
+
 export function migrate(storage: DurableObjectStorage, migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.id !== i + 1) throw new MigrationHistoryError(`migration ids must run 1, 2, 3…; found ${m.id} at ${i + 1}`);

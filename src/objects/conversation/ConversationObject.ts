@@ -19,7 +19,7 @@ import {
 } from "../../protocol";
 import { guarded } from "../guard";
 import { conversationHome, conversationHomeName } from "../homes";
-import { migrate } from "../migrations";
+import { hasSchema, migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { CONVERSATION_ID_HEADER, jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { parseHotWindow } from "./archive";
@@ -59,10 +59,15 @@ export class ConversationObject extends DurableObject<Env> {
   /** What every conversation held here shares (conversation.ts). */
   private readonly host: ConversationHost;
   private readonly hotWindow: number;
+  /** Whether storage has the schema yet (made with the first conversation: see the constructor). */
+  private schemaReady: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage, conversationMigrations);
+    // A lookup of an id that names no conversation must leave nothing behind: the schema is made
+    // when a conversation is first created here (or moved here), not on construction.
+    this.schemaReady = hasSchema(ctx.storage);
+    if (this.schemaReady) migrate(ctx.storage, conversationMigrations);
     this.alarms = new AlarmClock(ctx);
     const post = new DeliveryPost(env);
     this.hotWindow = parseHotWindow(env.HISTORY_HOT_WINDOW);
@@ -79,7 +84,15 @@ export class ConversationObject extends DurableObject<Env> {
     };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut fan-outs short: finish them now rather than at the next message.
-    for (const id of this.unfinished()) this.conversation(id).resume();
+    if (this.schemaReady) for (const id of this.unfinished()) this.conversation(id).resume();
+  }
+
+  /** Before the first write: the schema, and conversations read without one (all "not found") read again. */
+  private ensureSchema(): void {
+    if (this.schemaReady) return;
+    migrate(this.ctx.storage, conversationMigrations);
+    this.schemaReady = true;
+    this.conversations.clear();
   }
 
   private wakeAt(conversationId: string, at: number): void {
@@ -91,7 +104,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   private conversation(id: string): Conversation {
     let c = this.conversations.get(id);
-    if (!c) this.conversations.set(id, (c = new Conversation(this.host, id)));
+    if (!c) this.conversations.set(id, (c = new Conversation(this.host, id, this.schemaReady)));
     return c;
   }
 
@@ -106,10 +119,12 @@ export class ConversationObject extends DurableObject<Env> {
   // ---- RPC: every method names its conversation -------------------------------
 
   openDirect(conversationId: string, a: string, b: string): Promise<Result<{ conversation: ConversationInfo; created: boolean }>> {
+    this.ensureSchema();
     return this.conversation(conversationId).openDirect(a, b);
   }
 
   createGroup(conversationId: string, creatorId: string, name: string, memberIds: string[]): Promise<Result<ConversationInfo>> {
+    this.ensureSchema();
     return this.conversation(conversationId).createGroup(creatorId, name, memberIds);
   }
 
@@ -199,6 +214,7 @@ export class ConversationObject extends DurableObject<Env> {
    */
   async rehome(): Promise<number> {
     let moved = 0;
+    if (!this.schemaReady) return 0;
     for (const id of heldConversations(this.ctx.storage.sql)) {
       if (this.env.CONVERSATIONS.idFromName(conversationHomeName(this.env, id)).equals(this.ctx.id)) continue;
       // Cursor moves held in memory are written first, so they travel with the rows.
@@ -212,6 +228,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** Takes in a conversation moved here from another object, and finishes any fan-out it had left. */
   adopt(bundle: ConversationBundle): void {
+    this.ensureSchema();
     this.ctx.storage.transactionSync(() => importConversation(this.ctx.storage.sql, bundle));
     // Whatever was read of it before (e.g. "no such conversation") is stale now.
     this.conversations.delete(bundle.conversation_id);

@@ -72,9 +72,11 @@ export class Conversation {
   constructor(
     private readonly host: ConversationHost,
     readonly id: string,
+    /** False in an object nothing was ever stored in: this conversation does not exist (and is not looked for). */
+    schemaReady = true,
   ) {
     const { ctx, env } = host;
-    this.store = new ConversationStore(ctx.storage, id);
+    this.store = new ConversationStore(ctx.storage, id, schemaReady);
     this.archive = new HistoryArchive(ctx.storage, this.store, host.segments, host.hotWindow);
     this.live = new LiveSockets(ctx, id);
     const wake = (at: number) => host.wakeAt(id, at);

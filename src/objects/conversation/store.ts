@@ -81,7 +81,14 @@ export class ConversationStore {
     private readonly storage: DurableObjectStorage,
     /** Which conversation: what every query is about. */
     readonly id: string,
+    schemaReady = true,
   ) {
+    if (!schemaReady) {
+      // Nothing was ever stored in this object: no conversation, and nothing to read.
+      this.meta = null;
+      this.members = new Map();
+      return;
+    }
     this.meta = this.sql.exec<ConversationRow>("SELECT * FROM conversations WHERE conversation_id = ?", id).toArray()[0] ?? null;
     this.members = new Map(
       this.sql.exec<MemberRow>("SELECT * FROM members WHERE conversation_id = ?", id).toArray().map((m) => [m.user_id, m] as const),

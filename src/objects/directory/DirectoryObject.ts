@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { PasswordRecord } from "../../auth/password";
 import type { Env } from "../../env";
-import { migrate, type Migration } from "../migrations";
+import { hasSchema, migrate, type Migration } from "../migrations";
 
 /**
  * One object per username: the user directory sharded as finely as it goes, so registration
@@ -55,7 +55,7 @@ export class DirectoryObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#exists = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+    this.#exists = hasSchema(ctx.storage);
     if (this.#exists) migrate(ctx.storage, directoryMigrations);
   }
 

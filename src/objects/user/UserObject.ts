@@ -25,7 +25,7 @@ import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
 import { guarded } from "../guard";
 import { groupChangeRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
-import { migrate } from "../migrations";
+import { hasSchema, migrate } from "../migrations";
 import { answerClose, errorFrame, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
@@ -66,15 +66,20 @@ export class UserObject extends DurableObject<Env> {
   private readonly push: PushNotifier;
   private readonly tokens: TokenLedger;
   private readonly alarms: AlarmClock;
+  /** Whether storage has the schema yet (made with the first write: see the constructor). */
+  private schemaReady: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     userObjectConstructions.count++;
-    migrate(ctx.storage, userMigrations);
+    // A lookup of an id that names nobody must leave nothing behind: the schema is made with the
+    // first write (a profile, or a user moved here), not on construction.
+    this.schemaReady = hasSchema(ctx.storage);
+    if (this.schemaReady) migrate(ctx.storage, userMigrations);
     this.alarms = new AlarmClock(ctx);
     // One alarm serves presence checks, presence broadcasts and push windows: the earliest time wins.
     const scheduleAlarm = (at: number) => void this.alarms.schedule(at);
-    this.profiles = new Profiles(ctx.storage);
+    this.profiles = new Profiles(ctx.storage, () => this.schemaReady);
     this.inbox = new InboxStore(ctx.storage);
     this.consent = new Consent(ctx.storage, this.profiles, this.inbox);
     this.sessions = new DeviceSessions(ctx, ctx.storage);
@@ -102,7 +107,14 @@ export class UserObject extends DurableObject<Env> {
   // ---- profile and settings ------------------------------------------------
 
   createProfile(user: User): void {
+    this.ensureSchema();
     this.profiles.create(user, Date.now());
+  }
+
+  private ensureSchema(): void {
+    if (this.schemaReady) return;
+    migrate(this.ctx.storage, userMigrations);
+    this.schemaReady = true;
   }
 
   profile(userId: string): User | null {
@@ -290,6 +302,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   presenceSnapshot(userId: string, viewerId: string): Presence {
+    if (!this.profiles.has(userId)) return hiddenPresence(userId);
     return this.consent.showsPresenceTo(userId, viewerId) ? this.presence.current(userId) : hiddenPresence(userId);
   }
 
@@ -459,6 +472,7 @@ export class UserObject extends DurableObject<Env> {
    */
   async rehome(): Promise<number> {
     let moved = 0;
+    if (!this.schemaReady) return 0;
     for (const userId of this.profiles.ids()) {
       if (this.env.USERS.idFromName(userHomeName(this.env, userId)).equals(this.ctx.id)) continue;
       this.inbox.flush();
@@ -471,6 +485,7 @@ export class UserObject extends DurableObject<Env> {
 
   /** Takes in a user moved here from another object. */
   adopt(bundle: UserBundle): void {
+    this.ensureSchema();
     this.ctx.storage.transactionSync(() => importUser(this.ctx.storage.sql, bundle));
     this.inbox.dropCaches();
     this.profiles.forget(bundle.user_id);

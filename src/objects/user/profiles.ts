@@ -5,7 +5,11 @@ export class Profiles {
   /** Profiles never change once created except through this class, so they are cached. */
   private readonly cache = new Map<string, User | null>();
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    /** False until the object stores something: an object with no schema holds nobody (migrations.ts). */
+    private readonly schemaReady: () => boolean = () => true,
+  ) {}
 
   private get sql() {
     return this.storage.sql;
@@ -14,6 +18,7 @@ export class Profiles {
   get(userId: string): User | null {
     let user = this.cache.get(userId);
     if (user === undefined) {
+      if (!this.schemaReady()) return null;
       user = this.sql.exec<User>("SELECT user_id, username, display_name FROM users WHERE user_id = ?", userId).toArray()[0] ?? null;
       // Only hits are kept: a miss may be a user being created or handed over right now.
       if (user) this.cache.set(userId, user);
