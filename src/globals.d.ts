@@ -67,6 +67,10 @@ declare namespace Cloudflare {
     /** Override the per-user rate of history and sync requests. */
     HISTORY_BURST?: string;
     HISTORY_PER_SECOND?: string;
+    /** Override the per-user rate of media upload grants, and the per-user media quota in bytes. */
+    UPLOAD_BURST?: string;
+    UPLOADS_PER_SECOND?: string;
+    MEDIA_QUOTA_BYTES?: string;
     /** Extra origins (comma-separated) whose pages may open sockets, besides the server's own. */
     ALLOWED_ORIGINS?: string;
     /** Optional Workers Analytics Engine dataset for counters (src/lib/metrics.ts); absent locally. */

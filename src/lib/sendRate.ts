@@ -24,6 +24,10 @@ export const sendRate = (env: Env): Rate =>
 export const groupChangeRate = (env: Env): Rate =>
   rateOf(env.GROUP_CHANGE_BURST, env.GROUP_CHANGES_PER_SECOND, { burst: Limits.groupChangeBurst, perSecond: 1 / Limits.groupChangeEverySeconds });
 
+/** The per-user rate of media upload grants (UPLOAD_BURST / UPLOADS_PER_SECOND). */
+export const uploadRate = (env: Env): Rate =>
+  rateOf(env.UPLOAD_BURST, env.UPLOADS_PER_SECOND, { burst: Limits.uploadBurst, perSecond: Limits.uploadsPerSecond });
+
 /** The per-user rate of history and sync requests (HISTORY_BURST / HISTORY_PER_SECOND). */
 export const historyRate = (env: Env): Rate =>
   rateOf(env.HISTORY_BURST, env.HISTORY_PER_SECOND, { burst: Limits.historyBurst, perSecond: Limits.historyPerSecond });

@@ -25,6 +25,11 @@ export type MediaRecord = z.infer<typeof MediaRecord>;
 
 export const mediaIdPattern = /^md_[A-Za-z0-9_-]{16,40}$/;
 export const bytesKey = (id: string) => `media/${id}`;
+/**
+ * Where a direct (S3) upload lands before it is checked: completing copies it to `bytesKey` and
+ * deletes it, so the pre-signed PUT (valid 15 minutes) can never replace bytes that were checked.
+ */
+export const stagingKey = (id: string) => `uploads/${id}`;
 export const thumbnailKey = (id: string) => `thumbs/${id}.jpg`;
 const recordKey = (id: string) => `meta/${id}.json`;
 const grantPrefix = (id: string) => `grants/${id}/`;
@@ -41,15 +46,31 @@ export async function writeRecord(env: Env, record: MediaRecord): Promise<void> 
   await env.MEDIA.put(recordKey(record.media_id), JSON.stringify(record), { httpMetadata: { contentType: "application/json" } });
 }
 
-/** Members of `conversationId` may now fetch the media. Written before the message is stored. */
-export async function grant(env: Env, mediaId: string, conversationId: string): Promise<void> {
-  await env.MEDIA.put(`${grantPrefix(mediaId)}${conversationId}`, "");
+/** Deletes an upload's record (its bytes are the store's: MediaStore.delete). */
+export async function deleteRecord(env: Env, mediaId: string): Promise<void> {
+  await env.MEDIA.delete(recordKey(mediaId));
 }
 
-/** The conversations a media was sent to (a handful at most: a forward is a new send). */
-export async function grantedConversations(env: Env, mediaId: string): Promise<string[]> {
-  const listed = await env.MEDIA.list({ prefix: grantPrefix(mediaId), limit: 1000 });
-  return listed.objects.map((o) => o.key.slice(grantPrefix(mediaId).length));
+/**
+ * Members of `conversationId` may now fetch the media: those who joined before `seq`. Written before
+ * the message is stored with the conversation's head then (the message's seq will be above it: a
+ * member who joined before it sees the message), and again with the message's own seq once stored.
+ * A member added later does not get media sent before they joined.
+ */
+export async function grant(env: Env, mediaId: string, conversationId: string, seq: number): Promise<void> {
+  await env.MEDIA.put(`${grantPrefix(mediaId)}${conversationId}`, "", { customMetadata: { seq: String(seq) } });
+}
+
+/**
+ * The conversations a media was sent to (a handful at most: a forward is a new send), each with the
+ * seq its members must have joined before (null: a grant from before seqs were recorded).
+ */
+export async function grantedConversations(env: Env, mediaId: string): Promise<{ conversation_id: string; seq: number | null }[]> {
+  const listed = await env.MEDIA.list({ prefix: grantPrefix(mediaId), limit: 1000, include: ["customMetadata"] });
+  return listed.objects.map((o) => {
+    const seq = Number(o.customMetadata?.seq);
+    return { conversation_id: o.key.slice(grantPrefix(mediaId).length), seq: Number.isSafeInteger(seq) ? seq : null };
+  });
 }
 
 /** What a message carries about its media. */

@@ -1,8 +1,8 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { Env } from "../env";
 import type { MediaStore } from "./storage";
-import { bytesKey } from "./records";
+import { bytesKey, stagingKey } from "./records";
 
 /** Media in any S3-compatible bucket (R2's S3 API in production), behind pre-signed URLs. */
 export class S3MediaStore implements MediaStore {
@@ -25,7 +25,8 @@ export class S3MediaStore implements MediaStore {
   }
 
   async presignPut(mediaId: string, contentType: string, size: number, expiresIn: number) {
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId), ContentType: contentType, ContentLength: size });
+    // To the staging key: the URL stays valid after completion, and must not reach checked bytes.
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: stagingKey(mediaId), ContentType: contentType, ContentLength: size });
     // Type and length are signed: the store refuses a PUT with other values.
     const url = await getSignedUrl(this.client, command, {
       expiresIn,
@@ -39,9 +40,9 @@ export class S3MediaStore implements MediaStore {
     await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId), Body: bytes, ContentType: contentType }));
   }
 
-  async size(mediaId: string): Promise<number | null> {
+  async size(mediaId: string, staged = false): Promise<number | null> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId) }));
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: staged ? stagingKey(mediaId) : bytesKey(mediaId) }));
       return head.ContentLength ?? null;
     } catch (err) {
       if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
@@ -49,8 +50,9 @@ export class S3MediaStore implements MediaStore {
     }
   }
 
-  async readStart(mediaId: string, length: number): Promise<Uint8Array> {
-    const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId), Range: `bytes=0-${length - 1}` }));
+  async readStart(mediaId: string, length: number, staged = false): Promise<Uint8Array> {
+    const key = staged ? stagingKey(mediaId) : bytesKey(mediaId);
+    const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${length - 1}` }));
     return object.Body ? await object.Body.transformToByteArray() : new Uint8Array();
   }
 
@@ -61,7 +63,12 @@ export class S3MediaStore implements MediaStore {
   }
 
   async delete(mediaId: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId) }));
+    await Promise.all([bytesKey(mediaId), stagingKey(mediaId)].map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))));
+  }
+
+  async seal(mediaId: string): Promise<void> {
+    await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: bytesKey(mediaId), CopySource: `${this.bucket}/${stagingKey(mediaId)}` }));
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: stagingKey(mediaId) }));
   }
 
   presignGet(mediaId: string, expiresIn: number): Promise<string> {

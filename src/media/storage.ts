@@ -15,11 +15,14 @@ export interface MediaStore {
   presignGet?(mediaId: string, expiresInSeconds: number): Promise<string>;
   /** Stores an upload that came through the Worker (the local path). */
   put(mediaId: string, body: ReadableStream, contentType: string): Promise<void>;
-  /** Size in bytes, or null when nothing was uploaded. */
-  size(mediaId: string): Promise<number | null>;
-  readStart(mediaId: string, length: number): Promise<Uint8Array>;
+  /** Size in bytes, or null when nothing was uploaded (`staged`: where an unchecked direct upload is). */
+  size(mediaId: string, staged?: boolean): Promise<number | null>;
+  readStart(mediaId: string, length: number, staged?: boolean): Promise<Uint8Array>;
   readAll(mediaId: string): Promise<Uint8Array>;
+  /** Deletes the bytes, checked and unchecked. */
   delete(mediaId: string): Promise<void>;
+  /** A checked direct upload becomes the media's bytes; its staging copy goes. */
+  seal?(mediaId: string): Promise<void>;
   /** The download: the bytes (with Range support) or a redirect to a pre-signed GET. */
   respond(mediaId: string, request: Request, headers: Headers): Promise<Response>;
 }

@@ -38,6 +38,8 @@ export const ErrorCode = {
   /** An upload URL past its expiry, or whose signature does not match. */
   uploadUrlInvalid: "upload_url_invalid",
   mediaNotFound: "media_not_found",
+  /** The user's media would exceed their storage quota. */
+  mediaQuotaExceeded: "media_quota_exceeded",
   /** The upload has not completed (or a thumbnail is not made yet). */
   mediaNotReady: "media_not_ready",
   rateLimited: "rate_limited",
@@ -75,6 +77,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   media_mismatch: 422,
   upload_url_invalid: 403,
   media_not_found: 404,
+  media_quota_exceeded: 413,
   media_not_ready: 409,
   rate_limited: 429,
   internal_error: 500,

@@ -79,6 +79,16 @@ export const Limits = {
   /** How long a pre-signed upload URL stays valid. */
   uploadUrlTtlMs: 15 * 60_000,
   mediaFilenameMaxLength: 255,
+  /**
+   * Media one user may hold, in bytes, counting uploads granted and not yet lapsed (a deployment may
+   * change it: MEDIA_QUOTA_BYTES). Past it, an upload is refused (413 \`media_quota_exceeded\`).
+   */
+  mediaQuotaBytes: 4 * 1024 * 1024 * 1024,
+  /** Upload grants per user: a burst of this many (an album), then this many a second. */
+  uploadBurst: 30,
+  uploadsPerSecond: 1,
+  /** An upload not completed this long after its URL lapsed is deleted, bytes and record. */
+  unfinishedUploadGraceMs: 5 * 60_000,
   /** Thumbnails fit in a square of this many pixels. */
   thumbnailMaxPixels: 320,
   /** Push: at most one notification per user per conversation in this window (later ones coalesce)… */

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { signingSecret } from "../auth/tokens";
 import type { Env } from "../env";
-import { conversationHome } from "../objects/homes";
+import { conversationHome, userHome } from "../objects/homes";
 import { randomToken } from "../lib/ids";
 import { checkDeclared } from "../media/policy";
 import { grantedConversations, mediaIdPattern, readRecord, thumbnailKey, toMediaRef, writeRecord, type MediaRecord } from "../media/records";
@@ -30,18 +30,22 @@ function mediaParam(id: string): string {
 async function completeUpload(env: Env, record: MediaRecord, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<MediaRecord> {
   if (record.status === "ready") return record;
   const store = await mediaStore(env);
-  const size = await store.size(record.media_id);
+  // A direct upload is checked where it landed (staging), then sealed where the media is served from.
+  const staged = store.seal !== undefined;
+  const size = await store.size(record.media_id, staged);
   if (size === null) throw new ApiError(ErrorCode.mediaNotReady, "nothing has been uploaded yet");
   const refuse = async (message: string): Promise<never> => {
     await store.delete(record.media_id);
     throw new ApiError(ErrorCode.mediaMismatch, message);
   };
   if (size !== record.size) await refuse(`the upload is ${size} bytes, not the declared ${record.size}`);
-  if (!matchesDeclaredType(record.content_type, await store.readStart(record.media_id, SNIFF_BYTES))) {
+  if (!matchesDeclaredType(record.content_type, await store.readStart(record.media_id, SNIFF_BYTES, staged))) {
     await refuse(`the bytes are not ${record.content_type}`);
   }
+  await store.seal?.(record.media_id);
   const ready: MediaRecord = { ...record, status: "ready" };
   await writeRecord(env, ready);
+  await userHome(env, record.uploader).mediaUploaded(record.uploader, record.media_id);
   if (ready.kind === "image") {
     const job: MediaJob = { type: "thumbnail", media_id: ready.media_id };
     ctx.waitUntil(queueFor(env, "MEDIA_JOBS", job.media_id).send(job));
@@ -49,11 +53,15 @@ async function completeUpload(env: Env, record: MediaRecord, ctx: { waitUntil(p:
   return ready;
 }
 
-/** The uploader may always see their media; others only as members of a conversation it was sent to. */
+/**
+ * The uploader may always see their media; others only as members of a conversation it was sent to
+ * who joined before it was sent there.
+ */
 async function mayView(env: Env, record: MediaRecord, userId: string): Promise<boolean> {
   if (record.uploader === userId) return true;
-  for (const conversationId of await grantedConversations(env, record.media_id)) {
-    if ((await conversationHome(env, conversationId).describe(conversationId, userId)).ok) return true;
+  for (const { conversation_id, seq } of await grantedConversations(env, record.media_id)) {
+    const joined = await conversationHome(env, conversation_id).joinedSeq(conversation_id, userId);
+    if (joined !== null && (seq === null || joined < seq)) return true;
   }
   return false;
 }
@@ -171,6 +179,9 @@ export const mediaRoutes = new Hono<AppEnv>()
       created_at: now,
       expires_at: now + Limits.uploadUrlTtlMs,
     };
+    // Rate and quota, per user: the declared size counts from now (an unfinished upload is deleted later).
+    const admitted = await userHome(c.env, c.var.userId).admitUpload(c.var.userId, record.media_id, record.size, record.expires_at);
+    if (!admitted.ok) throw ApiError.from(admitted.error);
     await writeRecord(c.env, record);
     const store = await mediaStore(c.env);
     let upload: { url: string; headers: Record<string, string> };

@@ -65,6 +65,8 @@ export class DevServer {
       GROUP_CHANGES_PER_SECOND: "100000",
       HISTORY_BURST: "100000",
       HISTORY_PER_SECOND: "100000",
+      UPLOAD_BURST: "100000",
+      UPLOADS_PER_SECOND: "100000",
       ...this.vars,
     };
     const child = spawn(

@@ -80,7 +80,8 @@ describe("media through S3 pre-signed URLs", () => {
     const res = await call("POST", "/api/v1/media/upload", ana, { content_type: "text/plain", size: bytes.length, filename: "notes.txt" });
     expect(res.status).toBe(201);
     const upload = (await res.json()) as { media_id: string; upload_url: string; headers: Record<string, string> };
-    expect(upload.upload_url.startsWith(`${s3Env.S3_ENDPOINT}/parley-media-s3/media/${upload.media_id}?`)).toBe(true);
+    // To a staging key: completion copies the checked bytes to where they are served from.
+    expect(upload.upload_url.startsWith(`${s3Env.S3_ENDPOINT}/parley-media-s3/uploads/${upload.media_id}?`)).toBe(true);
     await expectValidSignature(upload.upload_url, "PUT", { ...upload.headers, "content-length": String(bytes.length) });
 
     const stored = await fetch(upload.upload_url, { method: "PUT", headers: upload.headers, body: bytes });
@@ -103,6 +104,13 @@ describe("media through S3 pre-signed URLs", () => {
     const got = await fetch(location);
     expect(new Uint8Array(await got.arrayBuffer())).toEqual(bytes);
     expect((await call("GET", `/api/v1/media/${upload.media_id}`, eve)).status).toBe(404);
+
+    // The upload URL still works for 15 minutes, but what it writes is never what is served.
+    const swapped = new TextEncoder().encode("Meeting notes\n- SEND MONEY\n- then push\n");
+    expect(swapped.length).toBe(bytes.length);
+    await (await fetch(upload.upload_url, { method: "PUT", headers: upload.headers, body: swapped })).arrayBuffer();
+    const again = await call("GET", `/api/v1/media/${upload.media_id}`, bo);
+    expect(new Uint8Array(await (await fetch(again.headers.get("Location")!)).arrayBuffer())).toEqual(bytes);
   });
 
   it("deletes an S3 upload whose bytes do not match what was declared", async () => {

@@ -140,6 +140,16 @@ describe("limits", () => {
     expect((await api("POST", "/api/v1/conversations", { token: victim.token, body: { type: "group", name: "mine", member_ids: [carol.user.user_id] } })).status).toBe(201);
   });
 
+  it("limits media upload grants per user", async () => {
+    const [ana, bo] = await Promise.all([registerUser("up"), registerUser("up")]);
+    const ask = (who: typeof ana) => api("POST", "/api/v1/media/upload", { token: who.token, body: { content_type: "image/png", size: 100 } });
+    const answers = [];
+    for (let i = 0; i < Limits.uploadBurst + 1; i++) answers.push(await ask(ana));
+    expect(answers.slice(0, Limits.uploadBurst).every((r) => r.status === 201)).toBe(true);
+    expect([answers.at(-1)!.status, answers.at(-1)!.body.error.code]).toEqual([429, "rate_limited"]);
+    expect((await ask(bo)).status).toBe(201);
+  });
+
   it("limits history and sync requests per user, across REST and sockets", async () => {
     const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
     const conversation = await directConversation(ana, bo);

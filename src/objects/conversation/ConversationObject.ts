@@ -164,6 +164,10 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).receipts(userId, serverMsgId);
   }
 
+  joinedSeq(conversationId: string, userId: string): number | null {
+    return this.conversation(conversationId).joinedSeq(userId);
+  }
+
   describe(conversationId: string, userId: string): Result<ConversationInfo> {
     return this.conversation(conversationId).describe(userId);
   }

@@ -235,6 +235,11 @@ export class Conversation {
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }
 
+  /** The seq after which a current member sees messages, or null for anyone else (media access). */
+  joinedSeq(userId: string): number | null {
+    return this.store.member(userId)?.joined_seq ?? null;
+  }
+
   describe(userId: string): Result<ConversationInfo> {
     const denied = this.checkMember(userId);
     if (denied) return denied;

@@ -12,6 +12,8 @@ export async function resolveMedia(
   env: Env,
   senderId: string,
   conversationId: string,
+  /** The conversation's head now: every message of this batch will be stored above it. */
+  headSeq: number,
   messages: OutgoingMessage[],
 ): Promise<Map<string, MediaRef | ProtocolError>> {
   const resolved = new Map<string, MediaRef | ProtocolError>();
@@ -26,7 +28,7 @@ export async function resolveMedia(
       } else if (record.kind !== m.content_type) {
         resolved.set(m.client_msg_id, { code: ErrorCode.mediaMismatch, message: `a ${m.content_type} message cannot carry ${record.content_type}` });
       } else {
-        await grant(env, record.media_id, conversationId);
+        await grant(env, record.media_id, conversationId, headSeq + 1);
         resolved.set(m.client_msg_id, toMediaRef(record));
       }
     }),

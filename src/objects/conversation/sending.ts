@@ -3,6 +3,7 @@ import { count } from "../../lib/metrics";
 import { ok, type Result } from "../../lib/result";
 import { checkOutgoing, type MediaRef, type MessageAck, type OutgoingMessage, type ProtocolError } from "../../protocol";
 import type { Fanout } from "./fanout";
+import { grant } from "../../media/records";
 import { isMediaRef, resolveMedia } from "./media";
 import type { ConversationStore } from "./store";
 
@@ -34,8 +35,18 @@ export class SendPath {
     const ahead = this.mediaSends.get(senderId);
     if (!ahead && !messages.some((m) => m.media_id !== undefined)) return ok(this.storeBatch(senderId, messages, originDevice));
     const run = (ahead ?? Promise.resolve()).then(async (): Promise<Result<SendOutcome[]>> => {
-      const media = await resolveMedia(this.env, senderId, this.store.conversationId, messages);
-      return this.checkMember(senderId) ?? ok(this.storeBatch(senderId, messages, originDevice, media));
+      const media = await resolveMedia(this.env, senderId, this.store.conversationId, this.store.lastSeq, messages);
+      const denied = this.checkMember(senderId);
+      if (denied) return denied;
+      const outcomes = this.storeBatch(senderId, messages, originDevice, media);
+      // Each media's grant now names its message's own seq: a member who joined after it never gets it.
+      await Promise.all(
+        outcomes.map((o) => {
+          const attached = o.ok ? media.get(o.ack.client_msg_id) : undefined;
+          return o.ok && isMediaRef(attached) ? grant(this.env, attached.media_id, this.store.conversationId, o.ack.seq) : null;
+        }),
+      );
+      return ok(outcomes);
     });
     const settled = run.then(
       () => {},

@@ -40,6 +40,7 @@ import { Profiles } from "./profiles";
 import { PushNotifier } from "./push";
 import { DeviceSessions, type DeviceSession } from "./sessions";
 import { TokenLedger } from "./tokens";
+import { UploadLedger } from "./uploads";
 import type { SessionGrant } from "../../auth/tokens";
 
 /**
@@ -65,6 +66,7 @@ export class UserObject extends DurableObject<Env> {
   private readonly presence: PresenceKeeper;
   private readonly push: PushNotifier;
   private readonly tokens: TokenLedger;
+  private readonly uploads: UploadLedger;
   private readonly alarms: AlarmClock;
   /** Whether storage has the schema yet (made with the first write: see the constructor). */
   private schemaReady: boolean;
@@ -84,6 +86,7 @@ export class UserObject extends DurableObject<Env> {
     this.consent = new Consent(ctx.storage, this.profiles, this.inbox);
     this.sessions = new DeviceSessions(ctx, ctx.storage);
     this.tokens = new TokenLedger(ctx.storage);
+    this.uploads = new UploadLedger(ctx.storage, env, scheduleAlarm);
     this.push = new PushNotifier(ctx.storage, env, this.profiles, this.inbox, this.sessions, scheduleAlarm, (p) => ctx.waitUntil(p));
     this.delivery = new Delivery(env, this.profiles, this.inbox, this.sessions, (userId, conversationId, messages) =>
       this.push.noteUndelivered(userId, conversationId, messages, Date.now()),
@@ -356,6 +359,8 @@ export class UserObject extends DurableObject<Env> {
         this.presence.continueBroadcast(now);
         const nextPush = this.push.flushDue(now);
         if (nextPush !== null) await this.alarms.schedule(nextPush);
+        const nextSweep = await this.uploads.sweep(now);
+        if (nextSweep !== null) await this.alarms.schedule(nextSweep);
       },
       // Presence checks and coalesced pushes are recomputed from storage: just look again soon.
       () => this.alarms.schedule(Date.now() + 5_000),
@@ -438,6 +443,19 @@ export class UserObject extends DurableObject<Env> {
     for (const conversationId of this.inbox.conversationIds(userId)) {
       this.ctx.waitUntil(conversationHome(this.env, conversationId).closeSessions(conversationId, userId, jti).catch(() => {}));
     }
+  }
+
+  // ---- media uploads (uploads.ts) ----
+
+  /** A new upload: granted within the user's rate and quota (its size counts from now), or refused. */
+  admitUpload(userId: string, mediaId: string, size: number, expiresAt: number): Result<void> {
+    if (!this.profiles.has(userId)) return refuse(ErrorCode.userNotFound, "your account no longer exists");
+    return this.uploads.admit(userId, mediaId, size, expiresAt);
+  }
+
+  /** The upload was checked and completed: it stays. */
+  mediaUploaded(userId: string, mediaId: string): void {
+    if (this.profiles.has(userId)) this.uploads.completed(userId, mediaId);
   }
 
   // ---- push notifications (push.ts) ----

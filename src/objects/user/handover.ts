@@ -40,6 +40,7 @@ const USER_TABLES = {
   revoked_tokens: ["jti", "expires_at", "user_id"],
   contacts: ["user_id", "contact_id"],
   blocks: ["user_id", "blocked_id", "created_at"],
+  media_uploads: ["user_id", "media_id", "size", "ready", "expires_at"],
   sessions: ["user_id", "session_id", "version", "created_at", "expires_at", "rotated_at"],
   join_holds: ["user_id", "conversation_id", "added_by_other", "expires_at"],
   invitations: ["user_id", "conversation_id", "name", "inviter_id", "created_at", "expires_at"],

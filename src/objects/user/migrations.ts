@@ -368,4 +368,21 @@ export const userMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 14,
+    name: "media uploads: quota and unfinished uploads",
+    sql: `
+      -- Every upload granted to the user, with its declared size: what counts toward their quota, and
+      -- what the alarm deletes (bytes and record) when it was never completed (uploads.ts).
+      CREATE TABLE media_uploads (
+        user_id TEXT NOT NULL,
+        media_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        ready INTEGER NOT NULL DEFAULT 0,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, media_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX media_uploads_unfinished ON media_uploads (ready, expires_at);
+    `,
+  },
 ];
