@@ -9,6 +9,7 @@ export type Counter =
   | "messages_stored"
   | "deliveries"
   | "push_sent"
+  | "push_duplicate_skipped"
   | "push_gone"
   | "push_retried"
   | "push_dead_lettered"

@@ -13,6 +13,8 @@ export const PushJob = z.object({
   device_id: z.string(),
   subscription: z.object({ endpoint: z.string().url(), keys: z.object({ p256dh: z.string(), auth: z.string() }) }),
   payload: PushPayload,
+  /** The decided push this job is one device's share of: sent once per device whatever the queue repeats. Absent in older jobs. */
+  push_id: z.string().max(64).optional(),
   topic: z.string().max(32),
   urgency: z.enum(["very-low", "low", "normal", "high"]),
 });
@@ -59,6 +61,13 @@ async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
     message.ack();
     return;
   }
+  // The queue may hold one decided push twice (src/objects/user/push.ts, outbox): send it once.
+  const home = job.push_id ? userHome(env, job.user_id) : null;
+  if (home && (await home.pushAlreadySent(job.user_id, job.push_id!, job.device_id))) {
+    count(env, "push_duplicate_skipped");
+    message.ack();
+    return;
+  }
   try {
     const request = webpush.generateRequestDetails(job.subscription, JSON.stringify(job.payload), {
       vapidDetails: vapid(env),
@@ -71,6 +80,7 @@ async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
     await res.body?.cancel();
     if (res.ok) {
       count(env, "push_sent");
+      if (home) await home.notePushSent(job.user_id, job.push_id!, job.device_id);
       message.ack();
     } else if (res.status === 404 || res.status === 410) {
       await userHome(env, job.user_id).forgetPushEndpoint(job.user_id, job.device_id, job.subscription.endpoint);

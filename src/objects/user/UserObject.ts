@@ -473,6 +473,14 @@ export class UserObject extends DurableObject<Env> {
     this.push.forgetEndpoint(userId, deviceId, endpoint);
   }
 
+  pushAlreadySent(userId: string, pushId: string, deviceId: string): boolean {
+    return this.profiles.has(userId) && this.push.pushAlreadySent(userId, pushId, deviceId);
+  }
+
+  notePushSent(userId: string, pushId: string, deviceId: string): void {
+    if (this.profiles.has(userId)) this.push.notePushSent(userId, pushId, deviceId, Date.now());
+  }
+
   noteDeadPush(userId: string, job: unknown): void {
     this.push.noteDeadLetter(userId, job, Date.now());
   }

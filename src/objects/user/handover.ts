@@ -36,7 +36,8 @@ const USER_TABLES = {
   push_windows: ["user_id", "conversation_id", "last_sent_at", "pending", "pending_sender", "pending_preview", "counted_seq"],
   // Dead letters and outbox rows get new ids where they land.
   push_dead_letters: ["user_id", "at", "job"],
-  push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts"],
+  push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts", "push_id"],
+  push_sent: ["user_id", "push_id", "device_id", "at"],
   revoked_tokens: ["jti", "expires_at", "user_id"],
   contacts: ["user_id", "contact_id"],
   blocks: ["user_id", "blocked_id", "created_at"],

@@ -385,4 +385,22 @@ export const userMigrations: Migration[] = [
       CREATE INDEX media_uploads_unfinished ON media_uploads (ready, expires_at);
     `,
   },
+  {
+    id: 15,
+    name: "pushes sent once",
+    sql: `
+      -- Each decided push has an id its queue jobs carry. The queue may get a push twice (an outbox row
+      -- whose deletion was lost in a crash after the enqueue, sent again): the consumer asks here, and
+      -- a device that already got that push is not pushed again. Kept a day.
+      ALTER TABLE push_outbox ADD COLUMN push_id TEXT;
+      CREATE TABLE push_sent (
+        user_id TEXT NOT NULL,
+        push_id TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, push_id, device_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX push_sent_age ON push_sent (at);
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { randomToken } from "../../lib/ids";
 import { queueFor } from "../../queues/shards";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type PushPayload, type PushSubscriptionBody } from "../../protocol";
@@ -36,6 +37,7 @@ type SubscriptionRow = {
  */
 type OutboxRow = {
   id: number;
+  push_id: string | null;
   user_id: string;
   conversation_id: string;
   count: number;
@@ -175,13 +177,14 @@ export class PushNotifier {
    */
   private queuePush(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null, now: number): void {
     this.sql.exec(
-      "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at, push_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
       userId,
       conversationId,
       count,
       senderId,
       latest,
       now,
+      randomToken(12),
     );
     this.scheduleAlarm(now + OUTBOX_RETRY_MS);
     this.waitUntil(this.drainOutbox());
@@ -203,7 +206,7 @@ export class PushNotifier {
         this.drainAgain = false;
         const rows = this.sql.exec<OutboxRow>("SELECT * FROM push_outbox ORDER BY id").toArray();
         for (const row of rows) {
-          const sent = await this.enqueue(row.user_id, row.conversation_id, row.count, row.sender_id, row.latest);
+          const sent = await this.enqueue(row.user_id, row.conversation_id, row.count, row.sender_id, row.latest, row.push_id ?? `row-${row.id}`);
           if (sent || row.attempts + 1 >= OUTBOX_MAX_ATTEMPTS) {
             if (!sent) console.error(JSON.stringify({ level: "error", msg: "push dropped after retries", user: row.user_id, conversation: row.conversation_id }));
             this.sql.exec("DELETE FROM push_outbox WHERE id = ?", row.id);
@@ -243,6 +246,17 @@ export class PushNotifier {
       this.queuePush(row.user_id, row.conversation_id, row.pending, row.pending_sender, row.pending_preview, now);
     }
     return next;
+  }
+
+  /** Whether this push already reached this device (the queue had it twice): the consumer sends it once. */
+  pushAlreadySent(userId: string, pushId: string, deviceId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM push_sent WHERE user_id = ? AND push_id = ? AND device_id = ?", userId, pushId, deviceId).toArray().length > 0;
+  }
+
+  /** The push service took this push for this device. */
+  notePushSent(userId: string, pushId: string, deviceId: string, now: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO push_sent (user_id, push_id, device_id, at) VALUES (?, ?, ?, ?)", userId, pushId, deviceId, now);
+    this.sql.exec("DELETE FROM push_sent WHERE at < ?", now - 24 * 60 * 60_000);
   }
 
   /** A push that exhausted its retries: kept (the user's latest 100) and counted. */
@@ -293,7 +307,7 @@ export class PushNotifier {
   }
 
   /** One queue message per subscribed device, so a failing endpoint retries alone. False if the queue refused them. */
-  private async enqueue(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null): Promise<boolean> {
+  private async enqueue(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null, pushId: string): Promise<boolean> {
     const subscriptions = this.sql
       .exec<SubscriptionRow>("SELECT device_id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ?", userId)
       .toArray();
@@ -314,6 +328,7 @@ export class PushNotifier {
         device_id: s.device_id,
         subscription: { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } },
         payload,
+        push_id: pushId,
         topic,
         urgency: context.type === "direct" ? "high" : "normal",
       }),
