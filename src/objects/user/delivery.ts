@@ -71,13 +71,14 @@ export class Delivery {
     // already holds the message durably; this object's reply to `deliver` still waits for the inbox
     // write, so fan-out delivers again if we die in between, and a repeat is dropped by seq.
     const offline: [string, DeliveredMessage[]][] = [];
+    const withheld = fresh.some((m) => m.withheld_from !== undefined); // a block in a direct chat: rare
     for (const r of recipients) {
       const theirs = r.after < first && r.upTo >= last ? fresh : fresh.filter((m) => m.seq > r.after && m.seq <= r.upTo);
       if (theirs.length === 0) continue;
       const sessions = this.sessions.ofUser(r.user_id);
       for (const session of sessions) this.pushLive(session, conversationId, theirs);
       // A message withheld from this user (they blocked its sender) reached their devices as a placeholder: no push.
-      const pushable = theirs.filter((m) => m.withheld_from !== r.user_id);
+      const pushable = withheld ? theirs.filter((m) => m.withheld_from !== r.user_id) : theirs;
       if (sessions.length === 0 && pushable.length > 0) offline.push([r.user_id, pushable]);
     }
     this.inbox.applyDelivered(conversationId, fresh, recipients);

@@ -151,7 +151,14 @@ export class InboxStore {
     const head = this.heads.get(conversationId);
     // The list shows the newest message nobody here had withheld (a withheld one is not shown to the
     // user who blocked its sender, and this row is shared by everyone here).
-    const shown = [...messages].reverse().find((m) => m.withheld_from === undefined || !this.has(m.withheld_from, conversationId));
+    let shown: DeliveredMessage | undefined = last;
+    if (last.withheld_from !== undefined) {
+      shown = undefined;
+      for (let i = messages.length - 1; i >= 0 && !shown; i--) {
+        const m = messages[i]!;
+        if (m.withheld_from === undefined || !this.has(m.withheld_from, conversationId)) shown = m;
+      }
+    }
     this.heads.set(conversationId, {
       last_seq: last.seq,
       last_message: shown?.frame ?? head?.last_message ?? null,
