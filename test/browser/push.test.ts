@@ -336,7 +336,7 @@ describe("notifications in the web client", () => {
     // And back on.
     await previewsSwitch(page).click();
     await settingsDialog(page).getByRole("switch", { name: "Show message text in notifications", checked: true, disabled: false }).waitFor();
-    expect((await me()).settings).toEqual({ push_previews: true, last_seen_visible: false });
+    expect((await me()).settings).toMatchObject({ push_previews: true, last_seen_visible: false });
     await page.reload();
     await openSettings(page);
     expect(await previewsSwitch(page).isChecked()).toBe(true);

@@ -465,12 +465,13 @@ export class UserObject extends DurableObject<Env> {
     return this.push.subscribe(userId, body, Date.now(), sessionId);
   }
 
+  // A user not held here (never was, or moved) has nothing to change: these answer without reading.
   unsubscribePush(userId: string, deviceId: string): boolean {
-    return this.push.unsubscribe(userId, deviceId);
+    return this.profiles.has(userId) && this.push.unsubscribe(userId, deviceId);
   }
 
   forgetPushEndpoint(userId: string, deviceId: string, endpoint: string): void {
-    this.push.forgetEndpoint(userId, deviceId, endpoint);
+    if (this.profiles.has(userId)) this.push.forgetEndpoint(userId, deviceId, endpoint);
   }
 
   pushAlreadySent(userId: string, pushId: string, deviceId: string): boolean {
@@ -482,7 +483,7 @@ export class UserObject extends DurableObject<Env> {
   }
 
   noteDeadPush(userId: string, job: unknown): void {
-    this.push.noteDeadLetter(userId, job, Date.now());
+    if (this.profiles.has(userId)) this.push.noteDeadLetter(userId, job, Date.now());
   }
 
   pushStats(userId: string): { subscriptions: number; dead_letters: number } {
