@@ -55,7 +55,8 @@ export default defineConfig({
       // The Worker, its objects and the pure protocol/SDK logic. Send rates are raised so tests can
       // stream thousands of messages from one user; the `limits` project checks the real limits.
       workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], { ...raisedSendRate, USER_SHARDS: "4", CONVERSATION_SHARDS: "4" }, queueShards),
-      workersProject("limits", ["test/limits/**/*.test.ts"], {}),
+      // Production limits, but a catch-up budget small enough to reach with a few big messages.
+      workersProject("limits", ["test/limits/**/*.test.ts"], { CATCH_UP_BURST_BYTES: "262144", CATCH_UP_BYTES_PER_SECOND: "262144" }),
       // The tests of what the objects hold (messages, groups, presence, catch-up, push), again with
       // every user and every conversation in one object each, and with one object per user and per
       // conversation (USER_SHARDS and CONVERSATION_SHARDS unset, as on Cloudflare).

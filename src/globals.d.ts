@@ -71,6 +71,9 @@ declare namespace Cloudflare {
     UPLOAD_BURST?: string;
     UPLOADS_PER_SECOND?: string;
     MEDIA_QUOTA_BYTES?: string;
+    /** Override the per-user catch-up budget in bytes: burst, and refill per second. */
+    CATCH_UP_BURST_BYTES?: string;
+    CATCH_UP_BYTES_PER_SECOND?: string;
     /** Extra origins (comma-separated) whose pages may open sockets, besides the server's own. */
     ALLOWED_ORIGINS?: string;
     /** Optional Workers Analytics Engine dataset for counters (src/lib/metrics.ts); absent locally. */

@@ -28,6 +28,10 @@ export const groupChangeRate = (env: Env): Rate =>
 export const uploadRate = (env: Env): Rate =>
   rateOf(env.UPLOAD_BURST, env.UPLOADS_PER_SECOND, { burst: Limits.uploadBurst, perSecond: Limits.uploadsPerSecond });
 
+/** The per-user budget of catch-up bytes (CATCH_UP_BURST_BYTES / CATCH_UP_BYTES_PER_SECOND). */
+export const catchUpRate = (env: Env): Rate =>
+  rateOf(env.CATCH_UP_BURST_BYTES, env.CATCH_UP_BYTES_PER_SECOND, { burst: Limits.catchUpBurstBytes, perSecond: Limits.catchUpBytesPerSecond });
+
 /** The per-user rate of history and sync requests (HISTORY_BURST / HISTORY_PER_SECOND). */
 export const historyRate = (env: Env): Rate =>
   rateOf(env.HISTORY_BURST, env.HISTORY_PER_SECOND, { burst: Limits.historyBurst, perSecond: Limits.historyPerSecond });

@@ -25,6 +25,13 @@ export const Limits = {
   /** …then this many a second. With the page cap this bounds what one user can pull: ≤ 10 MiB/s. */
   historyPerSecond: 10,
   historyMaxPage: 100,
+  /**
+   * Catch-up on (re)connect, per user, in bytes of messages sent: a burst of this many (a phone back
+   * after a long flight)… (CATCH_UP_BURST_BYTES)
+   */
+  catchUpBurstBytes: 64 * 1024 * 1024,
+  /** …then this many a second: a client reconnecting in a loop cannot pull its backlog faster. (CATCH_UP_BYTES_PER_SECOND) */
+  catchUpBytesPerSecond: 8 * 1024 * 1024,
   syncMaxPage: 500,
   /** Messages per page when a device catches up after reconnecting. */
   replayPage: 500,

@@ -170,6 +170,24 @@ describe("limits", () => {
     socket.close();
   });
 
+  it("paces a user's catch-up by its byte budget: the whole backlog arrives, in order, no faster than the budget refills", async () => {
+    const [ana, bo] = await Promise.all([registerUser("cu"), registerUser("cu")]);
+    const conversation = await directConversation(ana, bo);
+    const big = "x".repeat(60 * 1024);
+    for (let i = 0; i < 12; i++) {
+      const sent = await api("POST", `/api/v1/conversations/${conversation}/messages`, { token: ana.token, body: { content: `${i}:${big}`, content_type: "text", client_msg_id: `cu-${i}` } });
+      expect(sent.status).toBe(201);
+    }
+    // ≈ 740 KB to catch up against a budget of 256 KB at once, then 256 KB a second (this project's override).
+    const started = Date.now();
+    const phone = await connect(bo.token, "phone");
+    await phone.until((s) => s.of("new_message").length >= 12, "the whole backlog", 30_000);
+    const elapsed = Date.now() - started;
+    expect(phone.of("new_message").map((m) => Number(m.content.split(":")[0]))).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(elapsed).toBeGreaterThan(1_500);
+    phone.close();
+  });
+
   it("limits presence watches per user", async () => {
     const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
     await directConversation(ana, bo);

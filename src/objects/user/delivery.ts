@@ -2,6 +2,8 @@ import type { Env } from "../../env";
 import { conversationHome } from "../homes";
 import { count } from "../../lib/metrics";
 import { KeyedSerialQueue } from "../../lib/serial";
+import { catchUpRate } from "../../lib/sendRate";
+import { TokenBuckets } from "../../lib/tokenBucket";
 import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
 import { sendFrames } from "../sockets";
@@ -26,6 +28,8 @@ export const encodeDelivered = (m: Message): DeliveredMessage => ({
  */
 export class Delivery {
   private readonly perConversation = new KeyedSerialQueue();
+  /** Catch-up bytes per user (in memory: an eviction only ever lets a user catch up sooner). */
+  private readonly catchUpBytes: TokenBuckets;
 
   constructor(
     private readonly env: Env,
@@ -34,7 +38,10 @@ export class Delivery {
     private readonly sessions: DeviceSessions,
     /** Called with what reached a user while none of their devices was connected (push notifications). */
     private readonly undelivered: (userId: string, conversationId: string, messages: DeliveredMessage[]) => void,
-  ) {}
+  ) {
+    const rate = catchUpRate(env);
+    this.catchUpBytes = new TokenBuckets(rate.burst, rate.perSecond);
+  }
 
   async deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
     await this.perConversation.run(batch.conversation_id, () => this.deliverInOrder(batch));
@@ -162,6 +169,15 @@ export class Delivery {
       if (!page.ok) return;
       // A page is one socket message for a parley.v2 client: per-message sends were most of the cost.
       const frames = page.value.messages.map((m) => JSON.stringify({ type: "new_message", ...m }));
+      // Each page draws its size from the user's catch-up budget, waiting for it if need be: one page
+      // is at most 1 MiB, the burst far more, so this only ever slows a backlog pulled again and again.
+      let owed = frames.reduce((n, f) => n + f.length, 0);
+      for (;;) {
+        owed -= this.catchUpBytes.takeUpTo(session.userId, owed);
+        if (owed <= 0) break;
+        if (session.ws.readyState !== WebSocket.OPEN) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       if (frames.length > 0 && !sendFrames(session.ws, frames, session.batched)) return;
       if (frames.length > 0) cursor = page.value.messages[page.value.messages.length - 1]!.seq;
       // Checked with no await in between, so a delivery that lands later finds the replay done.
