@@ -81,8 +81,6 @@ export const app = new Hono<AppEnv>()
 app.onError(onError);
 app.notFound(onNotFound);
 
-export type ParleyApi = typeof api;
-
 /**
  * Where the local server's socket enters (scripts/server.ts): straight into the Worker. Miniflare's
  * default entry is its asset router, a worker of its own in front of ours that would own every

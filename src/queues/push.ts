@@ -20,10 +20,8 @@ export const PushJob = z.object({
 });
 export type PushJob = z.infer<typeof PushJob>;
 
-export class VapidMissingError extends Error {}
-
 function vapid(env: Env) {
-  if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) throw new VapidMissingError("VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY are not set");
+  if (!env.VAPID_PUBLIC_KEY || !env.VAPID_PRIVATE_KEY) throw new Error("VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY are not set");
   return { subject: env.VAPID_SUBJECT || "mailto:push@parley.invalid", publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY };
 }
 
