@@ -1,4 +1,5 @@
 import { base64url } from "../lib/ids";
+import { sameBytes } from "../lib/timingSafe";
 
 /**
  * Password hashing at OWASP's 2023 cost for PBKDF2-SHA256: 600,000 HMAC iterations. workerd caps one
@@ -37,7 +38,7 @@ export async function verifyPassword(password: string, record: PasswordRecord): 
   const salt = fromBase64url(record.salt);
   const actual = await derive(password, salt, record.iterations, record.rounds ?? 1);
   const expected = fromBase64url(record.hash);
-  return timingSafeEqual(actual, expected);
+  return sameBytes(actual, expected);
 }
 
 /** A record to verify against when the username does not exist, so timing does not reveal it. */
@@ -56,13 +57,6 @@ async function derive(password: string, salt: Uint8Array, iterations: number, ro
     secret = new Uint8Array(await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, key, 256));
   }
   return secret;
-}
-
-function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 function fromBase64url(s: string): Uint8Array {

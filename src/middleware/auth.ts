@@ -8,9 +8,8 @@ import { errorResponse } from "./errors";
 export interface AuthVariables {
   userId: string;
   username: string;
-  /** The token's id and expiry (seconds), for logout. */
+  /** The token's id. */
   tokenId: string;
-  tokenExp: number;
   /** The token's claims, for refresh and logout. */
   claims: TokenClaims;
   /**
@@ -62,7 +61,6 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   c.set("userId", claims.sub);
   c.set("username", claims.username);
   c.set("tokenId", claims.jti);
-  c.set("tokenExp", claims.exp);
   c.set("claims", claims);
   c.set("sessionId", claims.sid ?? claims.jti);
   await next();

@@ -18,6 +18,12 @@ export class ApiError extends Error {
   }
 }
 
+/** An object's answer, or its refusal thrown as the HTTP error shape. */
+export function unwrap<T>(result: { ok: true; value: T } | { ok: false; error: ProtocolError }): T {
+  if (!result.ok) throw ApiError.from(result.error);
+  return result.value;
+}
+
 export function errorResponse(c: Context, code: ErrorCode, message: string) {
   return c.json({ error: { code, message } }, errorStatus[code] as ContentfulStatusCode);
 }

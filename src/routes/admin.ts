@@ -1,16 +1,11 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../middleware/auth";
+import { sameSecret } from "../lib/timingSafe";
 import { ApiError } from "../middleware/errors";
 import { validate } from "../middleware/validate";
 import { ErrorCode, RehomeBody, type RehomeResponse } from "../protocol";
 
-/** Compares secrets in time independent of where they differ (the lengths are not secret). */
-function sameSecret(given: string, expected: string): boolean {
-  const a = new TextEncoder().encode(given);
-  const b = new TextEncoder().encode(expected);
-  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
-}
 
 /** Only with ADMIN_SECRET set, and only for a request that carries it as its bearer token. */
 const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { conversationHome, userHome } from "../objects/homes";
 import { conversationIdPattern, directConversationId, newId } from "../lib/ids";
-import { ApiError } from "../middleware/errors";
+import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import {
@@ -41,11 +41,6 @@ function bulkResponse(ids: string[], outcomes: Result<unknown>[]) {
   };
 }
 
-/** Unwraps an object's answer, turning a refusal into the HTTP error shape. */
-function unwrap<T>(result: Result<T>): T {
-  if (!result.ok) throw ApiError.from(result.error);
-  return result.value;
-}
 
 /** The conversation id from the path; anything that is not one of ours is a plain 404. */
 function conversationParam(id: string): string {

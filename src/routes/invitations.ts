@@ -1,21 +1,16 @@
 import { Hono } from "hono";
 import { conversationHome, userHome } from "../objects/homes";
 import { conversationIdPattern } from "../lib/ids";
-import type { Result } from "../lib/result";
-import { ApiError } from "../middleware/errors";
+import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { ErrorCode, Limits } from "../protocol";
-import { admitJoins, releaseJoins } from "./joins";
+import { admitJoins, releaseJoins, settleVerdicts } from "./joins";
 
 /**
  * The two ways into a group besides being added: accepting an invitation (sent when the user's
  * "who can add me" setting did not allow the adder) and a group's invite link.
  */
 
-function unwrap<T>(result: Result<T>): T {
-  if (!result.ok) throw ApiError.from(result.error);
-  return result.value;
-}
 
 export const invitationRoutes = new Hono<AppEnv>()
   .get("/", async (c) => c.json({ invitations: await userHome(c.env, c.var.userId).invitations(c.var.userId) }))
@@ -64,11 +59,9 @@ export const inviteLinkRoutes = new Hono<AppEnv>()
       throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.groupChangeBurst} group joins or changes at once, then one every ${Limits.groupChangeEverySeconds} s`);
     }
     // Joining by link is the user's own doing: it counts toward their own cap.
-    const [verdict] = await admitJoins(c.env, [{ user_id: me, conversation_id: id, adder_id: me, group: true }]);
-    if (verdict === "own_limit") {
-      throw new ApiError(ErrorCode.tooManyConversations, `you are in ${Limits.conversationsPerUser} conversations of your own: leave some first`);
-    }
+    const requests = [{ user_id: me, conversation_id: id, adder_id: me, group: true }];
+    const { held } = await settleVerdicts(c.env, requests, await admitJoins(c.env, requests));
     const joined = await conversationHome(c.env, id).join(id, me, { token });
-    if (!joined.ok && verdict === "held") await releaseJoins(c.env, [{ user_id: me, conversation_id: id }]);
+    if (!joined.ok) await releaseJoins(c.env, held);
     return c.json({ conversation: unwrap(joined) });
   });

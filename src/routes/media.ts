@@ -9,7 +9,7 @@ import { matchesDeclaredType, SNIFF_BYTES } from "../media/sniff";
 import { mediaStore } from "../media/storage";
 import { signUpload, signView, verifyUpload, verifyView } from "../media/uploadToken";
 import type { AppEnv } from "../middleware/auth";
-import { ApiError } from "../middleware/errors";
+import { ApiError, unwrap } from "../middleware/errors";
 import { validate } from "../middleware/validate";
 import { ErrorCode, Limits, MediaUploadBody } from "../protocol";
 import type { MediaJob } from "../queues/media";
@@ -180,8 +180,7 @@ export const mediaRoutes = new Hono<AppEnv>()
       expires_at: now + Limits.uploadUrlTtlMs,
     };
     // Rate and quota, per user: the declared size counts from now (an unfinished upload is deleted later).
-    const admitted = await userHome(c.env, c.var.userId).admitUpload(c.var.userId, record.media_id, record.size, record.expires_at);
-    if (!admitted.ok) throw ApiError.from(admitted.error);
+    unwrap(await userHome(c.env, c.var.userId).admitUpload(c.var.userId, record.media_id, record.size, record.expires_at));
     await writeRecord(c.env, record);
     const store = await mediaStore(c.env);
     let upload: { url: string; headers: Record<string, string> };

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { userHome } from "../objects/homes";
 import type { AppEnv } from "../middleware/auth";
-import { ApiError } from "../middleware/errors";
+import { ApiError, unwrap } from "../middleware/errors";
 import { validate } from "../middleware/validate";
 import { ErrorCode, Limits, PushSubscriptionBody } from "../protocol";
 
@@ -12,8 +12,7 @@ export const pushRoutes = new Hono<AppEnv>()
     return c.json({ key: c.env.VAPID_PUBLIC_KEY });
   })
   .post("/subscriptions", validate("json", PushSubscriptionBody), async (c) => {
-    const result = await userHome(c.env, c.var.userId).subscribePush(c.var.userId, c.req.valid("json"), c.var.sessionId);
-    if (!result.ok) throw ApiError.from(result.error);
+    unwrap(await userHome(c.env, c.var.userId).subscribePush(c.var.userId, c.req.valid("json"), c.var.sessionId));
     return c.body(null, 201);
   })
   .delete("/subscriptions/:device_id", async (c) => {

@@ -3,7 +3,7 @@ import { directoryStub } from "../env";
 import { conversationHome, userHome } from "../objects/homes";
 import { directConversationId, userIdPattern } from "../lib/ids";
 import { cachedProfile } from "../lib/profileCache";
-import { ApiError } from "../middleware/errors";
+import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
@@ -52,9 +52,7 @@ export const userRoutes = new Hono<AppEnv>()
     return c.json({ user });
   })
   .get("/:id/presence", async (c) => {
-    const result = await userHome(c.env, c.var.userId).presenceOf(c.var.userId, c.req.param("id"));
-    if (!result.ok) throw ApiError.from(result.error);
-    return c.json(result.value);
+    return c.json(unwrap(await userHome(c.env, c.var.userId).presenceOf(c.var.userId, c.req.param("id"))));
   })
   .get("/", validate("query", UserLookupQuery), async (c) => {
     const { username } = c.req.valid("query");

@@ -1,4 +1,5 @@
 import { randomToken } from "../../lib/ids";
+import { sameSecret } from "../../lib/timingSafe";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type MemberRole, type ProtocolError } from "../../protocol";
 import type { ConversationStore } from "./store";
@@ -64,7 +65,7 @@ export function join(
   }
   if ("token" in via) {
     const current = store.inviteToken();
-    if (current === null || !sameToken(current, via.token)) return refuse(ErrorCode.inviteLinkInvalid, "this invite link was revoked or is not valid");
+    if (current === null || !sameSecret(via.token, current)) return refuse(ErrorCode.inviteLinkInvalid, "this invite link was revoked or is not valid");
   } else if (store.member(via.invitation)?.role !== "admin") {
     return refuse(ErrorCode.invitationNotFound, "the invitation lapsed: whoever sent it is no longer an admin of the group");
   }
@@ -77,14 +78,6 @@ export function join(
     store.saveHead();
   });
   return ok(true);
-}
-
-/** Compares tokens in time independent of where they differ. */
-function sameToken(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
 
 /** An admin creates the group's invite link (or gets the current one), or revokes it. */

@@ -226,7 +226,16 @@ export class Consent {
   }
 
   invitation(userId: string, conversationId: string, now: number): Invitation | null {
-    return this.invitations(userId, now).find((i) => i.conversation_id === conversationId) ?? null;
+    return (
+      this.sql
+        .exec<Invitation>(
+          "SELECT conversation_id, name, inviter_id, created_at, expires_at FROM invitations WHERE user_id = ? AND conversation_id = ? AND expires_at > ?",
+          userId,
+          conversationId,
+          now,
+        )
+        .toArray()[0] ?? null
+    );
   }
 
   /** Declined (or its group is gone): returns whether there was one. */

@@ -93,10 +93,6 @@ export class InboxStore {
     return this.writtenLastSeq(conversationId) !== null;
   }
 
-  count(userId: string): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inbox WHERE user_id = ?", userId).one().n;
-  }
-
   /** The newest seq delivered here (held or written), or null if no user here has the conversation. */
   lastSeq(conversationId: string): number | null {
     const written = this.writtenLastSeq(conversationId);
