@@ -1,3 +1,4 @@
+import { log } from "../lib/log";
 import { MAX_SERVER_BATCH_BYTES, type ErrorFrame, type ProtocolError } from "../protocol";
 
 /** An `error` frame, encoded; echoes the client_msg_id of the send it refuses, if any. */
@@ -38,11 +39,18 @@ export function sendFrame(ws: WebSocket, frame: string): boolean {
   }
 }
 
-/** Completes the closing handshake (1005/1006 are reserved and cannot be sent back). */
-export function answerClose(ws: WebSocket, code: number, reason: string) {
+/**
+ * Closes a socket, the one way every socket is closed: never throws, and never sends a close frame
+ * on a transport that is already gone. 1005, 1006 and 1015 are reserved codes that only report a
+ * close (none sent, transport lost, TLS failure) and may not be sent: when answering a peer's close
+ * with 1005 the handshake is completed with 1000; after 1006 or 1015 there is nobody to answer.
+ */
+export function closeSocket(ws: WebSocket, code: number, reason: string) {
+  if (code === 1006 || code === 1015 || ws.readyState === WebSocket.CLOSED) return;
   try {
-    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-  } catch {
-    /* already closed */
+    ws.close(code === 1005 ? 1000 : code, reason);
+  } catch (error) {
+    // Closed by the other side between the check and the call: nothing is left to do.
+    log.debug("socket close refused", { code, error });
   }
 }

@@ -20,7 +20,7 @@ import {
 import { guarded } from "../guard";
 import { conversationHome, conversationHomeName } from "../homes";
 import { hasSchema, migrate } from "../migrations";
-import { answerClose, errorFrame, sendFrame } from "../sockets";
+import { closeSocket, errorFrame, sendFrame } from "../sockets";
 import { CONVERSATION_ID_HEADER, jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { parseHotWindow } from "./archive";
 import { Conversation, type ConversationHost } from "./conversation";
@@ -280,7 +280,7 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    answerClose(ws, code, reason);
+    closeSocket(ws, code, reason);
   }
 
   // ---- the alarm ------------------------------------------------------------

@@ -26,7 +26,7 @@ import { guarded } from "../guard";
 import { groupChangeRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import { hasSchema, migrate } from "../migrations";
-import { answerClose, errorFrame, sendFrame } from "../sockets";
+import { closeSocket, errorFrame, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
@@ -598,7 +598,7 @@ export class UserObject extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // The close is always answered, whatever the bookkeeping does.
-    answerClose(ws, code, reason);
+    closeSocket(ws, code, reason);
     await guarded("device socket close", {}, async () => this.socketGone(ws));
   }
 
