@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { Limits } from "../protocol";
+import { ErrorCode, Limits, type ProtocolError } from "../protocol";
 
 export interface Rate {
   burst: number;
@@ -35,3 +35,15 @@ export const catchUpRate = (env: Env): Rate =>
 /** The per-user rate of history and sync requests (HISTORY_BURST / HISTORY_PER_SECOND). */
 export const historyRate = (env: Env): Rate =>
   rateOf(env.HISTORY_BURST, env.HISTORY_PER_SECOND, { burst: Limits.historyBurst, perSecond: Limits.historyPerSecond });
+
+/** The refusal of a send over the rate, the same on both sockets and REST: the client resends later with the same id. */
+export const sendRateLimited: ProtocolError = {
+  code: ErrorCode.rateLimited,
+  message: `slow down: at most ${Limits.sendPerSecond} messages a second (bursts of ${Limits.sendBurst}); resend later`,
+};
+
+/** The refusal of a history page or sync over the rate, the same on both sockets and REST. */
+export const historyRateLimited: ProtocolError = {
+  code: ErrorCode.rateLimited,
+  message: `slow down: at most ${Limits.historyPerSecond} history or sync requests a second (bursts of ${Limits.historyBurst})`,
+};

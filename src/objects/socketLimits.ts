@@ -1,4 +1,4 @@
-import { ErrorCode, Limits } from "../protocol";
+import { ErrorCode } from "../protocol";
 
 /**
  * What both socket kinds (device sockets in user objects, live sockets in conversation objects)
@@ -11,14 +11,6 @@ const SEND_BLOCK_MS = 30_000;
 /** `sync` requests that may wait behind the running one on a socket. */
 export const MAX_WAITING_SYNCS = 4;
 
-export const sendRateLimited = {
-  code: ErrorCode.rateLimited,
-  message: `slow down: at most ${Limits.sendPerSecond} messages a second (bursts of ${Limits.sendBurst}); resend later`,
-};
-export const historyRateLimited = {
-  code: ErrorCode.rateLimited,
-  message: `slow down: at most ${Limits.historyPerSecond} history or sync requests a second (bursts of ${Limits.historyBurst})`,
-};
 export const syncsFull = {
   code: ErrorCode.rateLimited,
   message: `one sync at a time per socket (${MAX_WAITING_SYNCS} may wait); wait for the answers`,

@@ -1,5 +1,5 @@
 import { log } from "../lib/log";
-import { MAX_SERVER_BATCH_BYTES, type ErrorFrame, type ProtocolError } from "../protocol";
+import { HEARTBEAT_RESPONSE, MAX_SERVER_BATCH_BYTES, type ErrorFrame, type Message, type MessageAck, type ProtocolError } from "../protocol";
 
 /** An `error` frame, encoded; echoes the client_msg_id of the send it refuses, if any. */
 export function errorFrame(error: ProtocolError, clientMsgId?: string): string {
@@ -7,6 +7,26 @@ export function errorFrame(error: ProtocolError, clientMsgId?: string): string {
   if (clientMsgId !== undefined) frame.client_msg_id = clientMsgId;
   return JSON.stringify(frame);
 }
+
+/**
+ * The one encoder of `new_message`: fan-out, catch-up, sync on both sockets and the inbox's last
+ * message all send what this builds, so a field added to a message reaches every path at once.
+ */
+export function newMessageFrame(m: Message): string {
+  return JSON.stringify({ type: "new_message", ...m });
+}
+
+/** A stored send's `message_ack`. */
+export function ackFrame(ack: MessageAck): string {
+  return JSON.stringify({ type: "message_ack", ...ack });
+}
+
+/** What a send came to, as the frame that tells its sender: an ack, or an error naming the send. */
+export function sendOutcomeFrame(outcome: { ok: true; ack: MessageAck } | { ok: false; client_msg_id: string; error: ProtocolError }): string {
+  return outcome.ok ? ackFrame(outcome.ack) : errorFrame(outcome.error, outcome.client_msg_id);
+}
+
+export const heartbeatAckFrame = HEARTBEAT_RESPONSE;
 
 /**
  * Sends already-encoded frames, in order: as JSON arrays of up to MAX_SERVER_BATCH_BYTES when the

@@ -19,6 +19,7 @@ import {
 } from "../protocol";
 import type { Env } from "../env";
 import { ok, refuse, type Result } from "../lib/result";
+import { historyRateLimited, sendRateLimited } from "../lib/sendRate";
 import { admitJoins, releaseJoins, sendInvitations, settleVerdicts } from "./joins";
 
 /** Many conversations at once, a bounded number in flight (each is a call to its object). */
@@ -170,7 +171,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   .get("/:id/messages", validate("query", HistoryQuery), async (c) => {
     const id = conversationParam(c.req.param("id"));
     if (!(await userHome(c.env, c.var.userId).admitHistory(c.var.userId))) {
-      throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.historyPerSecond} history requests a second (bursts of ${Limits.historyBurst})`);
+      throw ApiError.from(historyRateLimited);
     }
     const page = unwrap(await conversationHome(c.env, id).history(id, c.var.userId, c.req.valid("query")));
     return c.json(page);
@@ -178,7 +179,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
     const id = conversationParam(c.req.param("id"));
     if ((await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, 1, id)) === 0) {
-      throw new ApiError(ErrorCode.rateLimited, `slow down: at most ${Limits.sendPerSecond} messages a second; retry shortly`);
+      throw ApiError.from(sendRateLimited);
     }
     const [outcome] = unwrap(await conversationHome(c.env, id).sendMessages(id, c.var.userId, [c.req.valid("json")]));
     if (!outcome!.ok) throw ApiError.from(outcome!.error);

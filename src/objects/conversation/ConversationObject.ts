@@ -7,8 +7,7 @@ import {
   ErrorCode,
   HEARTBEAT_REQUEST,
   HEARTBEAT_RESPONSE,
-  parseClientMessage,
-  type ClientFrame,
+  Subprotocol,
   type Conversation as ConversationInfo,
   type DeliveryStatus,
   type HistoryQuery,
@@ -20,8 +19,8 @@ import {
 import { guarded } from "../guard";
 import { conversationHome, conversationHomeName } from "../homes";
 import { hasSchema, migrate } from "../migrations";
-import { closeSocket, errorFrame, sendFrame } from "../sockets";
-import { CONVERSATION_ID_HEADER, jsonError, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
+import { closeSocket } from "../sockets";
+import { CONVERSATION_ID_HEADER, jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { parseHotWindow } from "./archive";
 import { Conversation, type ConversationHost } from "./conversation";
 import type { CursorMove, CursorMoved } from "./cursors";
@@ -256,7 +255,8 @@ export class ConversationObject extends DurableObject<Env> {
     }
     const conversationId = request.headers.get(CONVERSATION_ID_HEADER) ?? "";
     const pair = new WebSocketPair();
-    const accepted = this.conversation(conversationId).acceptLive(pair[1], request.headers.get(USER_ID_HEADER) ?? "", request.headers.get(TOKEN_ID_HEADER));
+    const batched = request.headers.get(SUBPROTOCOL_HEADER) === Subprotocol.batched;
+    const accepted = this.conversation(conversationId).acceptLive(pair[1], request.headers.get(USER_ID_HEADER) ?? "", request.headers.get(TOKEN_ID_HEADER), batched);
     // Refused before accepting: a non-member never gets an open socket.
     if (!accepted.ok) return jsonError(accepted.error.code === ErrorCode.notAMember ? 403 : 404, accepted.error.code, accepted.error.message);
     return upgradeResponse(request, pair[0]);
@@ -265,18 +265,7 @@ export class ConversationObject extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
     const who = liveAttachment(ws);
     if (!who) return;
-    const frames: ClientFrame[] = [];
-    for (const parsed of parseClientMessage(raw)) {
-      if (parsed.ok) frames.push(parsed.frame);
-      else sendFrame(ws, JSON.stringify(parsed.error));
-    }
-    try {
-      this.conversation(who.conversation_id).liveFrames(ws, who, frames);
-    } catch (err) {
-      // One bad frame must not poison the object or the socket.
-      console.error(JSON.stringify({ level: "error", msg: "live frame failed", error: String(err) }));
-      sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }));
-    }
+    await this.conversation(who.conversation_id).liveMessage(ws, who, raw);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -4,7 +4,6 @@ import {
   CloseCode,
   ErrorCode,
   Limits,
-  type ClientFrame,
   type Conversation as ConversationInfo,
   type DeliveryStatus,
   type HistoryQuery,
@@ -22,7 +21,7 @@ import { HistoryArchive } from "./archive";
 import { CursorMoves, type CursorMove, type CursorMoved } from "./cursors";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import { LiveSockets, type LiveAttachment } from "./live";
-import { handleLiveFrames } from "./liveFrames";
+import { LiveFramePort, liveSession } from "./liveFrames";
 import * as membership from "./membership";
 import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
@@ -68,6 +67,8 @@ export class Conversation {
   private readonly cursors: CursorMoves;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
   private lastAppendAt = 0;
+  /** Frames from live sockets, through the frame core both socket kinds share. */
+  private readonly liveFramePort: LiveFramePort;
 
   constructor(
     private readonly host: ConversationHost,
@@ -86,6 +87,15 @@ export class Conversation {
     const blocking = (userId: string, otherId: string) => this.withheld.blocking(userId, otherId);
     this.cursors = new CursorMoves(this.store, this.archive, host.notices, (userId) => this.checkMember(userId), (p) => ctx.waitUntil(p), blocking);
     this.typingTracker = new TypingTracker(this.store, env, this.live, wake, (p) => ctx.waitUntil(p), blocking);
+    this.liveFramePort = new LiveFramePort({
+      id,
+      sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
+      history: (user, query) => this.history(user, query),
+      updateCursorAndTellUser: (user, status, serverMsgId) => this.updateCursorAndTellUser(user, status, serverMsgId),
+      typing: (user, status) => this.typing(user, status),
+      admitSends: (user, count) => userHome(env, user).admitSendsUpTo(user, count, id),
+      admitHistory: (user) => userHome(env, user).admitHistory(user),
+    });
   }
 
   get exists(): boolean {
@@ -301,10 +311,10 @@ export class Conversation {
   // ---- the live conversation socket ----------------------------------------
 
   /** Accepts a live socket for a member; anyone else is refused before anything is accepted. */
-  acceptLive(ws: WebSocket, userId: string, tokenId: string | null): Result<LiveAttachment> {
+  acceptLive(ws: WebSocket, userId: string, tokenId: string | null, batched: boolean): Result<LiveAttachment> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
-    return ok(this.live.accept(ws, userId, tokenId));
+    return ok(this.live.accept(ws, userId, tokenId, batched));
   }
 
   /** The user logged out: close their live sockets (those of one token, or all of them). */
@@ -312,26 +322,13 @@ export class Conversation {
     this.live.closeUser(userId, CloseCode.revoked, "logged out", tokenId);
   }
 
-  /** Frames from a live socket: the sends of one socket message are stored as one batch. */
-  liveFrames(ws: WebSocket, who: LiveAttachment, frames: ClientFrame[]): void {
+  /** A live socket's message: its frames go through the frame core (../frameCore.ts). */
+  async liveMessage(ws: WebSocket, who: LiveAttachment, raw: string | ArrayBuffer): Promise<void> {
     if (!this.store.member(who.user_id)) {
       this.live.closeUser(who.user_id, CloseCode.revoked, "you are no longer a member");
       return;
     }
-    handleLiveFrames(
-      {
-        conversationId: () => this.id,
-        sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
-        history: (user, query) => this.history(user, query),
-        updateCursor: (user, status, id) => this.updateCursorAndTellUser(user, status, id),
-        typing: (user, status) => this.typing(user, status),
-        admitSends: (user, count) => userHome(this.host.env, user).admitSendsUpTo(user, count, this.id),
-        admitHistory: (user) => userHome(this.host.env, user).admitHistory(user),
-      },
-      ws,
-      who,
-      frames,
-    );
+    await this.liveFramePort.core.receive(liveSession(ws, who), raw);
   }
 
   /** A cursor moved on a live socket: the user's own inbox (read state, unread count) follows. */

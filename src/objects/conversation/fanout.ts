@@ -1,3 +1,4 @@
+import { newMessageFrame } from "../sockets";
 import type { Env } from "../../env";
 import { CloseCode } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
@@ -163,14 +164,14 @@ export class Fanout {
         seq: m.seq,
         sender_id: m.sender_id,
         timestamp: m.timestamp,
-        frame: JSON.stringify({ type: "new_message", ...m }),
+        frame: newMessageFrame(m),
         origin_device: this.origins.get(m.seq),
         system: m.content_type === "system" ? m.content : undefined,
       };
       const blocker = blocks?.withheldFrom(m);
       if (blocker) {
         delivered.withheld_from = blocker;
-        delivered.withheld_frame = JSON.stringify({ type: "new_message", ...placeholder(m) });
+        delivered.withheld_frame = newMessageFrame(placeholder(m));
       }
       return delivered;
     });

@@ -14,6 +14,8 @@ export interface LiveAttachment {
   live_id: string;
   /** When it was accepted. */
   opened_at: number;
+  /** Speaks `parley.v2`: frames may be sent to it as arrays (protocol/frames.ts, Subprotocol). */
+  batched?: boolean;
 }
 
 const conversationTag = (conversationId: string) => `conversation:${conversationId}`;
@@ -37,7 +39,7 @@ export class LiveSockets {
    * 32,768 sockets are shared by every member (and every conversation it holds), so opening one more
    * closes that user's oldest (the SDK opens one at a time, so only a misbehaving client gets there).
    */
-  accept(ws: WebSocket, userId: string, tokenId: string | null): LiveAttachment {
+  accept(ws: WebSocket, userId: string, tokenId: string | null, batched = false): LiveAttachment {
     const mine = this.ctx
       .getWebSockets(memberTag(this.conversationId, userId))
       .filter((s) => s.readyState === WebSocket.OPEN)
@@ -49,7 +51,7 @@ export class LiveSockets {
         /* already closing */
       }
     }
-    const attachment: LiveAttachment = { conversation_id: this.conversationId, user_id: userId, live_id: crypto.randomUUID(), opened_at: Date.now() };
+    const attachment: LiveAttachment = { conversation_id: this.conversationId, user_id: userId, live_id: crypto.randomUUID(), opened_at: Date.now(), batched };
     const tags = [conversationTag(this.conversationId), memberTag(this.conversationId, userId)];
     if (tokenId) tags.push(tokenTag(tokenId));
     this.ctx.acceptWebSocket(ws, tags);

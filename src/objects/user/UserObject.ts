@@ -8,9 +8,7 @@ import {
   HEARTBEAT_REQUEST,
   HEARTBEAT_RESPONSE,
   Limits,
-  parseClientMessage,
   Subprotocol,
-  type ClientFrame,
   type Conversation,
   type ConversationSummary,
   type DeliveryStatus,
@@ -26,7 +24,7 @@ import { guarded } from "../guard";
 import { groupChangeRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import { hasSchema, migrate } from "../migrations";
-import { closeSocket, errorFrame, sendFrame } from "../sockets";
+import { closeSocket, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
@@ -38,7 +36,7 @@ import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
 import { Profiles } from "./profiles";
 import { PushNotifier } from "./push";
-import { DeviceSessions, type DeviceSession } from "./sessions";
+import { DeviceSessions } from "./sessions";
 import { TokenLedger } from "./tokens";
 import { UploadLedger } from "./uploads";
 import type { SessionGrant } from "../../auth/tokens";
@@ -573,27 +571,7 @@ export class UserObject extends DurableObject<Env> {
     const session = this.sessions.get(ws);
     if (!session) return;
     this.presence.noteFrame(ws, Date.now());
-    // Frames of one socket message start in order without waiting for each other, so a batch of
-    // sends reaches the outbox whole and is stored in one transaction.
-    const handling = parseClientMessage(raw).map((parsed) => {
-      if (!parsed.ok) {
-        sendFrame(ws, JSON.stringify(parsed.error));
-        return null;
-      }
-      return this.handleFrame(session, parsed.frame);
-    });
-    await Promise.all(handling);
-  }
-
-  /** One bad frame must not poison the object or the socket: log it, tell the client little. */
-  private async handleFrame(session: DeviceSession, frame: ClientFrame): Promise<void> {
-    try {
-      await this.frames.handle(session, frame);
-    } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "frame handler failed", frame: frame.type, error: String(err) }));
-      const clientMsgId = frame.type === "send_message" ? frame.client_msg_id : undefined;
-      sendFrame(session.ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }, clientMsgId));
-    }
+    await this.frames.core.receive(session, raw);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

@@ -6,7 +6,7 @@ import { catchUpRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
-import { sendFrames } from "../sockets";
+import { newMessageFrame, sendFrames } from "../sockets";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
 import type { DeviceSession, DeviceSessions } from "./sessions";
@@ -15,7 +15,7 @@ export const encodeDelivered = (m: Message): DeliveredMessage => ({
   seq: m.seq,
   sender_id: m.sender_id,
   timestamp: m.timestamp,
-  frame: JSON.stringify({ type: "new_message", ...m }),
+  frame: newMessageFrame(m),
   system: m.content_type === "system" ? m.content : undefined,
 });
 
@@ -168,7 +168,7 @@ export class Delivery {
       const page = await conversationHome(this.env, conversationId).history(conversationId, session.userId, { after: cursor, limit: Limits.replayPage });
       if (!page.ok) return;
       // A page is one socket message for a parley.v2 client: per-message sends were most of the cost.
-      const frames = page.value.messages.map((m) => JSON.stringify({ type: "new_message", ...m }));
+      const frames = page.value.messages.map(newMessageFrame);
       // Each page draws its size from the user's catch-up budget, waiting for it if need be: one page
       // is at most 1 MiB, the burst far more, so this only ever slows a backlog pulled again and again.
       let owed = frames.reduce((n, f) => n + f.length, 0);

@@ -3,7 +3,7 @@ import { ErrorCode, type OutgoingMessage, type ProtocolError } from "../../proto
 import type { SendBatch, SendOutcome } from "../conversation/ConversationObject";
 import { conversationHome, conversationHomeName, conversationHomeStub } from "../homes";
 import type { Result } from "../../lib/result";
-import { errorFrame, sendFrames } from "../sockets";
+import { sendFrames, sendOutcomeFrame } from "../sockets";
 import type { DeviceSession } from "./sessions";
 
 type Send = { session: DeviceSession; conversationId: string; message: OutgoingMessage };
@@ -125,7 +125,7 @@ export class Outbox {
     for (const { sends, result } of batches) {
       sends.forEach((s, i) => {
         const outcome = result.ok ? result.value[i]! : { ok: false as const, client_msg_id: s.message.client_msg_id, error: result.error };
-        const frame = outcome.ok ? JSON.stringify({ type: "message_ack", ...outcome.ack }) : errorFrame(outcome.error, outcome.client_msg_id);
+        const frame = sendOutcomeFrame(outcome);
         const key = `${s.session.userId}\n${s.session.deviceId}`;
         let device = byDevice.get(key);
         if (!device) {
