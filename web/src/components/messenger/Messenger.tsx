@@ -1,17 +1,17 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ParleyApiError, ParleyClient } from "../../../src/client";
-import { IndexedDbOutbox } from "../../../src/client/outbox-idb";
-import { AppContext, type AppServices } from "../context";
-import { closeNotifications, forgetPush, onWorkerMessage, resumePush, setBadge } from "../push";
-import { deviceId, loadSession, saveSession, SESSION_KEY, type Session } from "../session";
-import { UserDirectory } from "../users";
-import { ChatView } from "./ChatView";
-import { ConnectionBanner } from "./ConnectionBanner";
-import { ConversationList } from "./ConversationList";
-import { EmptyState } from "./EmptyState";
-import { Avatar } from "./Avatar";
-import { SettingsIcon } from "./icons";
-import { SettingsDialog } from "./SettingsDialog";
+import { ParleyApiError, ParleyClient } from "../../../../src/client";
+import { IndexedDbOutbox } from "../../../../src/client/outbox-idb";
+import { AppContext, type AppServices } from "../../context";
+import { closeNotifications, forgetPush, onWorkerMessage, resumePush, setBadge } from "../../push";
+import { deviceId, loadSession, saveSession, SESSION_KEY, type Session } from "../../session";
+import { UserDirectory } from "../../users";
+import { ChatView } from "../chat/ChatView";
+import { ConnectionBanner } from "../ConnectionBanner";
+import { ConversationList } from "../ConversationList";
+import { EmptyState } from "../EmptyState";
+import { Avatar } from "../Avatar";
+import { SettingsIcon } from "../icons";
+import { SettingsDialog } from "../SettingsDialog";
 
 /** The selected chat lives in the URL hash (#/c/<id>) so the browser's Back button leaves a chat. */
 function hashConversation(): string | null {
