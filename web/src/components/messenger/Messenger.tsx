@@ -3,7 +3,7 @@ import { AppContext, type AppServices } from "../../context";
 import type { Session } from "../../session";
 import { ChatView } from "../chat/ChatView";
 import { ConnectionBanner } from "../ConnectionBanner";
-import { ConversationList } from "../ConversationList";
+import { ConversationList } from "../list/ConversationList";
 import { EmptyState } from "../EmptyState";
 import { SettingsDialog } from "../SettingsDialog";
 import { AppHeader } from "./AppHeader";

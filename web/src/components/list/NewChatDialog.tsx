@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
-import { useApp } from "../context";
-import { errorText } from "../errors";
-import { Dialog } from "./Dialog";
+import { useApp } from "../../context";
+import { errorText } from "../../errors";
+import { Dialog } from "../Dialog";
 
 /** Start (or reopen) a direct chat with someone by username. */
 export function NewChatDialog({ onClose }: { onClose(): void }) {
