@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { AuthScreen } from "./components/AuthScreen";
-import { Messenger } from "./components/Messenger";
+import { Messenger } from "./components/messenger/Messenger";
 import { clearSession, loadSession, saveSession, type Session } from "./session";
 
 /** Signed out: the auth screen. Signed in: the messenger, rebuilt from scratch per session. */

@@ -1,4 +1,4 @@
-import type { Presence, SystemEvent } from "../../src/client";
+import { SystemEvent, type Presence } from "../../src/client";
 
 const time = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 const weekday = new Intl.DateTimeFormat(undefined, { weekday: "long" });
@@ -76,12 +76,16 @@ export function typingText(names: string[], group: boolean): string {
 
 /** A system message as a sentence. `name` resolves user ids (and says "You" for the reader). */
 export function systemText(content: string, name: (userId: string) => string): string {
-  let event: SystemEvent;
+  let json: unknown;
   try {
-    event = JSON.parse(content) as SystemEvent;
+    json = JSON.parse(content);
   } catch {
     return content;
   }
+  // An event this client does not know (a newer server's) still reads as something.
+  const parsed = SystemEvent.safeParse(json);
+  if (!parsed.success) return "The group was updated";
+  const event = parsed.data;
   const actor = name(event.actor);
   // "Ana removed you", not "Ana removed You".
   const object = (userId: string) => {
@@ -107,8 +111,6 @@ export function systemText(content: string, name: (userId: string) => string): s
       return event.role === "admin"
         ? `${actor} made ${object(event.user_id)} an admin`
         : `${actor} removed ${object(event.user_id)} as admin`;
-    default:
-      return "The group was updated";
   }
 }
 

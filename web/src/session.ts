@@ -1,21 +1,19 @@
-import type { User } from "../../src/client";
+import type { z } from "zod";
+import { AuthResponse } from "../../src/client";
 
-/** What survives a reload: the login token and the account it belongs to. */
-export interface Session {
-  token: string;
-  user: User;
-}
+/** What survives a reload: what logging in answered, the token kept current as it rotates. */
+export type Session = z.infer<typeof AuthResponse>;
 
 export const SESSION_KEY = "parley.session";
 const DEVICE_KEY = "parley.device_id";
 
+/** The stored session, or null if there is none or it is not one (an older app's, or edited by hand). */
 export function loadSession(): Session | null {
   try {
     const raw = localStorage.getItem(SESSION_KEY);
     if (!raw) return null;
-    const parsed = JSON.parse(raw) as Partial<Session>;
-    if (typeof parsed.token !== "string" || !parsed.user || typeof parsed.user.user_id !== "string") return null;
-    return parsed as Session;
+    const parsed = AuthResponse.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }

@@ -1,4 +1,4 @@
-import type { ParleyClient, User } from "../../src/client";
+import { User, type ParleyClient } from "../../src/client";
 
 /**
  * The names this browser knows: the signed-in account, username searches (new chat, add member),
@@ -15,8 +15,11 @@ export class UserDirectory {
   constructor(readonly me: User) {
     this.storageKey = `parley.users.${me.user_id}`;
     try {
-      const saved = JSON.parse(localStorage.getItem(this.storageKey) ?? "[]") as User[];
-      for (const u of saved) if (u && typeof u.user_id === "string") this.users.set(u.user_id, u);
+      const saved: unknown = JSON.parse(localStorage.getItem(this.storageKey) ?? "[]");
+      for (const entry of Array.isArray(saved) ? saved : []) {
+        const user = User.safeParse(entry);
+        if (user.success) this.users.set(user.data.user_id, user.data);
+      }
     } catch {
       /* a corrupt cache is only a cache */
     }

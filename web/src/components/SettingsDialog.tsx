@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from "preact/hooks";
-import { ParleyApiError, type UserSettings } from "../../../src/client";
+import { GroupsAdd, ParleyApiError, PresenceVisibleTo, type UserSettings } from "../../../src/client";
 import { useApp } from "../context";
 import { disablePush, enablePush, PUSH_BLOCKED, PUSH_UNAVAILABLE, PushSetupError, pushState, type PushState } from "../push";
 import { deviceId } from "../session";
@@ -54,15 +54,26 @@ function errorText(err: unknown): string {
 
 type SettingKey = keyof UserSettings;
 
-type Audience = "everyone" | "contacts" | "nobody";
+/** The protocol's audiences for a privacy setting (the same three for both today). */
+type Audience = GroupsAdd | PresenceVisibleTo;
 const AUDIENCE_LABELS: Record<Audience, string> = {
   everyone: "Everyone",
   contacts: "My contacts",
   nobody: "Nobody",
 };
 
+interface AudienceChoiceProps<T extends Audience> {
+  label: string;
+  description: string;
+  /** The setting's values, from its protocol enum. */
+  choices: readonly T[];
+  value: T;
+  disabled: boolean;
+  onChange(v: T): void;
+}
+
 /** A privacy choice among everyone / my contacts / nobody, labelled and described. */
-function AudienceChoice({ label, description, value, disabled, onChange }: { label: string; description: string; value: Audience; disabled: boolean; onChange(v: Audience): void }) {
+function AudienceChoice<T extends Audience>({ label, description, choices, value, disabled, onChange }: AudienceChoiceProps<T>) {
   const id = useId();
   const descriptionId = useId();
   return (
@@ -73,8 +84,17 @@ function AudienceChoice({ label, description, value, disabled, onChange }: { lab
           {description}
         </p>
       </div>
-      <select id={id} value={value} disabled={disabled} aria-describedby={descriptionId} onChange={(e) => onChange(e.currentTarget.value as Audience)}>
-        {(Object.keys(AUDIENCE_LABELS) as Audience[]).map((k) => (
+      <select
+        id={id}
+        value={value}
+        disabled={disabled}
+        aria-describedby={descriptionId}
+        onChange={(e) => {
+          const picked = choices.find((c) => c === e.currentTarget.value);
+          if (picked) onChange(picked);
+        }}
+      >
+        {choices.map((k) => (
           <option key={k} value={k}>
             {AUDIENCE_LABELS[k]}
           </option>
@@ -185,6 +205,7 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
         <AudienceChoice
           label="Who sees when I'm online"
           description="Online and last seen, for people you share a chat with. With Nobody, you don't see anyone's either."
+          choices={PresenceVisibleTo.options}
           value={settings?.presence_visible_to ?? "everyone"}
           disabled={!settings || saving === "presence_visible_to"}
           onChange={(v) => void update("presence_visible_to", v)}
@@ -192,6 +213,7 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
         <AudienceChoice
           label="Who can add me to groups"
           description="Anyone else has to send you an invitation. Contacts are people you started a chat with, added to a group, or wrote to."
+          choices={GroupsAdd.options}
           value={settings?.groups_add ?? "everyone"}
           disabled={!settings || saving === "groups_add"}
           onChange={(v) => void update("groups_add", v)}

@@ -1,9 +1,9 @@
 import type { MutableRef } from "preact/hooks";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
-import { useApp } from "../context";
-import { ACCEPT, displayName, forgetPreview, rememberPreview, withType } from "../media";
-import { errorText } from "./NewChatDialog";
-import { AttachIcon, SendIcon } from "./icons";
+import { useApp } from "../../context";
+import { errorText } from "../../errors";
+import { ACCEPT, displayName, forgetPreview, rememberPreview, withType } from "../../media";
+import { AttachIcon, SendIcon } from "../icons";
 
 /** Unsent text per conversation, kept while switching chats. */
 const drafts = new Map<string, string>();

@@ -1,11 +1,11 @@
 import { useEffect, useState } from "preact/hooks";
-import type { ChatEntry, ConversationSummary, Receipt } from "../../../src/client";
-import { useApp, useUsers } from "../context";
-import { relativeMoment } from "../format";
-import { mediaPreview } from "../media";
-import { Avatar } from "./Avatar";
-import { Dialog } from "./Dialog";
-import { errorText } from "./NewChatDialog";
+import type { ChatEntry, ConversationSummary, Receipt } from "../../../../src/client";
+import { useApp, useUsers } from "../../context";
+import { errorText } from "../../errors";
+import { relativeMoment } from "../../format";
+import { mediaPreview } from "../../media";
+import { Avatar } from "../Avatar";
+import { Dialog } from "../Dialog";
 
 /** Who has received and read one of your messages, with when. */
 export function MessageInfoDialog({ entry, conversation, onClose }: { entry: ChatEntry; conversation: ConversationSummary; onClose(): void }) {

@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
-import type { User } from "../../../src/client";
-import { useApp } from "../context";
-import { Dialog } from "./Dialog";
-import { errorText } from "./NewChatDialog";
+import type { User } from "../../../../src/client";
+import { useApp } from "../../context";
+import { errorText } from "../../errors";
+import { Dialog } from "../Dialog";
 
 /** Name a group and add people by username, one at a time. */
 export function NewGroupDialog({ onClose }: { onClose(): void }) {

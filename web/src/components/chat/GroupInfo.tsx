@@ -1,9 +1,9 @@
 import { useState } from "preact/hooks";
-import type { ConversationSummary, MemberRole } from "../../../src/client";
-import { useApp, useUsers } from "../context";
-import { Avatar } from "./Avatar";
-import { Dialog } from "./Dialog";
-import { errorText } from "./NewChatDialog";
+import type { ConversationSummary, MemberRole } from "../../../../src/client";
+import { useApp, useUsers } from "../../context";
+import { errorText } from "../../errors";
+import { Avatar } from "../Avatar";
+import { Dialog } from "../Dialog";
 
 /** The group's name and members; admins rename, add, remove and promote. Everyone can leave. */
 export function GroupInfo({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {

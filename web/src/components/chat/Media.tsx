@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ChatEntry, MediaRef, MediaUrlResponse } from "../../../src/client";
-import { useApp } from "../context";
-import { displayBox, displayName, humanSize, kindOf, localPreview, typeName } from "../media";
-import { CloseIcon, DownloadIcon, FileIcon, ImageIcon, VideoIcon } from "./icons";
+import type { ChatEntry, MediaRef, MediaUrlResponse } from "../../../../src/client";
+import { useApp } from "../../context";
+import { displayBox, displayName, humanSize, kindOf, localPreview, typeName } from "../../media";
+import { CloseIcon, DownloadIcon, FileIcon, ImageIcon, VideoIcon } from "../icons";
 
 /** Waits between attempts to load a thumbnail that is not made yet (the server answers 404 meanwhile). */
 const THUMBNAIL_RETRIES_MS = [500, 1000, 2000, 4000];

@@ -1,12 +1,7 @@
 import { useState } from "preact/hooks";
-import { ParleyApiError } from "../../../src/client";
-import { useApp } from "../context";
-import { Dialog } from "./Dialog";
-
-export function errorText(err: unknown): string {
-  if (err instanceof ParleyApiError) return err.code === "user_not_found" ? "No one has that username." : err.message;
-  return "Something went wrong. Please try again.";
-}
+import { useApp } from "../../context";
+import { errorText } from "../../errors";
+import { Dialog } from "../Dialog";
 
 /** Start (or reopen) a direct chat with someone by username. */
 export function NewChatDialog({ onClose }: { onClose(): void }) {

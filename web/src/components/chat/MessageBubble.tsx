@@ -1,7 +1,7 @@
-import type { ChatEntry } from "../../../src/client";
-import { clock, hue } from "../format";
-import { AlertIcon, CheckIcon, ClockIcon, DoubleCheckIcon } from "./icons";
+import type { ChatEntry } from "../../../../src/client";
+import { clock, hue } from "../../format";
 import { MediaContent } from "./Media";
+import { Tick } from "./Tick";
 
 interface Props {
   entry: ChatEntry;
@@ -12,8 +12,6 @@ interface Props {
   onInfo(entry: ChatEntry): void;
   onDiscard(entry: ChatEntry): void;
 }
-
-const tickLabel = { pending: "Sending", sent: "Sent", delivered: "Delivered", read: "Read", failed: "Not sent" } as const;
 
 /** One message. Text is rendered as text (never HTML); line breaks are kept by CSS. */
 export function MessageBubble({ entry, senderName, continued, onInfo, onDiscard }: Props) {
@@ -64,21 +62,5 @@ export function MessageBubble({ entry, senderName, continued, onInfo, onDiscard 
         </div>
       )}
     </div>
-  );
-}
-
-function Tick({ entry, state, onInfo }: { entry: ChatEntry; state: keyof typeof tickLabel; onInfo(entry: ChatEntry): void }) {
-  const label = tickLabel[state];
-  if (state === "pending" || state === "failed") {
-    return (
-      <span class={`tick tick-${state}`} role="img" aria-label={label} data-testid="tick">
-        {state === "pending" ? <ClockIcon /> : <AlertIcon />}
-      </span>
-    );
-  }
-  return (
-    <button type="button" class={`tick tick-${state}`} aria-label={label} title={`${label} — message info`} data-testid="tick" onClick={() => onInfo(entry)}>
-      {state === "sent" ? <CheckIcon /> : <DoubleCheckIcon />}
-    </button>
   );
 }

@@ -1,0 +1,73 @@
+import type { ConversationSummary } from "../../../../src/client";
+import { conversationTitle, otherMember, useApp } from "../../context";
+import { listTime, systemText, typingText } from "../../format";
+import { mediaPreview } from "../../media";
+import { Avatar } from "../Avatar";
+
+/** One chat in the list: avatar and presence dot, name, time, the last message (or who is typing), unread count. */
+export function ConversationRow({ conversation: c, active }: { conversation: ConversationSummary; active: boolean }) {
+  const { client, users, open } = useApp();
+  const me = users.me.user_id;
+  const title = conversationTitle(c, users);
+  const group = c.type === "group";
+  const partner = group ? undefined : otherMember(c, me);
+  // Presence heard before a disconnect may be stale; show everyone offline until we hear again.
+  const presence = partner && client.connectionState === "open" ? client.presenceOf(partner) : undefined;
+  const typers = client.typingIn(c.conversation_id).filter((id) => id !== me);
+  const last = c.last_message;
+  let preview = "";
+  if (last) {
+    if (last.content_type === "system") preview = systemText(last.content, (id) => users.name(id, true));
+    else {
+      const who = last.sender_id === me ? "You: " : group ? `${users.name(last.sender_id)}: ` : "";
+      preview = who + (last.content_type === "text" ? last.content : mediaPreview(last));
+    }
+  } else preview = group ? "Group created" : "Say hello 👋";
+  const unread = c.unread_count;
+  return (
+    <a
+      href={`#/c/${encodeURIComponent(c.conversation_id)}`}
+      class={`conversation-item${active ? " active" : ""}${unread ? " unread" : ""}`}
+      data-testid="conversation-item"
+      data-conversation-id={c.conversation_id}
+      aria-current={active ? "page" : undefined}
+      onClick={(e) => {
+        e.preventDefault();
+        open(c.conversation_id);
+      }}
+    >
+      <span class="avatar-wrap">
+        <Avatar userId={partner ?? c.conversation_id} name={title} group={group} />
+        {!group && (
+          <span
+            class={`presence-dot ${presence?.status === "online" ? "online" : "offline"}`}
+            data-testid="presence-dot"
+            data-status={presence?.status === "online" ? "online" : "offline"}
+            role="img"
+            aria-label={presence?.status === "online" ? "Online" : "Offline"}
+          />
+        )}
+      </span>
+      <span class="conversation-main">
+        <span class="conversation-top">
+          <span class="conversation-name">{title}</span>
+          {last && (
+            <time class="conversation-time" dateTime={new Date(last.timestamp).toISOString()}>
+              {listTime(last.timestamp)}
+            </time>
+          )}
+        </span>
+        <span class="conversation-bottom">
+          {typers.length ? (
+            <span class="conversation-preview typing">{typingText(typers.map((id) => users.name(id)), group)}</span>
+          ) : (
+            <span class="conversation-preview">{preview}</span>
+          )}
+          <span class="unread-badge" data-testid="unread-badge" hidden={unread === 0} aria-label={`${unread} unread`}>
+            {unread > 99 ? "99+" : unread}
+          </span>
+        </span>
+      </span>
+    </a>
+  );
+}

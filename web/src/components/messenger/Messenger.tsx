@@ -1,0 +1,42 @@
+import { useMemo, useState } from "preact/hooks";
+import { AppContext, type AppServices } from "../../context";
+import type { Session } from "../../session";
+import { ChatView } from "../chat/ChatView";
+import { ConnectionBanner } from "../ConnectionBanner";
+import { ConversationList } from "../list/ConversationList";
+import { EmptyState } from "../EmptyState";
+import { SettingsDialog } from "../SettingsDialog";
+import { AppHeader } from "./AppHeader";
+import { useChatRoute } from "./useChatRoute";
+import { useConversationSync } from "./useConversationSync";
+import { useParleySession } from "./useParleySession";
+import { usePushSync } from "./usePushSync";
+
+/**
+ * The signed-in app: one session's client, the list kept current, notifications kept registered, and
+ * the route between the list and a chat. Below it everything reads the client from `AppContext`.
+ */
+export function Messenger({ session, onLogout }: { session: Session; onLogout(): void }) {
+  const { client, users, logout } = useParleySession(session, onLogout);
+  useConversationSync(client, logout);
+  usePushSync(client, session.user.user_id);
+  const { selected, open } = useChatRoute();
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  const services = useMemo<AppServices>(() => ({ client, users, open }), [client, users, open]);
+
+  return (
+    <AppContext.Provider value={services}>
+      <div class={`messenger ${selected ? "has-chat" : "no-chat"}`}>
+        <AppHeader onSettings={() => setSettingsOpen(true)} onLogout={() => logout()} />
+        <ConnectionBanner />
+        <div class="panes">
+          <ConversationList selected={selected} />
+          <main class="chat-pane" aria-label={selected ? "Chat" : "No chat selected"}>
+            {selected ? <ChatView key={selected} conversationId={selected} /> : <EmptyState />}
+          </main>
+        </div>
+        {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} onLogoutEverywhere={() => logout(true)} />}
+      </div>
+    </AppContext.Provider>
+  );
+}
