@@ -67,7 +67,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["test/sdk/**/*.test.ts", "test/browser/**/*.test.ts"],
+          include: ["test/sdk/**/*.test.ts", "test/api/**/*.test.ts", "test/browser/**/*.test.ts"],
           globalSetup: ["test/helpers/globalServer.ts"],
           testTimeout: 90_000,
           hookTimeout: 90_000,

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { requestLog } from "./middleware/requestLog";
-import { ErrorCode, Limits, PROTOCOL_VERSION } from "./protocol";
+import { ErrorCode, FRAME_SCHEMA_PATH, frameJsonSchema, Limits, PROTOCOL_VERSION } from "./protocol";
 import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
 import { ApiError, onError, onNotFound } from "./middleware/errors";
@@ -60,6 +60,9 @@ const api = new Hono<AppEnv>()
   .route("/push", pushRoutes)
   .route("/", socketRoutes);
 
+/** Built once per isolate: the schemas do not change while it runs. */
+const frameSchema = frameJsonSchema();
+
 export const app = new Hono<AppEnv>()
   .use("*", requestId())
   .use("*", requestLog)
@@ -77,6 +80,8 @@ export const app = new Hono<AppEnv>()
     if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   })
   .get("/healthz", (c) => c.json({ status: "ok", protocol: PROTOCOL_VERSION, time: Date.now() }))
+  // The socket protocol as JSON Schema (docs/protocol.md): public, like the protocol it describes.
+  .get(FRAME_SCHEMA_PATH, (c) => c.json(frameSchema))
   .route("/api/v1", api);
 app.onError(onError);
 app.notFound(onNotFound);

@@ -12,3 +12,4 @@ export * from "./endpoints";
 export * from "./media";
 export * from "./push";
 export * from "./admin";
+export * from "./frameSchema";
