@@ -4,10 +4,10 @@ import { sameBytes } from "../lib/timingSafe";
 /**
  * Password hashing at OWASP's 2023 cost for PBKDF2-SHA256: 600,000 HMAC iterations. workerd caps one
  * PBKDF2 call at 100,000 iterations, and Workers forbid compiling WebAssembly at run time (so no
- * argon2id from hash-wasm: "Wasm code generation disallowed by embedder", measured), so the cost is
- * reached by chaining: each round's 256-bit output is the next round's password, with the same salt.
- * A guess costs the same 600,000 sequential HMACs (≈ 70 ms here); each record says its rounds, so the
- * cost can rise later and older records are upgraded at their next login.
+ * argon2id from hash-wasm), so the cost is reached by chaining: each round's 256-bit output is the next
+ * round's password, with the same salt. A guess costs the same 600,000 sequential HMACs (the time is in
+ * docs/performance.md); each record says its rounds, so the cost can rise later and older records are
+ * upgraded at their next login.
  */
 const ITERATIONS_PER_ROUND = 100_000;
 export const PASSWORD_ROUNDS = 6;

@@ -499,7 +499,7 @@ export class ConversationStore {
     this.movedCursors.clear();
     if (moved.length > 0) {
       // An upsert, driven by the moved rows: one key lookup each. (UPDATE … FROM json_each made
-      // SQLite scan the moved rows once per member: 500 moves in a 500-member group took ~80 ms.)
+      // SQLite scan the moved rows once per member: quadratic in a large group.)
       // The rows exist; the other columns are only there to satisfy the insert half.
       this.sql.exec(
         `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at, read_seq, read_at, delivered_seq, delivered_at)
