@@ -146,7 +146,7 @@ export const Code = {
   pushPerMinute: Limits.pushPerMinute,
   pushSubscriptionsPerUser: Limits.pushSubscriptionsPerUser,
   presenceSubscriptionMs: Limits.presenceSubscriptionMs,
-  /** src/client/client.ts PRESENCE_RENEW_MS: the SDK renews every watch at half the subscription's life. */
+  /** src/client/presence.ts PRESENCE_RENEW_MS: the SDK renews every watch at half the subscription's life. */
   presenceRenewMs: Limits.presenceSubscriptionMs / 2,
   deviceSilenceMs: Limits.deviceSilenceMs,
   typingToDevicesMaxMembers: Limits.typingToDevicesMaxMembers,

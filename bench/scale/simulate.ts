@@ -287,7 +287,7 @@ export function simulate(pop: Population, diurnal: Diurnal, p: Params, volume = 
     if (conn > 0) online++;
     userMaxSockets = Math.max(userMaxSockets, conn);
     // The web client watches every 1:1 partner's presence: a `subscribePresence` into each partner's
-    // object when it connects and at half the subscription's life while connected (src/client/client.ts).
+    // object when it connects and at half the subscription's life while connected (src/client/presence.ts).
     const subscribeIn = K * partnersOnline * renew + K * partnerOpens;
     // Each partner's online/offline change reaches this object while this user watches (is online),
     // and once more after this user's app went away, if the partner changes before the watch lapses:

@@ -45,6 +45,14 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random = 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** The `ws:`/`wss:` URL of a socket path on the server at `baseUrl`. */
+export function socketUrl(baseUrl: string, path: string, params: Record<string, string> = {}): string {
+  const url = new URL(path, baseUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
 /** How long a socket may take to open before the attempt is abandoned and retried. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 

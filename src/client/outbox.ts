@@ -1,9 +1,9 @@
-import type { OutgoingMessage } from "../protocol/frames";
+import type { z } from "zod";
+import type { SendMessageFrame } from "../protocol/frames";
 import type { MediaRef } from "../protocol/models";
 
-/** A message the user wrote that the server has not acknowledged yet. */
-export interface PendingMessage extends OutgoingMessage {
-  conversation_id: string;
+/** A message the user wrote that the server has not acknowledged yet: its `send_message` frame, and when. */
+export interface PendingMessage extends Omit<z.infer<typeof SendMessageFrame>, "type"> {
   /** When the user wrote it (client clock); orders the outbox. */
   created_at: number;
   /** For media messages: what the upload became, to show it before the message is stored. */

@@ -1,3 +1,5 @@
+import type { z } from "zod";
+import type { TypingStatus } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 
 /**
@@ -45,7 +47,7 @@ export class TypingSender {
   private readonly idle = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
-    private readonly send: (conversationId: string, status: "typing" | "stopped") => void,
+    private readonly send: (conversationId: string, status: z.infer<typeof TypingStatus>) => void,
     private readonly idleMs = 3_000,
   ) {}
 

@@ -1,8 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
+import { CatchUp } from "../../src/client/catch-up";
 import { backoffDelay, Connection, type SocketLike } from "../../src/client/connection";
-import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, Limits } from "../../src/protocol";
+import type { ClientContext } from "../../src/client/context";
+import { MemoryOutbox, type PendingMessage } from "../../src/client/outbox";
+import { ErrorCode, HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, Limits, type ClientFrame } from "../../src/protocol";
 import { ReceiptCursors } from "../../src/client/receipts";
+import { RestClient } from "../../src/client/rest";
+import { Sender } from "../../src/client/sending";
 import { ConversationTimeline } from "../../src/client/timeline";
 import type { Message } from "../../src/protocol";
 
@@ -183,5 +188,99 @@ describe("Connection heartbeats", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+/** The parts of a client a module is given, with the device socket recording what it is sent. */
+function context(connected = () => true) {
+  const sent: ClientFrame[][] = [];
+  const events: { event: string; payload: unknown }[] = [];
+  const ctx: ClientContext = {
+    user: { user_id: "u_me", username: "me", display_name: "Me" },
+    rest: new RestClient("http://parley.test", () => "t", () => Promise.reject(new Error("no server here"))),
+    socket: {
+      send(frames) {
+        if (!connected()) return false;
+        sent.push(frames);
+        return true;
+      },
+    },
+    emit: (event, payload) => events.push({ event, payload }),
+  };
+  return { ctx, sent, events };
+}
+
+describe("CatchUp", () => {
+  it("asks for a hole once, again once the ask is stale, and at once after the hole closed", () => {
+    vi.useFakeTimers();
+    try {
+      const { ctx, sent } = context();
+      const catchUp = new CatchUp(ctx.socket);
+      catchUp.gap("d_test", 4);
+      catchUp.gap("d_test", 4);
+      expect(sent).toEqual([[{ type: "sync", conversation_id: "d_test", after_seq: 4, limit: Limits.syncMaxPage }]]);
+      vi.advanceTimersByTime(5_000);
+      catchUp.gap("d_test", 4);
+      expect(sent).toHaveLength(2);
+      catchUp.advanced("d_test", 9);
+      catchUp.gap("d_test", 4);
+      expect(sent).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("asks again on the next hole when the socket could not take the ask", () => {
+    let connected = false;
+    const { ctx, sent } = context(() => connected);
+    const catchUp = new CatchUp(ctx.socket);
+    catchUp.gap("d_test", 4);
+    connected = true;
+    catchUp.gap("d_test", 4);
+    expect(sent).toHaveLength(1);
+  });
+});
+
+describe("Sender", () => {
+  const pending = (n: number): PendingMessage => ({ conversation_id: "d_test", client_msg_id: `c${n}`, content: `m${n}`, content_type: "text", created_at: n });
+  const ids = (frames: ClientFrame[]) => frames.map((f) => (f.type === "send_message" ? f.client_msg_id : f.type));
+
+  it("holds sends back after a rate refusal and sends them again together, in the order they were made", async () => {
+    vi.useFakeTimers();
+    try {
+      const { ctx, sent } = context();
+      const sender = new Sender(ctx, new MemoryOutbox());
+      for (const n of [1, 2, 3]) await sender.enqueue(pending(n));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sent.map(ids)).toEqual([["c1"], ["c2"], ["c3"]]);
+      expect(sender.refused({ type: "error", code: ErrorCode.rateLimited, message: "slow down", client_msg_id: "c2" })).toBe(true);
+      await sender.enqueue(pending(4));
+      await vi.advanceTimersByTimeAsync(999);
+      expect(sent).toHaveLength(3);
+      await vi.advanceTimersByTimeAsync(1_001);
+      expect(sent.map(ids).slice(3)).toEqual([["c2", "c4"]]);
+      expect(sender.pending().map((p) => p.client_msg_id)).toEqual(["c1", "c2", "c3", "c4"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps a message refused for good as failed and out of the outbox, and an internal error's for the next connect", async () => {
+    const outbox = new MemoryOutbox();
+    const { ctx, sent, events } = context();
+    const sender = new Sender(ctx, outbox);
+    await sender.enqueue(pending(1));
+    await sender.enqueue(pending(2));
+    expect(sender.refused({ type: "error", code: ErrorCode.contentTooLarge, message: "too big", client_msg_id: "c1" })).toBe(true);
+    expect(sender.refused({ type: "error", code: ErrorCode.internal, message: "try again", client_msg_id: "c2" })).toBe(true);
+    expect(sender.refused({ type: "error", code: ErrorCode.invalidFrame, message: "not ours" })).toBe(false);
+    expect((await outbox.list()).map((p) => p.client_msg_id)).toEqual(["c2"]);
+    expect(sender.failedIn("d_test")).toEqual([{ pending: pending(1), error: { code: ErrorCode.contentTooLarge, message: "too big" } }]);
+    expect(events.map((e) => e.event)).toEqual(["failed", "conversation"]);
+    sent.length = 0;
+    sender.resend();
+    expect(sent.map(ids)).toEqual([["c2"]]);
+    expect(sender.discardFailed("c1")).toBe("d_test");
+    expect(sender.failedIn("d_test")).toEqual([]);
   });
 });

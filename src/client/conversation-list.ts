@@ -1,0 +1,154 @@
+import { Limits } from "../protocol/limits";
+import { membersAfter, removes, SystemEvent, type ConversationSummary, type Message } from "../protocol/models";
+import type { BulkResponse } from "../protocol/rest";
+import type { ClientContext } from "./context";
+import type { Timelines } from "./timelines";
+import { isWithheld } from "./entries";
+
+/**
+ * The conversation list, kept current by the socket: last message, unread counts, and a group's
+ * name and members from its system messages. A conversation it does not know, a missed event or
+ * being removed fetches the list again.
+ */
+export class ConversationList {
+  private readonly summaries = new Map<string, ConversationSummary>();
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private fetched = false;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly timelines: Timelines,
+  ) {}
+
+  /** True once the list has been fetched (an empty list is then really empty). */
+  get loaded(): boolean {
+    return this.fetched;
+  }
+
+  /** Most recently active first. */
+  all(): ConversationSummary[] {
+    return [...this.summaries.values()].sort(
+      (a, b) => (b.last_message?.timestamp ?? b.updated_at) - (a.last_message?.timestamp ?? a.updated_at),
+    );
+  }
+
+  get(conversationId: string): ConversationSummary | undefined {
+    return this.summaries.get(conversationId);
+  }
+
+  /** Fetches the list from the server. */
+  async refresh(): Promise<ConversationSummary[]> {
+    // Page by page (the server caps a page), archived ones too (each summary says which it is); the
+    // list is bounded by the per-user conversation caps.
+    const conversations: ConversationSummary[] = [];
+    for (const archived of ["false", "true"] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.ctx.rest.call("listConversations", { query: { limit: Limits.conversationListMaxPage, cursor, archived } });
+        conversations.push(...page.conversations);
+        cursor = page.next ?? undefined;
+      } while (cursor);
+    }
+    this.fetched = true;
+    this.summaries.clear();
+    for (const summary of conversations) {
+      this.summaries.set(summary.conversation_id, summary);
+      const timeline = this.timelines.of(summary.conversation_id);
+      if (summary.last_message && timeline.contiguousSeq === null) timeline.anchor(summary.last_message.seq);
+    }
+    this.changed();
+    return this.all();
+  }
+
+  /** Archives (hides from the main list) or unarchives conversations: one request for many. */
+  async setArchived(conversationIds: string[], archived: boolean): Promise<BulkResponse> {
+    const result = await this.ctx.rest.call("archiveMany", { body: { conversation_ids: conversationIds, archived } });
+    for (const id of result.done) {
+      const summary = this.summaries.get(id);
+      if (summary) this.summaries.set(id, { ...summary, archived });
+    }
+    this.changed();
+    return result;
+  }
+
+  /** Leaves groups: one request for many. */
+  async leave(conversationIds: string[]): Promise<BulkResponse> {
+    const result = await this.ctx.rest.call("leaveMany", { body: { conversation_ids: conversationIds } });
+    for (const id of result.done) this.summaries.delete(id);
+    this.changed();
+    return result;
+  }
+
+  /** A message new to this device: the conversation's last message and unread count follow it. */
+  note(message: Message, readUpTo: number): void {
+    // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
+    if (!this.loaded) return;
+    // Nothing of a withheld message shows: not in the preview, not in the unread count.
+    if (isWithheld(message)) return;
+    let summary = this.summaries.get(message.conversation_id);
+    if (!summary) {
+      // A conversation we have not listed yet: fetch the list again.
+      this.refreshSoon();
+      return;
+    }
+    // The list's unread_count already counts everything up to its last_message: only newer ones add.
+    const newer = !summary.last_message || message.seq > summary.last_message.seq;
+    if (message.content_type === "system" && newer) summary = this.afterSystemEvent(summary, message);
+    const unread = newer && message.sender_id !== this.ctx.user.user_id && message.seq > readUpTo ? 1 : 0;
+    this.summaries.set(message.conversation_id, {
+      ...summary,
+      last_message: newer ? message : summary.last_message,
+      unread_count: summary.unread_count + unread,
+    });
+    this.changed();
+  }
+
+  /** The user read the conversation (the `read` acknowledgement went out). */
+  clearUnread(conversationId: string): void {
+    const summary = this.summaries.get(conversationId);
+    if (!summary || summary.unread_count === 0) return;
+    this.summaries.set(conversationId, { ...summary, unread_count: 0 });
+    this.changed();
+  }
+
+  stop(): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+  }
+
+  /**
+   * A change of name or members, applied to the list as the user objects apply it to the inbox, so
+   * a group's membership change does not make every member's app fetch its whole list. The list is
+   * fetched instead when the event does not follow what the summary shows (one may have been missed),
+   * cannot be read, or takes this user out.
+   */
+  private afterSystemEvent(summary: ConversationSummary, message: Message): ConversationSummary {
+    const follows = summary.last_message !== null && message.seq === summary.last_message.seq + 1;
+    let event: SystemEvent | null = null;
+    try {
+      const parsed = SystemEvent.safeParse(JSON.parse(message.content));
+      if (parsed.success) event = parsed.data;
+    } catch {
+      /* not JSON: fetch below */
+    }
+    if (!follows || !event || removes(event, this.ctx.user.user_id)) {
+      this.refreshSoon();
+      return summary;
+    }
+    const members = membersAfter(summary.members, event);
+    return { ...summary, name: event.event === "renamed" ? event.name : summary.name, members, member_count: members.length };
+  }
+
+  private refreshSoon(): void {
+    this.refreshTimer ??= setTimeout(() => {
+      this.refreshTimer = null;
+      this.refresh().catch(() => {
+        /* the next message or reconnect tries again */
+      });
+    }, 50);
+  }
+
+  private changed(): void {
+    this.ctx.emit("conversations", this.all());
+  }
+}
