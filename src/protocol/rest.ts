@@ -193,3 +193,6 @@ export const MessageAck = z.object({
 export type MessageAck = z.infer<typeof MessageAck>;
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** An answer without a body (204, or a push subscription's 201): the SDK reads it as null. */
+export const NoContent = z.null();
