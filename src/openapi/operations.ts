@@ -220,8 +220,8 @@ export function refusalsOf(op: Operation): ErrorCode[] {
   if (op.path.startsWith("/api/v1/") || op.query || op.body) codes.add(ErrorCode.badRequest);
   if (op.maintenance) codes.add(ErrorCode.maintenance);
   if (op.auth === "session" || op.auth === "socket" || op.auth === "admin") codes.add(ErrorCode.unauthorized);
-  // Tokens are signed and read with JWT_SECRET: a deployment without it answers this.
-  if (op.auth === "session" || op.auth === "socket" || op.id === "register" || op.id === "login") codes.add(ErrorCode.misconfigured);
+  // Tokens and media URLs are signed with JWT_SECRET: a deployment without it answers this.
+  if (op.path.startsWith("/api/v1/")) codes.add(ErrorCode.misconfigured);
   if (op.body && op.body !== "bytes") {
     codes.add(ErrorCode.invalidJson);
     codes.add(ErrorCode.contentTooLarge);
