@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { requestLog } from "./middleware/requestLog";
-import { ErrorCode, FRAME_SCHEMA_PATH, frameJsonSchema, Limits, PROTOCOL_VERSION } from "./protocol";
+import { ErrorCode, FRAME_SCHEMA_PATH, frameJsonSchema, Limits, PROTOCOL_VERSION, type HealthResponse } from "./protocol";
 import type { Env } from "./env";
 import { requireAuth, type AppEnv } from "./middleware/auth";
 import { ApiError, onError, onNotFound } from "./middleware/errors";
@@ -15,6 +15,7 @@ import { conversationRoutes } from "./routes/conversations";
 import { invitationRoutes, inviteLinkRoutes } from "./routes/invitations";
 import { mediaRoutes, mediaUploadRoutes } from "./routes/media";
 import { pushRoutes } from "./routes/push";
+import { documentRoutes, referenceRoutes } from "./routes/reference";
 import { socketRoutes } from "./routes/sockets";
 import { userRoutes } from "./routes/users";
 
@@ -41,8 +42,9 @@ const api = new Hono<AppEnv>()
     }
     await next();
   })
-  // Operators' routes: their own secret, and open during a maintenance window.
+  // Operators' routes: their own secret, and open during a maintenance window; so is the API's description.
   .route("/admin", adminRoutes)
+  .route("/", documentRoutes)
   .use("*", async (c, next) => {
     if (c.env.MAINTENANCE === "1") throw new ApiError(ErrorCode.maintenance, "down for maintenance; retry in a few minutes");
     await next();
@@ -79,9 +81,10 @@ export const app = new Hono<AppEnv>()
     c.res.headers.set("Referrer-Policy", "no-referrer");
     if (!c.res.headers.has("Content-Security-Policy")) c.res.headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
   })
-  .get("/healthz", (c) => c.json({ status: "ok", protocol: PROTOCOL_VERSION, time: Date.now() }))
+  .get("/healthz", (c) => c.json({ status: "ok", protocol: PROTOCOL_VERSION, time: Date.now() } satisfies HealthResponse))
   // The socket protocol as JSON Schema (docs/protocol.md): public, like the protocol it describes.
   .get(FRAME_SCHEMA_PATH, (c) => c.json(frameSchema))
+  .route("/api", referenceRoutes)
   .route("/api/v1", api);
 app.onError(onError);
 app.notFound(onNotFound);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ErrorCode } from "./errors";
 import { Presence } from "./frames";
 import { MediaResponse, MediaUploadBody, MediaUploadResponse, MediaUrlResponse } from "./media";
 import { PushSubscriptionBody, VapidKeyResponse } from "./push";
@@ -22,6 +23,7 @@ import {
   LogoutBody,
   MeResponse,
   MessageAck,
+  NoContent,
   ReceiptsResponse,
   RegisterBody,
   RenameBody,
@@ -34,9 +36,10 @@ import {
 
 /**
  * Every REST endpoint as data: method, path (with `:params`), the schemas of what goes in and what
- * comes back. The SDK's REST client is generated from this table, so a client call is typed by the
- * same zod schemas the routes validate with, and every answer is checked on arrival.
- * Paths are relative to `/api/v1`.
+ * comes back, the statuses it answers and a line for the API reference. The SDK's REST client is
+ * generated from this table, the routes validate with its schemas, and the OpenAPI document
+ * (src/openapi/document.ts) is built from it, so a client call, a route and the reference all read
+ * the same zod schemas. Paths are relative to `/api/v1`.
  */
 export interface Endpoint {
   method: "GET" | "POST" | "PATCH" | "DELETE";
@@ -44,55 +47,236 @@ export interface Endpoint {
   auth: boolean;
   body?: z.ZodType;
   query?: z.ZodType;
+  /** The answer's body; `NoContent` when there is none. */
   response: z.ZodType;
+  /** What a success is answered with when it is not 200 (the usual one first). */
+  status?: readonly SuccessStatus[];
+  /**
+   * The refusals this endpoint can answer besides those every endpoint can: `bad_request` and
+   * `internal_error`; `unauthorized` with `auth`; `invalid_json` and `content_too_large` with a body.
+   */
+  errors?: readonly ErrorCode[];
+  summary: string;
+  description?: string;
 }
+
+export type SuccessStatus = 200 | 201 | 204;
 
 const endpoint = <const E extends Endpoint>(e: E) => e;
 
+/** Only a member may see a conversation. */
+const member = [ErrorCode.conversationNotFound, ErrorCode.notAMember] as const;
+/** Only a group's admin may change it. */
+const admin = [...member, ErrorCode.notAGroup, ErrorCode.forbidden] as const;
+/** Putting people in a group: each must exist, have room, and (else invited) let the adder add them. */
+const joining = [ErrorCode.userNotFound, ErrorCode.groupTooLarge, ErrorCode.tooManyConversations, ErrorCode.recipientLimit, ErrorCode.rateLimited] as const;
+
 export const Endpoints = {
-  register: endpoint({ method: "POST", path: "/auth/register", auth: false, body: RegisterBody, response: AuthResponse }),
-  login: endpoint({ method: "POST", path: "/auth/login", auth: false, body: LoginBody, response: AuthResponse }),
-  refresh: endpoint({ method: "POST", path: "/auth/refresh", auth: true, response: AuthResponse }),
-  logout: endpoint({ method: "POST", path: "/auth/logout", auth: true, body: LogoutBody, response: z.null() }),
-  me: endpoint({ method: "GET", path: "/users/me", auth: true, response: MeResponse }),
-  updateMe: endpoint({ method: "PATCH", path: "/users/me", auth: true, body: UpdateMeBody, response: MeResponse }),
-  findUser: endpoint({ method: "GET", path: "/users", auth: true, query: UserLookupQuery, response: UserResponse }),
-  user: endpoint({ method: "GET", path: "/users/:user_id", auth: true, response: UserResponse }),
-  presence: endpoint({ method: "GET", path: "/users/:user_id/presence", auth: true, response: Presence }),
-  blocked: endpoint({ method: "GET", path: "/users/me/blocked", auth: true, response: BlockedResponse }),
-  block: endpoint({ method: "POST", path: "/users/:user_id/block", auth: true, response: z.null() }),
-  unblock: endpoint({ method: "DELETE", path: "/users/:user_id/block", auth: true, response: z.null() }),
-  listConversations: endpoint({ method: "GET", path: "/conversations", auth: true, query: ConversationListQuery, response: ConversationListResponse }),
-  leaveMany: endpoint({ method: "POST", path: "/conversations/leave", auth: true, body: LeaveManyBody, response: BulkResponse }),
-  archiveMany: endpoint({ method: "POST", path: "/conversations/archive", auth: true, body: ArchiveManyBody, response: BulkResponse }),
-  invitations: endpoint({ method: "GET", path: "/invitations", auth: true, response: InvitationListResponse }),
-  acceptInvitation: endpoint({ method: "POST", path: "/invitations/:conversation_id/accept", auth: true, response: ConversationResponse }),
-  declineInvitation: endpoint({ method: "DELETE", path: "/invitations/:conversation_id", auth: true, response: z.null() }),
-  createInviteLink: endpoint({ method: "POST", path: "/conversations/:conversation_id/invite-link", auth: true, response: InviteLinkResponse }),
-  revokeInviteLink: endpoint({ method: "DELETE", path: "/conversations/:conversation_id/invite-link", auth: true, response: z.null() }),
-  previewInviteLink: endpoint({ method: "GET", path: "/invite-links/:token", auth: true, response: InviteLinkPreview }),
-  joinByInviteLink: endpoint({ method: "POST", path: "/invite-links/:token/join", auth: true, response: ConversationResponse }),
+  register: endpoint({
+    method: "POST",
+    path: "/auth/register",
+    auth: false,
+    body: RegisterBody,
+    response: AuthResponse,
+    status: [201],
+    errors: [ErrorCode.usernameTaken, ErrorCode.rateLimited],
+    summary: "Create an account",
+    description: "Starts the account's first session: the answer carries its token.",
+  }),
+  login: endpoint({
+    method: "POST",
+    path: "/auth/login",
+    auth: false,
+    body: LoginBody,
+    response: AuthResponse,
+    errors: [ErrorCode.invalidCredentials, ErrorCode.rateLimited],
+    summary: "Log in",
+    description: "Starts a session. Repeated wrong passwords from one client make it wait (429 with Retry-After).",
+  }),
+  refresh: endpoint({
+    method: "POST",
+    path: "/auth/refresh",
+    auth: true,
+    response: AuthResponse,
+    summary: "Refresh the session's token",
+    description: "The session's next token; the one it replaces stops working. A replaced token brought again ends the session.",
+  }),
+  logout: endpoint({
+    method: "POST",
+    path: "/auth/logout",
+    auth: true,
+    body: LogoutBody,
+    response: NoContent,
+    status: [204],
+    summary: "Log out",
+    description: "Ends this session (an empty body), or every session of the user (`{\"all\": true}`).",
+  }),
+  me: endpoint({ method: "GET", path: "/users/me", auth: true, response: MeResponse, errors: [ErrorCode.userNotFound], summary: "Your profile and settings" }),
+  updateMe: endpoint({
+    method: "PATCH",
+    path: "/users/me",
+    auth: true,
+    body: UpdateMeBody,
+    response: MeResponse,
+    errors: [ErrorCode.userNotFound],
+    summary: "Change your settings",
+  }),
+  findUser: endpoint({
+    method: "GET",
+    path: "/users",
+    auth: true,
+    query: UserLookupQuery,
+    response: UserResponse,
+    errors: [ErrorCode.userNotFound],
+    summary: "Find a user by username",
+  }),
+  user: endpoint({ method: "GET", path: "/users/:user_id", auth: true, response: UserResponse, errors: [ErrorCode.userNotFound], summary: "A user's profile" }),
+  presence: endpoint({
+    method: "GET",
+    path: "/users/:user_id/presence",
+    auth: true,
+    response: Presence,
+    errors: [ErrorCode.forbidden],
+    summary: "A user's presence",
+    description: "Only of someone you share a conversation with; their privacy choice may show them offline.",
+  }),
+  blocked: endpoint({ method: "GET", path: "/users/me/blocked", auth: true, response: BlockedResponse, summary: "The users you blocked" }),
+  block: endpoint({
+    method: "POST",
+    path: "/users/:user_id/block",
+    auth: true,
+    response: NoContent,
+    status: [204],
+    errors: [ErrorCode.userNotFound],
+    summary: "Block a user",
+  }),
+  unblock: endpoint({
+    method: "DELETE",
+    path: "/users/:user_id/block",
+    auth: true,
+    response: NoContent,
+    status: [204],
+    errors: [ErrorCode.userNotFound],
+    summary: "Unblock a user",
+  }),
+  listConversations: endpoint({
+    method: "GET",
+    path: "/conversations",
+    auth: true,
+    query: ConversationListQuery,
+    response: ConversationListResponse,
+    summary: "Your conversations",
+    description: "Newest activity first, a page at a time (`next` is the cursor of the next page). Archived ones with `archived=true`.",
+  }),
+  leaveMany: endpoint({
+    method: "POST",
+    path: "/conversations/leave",
+    auth: true,
+    body: LeaveManyBody,
+    response: BulkResponse,
+    summary: "Leave groups",
+    description: "What became of each: done, or the refusal it met.",
+  }),
+  archiveMany: endpoint({
+    method: "POST",
+    path: "/conversations/archive",
+    auth: true,
+    body: ArchiveManyBody,
+    response: BulkResponse,
+    summary: "Archive or unarchive conversations",
+  }),
+  invitations: endpoint({ method: "GET", path: "/invitations", auth: true, response: InvitationListResponse, summary: "Your pending invitations to groups" }),
+  acceptInvitation: endpoint({
+    method: "POST",
+    path: "/invitations/:conversation_id/accept",
+    auth: true,
+    response: ConversationResponse,
+    errors: [ErrorCode.invitationNotFound, ErrorCode.tooManyConversations, ErrorCode.groupTooLarge],
+    summary: "Accept an invitation",
+  }),
+  declineInvitation: endpoint({
+    method: "DELETE",
+    path: "/invitations/:conversation_id",
+    auth: true,
+    response: NoContent,
+    status: [204],
+    errors: [ErrorCode.invitationNotFound],
+    summary: "Decline an invitation",
+  }),
+  createInviteLink: endpoint({
+    method: "POST",
+    path: "/conversations/:conversation_id/invite-link",
+    auth: true,
+    response: InviteLinkResponse,
+    errors: admin,
+    summary: "The group's invite link",
+    description: "Made on first asking; the same token until an admin revokes it.",
+  }),
+  revokeInviteLink: endpoint({
+    method: "DELETE",
+    path: "/conversations/:conversation_id/invite-link",
+    auth: true,
+    response: NoContent,
+    status: [204],
+    errors: admin,
+    summary: "Revoke the group's invite link",
+  }),
+  previewInviteLink: endpoint({
+    method: "GET",
+    path: "/invite-links/:token",
+    auth: true,
+    response: InviteLinkPreview,
+    errors: [ErrorCode.inviteLinkInvalid],
+    summary: "What an invite link leads to",
+  }),
+  joinByInviteLink: endpoint({
+    method: "POST",
+    path: "/invite-links/:token/join",
+    auth: true,
+    response: ConversationResponse,
+    errors: [ErrorCode.inviteLinkInvalid, ErrorCode.groupTooLarge, ErrorCode.tooManyConversations, ErrorCode.rateLimited],
+    summary: "Join a group with its invite link",
+  }),
   createConversation: endpoint({
     method: "POST",
     path: "/conversations",
     auth: true,
     body: CreateConversationBody,
     response: ConversationResponse,
+    status: [201, 200],
+    errors: joining,
+    summary: "Start a direct conversation or create a group",
+    description:
+      "201 when created; 200 for a direct conversation that already existed. Users whose settings do not let you add them are invited instead (`invited`).",
   }),
-  conversation: endpoint({ method: "GET", path: "/conversations/:conversation_id", auth: true, response: ConversationResponse }),
-  rename: endpoint({ method: "PATCH", path: "/conversations/:conversation_id", auth: true, body: RenameBody, response: ConversationResponse }),
+  conversation: endpoint({ method: "GET", path: "/conversations/:conversation_id", auth: true, response: ConversationResponse, errors: member, summary: "A conversation" }),
+  rename: endpoint({
+    method: "PATCH",
+    path: "/conversations/:conversation_id",
+    auth: true,
+    body: RenameBody,
+    response: ConversationResponse,
+    errors: admin,
+    summary: "Rename a group",
+  }),
   addMembers: endpoint({
     method: "POST",
     path: "/conversations/:conversation_id/members",
     auth: true,
     body: AddMembersBody,
     response: ConversationResponse,
+    errors: [...admin, ...joining],
+    summary: "Add members to a group",
+    description: "Users whose settings do not let you add them are invited instead (`invited`).",
   }),
   removeMember: endpoint({
     method: "DELETE",
     path: "/conversations/:conversation_id/members/:user_id",
     auth: true,
     response: ConversationResponse,
+    errors: [...admin, ErrorCode.userNotFound],
+    summary: "Remove a member, or leave",
+    description: "Admins remove others; anyone may remove themselves.",
   }),
   setRole: endpoint({
     method: "PATCH",
@@ -100,6 +284,8 @@ export const Endpoints = {
     auth: true,
     body: SetRoleBody,
     response: ConversationResponse,
+    errors: [...admin, ErrorCode.userNotFound],
+    summary: "Make a member an admin, or not",
   }),
   history: endpoint({
     method: "GET",
@@ -107,6 +293,9 @@ export const Endpoints = {
     auth: true,
     query: HistoryQuery,
     response: HistoryResponse,
+    errors: [...member, ErrorCode.rateLimited],
+    summary: "A page of history",
+    description: "Newest first by default; `before` or `after` a seq to page.",
   }),
   sendMessage: endpoint({
     method: "POST",
@@ -114,19 +303,69 @@ export const Endpoints = {
     auth: true,
     body: SendMessageBody,
     response: MessageAck,
+    status: [201],
+    errors: [...member, ErrorCode.contentTooLarge, ErrorCode.rateLimited, ErrorCode.mediaNotFound, ErrorCode.mediaNotReady, ErrorCode.mediaMismatch],
+    summary: "Send a message",
+    description: "Idempotent by `client_msg_id`: sending it again answers the original acknowledgement.",
   }),
   receipts: endpoint({
     method: "GET",
     path: "/conversations/:conversation_id/messages/:server_msg_id/receipts",
     auth: true,
     response: ReceiptsResponse,
+    errors: [...member, ErrorCode.messageNotFound, ErrorCode.forbidden],
+    summary: "Who has a message, and who read it",
+    description: "For its sender and the group's admins.",
   }),
-  mediaUpload: endpoint({ method: "POST", path: "/media/upload", auth: true, body: MediaUploadBody, response: MediaUploadResponse }),
-  mediaComplete: endpoint({ method: "POST", path: "/media/:media_id/complete", auth: true, response: MediaResponse }),
-  vapidPublicKey: endpoint({ method: "GET", path: "/push/vapid-public-key", auth: true, response: VapidKeyResponse }),
-  subscribePush: endpoint({ method: "POST", path: "/push/subscriptions", auth: true, body: PushSubscriptionBody, response: z.null() }),
-  unsubscribePush: endpoint({ method: "DELETE", path: "/push/subscriptions/:device_id", auth: true, response: z.null() }),
-  mediaUrl: endpoint({ method: "GET", path: "/media/:media_id/url", auth: true, response: MediaUrlResponse }),
+  mediaUpload: endpoint({
+    method: "POST",
+    path: "/media/upload",
+    auth: true,
+    body: MediaUploadBody,
+    response: MediaUploadResponse,
+    status: [201],
+    errors: [ErrorCode.unsupportedMediaType, ErrorCode.mediaTooLarge, ErrorCode.mediaQuotaExceeded, ErrorCode.rateLimited],
+    summary: "Ask to upload media",
+    description: "Answers where to PUT the bytes: a URL that authorizes itself, with the headers to send.",
+  }),
+  mediaComplete: endpoint({
+    method: "POST",
+    path: "/media/:media_id/complete",
+    auth: true,
+    response: MediaResponse,
+    errors: [ErrorCode.mediaNotFound, ErrorCode.mediaNotReady, ErrorCode.mediaMismatch],
+    summary: "Finish an upload",
+    description: "After a PUT to an S3 upload URL: checks the bytes. An upload to the Worker's own URL is already complete.",
+  }),
+  vapidPublicKey: endpoint({ method: "GET", path: "/push/vapid-public-key", auth: true, response: VapidKeyResponse, summary: "The server's Web Push key" }),
+  subscribePush: endpoint({
+    method: "POST",
+    path: "/push/subscriptions",
+    auth: true,
+    body: PushSubscriptionBody,
+    response: NoContent,
+    status: [201],
+    errors: [ErrorCode.rateLimited],
+    summary: "Subscribe a device to push notifications",
+  }),
+  unsubscribePush: endpoint({
+    method: "DELETE",
+    path: "/push/subscriptions/:device_id",
+    auth: true,
+    response: NoContent,
+    status: [204],
+    errors: [ErrorCode.notFound],
+    summary: "Unsubscribe a device",
+  }),
+  mediaUrl: endpoint({
+    method: "GET",
+    path: "/media/:media_id/url",
+    auth: true,
+    response: MediaUrlResponse,
+    errors: [ErrorCode.mediaNotFound],
+    summary: "URLs for <img> and <video>",
+    description: "URLs that need no token, valid for minutes: the media and, for images, its thumbnail.",
+  }),
 } as const;
 
 export type Endpoints = typeof Endpoints;

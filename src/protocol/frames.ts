@@ -153,7 +153,7 @@ export type TypingUpdateFrame = z.infer<typeof TypingUpdateFrame>;
 
 export const PresenceStatus = z.enum(["online", "offline"]);
 /** A user's presence; `last_seen` is null while online, or when either side hides last seen. */
-export const Presence = z.object({ user_id: UserId, status: PresenceStatus, last_seen: Timestamp.nullable() });
+export const Presence = z.object({ user_id: UserId, status: PresenceStatus, last_seen: Timestamp.nullable() }).meta({ id: "Presence" });
 export type Presence = z.infer<typeof Presence>;
 export const PresenceFrame = Presence.extend({ type: z.literal("presence") });
 

@@ -23,7 +23,7 @@ export const MediaRef = z.object({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
   thumbnail: z.string().optional(),
-});
+}).meta({ id: "MediaRef" });
 export type MediaRef = z.infer<typeof MediaRef>;
 
 export const Message = z.object({
@@ -35,19 +35,19 @@ export const Message = z.object({
   content_type: ContentType,
   timestamp: Timestamp,
   media: MediaRef.optional(),
-});
+}).meta({ id: "Message" });
 export type Message = z.infer<typeof Message>;
 
 export const User = z.object({
   user_id: UserId,
   username: z.string(),
   display_name: z.string(),
-});
+}).meta({ id: "User" });
 export type User = z.infer<typeof User>;
 
 export const MemberRole = z.enum(["admin", "member"]);
 export type MemberRole = z.infer<typeof MemberRole>;
-export const Member = z.object({ user_id: UserId, role: MemberRole });
+export const Member = z.object({ user_id: UserId, role: MemberRole }).meta({ id: "Member" });
 export type Member = z.infer<typeof Member>;
 
 export const ConversationType = z.enum(["direct", "group"]);
@@ -60,7 +60,7 @@ export const Conversation = z.object({
   members: z.array(Member),
   created_at: Timestamp,
   updated_at: Timestamp,
-});
+}).meta({ id: "Conversation" });
 export type Conversation = z.infer<typeof Conversation>;
 
 /** One row of a user's conversation list. */
@@ -70,7 +70,7 @@ export const ConversationSummary = Conversation.extend({
   unread_count: z.number().int().nonnegative(),
   /** Archived by this user: listed only with `?archived=true`. */
   archived: z.boolean(),
-});
+}).meta({ id: "ConversationSummary" });
 
 /** An invitation to a group, sent instead of adding a user whose settings do not let the adder add them. */
 export const Invitation = z.object({
@@ -79,7 +79,7 @@ export const Invitation = z.object({
   inviter_id: UserId,
   created_at: Timestamp,
   expires_at: Timestamp,
-});
+}).meta({ id: "Invitation" });
 export type Invitation = z.infer<typeof Invitation>;
 
 /**

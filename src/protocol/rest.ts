@@ -86,7 +86,7 @@ export const UserSettings = z.object({
   push_previews: z.boolean(),
   groups_add: GroupsAdd,
   presence_visible_to: PresenceVisibleTo,
-});
+}).meta({ id: "UserSettings" });
 export type UserSettings = z.infer<typeof UserSettings>;
 export const MeResponse = z.object({ user: User, settings: UserSettings });
 export const UserLookupQuery = z.object({ username: Username });
@@ -189,7 +189,14 @@ export const MessageAck = z.object({
   seq: Seq,
   status: z.literal("sent"),
   timestamp: Timestamp,
-});
+}).meta({ id: "MessageAck" });
 export type MessageAck = z.infer<typeof MessageAck>;
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** `GET /healthz`: the Worker is up, and speaks this protocol version. */
+export const HealthResponse = z.object({ status: z.literal("ok"), protocol: z.number().int(), time: Timestamp });
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+/** An answer without a body (204, or a push subscription's 201): the SDK reads it as null. */
+export const NoContent = z.null();

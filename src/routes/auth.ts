@@ -8,7 +8,7 @@ import { ApiError } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import { forgetSession, tokenFrom } from "../middleware/auth";
-import { describeIssues, ErrorCode, LoginBody, LogoutBody, RegisterBody, type User } from "../protocol";
+import { describeIssues, Endpoints, ErrorCode, type User } from "../protocol";
 
 /**
  * Where a request comes from: Cloudflare's `CF-Connecting-IP`. A request without it did not come
@@ -28,7 +28,7 @@ async function limitLoginAttempts(env: Env, ip: string | undefined): Promise<voi
 
 /** Registration and login: the only routes that take no token. */
 export const authRoutes = new Hono<AppEnv>()
-  .post("/register", validate("json", RegisterBody), async (c) => {
+  .post("/register", validate("json", Endpoints.register.body), async (c) => {
     const ip = c.req.header("CF-Connecting-IP");
     if (ip && c.env.REGISTER_BY_IP && !(await c.env.REGISTER_BY_IP.limit({ key: ip })).success) {
       throw new ApiError(ErrorCode.rateLimited, "too many accounts registered from this address; wait a minute and try again");
@@ -44,7 +44,7 @@ export const authRoutes = new Hono<AppEnv>()
     if (!session) throw new ApiError(ErrorCode.internal, "account has no profile");
     return c.json({ user, token: await issueToken(c.env, user, session) }, 201);
   })
-  .post("/login", validate("json", LoginBody), async (c) => {
+  .post("/login", validate("json", Endpoints.login.body), async (c) => {
     const body = c.req.valid("json");
     const ip = c.req.header("CF-Connecting-IP");
     await limitLoginAttempts(c.env, ip);
@@ -103,7 +103,7 @@ export const sessionRoutes = new Hono<AppEnv>()
     } catch {
       throw new ApiError(ErrorCode.invalidJson, "the body is not JSON");
     }
-    const body = LogoutBody.safeParse(json);
+    const body = Endpoints.logout.body.safeParse(json);
     if (!body.success) throw new ApiError(ErrorCode.badRequest, describeIssues(body.error));
     const home = userHome(c.env, c.var.userId);
     if (body.data.all) await home.logoutEverywhere(c.var.userId);

@@ -4,19 +4,7 @@ import { conversationIdPattern, directConversationId, newId } from "../lib/ids";
 import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import {
-  AddMembersBody,
-  ArchiveManyBody,
-  ConversationListQuery,
-  CreateConversationBody,
-  LeaveManyBody,
-  ErrorCode,
-  HistoryQuery,
-  Limits,
-  RenameBody,
-  SendMessageBody,
-  SetRoleBody,
-} from "../protocol";
+import { Endpoints, ErrorCode, Limits } from "../protocol";
 import type { Env } from "../env";
 import { ok, refuse, type Result } from "../lib/result";
 import { historyRateLimited, sendRateLimited } from "../lib/sendRate";
@@ -57,7 +45,7 @@ async function requireGroupChangeAllowed(env: Env, userId: string): Promise<void
 }
 
 export const conversationRoutes = new Hono<AppEnv>()
-  .post("/", validate("json", CreateConversationBody), async (c) => {
+  .post("/", validate("json", Endpoints.createConversation.body), async (c) => {
     const body = c.req.valid("json");
     const me = c.var.userId;
     if (body.type === "group") {
@@ -96,7 +84,7 @@ export const conversationRoutes = new Hono<AppEnv>()
     }
     return c.json({ conversation }, created ? 201 : 200);
   })
-  .post("/leave", validate("json", LeaveManyBody), async (c) => {
+  .post("/leave", validate("json", Endpoints.leaveMany.body), async (c) => {
     const me = c.var.userId;
     const ids = [...new Set(c.req.valid("json").conversation_ids)];
     const outcomes = await inBatches(ids, async (id) =>
@@ -104,20 +92,20 @@ export const conversationRoutes = new Hono<AppEnv>()
     );
     return c.json(bulkResponse(ids, outcomes));
   })
-  .post("/archive", validate("json", ArchiveManyBody), async (c) => {
+  .post("/archive", validate("json", Endpoints.archiveMany.body), async (c) => {
     const me = c.var.userId;
     const { conversation_ids, archived } = c.req.valid("json");
     const ids = [...new Set(conversation_ids)];
     const done = new Set(await userHome(c.env, me).archiveConversations(me, ids, archived));
     return c.json(bulkResponse(ids, ids.map((id) => (done.has(id) ? ok(null) : refuse(ErrorCode.conversationNotFound, "not in your conversation list")))));
   })
-  .patch("/:id", validate("json", RenameBody), async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .patch("/:conversation_id", validate("json", Endpoints.rename.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const conversation = unwrap(await conversationHome(c.env, id).renameGroup(id, c.var.userId, c.req.valid("json").name));
     return c.json({ conversation });
   })
-  .post("/:id/members", validate("json", AddMembersBody), async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .post("/:conversation_id/members", validate("json", Endpoints.addMembers.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const me = c.var.userId;
     const userIds = [...new Set(c.req.valid("json").user_ids)];
     if (userIds.length > Limits.groupMaxMembers) {
@@ -134,50 +122,50 @@ export const conversationRoutes = new Hono<AppEnv>()
     const invited = invite.length > 0 ? await sendInvitations(c.env, invite, id, conversation.name, me) : [];
     return c.json({ conversation, ...(invited.length > 0 ? { invited } : {}) });
   })
-  .post("/:id/invite-link", async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .post("/:conversation_id/invite-link", async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const token = unwrap(await conversationHome(c.env, id).inviteLink(id, c.var.userId, "get"));
     return c.json({ token: token! });
   })
-  .delete("/:id/invite-link", async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .delete("/:conversation_id/invite-link", async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     unwrap(await conversationHome(c.env, id).inviteLink(id, c.var.userId, "revoke"));
     return c.body(null, 204);
   })
-  .delete("/:id/members/:user_id", async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .delete("/:conversation_id/members/:user_id", async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const conversation = unwrap(await conversationHome(c.env, id).removeMember(id, c.var.userId, c.req.param("user_id")));
     return c.json({ conversation });
   })
-  .patch("/:id/members/:user_id", validate("json", SetRoleBody), async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .patch("/:conversation_id/members/:user_id", validate("json", Endpoints.setRole.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const { role } = c.req.valid("json");
     const conversation = unwrap(await conversationHome(c.env, id).setRole(id, c.var.userId, c.req.param("user_id"), role));
     return c.json({ conversation });
   })
-  .get("/:id/messages/:server_msg_id/receipts", async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .get("/:conversation_id/messages/:server_msg_id/receipts", async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const receipts = unwrap(await conversationHome(c.env, id).receipts(id, c.var.userId, c.req.param("server_msg_id")));
     return c.json({ receipts });
   })
-  .get("/", validate("query", ConversationListQuery), async (c) => {
+  .get("/", validate("query", Endpoints.listConversations.query), async (c) => {
     return c.json(await userHome(c.env, c.var.userId).listConversations(c.var.userId, c.req.valid("query")));
   })
-  .get("/:id", async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .get("/:conversation_id", async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     const conversation = unwrap(await conversationHome(c.env, id).describe(id, c.var.userId));
     return c.json({ conversation });
   })
-  .get("/:id/messages", validate("query", HistoryQuery), async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .get("/:conversation_id/messages", validate("query", Endpoints.history.query), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     if (!(await userHome(c.env, c.var.userId).admitHistory(c.var.userId))) {
       throw ApiError.from(historyRateLimited);
     }
     const page = unwrap(await conversationHome(c.env, id).history(id, c.var.userId, c.req.valid("query")));
     return c.json(page);
   })
-  .post("/:id/messages", validate("json", SendMessageBody), async (c) => {
-    const id = conversationParam(c.req.param("id"));
+  .post("/:conversation_id/messages", validate("json", Endpoints.sendMessage.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
     if ((await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, 1, id)) === 0) {
       throw ApiError.from(sendRateLimited);
     }

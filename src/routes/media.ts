@@ -11,7 +11,7 @@ import { signUpload, signView, verifyUpload, verifyView } from "../media/uploadT
 import type { AppEnv } from "../middleware/auth";
 import { ApiError, unwrap } from "../middleware/errors";
 import { validate } from "../middleware/validate";
-import { ErrorCode, Limits, MediaUploadBody } from "../protocol";
+import { Endpoints, ErrorCode, Limits } from "../protocol";
 import type { MediaJob } from "../queues/media";
 import { queueFor } from "../queues/shards";
 
@@ -114,8 +114,8 @@ async function serveThumbnail(env: Env, record: MediaRecord): Promise<Response> 
  * (signature and expiry in the query), so it is mounted before the session check.
  */
 export const mediaUploadRoutes = new Hono<AppEnv>()
-  .get("/:id/view", async (c) => {
-    const id = mediaParam(c.req.param("id"));
+  .get("/:media_id/view", async (c) => {
+    const id = mediaParam(c.req.param("media_id"));
     const variant = c.req.query("variant") === "thumbnail" ? "thumbnail" : "content";
     const expires = Number(c.req.query("expires"));
     const valid =
@@ -127,8 +127,8 @@ export const mediaUploadRoutes = new Hono<AppEnv>()
     if (!record || record.status !== "ready") throw new ApiError(ErrorCode.mediaNotFound, "no such media");
     return variant === "thumbnail" ? serveThumbnail(c.env, record) : serveContent(c.env, record, c.req.raw);
   })
-  .put("/:id/upload", async (c) => {
-  const id = mediaParam(c.req.param("id"));
+  .put("/:media_id/upload", async (c) => {
+  const id = mediaParam(c.req.param("media_id"));
   const expires = Number(c.req.query("expires"));
   const signature = c.req.query("sig") ?? "";
   const record = await readRecord(c.env, id);
@@ -163,7 +163,7 @@ export const mediaUploadRoutes = new Hono<AppEnv>()
 });
 
 export const mediaRoutes = new Hono<AppEnv>()
-  .post("/upload", validate("json", MediaUploadBody), async (c) => {
+  .post("/upload", validate("json", Endpoints.mediaUpload.body), async (c) => {
     const body = c.req.valid("json");
     const kind = checkDeclared(c.env, body);
     if (!kind.ok) throw ApiError.from(kind.error);
@@ -198,22 +198,22 @@ export const mediaRoutes = new Hono<AppEnv>()
     );
   })
   // With S3, the client tells us when its PUT is done; locally the upload route completes by itself.
-  .post("/:id/complete", async (c) => {
-    const record = await readRecord(c.env, mediaParam(c.req.param("id")));
+  .post("/:media_id/complete", async (c) => {
+    const record = await readRecord(c.env, mediaParam(c.req.param("media_id")));
     if (!record || record.uploader !== c.var.userId) throw new ApiError(ErrorCode.mediaNotFound, "no such media");
     const ready = await completeUpload(c.env, record, c.executionCtx);
     return c.json({ media: toMediaRef(ready) });
   })
-  .get("/:id", async (c) => {
-    const record = await viewable(c.env, c.req.param("id"), c.var.userId);
+  .get("/:media_id", async (c) => {
+    const record = await viewable(c.env, c.req.param("media_id"), c.var.userId);
     return serveContent(c.env, record, c.req.raw);
   })
   /**
    * URLs that authorize themselves, for <img> and <video> (which cannot send a token): valid for
    * minutes (VIEW_URL_ROUNDING_MS).
    */
-  .get("/:id/url", async (c) => {
-    const record = await viewable(c.env, c.req.param("id"), c.var.userId);
+  .get("/:media_id/url", async (c) => {
+    const record = await viewable(c.env, c.req.param("media_id"), c.var.userId);
     const expires = (Math.floor(Date.now() / VIEW_URL_ROUNDING_MS) + 2) * VIEW_URL_ROUNDING_MS;
     const store = await mediaStore(c.env);
     const url = store.presignGet
@@ -222,7 +222,7 @@ export const mediaRoutes = new Hono<AppEnv>()
     const thumbnail_url = record.kind === "image" ? await viewUrl(c.env, c.req.url, record.media_id, "thumbnail", expires) : null;
     return c.json({ url, thumbnail_url, expires_at: expires });
   })
-  .get("/:id/thumbnail", async (c) => {
-    const record = await viewable(c.env, c.req.param("id"), c.var.userId);
+  .get("/:media_id/thumbnail", async (c) => {
+    const record = await viewable(c.env, c.req.param("media_id"), c.var.userId);
     return serveThumbnail(c.env, record);
   });

@@ -3,7 +3,7 @@ import { userHome } from "../objects/homes";
 import type { AppEnv } from "../middleware/auth";
 import { ApiError, unwrap } from "../middleware/errors";
 import { validate } from "../middleware/validate";
-import { ErrorCode, Limits, PushSubscriptionBody } from "../protocol";
+import { Endpoints, ErrorCode, Limits } from "../protocol";
 
 /** Web Push: the server's public key, and each device's subscription. */
 export const pushRoutes = new Hono<AppEnv>()
@@ -11,7 +11,7 @@ export const pushRoutes = new Hono<AppEnv>()
     if (!c.env.VAPID_PUBLIC_KEY) throw new ApiError(ErrorCode.misconfigured, "push is not configured; see docs/deploy.md");
     return c.json({ key: c.env.VAPID_PUBLIC_KEY });
   })
-  .post("/subscriptions", validate("json", PushSubscriptionBody), async (c) => {
+  .post("/subscriptions", validate("json", Endpoints.subscribePush.body), async (c) => {
     unwrap(await userHome(c.env, c.var.userId).subscribePush(c.var.userId, c.req.valid("json"), c.var.sessionId));
     return c.body(null, 201);
   })

@@ -53,8 +53,8 @@ function forwardUpgrade(c: Context<AppEnv>, stub: { fetch(request: Request): Pro
 export const socketRoutes = new Hono<AppEnv>()
   .get("/ws", (c) => forwardUpgrade(c, userHome(c.env, c.var.userId)))
   /** The live socket of one open conversation, served by the conversation object itself. */
-  .get("/conversations/:id/ws", (c) => {
-    const id = c.req.param("id");
+  .get("/conversations/:conversation_id/ws", (c) => {
+    const id = c.req.param("conversation_id");
     if (!conversationIdPattern.test(id)) return errorResponse(c, ErrorCode.conversationNotFound, "no such conversation");
     return forwardUpgrade(c, conversationHome(c.env, id), id);
   });

@@ -6,7 +6,7 @@ import { cachedProfile } from "../lib/profileCache";
 import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
+import { Endpoints, ErrorCode } from "../protocol";
 
 /**
  * Blocks or unblocks a user: kept in the blocker's user object (adds, invitations, presence), and
@@ -14,7 +14,7 @@ import { ErrorCode, UpdateMeBody, UserLookupQuery } from "../protocol";
  */
 async function setBlocked(c: Context<AppEnv>, blocked: boolean) {
   const me = c.var.userId;
-  const other = c.req.param("id")!;
+  const other = c.req.param("user_id")!;
   if (other === me) throw new ApiError(ErrorCode.badRequest, "you cannot block yourself");
   const user = userIdPattern.test(other) ? await cachedProfile("id", other, () => userHome(c.env, other).profile(other), c.executionCtx) : null;
   if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
@@ -33,7 +33,7 @@ export const userRoutes = new Hono<AppEnv>()
     if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
     return c.json({ user, settings });
   })
-  .patch("/me", validate("json", UpdateMeBody), async (c) => {
+  .patch("/me", validate("json", Endpoints.updateMe.body), async (c) => {
     const me = c.var.userId;
     const home = userHome(c.env, me);
     const user = await home.updateSettings(me, c.req.valid("json"));
@@ -41,20 +41,20 @@ export const userRoutes = new Hono<AppEnv>()
     return c.json({ user, settings: await home.settings(me) });
   })
   .get("/me/blocked", async (c) => c.json({ user_ids: await userHome(c.env, c.var.userId).blocked(c.var.userId) }))
-  .post("/:id/block", (c) => setBlocked(c, true))
-  .delete("/:id/block", (c) => setBlocked(c, false))
-  .get("/:id", async (c) => {
+  .post("/:user_id/block", (c) => setBlocked(c, true))
+  .delete("/:user_id/block", (c) => setBlocked(c, false))
+  .get("/:user_id", async (c) => {
     // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
     // client must, to name the members of its conversations).
-    const id = c.req.param("id");
+    const id = c.req.param("user_id");
     const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userHome(c.env, id).profile(id), c.executionCtx) : null;
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
     return c.json({ user });
   })
-  .get("/:id/presence", async (c) => {
-    return c.json(unwrap(await userHome(c.env, c.var.userId).presenceOf(c.var.userId, c.req.param("id"))));
+  .get("/:user_id/presence", async (c) => {
+    return c.json(unwrap(await userHome(c.env, c.var.userId).presenceOf(c.var.userId, c.req.param("user_id"))));
   })
-  .get("/", validate("query", UserLookupQuery), async (c) => {
+  .get("/", validate("query", Endpoints.findUser.query), async (c) => {
     const { username } = c.req.valid("query");
     const user = await cachedProfile(
       "username",
