@@ -1,22 +1,20 @@
 import preact from "@preact/preset-vite";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineConfig, type Plugin } from "vite";
 
 /**
- * Scalar's page script for the API reference at /api/docs (src/routes/reference.ts), served from
- * our own origin so the page works offline and under a policy that names no other origin.
+ * Swagger UI's script and styles for the API reference at /api/docs (src/routes/reference.ts),
+ * served from our own origin so the page works offline and under a policy that names no other origin.
  */
-function scalarScript(): Plugin {
-  const source = resolve(import.meta.dirname, "../node_modules/@scalar/api-reference/dist/browser/standalone.js");
+function swaggerUiFiles(): Plugin {
+  const dist = resolve(import.meta.dirname, "../node_modules/swagger-ui-dist");
   return {
-    name: "parley-scalar-script",
+    name: "parley-swagger-ui",
     generateBundle() {
-      if (!existsSync(source)) {
-        this.warn("@scalar/api-reference is not installed: /api/docs will have no script (npm install @scalar/api-reference)");
-        return;
+      for (const file of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
+        this.emitFile({ type: "asset", fileName: `swagger-ui/${file}`, source: readFileSync(resolve(dist, file)) });
       }
-      this.emitFile({ type: "asset", fileName: "scalar/standalone.js", source: readFileSync(source) });
     },
   };
 }
@@ -24,6 +22,6 @@ function scalarScript(): Plugin {
 // The web client is static files served by the Worker itself (wrangler.toml [assets]).
 export default defineConfig({
   root: import.meta.dirname,
-  plugins: [preact(), scalarScript()],
+  plugins: [preact(), swaggerUiFiles()],
   build: { outDir: "dist", emptyOutDir: true, sourcemap: true, target: "es2022" },
 });

@@ -29,14 +29,14 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("GET", "/api/v1/frames.schema.json")).status).toBe(200);
     const page = await api.fetch("GET", "/api/docs");
     expect(page.status).toBe(200);
-    // The page's scripts: Scalar's from our origin and the inline start-up, both by the policy's nonce.
+    // The page's scripts: Swagger UI's from our origin and the inline start-up, both by the policy's nonce.
     const policy = page.headers.get("Content-Security-Policy")!;
     const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
     expect(nonce).toBeTruthy();
     expect(policy).toContain("default-src 'none'");
     expect(policy).toMatch(/script-src 'self' 'nonce-[^']+';/);
     expect(policy).toContain("connect-src 'self'");
-    expect(page.body).toContain(`<script src="/scalar/standalone.js" nonce="${nonce}"></script>`);
+    expect(page.body).toContain(`<script src="/swagger-ui/swagger-ui-bundle.js" nonce="${nonce}"></script>`);
     expect(page.body).toContain("/api/v1/openapi.json");
     expect(page.body).not.toMatch(/https?:\/\//);
     expect((await api.fetch("GET", "/api/docs")).headers.get("Content-Security-Policy")).not.toContain(nonce);
