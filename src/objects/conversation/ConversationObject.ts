@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
 import type { Env } from "../../env";
+import { log, setLogLevel } from "../../lib/log";
 import type { Result } from "../../lib/result";
 import {
   CloseCode,
@@ -64,6 +65,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    setLogLevel(env.LOG_LEVEL);
     // A lookup of an id that names no conversation must leave nothing behind: the schema is made
     // when a conversation is first created here (or moved here), not on construction.
     this.schemaReady = hasSchema(ctx.storage);
@@ -274,7 +276,7 @@ export class ConversationObject extends DurableObject<Env> {
       this.conversation(who.conversation_id).liveFrames(ws, who, frames);
     } catch (err) {
       // One bad frame must not poison the object or the socket.
-      console.error(JSON.stringify({ level: "error", msg: "live frame failed", error: String(err) }));
+      log.error("live frame failed", { conversation_id: who.conversation_id, user_id: who.user_id, error: err });
       sendFrame(ws, errorFrame({ code: ErrorCode.internal, message: "internal error" }));
     }
   }
@@ -307,7 +309,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (!conversation.exists) return;
     await guarded(
       "conversation alarm",
-      { conversation: id },
+      { conversation_id: id },
       async () => {
         const next = await conversation.alarm(now);
         if (next !== null) this.wakeAt(id, next);
