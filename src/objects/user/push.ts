@@ -369,6 +369,7 @@ function preview(m: DeliveredMessage): string | null {
     if (frame.content_type === "document") return `📄 ${frame.media?.filename ?? "Document"}`;
     return frame.content.length > 120 ? `${frame.content.slice(0, 117)}…` : frame.content;
   } catch {
+    // A frame of ours that does not read as expected costs the preview, not the push.
     return null;
   }
 }
