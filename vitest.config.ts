@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 /** Test-only values; production takes secrets from `wrangler secret put` (docs/deploy.md). */
 const bindings = {
   ENVIRONMENT: "test",
+  // Warnings and errors only: what a test provokes on purpose is logged, but info lines would bury the output.
+  LOG_LEVEL: "warn",
   JWT_SECRET: "test-secret-test-secret-test-secret-0123456789",
   ADMIN_SECRET: "test-admin-secret-0123456789",
   // A small hot window, so every test exercises history across the R2 archive.

@@ -84,5 +84,7 @@ declare namespace Cloudflare {
     REGISTER_BY_IP?: RateLimit;
     /** "production" unless `.dev.vars` (written by `npm start`) or the test config says otherwise. */
     ENVIRONMENT?: string;
+    /** The least level logged (debug, info, warn, error; src/lib/log.ts): info unless set. */
+    LOG_LEVEL?: string;
   }
 }

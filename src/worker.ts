@@ -2,6 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { log, setLogLevel } from "./lib/log";
 import { requestLog } from "./middleware/requestLog";
 import { ErrorCode, FRAME_SCHEMA_PATH, frameJsonSchema, Limits, PROTOCOL_VERSION, type HealthResponse } from "./protocol";
 import type { Env } from "./env";
@@ -107,10 +108,11 @@ export class LocalEntry extends WorkerEntrypoint<Env> {
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
+    setLogLevel(env.LOG_LEVEL);
     if (batch.queue.startsWith("parley-media-jobs")) return consumeMediaJobs(batch, env);
     if (batch.queue.startsWith("parley-push-dlq")) return consumeDeadPushes(batch, env);
     if (batch.queue.startsWith("parley-push")) return consumePushJobs(batch, env);
-    console.error(JSON.stringify({ level: "error", msg: "message from an unknown queue", queue: batch.queue }));
+    log.error("message from an unknown queue", { queue: batch.queue });
     batch.retryAll();
   },
 } satisfies ExportedHandler<Env>;

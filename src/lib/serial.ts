@@ -9,6 +9,7 @@ export class KeyedSerialQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(task, task);
+    // The caller gets the rejection through `next`; the chain only waits for the task to end.
     const tail = next.catch(() => undefined);
     this.tails.set(key, tail);
     void tail.then(() => {

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { readToken, type TokenClaims } from "../auth/tokens";
 import type { Env } from "../env";
+import type { Logger } from "../lib/log";
 import { userHome } from "../objects/homes";
 import { ErrorCode } from "../protocol";
 import { errorResponse } from "./errors";
@@ -19,6 +20,8 @@ export interface AuthVariables {
   sessionId: string;
   /** Set by hono's requestId middleware for every request (X-Request-Id). */
   requestId: string;
+  /** The request's logger (requestLog): every line carries the request id, and the user id once authenticated. */
+  log: Logger;
 }
 export type AppEnv = { Bindings: Env; Variables: AuthVariables };
 
@@ -63,6 +66,7 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   c.set("tokenId", claims.jti);
   c.set("claims", claims);
   c.set("sessionId", claims.sid ?? claims.jti);
+  c.set("log", c.var.log.with({ user_id: claims.sub }));
   await next();
 });
 

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { MisconfiguredError } from "../auth/tokens";
+import { log } from "../lib/log";
 import { count } from "../lib/metrics";
 import { ErrorCode, errorStatus, type ProtocolError } from "../protocol";
 
@@ -36,20 +37,13 @@ export const onError: ErrorHandler = (err, c) => {
     const code = /json/i.test(err.message) ? ErrorCode.invalidJson : ErrorCode.badRequest;
     return errorResponse(c, code, err.message || "bad request");
   }
+  // The request's logger, or the plain one for an error thrown before requestLog ran.
+  const logger = c.get("log") ?? log;
   if (err instanceof MisconfiguredError) {
-    console.error(JSON.stringify({ level: "error", msg: "misconfigured", detail: err.message }));
+    logger.error("misconfigured", { detail: err.message });
     return errorResponse(c, ErrorCode.misconfigured, "the server is not configured; see docs/deploy.md");
   }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      msg: "unhandled",
-      request_id: c.get("requestId"),
-      path: c.req.path,
-      error: String(err),
-      stack: (err as Error)?.stack,
-    }),
-  );
+  logger.error("unhandled", { method: c.req.method, path: c.req.path, error: err });
   count(c.env, "errors");
   return errorResponse(c, ErrorCode.internal, "internal error");
 };

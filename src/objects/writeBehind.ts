@@ -1,3 +1,5 @@
+import { log } from "../lib/log";
+
 /**
  * Holds writes whose loss in a crash is harmless but which come as often as messages do (delivery
  * and read cursors), and writes them together: with the object's next write of its own (the caller
@@ -25,7 +27,7 @@ export class WriteBehind {
       try {
         this.write();
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "write-behind flush failed", error: String(err) }));
+        log.error("write-behind flush failed", { error: err });
       }
     }, this.delayMs);
   }

@@ -42,6 +42,8 @@ export const ErrorCode = {
   mediaQuotaExceeded: "media_quota_exceeded",
   /** The upload has not completed (or a thumbnail is not made yet). */
   mediaNotReady: "media_not_ready",
+  /** The media bucket (R2 or S3) failed: nothing is wrong with the upload; retry it shortly. */
+  storageUnavailable: "storage_unavailable",
   rateLimited: "rate_limited",
   internal: "internal_error",
   misconfigured: "server_misconfigured",
@@ -79,6 +81,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   media_not_found: 404,
   media_quota_exceeded: 413,
   media_not_ready: 409,
+  storage_unavailable: 503,
   rate_limited: 429,
   internal_error: 500,
   server_misconfigured: 500,

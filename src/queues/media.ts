@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Env } from "../env";
+import { log } from "../lib/log";
 import { readRecord, thumbnailKey, writeRecord } from "../media/records";
 import { mediaStore } from "../media/storage";
 import { makeThumbnail } from "../media/thumbnails";
@@ -16,7 +17,7 @@ export async function consumeMediaJobs(batch: MessageBatch<unknown>, env: Env): 
   for (const message of batch.messages) {
     const job = MediaJob.safeParse(message.body);
     if (!job.success) {
-      console.error(JSON.stringify({ level: "warn", msg: "dropping malformed media job", id: message.id }));
+      log.warn("dropping malformed media job", { message_id: message.id });
       message.ack();
       continue;
     }
@@ -24,7 +25,7 @@ export async function consumeMediaJobs(batch: MessageBatch<unknown>, env: Env): 
       await thumbnail(env, job.data.media_id);
       message.ack();
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "thumbnail failed", media_id: job.data.media_id, attempt: message.attempts, error: String(err) }));
+      log.error("thumbnail failed", { media_id: job.data.media_id, attempt: message.attempts, error: err });
       message.retry({ delaySeconds: Math.min(60, 2 ** message.attempts) });
     }
   }

@@ -2,6 +2,7 @@ import { endpointAllowed } from "../objects/user/push";
 import webpush from "web-push";
 import { z } from "zod";
 import type { Env } from "../env";
+import { log } from "../lib/log";
 import { userHome } from "../objects/homes";
 import { count } from "../lib/metrics";
 import { settleInWindow } from "../lib/settle";
@@ -40,13 +41,19 @@ const PUSH_CONCURRENCY = 6;
  * acknowledged or retried on its own, so one slow or failing endpoint holds up no other.
  */
 export async function consumePushJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  await settleInWindow([...batch.messages], PUSH_CONCURRENCY, (message) => deliverPush(message, env));
+  await settleInWindow([...batch.messages], PUSH_CONCURRENCY, (message) =>
+    deliverPush(message, env).catch((error: unknown) => {
+      // A call to the user's object failed before the push was decided: without a retry the queue would count it delivered.
+      log.error("push job failed", { message_id: message.id, attempt: message.attempts, error });
+      message.retry({ delaySeconds: retryDelay(env, message.attempts) });
+    }),
+  );
 }
 
 async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
   const parsed = PushJob.safeParse(message.body);
   if (!parsed.success) {
-    console.error(JSON.stringify({ level: "warn", msg: "dropping malformed push job", id: message.id }));
+    log.warn("dropping malformed push job", { message_id: message.id });
     message.ack();
     return;
   }
@@ -54,7 +61,7 @@ async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
   // Checked again here: a subscription stored before the allow-list (or the list changed since) is
   // never fetched, and is forgotten like one the push service says is gone.
   if (!endpointAllowed(job.subscription.endpoint, env.ENVIRONMENT, env.PUSH_ENDPOINT_HOSTS)) {
-    console.error(JSON.stringify({ level: "warn", msg: "push endpoint not allowed; subscription forgotten", user: job.user_id, device: job.device_id }));
+    log.warn("push endpoint not allowed; subscription forgotten", { user_id: job.user_id, device_id: job.device_id });
     await userHome(env, job.user_id).forgetPushEndpoint(job.user_id, job.device_id, job.subscription.endpoint);
     message.ack();
     return;
@@ -89,11 +96,11 @@ async function deliverPush(message: Message<unknown>, env: Env): Promise<void> {
       const retryAfter = Number(res.headers.get("Retry-After"));
       message.retry({ delaySeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 600) : retryDelay(env, message.attempts) });
     } else {
-      console.error(JSON.stringify({ level: "warn", msg: "push refused", status: res.status, user: job.user_id, device: job.device_id }));
+      log.warn("push refused", { status: res.status, user_id: job.user_id, device_id: job.device_id });
       message.ack();
     }
   } catch (err) {
-    console.error(JSON.stringify({ level: "error", msg: "push failed", user: job.user_id, attempt: message.attempts, error: String(err) }));
+    log.error("push failed", { user_id: job.user_id, device_id: job.device_id, attempt: message.attempts, error: err });
     message.retry({ delaySeconds: retryDelay(env, message.attempts) });
   }
 }
@@ -111,7 +118,7 @@ export async function consumeDeadPushes(batch: MessageBatch<unknown>, env: Env):
     const parsed = PushJob.safeParse(message.body);
     if (parsed.success) await userHome(env, parsed.data.user_id).noteDeadPush(parsed.data.user_id, parsed.data);
     count(env, "push_dead_lettered");
-    console.error(JSON.stringify({ level: "error", msg: "push dead-lettered", id: message.id, user: parsed.success ? parsed.data.user_id : null }));
+    log.error("push dead-lettered", { message_id: message.id, user_id: parsed.success ? parsed.data.user_id : null, device_id: parsed.success ? parsed.data.device_id : null });
     message.ack();
   }
 }

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { conversationHome, userHome } from "../objects/homes";
 import { conversationIdPattern, directConversationId, newId } from "../lib/ids";
+import type { Logger } from "../lib/log";
 import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
@@ -10,11 +11,16 @@ import { ok, refuse, type Result } from "../lib/result";
 import { historyRateLimited, sendRateLimited } from "../lib/sendRate";
 import { admitJoins, releaseJoins, sendInvitations, settleVerdicts } from "./joins";
 
-/** Many conversations at once, a bounded number in flight (each is a call to its object). */
-async function inBatches<T>(ids: string[], one: (id: string) => Promise<Result<T>>): Promise<Result<unknown>[]> {
+/** Many conversations at once, a bounded number in flight (each is a call to its object); one that fails is reported, not thrown. */
+async function inBatches<T>(log: Logger, ids: string[], one: (id: string) => Promise<Result<T>>): Promise<Result<unknown>[]> {
   const outcomes: Result<unknown>[] = [];
   for (let i = 0; i < ids.length; i += 25) {
-    const batch = ids.slice(i, i + 25).map((id) => one(id).catch(() => refuse(ErrorCode.internal, "try again")));
+    const batch = ids.slice(i, i + 25).map((id) =>
+      one(id).catch((error: unknown) => {
+        log.error("conversation call failed", { conversation_id: id, error });
+        return refuse(ErrorCode.internal, "try again");
+      }),
+    );
     outcomes.push(...(await Promise.all(batch)));
   }
   return outcomes;
@@ -87,7 +93,7 @@ export const conversationRoutes = new Hono<AppEnv>()
   .post("/leave", validate("json", Endpoints.leaveMany.body), async (c) => {
     const me = c.var.userId;
     const ids = [...new Set(c.req.valid("json").conversation_ids)];
-    const outcomes = await inBatches(ids, async (id) =>
+    const outcomes = await inBatches(c.var.log, ids, async (id) =>
       conversationIdPattern.test(id) ? conversationHome(c.env, id).removeMember(id, me, me) : refuse(ErrorCode.conversationNotFound, "no such conversation"),
     );
     return c.json(bulkResponse(ids, outcomes));

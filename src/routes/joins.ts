@@ -1,6 +1,7 @@
 import { byUserHome, userHomeStub } from "../objects/homes";
 import type { JoinRequest, JoinVerdict } from "../objects/user/consent";
 import { userIdPattern } from "../lib/ids";
+import { log } from "../lib/log";
 import { ApiError } from "../middleware/errors";
 import { ErrorCode, Limits } from "../protocol";
 import type { Env } from "../env";
@@ -27,7 +28,11 @@ export async function admitJoins(env: Env, requests: JoinRequest[]): Promise<Joi
 /** Gives back the places taken for adds that did not happen (best effort: a place left behind lapses). */
 export async function releaseJoins(env: Env, joins: { user_id: string; conversation_id: string }[]): Promise<void> {
   if (joins.length === 0) return;
-  await Promise.allSettled([...byUserHome(env, joins, (j) => j.user_id)].map(([home, group]) => userHomeStub(env, home).releaseJoins(group)));
+  const groups = [...byUserHome(env, joins, (j) => j.user_id)];
+  const released = await Promise.allSettled(groups.map(([home, group]) => userHomeStub(env, home).releaseJoins(group)));
+  released.forEach((r, i) => {
+    if (r.status === "rejected") log.warn("places of adds that did not happen not given back; they lapse", { home: groups[i]![0], joins: groups[i]![1], error: r.reason });
+  });
 }
 
 /**

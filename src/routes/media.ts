@@ -1,8 +1,9 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { signingSecret } from "../auth/tokens";
 import type { Env } from "../env";
 import { conversationHome, userHome } from "../objects/homes";
 import { randomToken } from "../lib/ids";
+import type { Logger } from "../lib/log";
 import { checkDeclared } from "../media/policy";
 import { grantedConversations, mediaIdPattern, readRecord, thumbnailKey, toMediaRef, writeRecord, type MediaRecord } from "../media/records";
 import { matchesDeclaredType, SNIFF_BYTES } from "../media/sniff";
@@ -24,31 +25,55 @@ function mediaParam(id: string): string {
 }
 
 /**
+ * A call to the bucket (R2, or S3) whose failure is the server's trouble, not the upload's: logged
+ * with its error and answered 503 `storage_unavailable`, so the client tries the same upload again
+ * rather than being told its bytes are wrong.
+ */
+async function fromBucket<T>(log: Logger, operation: string, mediaId: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    throw bucketFailed(log, operation, mediaId, error);
+  }
+}
+
+function bucketFailed(log: Logger, operation: string, mediaId: string, error: unknown): ApiError {
+  log.error("media storage failed", { media_id: mediaId, operation, error });
+  return new ApiError(ErrorCode.storageUnavailable, "media storage is unavailable; try again shortly");
+}
+
+type MediaContext = Context<AppEnv>;
+
+/**
  * Checks what arrived against what was declared: the size exactly, the first bytes against the type.
  * A mismatch deletes the bytes. Then the media is ready to be sent, and images get a thumbnail job.
  */
-async function completeUpload(env: Env, record: MediaRecord, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<MediaRecord> {
+async function completeUpload(c: MediaContext, record: MediaRecord): Promise<MediaRecord> {
   if (record.status === "ready") return record;
-  const store = await mediaStore(env);
+  const id = record.media_id;
+  const log = c.var.log.with({ media_id: id });
+  const store = await mediaStore(c.env);
   // A direct upload is checked where it landed (staging), then sealed where the media is served from.
   const staged = store.seal !== undefined;
-  const size = await store.size(record.media_id, staged);
+  const size = await fromBucket(log, "size", id, store.size(id, staged));
   if (size === null) throw new ApiError(ErrorCode.mediaNotReady, "nothing has been uploaded yet");
   const refuse = async (message: string): Promise<never> => {
-    await store.delete(record.media_id);
+    // The answer is the mismatch either way: bytes left behind go with the unfinished upload (uploads.ts).
+    await store.delete(id).catch((error: unknown) => log.warn("mismatched upload not deleted; the upload sweep will", { error }));
     throw new ApiError(ErrorCode.mediaMismatch, message);
   };
   if (size !== record.size) await refuse(`the upload is ${size} bytes, not the declared ${record.size}`);
-  if (!matchesDeclaredType(record.content_type, await store.readStart(record.media_id, SNIFF_BYTES, staged))) {
+  if (!matchesDeclaredType(record.content_type, await fromBucket(log, "read", id, store.readStart(id, SNIFF_BYTES, staged)))) {
     await refuse(`the bytes are not ${record.content_type}`);
   }
-  await store.seal?.(record.media_id);
+  if (store.seal) await fromBucket(log, "seal", id, store.seal(id));
   const ready: MediaRecord = { ...record, status: "ready" };
-  await writeRecord(env, ready);
-  await userHome(env, record.uploader).mediaUploaded(record.uploader, record.media_id);
+  await fromBucket(log, "write record", id, writeRecord(c.env, ready));
+  await userHome(c.env, record.uploader).mediaUploaded(record.uploader, id);
   if (ready.kind === "image") {
-    const job: MediaJob = { type: "thumbnail", media_id: ready.media_id };
-    ctx.waitUntil(queueFor(env, "MEDIA_JOBS", job.media_id).send(job));
+    const job: MediaJob = { type: "thumbnail", media_id: id };
+    // Without the job the image stays without a thumbnail (clients show a placeholder).
+    c.executionCtx.waitUntil(queueFor(c.env, "MEDIA_JOBS", id).send(job).catch((error: unknown) => log.error("thumbnail job not queued", { error })));
   }
   return ready;
 }
@@ -131,7 +156,7 @@ export const mediaUploadRoutes = new Hono<AppEnv>()
   const id = mediaParam(c.req.param("media_id"));
   const expires = Number(c.req.query("expires"));
   const signature = c.req.query("sig") ?? "";
-  const record = await readRecord(c.env, id);
+  const record = await fromBucket(c.var.log, "read record", id, readRecord(c.env, id));
   const invalid = () => new ApiError(ErrorCode.uploadUrlInvalid, "this upload URL is invalid or has expired");
   if (!record || !Number.isSafeInteger(expires)) throw invalid();
   const grant = { media_id: id, content_type: record.content_type, size: record.size, uploader: record.uploader, expires };
@@ -142,23 +167,33 @@ export const mediaUploadRoutes = new Hono<AppEnv>()
   if (declaredType !== record.content_type) {
     throw new ApiError(ErrorCode.mediaMismatch, `send the bytes with Content-Type: ${record.content_type}`);
   }
-  const length = Number(c.req.header("Content-Length"));
-  if (length !== record.size) {
-    throw new ApiError(ErrorCode.mediaMismatch, `the body must be exactly the declared ${record.size} bytes`);
-  }
+  const mismatch = () => new ApiError(ErrorCode.mediaMismatch, `the body must be exactly the declared ${record.size} bytes`);
+  if (Number(c.req.header("Content-Length")) !== record.size) throw mismatch();
   const body = c.req.raw.body;
   if (!body) throw new ApiError(ErrorCode.mediaMismatch, "the body is empty");
   // Streamed into R2 with its length fixed: a body that runs short or long fails the put.
   const sized = new FixedLengthStream(record.size);
   const piped = body.pipeTo(sized.writable);
   const store = await mediaStore(c.env);
+  let bodyBroke = false;
+  const received = piped.catch((error: unknown) => {
+    bodyBroke = true;
+    c.var.log.info("upload body refused", { media_id: id, error });
+    throw mismatch();
+  });
+  // A body that breaks off (or runs long) fails the put too, after the pipe has seen it: that failure
+  // is the client's. Any other is the bucket's.
+  const stored = store.put(id, sized.readable, record.content_type).catch((error: unknown) => {
+    throw bodyBroke ? mismatch() : bucketFailed(c.var.log, "put", id, error);
+  });
   try {
-    await Promise.all([store.put(id, sized.readable, record.content_type), piped]);
-  } catch {
-    await store.delete(id).catch(() => {});
-    throw new ApiError(ErrorCode.mediaMismatch, `the body must be exactly the declared ${record.size} bytes`);
+    await Promise.all([stored, received]);
+  } catch (err) {
+    // Bytes of a failed upload must not be completed later: they go now (or with the upload sweep).
+    await store.delete(id).catch((error: unknown) => c.var.log.warn("failed upload not deleted; the upload sweep will", { media_id: id, error }));
+    throw err;
   }
-  const ready = await completeUpload(c.env, record, c.executionCtx);
+  const ready = await completeUpload(c, record);
   return c.json({ media: toMediaRef(ready) }, 201);
 });
 
@@ -199,9 +234,10 @@ export const mediaRoutes = new Hono<AppEnv>()
   })
   // With S3, the client tells us when its PUT is done; locally the upload route completes by itself.
   .post("/:media_id/complete", async (c) => {
-    const record = await readRecord(c.env, mediaParam(c.req.param("media_id")));
+    const id = mediaParam(c.req.param("media_id"));
+    const record = await fromBucket(c.var.log, "read record", id, readRecord(c.env, id));
     if (!record || record.uploader !== c.var.userId) throw new ApiError(ErrorCode.mediaNotFound, "no such media");
-    const ready = await completeUpload(c.env, record, c.executionCtx);
+    const ready = await completeUpload(c, record);
     return c.json({ media: toMediaRef(ready) });
   })
   .get("/:media_id", async (c) => {

@@ -4,6 +4,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, inject, it } from "vitest";
 import { app } from "../../src/worker";
 import { directConversation, registerUser, type Account } from "../helpers/client";
+import { captureLogs } from "../helpers/logs";
 
 /**
  * The deployed media path: S3 credentials configured, so the client PUTs straight to the bucket with
@@ -21,7 +22,7 @@ const s3Env = {
   S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
 };
 
-async function call(method: string, path: string, who: Account, body?: unknown) {
+async function call(method: string, path: string, who: Account, body?: unknown, withEnv: object = s3Env) {
   const ctx = createExecutionContext();
   const res = await app.request(
     `http://parley.test${path}`,
@@ -31,7 +32,7 @@ async function call(method: string, path: string, who: Account, body?: unknown) 
       body: body ? JSON.stringify(body) : undefined,
       redirect: "manual",
     },
-    s3Env,
+    withEnv,
     ctx,
   );
   await waitOnExecutionContext(ctx);
@@ -124,5 +125,27 @@ describe("media through S3 pre-signed URLs", () => {
     expect(((await completed.json()) as any).error.code).toBe("media_mismatch");
     // Gone from the bucket: completing again finds nothing.
     expect((await call("POST", `/api/v1/media/${upload.media_id}/complete`, ana)).status).toBe(409);
+  });
+
+  it("answers 503 storage_unavailable (and logs why) when S3 cannot be reached at completion; completing again once it can succeeds", async () => {
+    const ana = await registerUser("ana");
+    const bytes = new TextEncoder().encode("notes that arrived whole\n");
+    const res = await call("POST", "/api/v1/media/upload", ana, { content_type: "text/plain", size: bytes.length });
+    const upload = (await res.json()) as { media_id: string; upload_url: string; headers: Record<string, string> };
+    await (await fetch(upload.upload_url, { method: "PUT", headers: upload.headers, body: bytes })).arrayBuffer();
+
+    // Nothing listens on port 1: every request to the bucket is refused.
+    const unreachable = { ...s3Env, S3_ENDPOINT: "http://127.0.0.1:1" };
+    const { result, lines } = await captureLogs(async () => {
+      const answer = await call("POST", `/api/v1/media/${upload.media_id}/complete`, ana, undefined, unreachable);
+      return { status: answer.status, body: (await answer.json()) as any };
+    });
+    expect(result).toMatchObject({ status: 503, body: { error: { code: "storage_unavailable" } } });
+    const failure = lines.find((l) => l.msg === "media storage failed");
+    expect(failure).toMatchObject({ level: "error", media_id: upload.media_id, operation: "size", error: { stack: expect.any(String) } });
+
+    const completed = await call("POST", `/api/v1/media/${upload.media_id}/complete`, ana);
+    expect(completed.status).toBe(200);
+    expect(((await completed.json()) as any).media).toMatchObject({ media_id: upload.media_id, size: bytes.length });
   });
 });

@@ -1,8 +1,11 @@
 import { PhotonImage } from "@cf-wasm/photon/workerd";
 import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signUpload } from "../../src/media/uploadToken";
+import { app } from "../../src/worker";
 import { api, connect, directConversation, registerUser, TEST_JWT_SECRET, type Account } from "../helpers/client";
+import { captureLogs } from "../helpers/logs";
 import { png, put, requestUpload, upload } from "../helpers/media";
 
 const PDF = new TextEncoder().encode("%PDF-1.7\n% a tiny document\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
@@ -12,6 +15,29 @@ async function download(who: Account, mediaId: string, headers: Record<string, s
     headers: { Authorization: `Bearer ${who.token}`, ...headers },
   });
   return res;
+}
+
+/** The MEDIA bucket with some of its operations failing as they do when R2 is down; the rest reach the real bucket. */
+function failingBucket(bucket: R2Bucket, failing: (keyof R2Bucket)[]): R2Bucket {
+  return new Proxy(bucket, {
+    get(target, name) {
+      if (failing.includes(name as keyof R2Bucket)) {
+        return async () => {
+          throw new Error("R2 unavailable (injected by the test)");
+        };
+      }
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A request to the Worker's app with its MEDIA bucket replaced. */
+async function withBucket(bucket: R2Bucket, url: string, init: RequestInit) {
+  const ctx = createExecutionContext();
+  const res = await app.request(url, init, { ...env, MEDIA: bucket }, ctx);
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 describe("media", () => {
@@ -180,5 +206,58 @@ describe("media", () => {
     expect(body.messages.at(-1).media).toMatchObject({ width: 1200, height: 800 });
     // Bo, a member now, sees the thumbnail too; the upload record itself is not served to others.
     expect((await exports.default.fetch(thumbUrl, { headers: { Authorization: `Bearer ${bo.token}` } })).status).toBe(200);
+  });
+
+  it("answers 503 storage_unavailable (and logs why) when the bucket fails, never media_mismatch; the same upload completes later", async () => {
+    const ana = await registerUser("ana");
+    const bytes = png(8, 8);
+    const refusedGrant = await requestUpload(ana, { content_type: "image/png", size: bytes.length });
+    const unreadGrant = await requestUpload(ana, { content_type: "image/png", size: bytes.length });
+    const putTo = (bucket: R2Bucket, grant: typeof refusedGrant) =>
+      withBucket(bucket, grant.body.upload_url, { method: "PUT", headers: { ...grant.body.headers, "Content-Length": String(bytes.length) }, body: bytes });
+
+    const { result, lines } = await captureLogs(async () => ({
+      // The bucket refuses the bytes…
+      refused: await putTo(failingBucket(env.MEDIA, ["put"]), refusedGrant),
+      // …or takes them, but cannot be read back to check them.
+      unread: await putTo(failingBucket(env.MEDIA, ["head"]), unreadGrant),
+    }));
+    for (const answer of [result.refused, result.unread]) {
+      expect(answer).toMatchObject({ status: 503, body: { error: { code: "storage_unavailable" } } });
+      expect(JSON.stringify(answer.body)).not.toContain("injected"); // the detail is logged, not sent
+    }
+    const failures = lines.filter((l) => l.msg === "media storage failed");
+    expect(failures.map((l) => [l.level, l.media_id, l.operation])).toEqual([
+      ["error", refusedGrant.body.media_id, "put"],
+      ["error", unreadGrant.body.media_id, "size"],
+    ]);
+    for (const l of failures) {
+      expect(l.error).toMatchObject({ message: "R2 unavailable (injected by the test)" });
+      expect(l.error!.stack).toContain("R2MediaStore");
+      expect(l.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    }
+
+    // Nothing was wrong with either upload: with the bucket back, the one that never landed is PUT
+    // again, and the one that did is completed.
+    expect((await put(refusedGrant.body.upload_url, refusedGrant.body.headers, bytes)).status).toBe(201);
+    const completed = await api("POST", `/api/v1/media/${unreadGrant.body.media_id}/complete`, { token: ana.token });
+    expect(completed).toMatchObject({ status: 200, body: { media: { media_id: unreadGrant.body.media_id, size: bytes.length } } });
+  });
+
+  it("still calls a body that breaks off a media_mismatch", async () => {
+    const ana = await registerUser("ana");
+    const bytes = png(8, 8);
+    const grant = await requestUpload(ana, { content_type: "image/png", size: bytes.length });
+    const cut = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, 10));
+        controller.error(new Error("connection lost"));
+      },
+    });
+    const { result, lines } = await captureLogs(() =>
+      withBucket(env.MEDIA, grant.body.upload_url, { method: "PUT", headers: { ...grant.body.headers, "Content-Length": String(bytes.length) }, body: cut }),
+    );
+    expect(result).toMatchObject({ status: 422, body: { error: { code: "media_mismatch", message: `the body must be exactly the declared ${bytes.length} bytes` } } });
+    expect(lines.filter((l) => l.msg === "media storage failed")).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
 import type { Env } from "../../env";
+import { log, setLogLevel } from "../../lib/log";
 import type { Result } from "../../lib/result";
 import {
   CloseCode,
@@ -63,6 +64,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    setLogLevel(env.LOG_LEVEL);
     // A lookup of an id that names no conversation must leave nothing behind: the schema is made
     // when a conversation is first created here (or moved here), not on construction.
     this.schemaReady = hasSchema(ctx.storage);
@@ -296,7 +298,7 @@ export class ConversationObject extends DurableObject<Env> {
     if (!conversation.exists) return;
     await guarded(
       "conversation alarm",
-      { conversation: id },
+      { conversation_id: id },
       async () => {
         const next = await conversation.alarm(now);
         if (next !== null) this.wakeAt(id, next);

@@ -1,4 +1,5 @@
 import { seqOfServerMsgId } from "../../lib/ids";
+import { log } from "../../lib/log";
 import type { Message } from "../../protocol";
 import { decodeSegment, encodeSegment, SegmentCache, segmentKey, type SegmentStore } from "./segments";
 import type { ConversationStore } from "./store";
@@ -89,7 +90,6 @@ export class HistoryArchive {
         const candidates = this.store.messagesAfter(from, Math.min(target - from, 1_000));
         if (candidates[0]?.seq !== from + 1) throw new Error(`hot history does not start at ${from + 1}`);
         const { body, messages } = encodeSegment(this.store.conversationId, candidates);
-        const last = messages[messages.length - 1]!.seq;
         const key = segmentKey(this.store.conversationId, from + 1);
         // The hot rows stay until this resolves: a failed or torn write loses nothing.
         await this.segments.put(key, body);
@@ -102,9 +102,7 @@ export class HistoryArchive {
     } catch (err) {
       this.failures += 1;
       const retryIn = Math.min(5_000 * 2 ** (this.failures - 1), ARCHIVE_MAX_BACKOFF_MS);
-      console.error(
-        JSON.stringify({ level: "warn", msg: "archive write failed; hot rows kept", conversation: this.store.conversationId, failures: this.failures, retry_in_ms: retryIn, error: String(err) }),
-      );
+      log.warn("archive write failed; hot rows kept", { conversation_id: this.store.conversationId, failures: this.failures, retry_in_ms: retryIn, error: err });
       this.retryAt = now + retryIn;
       return this.retryAt;
     } finally {

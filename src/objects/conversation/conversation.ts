@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
@@ -230,7 +231,7 @@ export class Conversation {
     try {
       await this.tellJoined(conversation, userIds);
     } catch (err) {
-      console.error(JSON.stringify({ level: "warn", msg: "join notice failed", conversation: conversation.conversation_id, error: String(err) }));
+      log.warn("join notice failed", { conversation_id: conversation.conversation_id, joined: userIds.length, error: err });
     }
   }
 

@@ -1,5 +1,6 @@
 import { newMessageFrame } from "../sockets";
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { CloseCode } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
 import { userHomeName, userHomeStub } from "../homes";
@@ -146,7 +147,7 @@ export class Fanout {
         this.ledger.delivered(t, theirs, to, receipt);
       } catch (err) {
         const retryAt = this.ledger.failed(t, Date.now());
-        console.error(JSON.stringify({ level: "warn", msg: "fanout: delivery failed; retrying that user object alone", conversation: this.store.conversationId, home: t.home, failures: t.failures, error: String(err) }));
+        log.warn("fanout: delivery failed; retrying that user object alone", { conversation_id: this.store.conversationId, home: t.home, failures: t.failures, error: err });
         this.scheduleAlarm(retryAt);
         return;
       }
@@ -234,12 +235,12 @@ export class Fanout {
           if (answer === "lost") lost = true;
           if (answer === "held") held = true;
         } catch (err) {
-          console.error(JSON.stringify({ level: "warn", msg: "fanout: confirmation failed", conversation: this.store.conversationId, home, error: String(err) }));
+          log.warn("fanout: confirmation failed", { conversation_id: this.store.conversationId, home, error: err });
         }
       }),
     );
     if (lost) {
-      console.error(JSON.stringify({ level: "warn", msg: "fanout: a user object lost held writes; delivering again", conversation: this.store.conversationId }));
+      log.warn("fanout: a user object lost held writes; delivering again", { conversation_id: this.store.conversationId });
       await this.publish();
     }
     // Written within the second: asked again then.
@@ -251,7 +252,7 @@ export class Fanout {
     // After the members' held writes are due, so the pass finds them written and costs one call each.
     this.confirmTimer ??= setTimeout(() => {
       this.confirmTimer = null;
-      this.confirm().catch((err: unknown) => console.error(JSON.stringify({ level: "error", msg: "fanout confirm failed", error: String(err) })));
+      this.confirm().catch((error: unknown) => log.error("fanout confirm failed", { conversation_id: this.store.conversationId, error }));
     }, CURSOR_WRITE_DELAY_MS + 250);
   }
 }

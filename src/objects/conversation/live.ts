@@ -1,5 +1,5 @@
 import { CloseCode, Limits } from "../../protocol";
-import { sendFrame } from "../sockets";
+import { closeSocket, sendFrame } from "../sockets";
 
 /**
  * Live sockets of one conversation: clients that have it open connect here and get its messages
@@ -45,11 +45,7 @@ export class LiveSockets {
       .filter((s) => s.readyState === WebSocket.OPEN)
       .sort((x, y) => (liveAttachment(x)?.opened_at ?? 0) - (liveAttachment(y)?.opened_at ?? 0));
     for (const old of mine.slice(0, Math.max(0, mine.length - Limits.liveSocketsPerUser + 1))) {
-      try {
-        old.close(CloseCode.replaced, "too many live sockets for this conversation: the oldest is closed");
-      } catch {
-        /* already closing */
-      }
+      closeSocket(old, CloseCode.replaced, "too many live sockets for this conversation: the oldest is closed");
     }
     const attachment: LiveAttachment = { conversation_id: this.conversationId, user_id: userId, live_id: crypto.randomUUID(), opened_at: Date.now(), batched };
     const tags = [conversationTag(this.conversationId), memberTag(this.conversationId, userId)];
@@ -97,13 +93,7 @@ export class LiveSockets {
 
   /** Closes every live socket on this conversation. */
   closeAll(code: number, reason: string) {
-    for (const ws of this.sockets()) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        /* already closed */
-      }
-    }
+    for (const ws of this.sockets()) closeSocket(ws, code, reason);
   }
 
   /** Closes a user's live sockets: all of theirs on this conversation, or those opened with one token. */
@@ -111,12 +101,6 @@ export class LiveSockets {
     const sockets = tokenId
       ? this.ctx.getWebSockets(tokenTag(tokenId)).filter((ws) => liveAttachment(ws)?.conversation_id === this.conversationId)
       : this.ctx.getWebSockets(memberTag(this.conversationId, userId));
-    for (const ws of sockets) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        /* already closed */
-      }
-    }
+    for (const ws of sockets) closeSocket(ws, code, reason);
   }
 }

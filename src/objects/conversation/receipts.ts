@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { byUserHome, userHomeStub } from "../homes";
 import type { MessageStatusUpdateFrame } from "../../protocol";
 
@@ -37,7 +38,7 @@ export class SenderNotices {
     for (const [home, group] of byUserHome(this.env, batches, (b) => b.user_id)) {
       userHomeStub(this.env, home)
         .pushFrames(group)
-        .catch((err: unknown) => console.error(JSON.stringify({ level: "warn", msg: "status notice failed", error: String(err) })));
+        .catch((error: unknown) => log.warn("status notice failed", { home, senders: group.length, error }));
     }
   }
 }

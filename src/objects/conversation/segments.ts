@@ -107,6 +107,7 @@ export class SegmentCache {
     this.fetches += 1;
     const loading = fetch();
     this.entries.set(key, loading);
+    // The caller gets the rejection; here a failed load only leaves the cache, so the next read tries again.
     loading.catch(() => {
       if (this.entries.get(key) === loading) this.entries.delete(key);
     });

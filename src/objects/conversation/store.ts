@@ -6,7 +6,6 @@ import type {
   MemberRole,
   Message,
   MessageAck,
-  OutgoingMessage,
   Receipt,
   SystemEvent,
 } from "../../protocol";

@@ -64,6 +64,7 @@ export class TypingTracker {
     this.live.pushToOthers(encoded, userId, blockers);
     if (members.length > Limits.typingToDevicesMaxMembers) return;
     const others = members.filter((id) => id !== userId && !blockers.has(id)).map((id) => ({ user_id: id, frames: [encoded] }));
+    // Failures ignored: a typing indicator lapses within seconds anyway, and the next keystroke sends it again.
     this.waitUntil(Promise.allSettled([...byUserHome(this.env, others, (o) => o.user_id)].map(([home, group]) => userHomeStub(this.env, home).pushFrames(group))));
   }
 }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
 import type { Env } from "../../env";
+import { log, setLogLevel, type LogFields } from "../../lib/log";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
@@ -71,6 +72,7 @@ export class UserObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    setLogLevel(env.LOG_LEVEL);
     userObjectConstructions.count++;
     // A lookup of an id that names nobody must leave nothing behind: the schema is made with the
     // first write (a profile, or a user moved here), not on construction.
@@ -275,7 +277,12 @@ export class UserObject extends DurableObject<Env> {
    */
   async deliverMany(batches: DeliveryBatch[]): Promise<(DeliveryReceipt | { error: string })[]> {
     const settled = await Promise.allSettled(batches.map((b) => this.delivery.deliver(b)));
-    return settled.map((s) => (s.status === "fulfilled" ? s.value : { error: String(s.reason) }));
+    return settled.map((s, i) => {
+      if (s.status === "fulfilled") return s.value;
+      // Only the message crosses back (the conversation retries that round): the stack is logged here.
+      log.warn("delivery failed", { conversation_id: batches[i]!.conversation_id, error: s.reason });
+      return { error: String(s.reason) };
+    });
   }
 
   /** Fan-out asks how far this object has the conversation written (now, with `writeNow`), and how far held. */
@@ -418,7 +425,6 @@ export class UserObject extends DurableObject<Env> {
     this.push.unsubscribeSession(userId, sessionId);
   }
 
-  /** Logs every device of the user out: all tokens issued so far stop working, and every socket closes. */
   /** Every session of the user ends: tokens, sockets, and the push subscriptions their devices made. */
   logoutEverywhere(userId: string): number {
     const generation = this.tokens.revokeAll(userId);
@@ -430,16 +436,12 @@ export class UserObject extends DurableObject<Env> {
   /** Closes the user's sockets: those a session (or pre-session token id) opened, or all of them. */
   private closeSockets(userId: string, jti: string | null): void {
     const sockets = jti ? this.sessions.ofToken(jti) : this.sessions.ofUser(userId).map((s) => s.ws);
-    for (const ws of sockets) {
-      try {
-        ws.close(CloseCode.revoked, "logged out");
-      } catch {
-        /* already closed */
-      }
-    }
+    for (const ws of sockets) closeSocket(ws, CloseCode.revoked, "logged out");
     // Live conversation sockets are held by the conversations: ask each one this user is in.
     for (const conversationId of this.inbox.conversationIds(userId)) {
-      this.ctx.waitUntil(conversationHome(this.env, conversationId).closeSessions(conversationId, userId, jti).catch(() => {}));
+      const closing = conversationHome(this.env, conversationId).closeSessions(conversationId, userId, jti);
+      // A live socket left open keeps receiving the conversation after its session ended.
+      this.ctx.waitUntil(closing.catch((error: unknown) => log.error("live sockets of an ended session not closed", { user_id: userId, conversation_id: conversationId, error })));
     }
   }
 
@@ -523,11 +525,7 @@ export class UserObject extends DurableObject<Env> {
     // Their devices reconnect, to the user's new home.
     for (const s of this.sessions.ofUser(userId)) {
       this.sessions.drop(s.ws);
-      try {
-        s.ws.close(CloseCode.serviceRestart, "moved to another server object; reconnect");
-      } catch {
-        /* already closed */
-      }
+      closeSocket(s.ws, CloseCode.serviceRestart, "moved to another server object; reconnect");
     }
   }
 
@@ -550,11 +548,7 @@ export class UserObject extends DurableObject<Env> {
     // One socket per device: a reconnect replaces the old socket rather than doubling deliveries.
     for (const old of this.sessions.ofDevice(userId, deviceId)) {
       this.sessions.drop(old);
-      try {
-        old.close(CloseCode.replaced, "replaced by a newer connection");
-      } catch {
-        /* already closing */
-      }
+      closeSocket(old, CloseCode.replaced, "replaced by a newer connection");
     }
     const wasOnline = this.presence.isOnline(userId);
     const pair = new WebSocketPair();
@@ -577,12 +571,19 @@ export class UserObject extends DurableObject<Env> {
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // The close is always answered, whatever the bookkeeping does.
     closeSocket(ws, code, reason);
-    await guarded("device socket close", {}, async () => this.socketGone(ws));
+    await guarded("device socket close", this.socketFields(ws), async () => this.socketGone(ws));
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    console.error(JSON.stringify({ level: "warn", msg: "device socket error", error: String(error) }));
-    await guarded("device socket error", {}, async () => this.socketGone(ws));
+    const fields = this.socketFields(ws);
+    log.warn("device socket error", { ...fields, error });
+    await guarded("device socket error", fields, async () => this.socketGone(ws));
+  }
+
+  /** Whose socket it is, for the log. */
+  private socketFields(ws: WebSocket): LogFields {
+    const session = this.sessions.get(ws);
+    return session ? { user_id: session.userId, device_id: session.deviceId } : {};
   }
 
   private socketGone(ws: WebSocket): void {

@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { conversationHome } from "../homes";
 import type { CursorMove } from "../conversation/cursors";
 import { errorFrame, sendFrame } from "../sockets";
@@ -66,7 +67,7 @@ export class Acknowledgements {
       results = await conversationHome(this.env, conversationId).updateCursors(conversationId, batch.map((w) => w.move));
     } catch (err) {
       const again = batch.filter((w) => w.attempts + 1 < ACK_ATTEMPTS);
-      console.error(JSON.stringify({ level: "warn", msg: "acknowledgements not passed on", conversation: conversationId, moves: batch.length, retrying: again.length, error: String(err) }));
+      log.warn("acknowledgements not passed on", { conversation_id: conversationId, moves: batch.length, retrying: again.length, error: err });
       if (again.length === 0) return;
       await new Promise((r) => setTimeout(r, ACK_RETRY_MS * 2 ** again[0]!.attempts));
       for (const w of again) this.enqueue(conversationId, { ...w, attempts: w.attempts + 1 });

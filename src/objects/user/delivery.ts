@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { conversationHome } from "../homes";
 import { count } from "../../lib/metrics";
 import { KeyedSerialQueue } from "../../lib/serial";
@@ -154,7 +155,7 @@ export class Delivery {
       try {
         await this.replayConversation(session, conversation_id, from_seq);
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "replay failed", conversation: conversation_id, error: String(err) }));
+        log.error("replay failed", { user_id: session.userId, device_id: session.deviceId, conversation_id, error: err });
       } finally {
         session.replaying.delete(conversation_id);
       }

@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { ErrorCode, type OutgoingMessage, type ProtocolError } from "../../protocol";
 import type { SendBatch, SendOutcome } from "../conversation/ConversationObject";
 import { conversationHome, conversationHomeName, conversationHomeStub } from "../homes";
@@ -83,7 +84,7 @@ export class Outbox {
       try {
         outcomes = await conversationHomeStub(this.env, home).sendMany(list.map(({ sends: _s, ...b }) => b));
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "send failed", home, error: String(err) }));
+        log.error("send failed", { home, conversation_ids: [...new Set(list.map((b) => b.conversation_id))], error: err });
         // Nothing was acked: the clients keep these in their outboxes and resend with the same ids.
         outcomes = list.map(() => ({ ok: false as const, error: couldNotStore }));
       }
@@ -102,7 +103,7 @@ export class Outbox {
       try {
         result = await conversationHome(this.env, conversationId).sendMessages(conversationId, session.userId, [message], session.deviceId);
       } catch (err) {
-        console.error(JSON.stringify({ level: "error", msg: "send failed", conversation: conversationId, error: String(err) }));
+        log.error("send failed", { conversation_id: conversationId, user_id: session.userId, device_id: session.deviceId, error: err });
         result = { ok: false, error: couldNotStore };
       }
       this.answer([{ sends: [{ session, conversationId, message }], result }]);

@@ -1,6 +1,8 @@
 import type { Env } from "../../env";
-import { Limits, type Presence } from "../../protocol";
+import { log } from "../../lib/log";
+import { CloseCode, Limits, type Presence } from "../../protocol";
 import { byUserHome, userHomeStub } from "../homes";
+import { closeSocket } from "../sockets";
 import { hiddenPresence } from "./consent";
 import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
@@ -103,11 +105,7 @@ export class PresenceKeeper {
       const heartbeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       const last = Math.max(heartbeat, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
       if (now - last > Limits.deviceSilenceMs) {
-        try {
-          ws.close(1001, "silent for too long");
-        } catch {
-          /* already closing */
-        }
+        closeSocket(ws, CloseCode.goingAway, "silent for too long");
         this.sessions.drop(ws);
         gone.add(session.userId);
       } else {
@@ -190,7 +188,11 @@ export class PresenceKeeper {
     );
     const gone: PresenceSubscriber[] = [];
     answers.forEach((a, i) => {
-      if (a.status !== "fulfilled") return;
+      if (a.status === "rejected") {
+        // Those watchers miss this change; the next one (or their renewal) tells them again.
+        log.warn("presence change not told", { user_id: userId, home: homes[i]![0], watchers: homes[i]![1].length, error: a.reason });
+        return;
+      }
       const away = new Set(a.value);
       for (const s of homes[i]![1]) if (away.has(s.subscriber_id)) gone.push(s);
     });

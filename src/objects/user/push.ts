@@ -1,5 +1,6 @@
 import type { Env } from "../../env";
 import { randomToken } from "../../lib/ids";
+import { log } from "../../lib/log";
 import { queueFor } from "../../queues/shards";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type PushPayload, type PushSubscriptionBody } from "../../protocol";
@@ -208,7 +209,7 @@ export class PushNotifier {
         for (const row of rows) {
           const sent = await this.enqueue(row.user_id, row.conversation_id, row.count, row.sender_id, row.latest, row.push_id ?? `row-${row.id}`);
           if (sent || row.attempts + 1 >= OUTBOX_MAX_ATTEMPTS) {
-            if (!sent) console.error(JSON.stringify({ level: "error", msg: "push dropped after retries", user: row.user_id, conversation: row.conversation_id }));
+            if (!sent) log.error("push dropped after retries", { user_id: row.user_id, conversation_id: row.conversation_id });
             this.sql.exec("DELETE FROM push_outbox WHERE id = ?", row.id);
           } else {
             this.sql.exec("UPDATE push_outbox SET attempts = attempts + 1 WHERE id = ?", row.id);
@@ -337,7 +338,7 @@ export class PushNotifier {
       await queueFor(this.env, "PUSH_JOBS", userId).sendBatch(jobs.map((body) => ({ body })));
       return true;
     } catch (err) {
-      console.error(JSON.stringify({ level: "error", msg: "push enqueue failed; kept in the outbox", user: userId, error: String(err) }));
+      log.error("push enqueue failed; kept in the outbox", { user_id: userId, conversation_id: conversationId, error: err });
       return false;
     }
   }
@@ -345,7 +346,15 @@ export class PushNotifier {
   private async nameOf(userId: string): Promise<string | null> {
     const known = this.names.get(userId);
     if (known) return known;
-    const profile = this.profiles.get(userId) ?? (await userHome(this.env, userId).profile(userId).catch(() => null));
+    const profile =
+      this.profiles.get(userId) ??
+      (await userHome(this.env, userId)
+        .profile(userId)
+        .catch((error: unknown) => {
+          // The push goes without the sender's name rather than not at all.
+          log.warn("sender's name not found for a push", { user_id: userId, error });
+          return null;
+        }));
     if (profile) this.names.set(userId, profile.display_name);
     return profile?.display_name ?? null;
   }
@@ -360,6 +369,7 @@ function preview(m: DeliveredMessage): string | null {
     if (frame.content_type === "document") return `📄 ${frame.media?.filename ?? "Document"}`;
     return frame.content.length > 120 ? `${frame.content.slice(0, 117)}…` : frame.content;
   } catch {
+    // A frame of ours that does not read as expected costs the preview, not the push.
     return null;
   }
 }

@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { log } from "../../lib/log";
 import { ok, refuse, type Result } from "../../lib/result";
 import { uploadRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
@@ -75,7 +76,7 @@ export class UploadLedger {
           await Promise.all([store.delete(u.media_id), deleteRecord(this.env, u.media_id)]);
           this.sql.exec("DELETE FROM media_uploads WHERE user_id = ? AND media_id = ? AND ready = 0", u.user_id, u.media_id);
         } catch (err) {
-          console.error(JSON.stringify({ level: "warn", msg: "unfinished upload not deleted; retrying later", media: u.media_id, error: String(err) }));
+          log.warn("unfinished upload not deleted; retrying later", { user_id: u.user_id, media_id: u.media_id, error: err });
         }
       }
     }
