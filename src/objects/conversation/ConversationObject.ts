@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { AlarmClock } from "../alarmClock";
 import type { Env } from "../../env";
-import { log, setLogLevel } from "../../lib/log";
+import { setLogLevel } from "../../lib/log";
 import type { Result } from "../../lib/result";
 import {
   CloseCode,
