@@ -28,12 +28,13 @@ describe("entry points survive a throwing handler", () => {
     const conversation = await directConversation(ana, bo);
     const socket = await connect(ana.token, "phone");
     await runInDurableObject(userHome(env, ana.user.user_id), (instance: UserObject) => {
-      failOnce((instance as unknown as Patchable).frames!, "handle", "secret detail: disk on fire");
+      // The device port's store (src/objects/user/frames.ts): the frame core catches what it throws.
+      failOnce((instance as unknown as Patchable).frames!, "store", "secret detail: disk on fire");
     });
     const frame = { type: "send_message", conversation_id: conversation, content: "first try", content_type: "text", client_msg_id: "c1" };
     socket.send(frame);
     const [error] = await socket.next("error");
-    expect(error).toEqual({ type: "error", code: "internal_error", message: "internal error", client_msg_id: "c1" });
+    expect(error).toEqual({ type: "error", code: "internal_error", message: "could not store the message; retry", client_msg_id: "c1" });
     await socket.settle(); // still open and answering
     socket.send(frame); // the client resends the same id, as the SDK does
     const [ack] = await socket.next("message_ack");
