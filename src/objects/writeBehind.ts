@@ -11,6 +11,8 @@
  */
 export class WriteBehind {
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether something is held (a write that failed keeps it held). */
+  private held = false;
 
   constructor(
     private readonly delayMs: number,
@@ -19,24 +21,30 @@ export class WriteBehind {
 
   /** Something is waiting to be written: write it within `delayMs`. */
   schedule(): void {
+    this.held = true;
     if (this.timer !== null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       try {
-        this.write();
+        this.writeHeld();
       } catch (err) {
         console.error(JSON.stringify({ level: "error", msg: "write-behind flush failed", error: String(err) }));
       }
     }, this.delayMs);
   }
 
-  /** Write now (inside the caller's transaction or turn). */
+  /** Write what is held now (inside the caller's transaction or turn); nothing held, nothing to do. */
   flush(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.held) this.writeHeld();
+  }
+
+  private writeHeld(): void {
     this.write();
+    this.held = false;
   }
 }
 

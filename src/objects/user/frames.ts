@@ -8,9 +8,9 @@ import {
   ErrorCode,
   Limits,
   type ClientFrame,
-  type Presence,
 } from "../../protocol";
 import { Acknowledgements } from "./acknowledgements";
+import type { Consent } from "./consent";
 import { byUserHome, conversationHome, userHomeStub } from "../homes";
 import type { InboxStore } from "./inbox";
 import { errorFrame, sendFrame, sendFrames } from "../sockets";
@@ -44,10 +44,8 @@ export class DeviceFrameHandlers {
     private readonly env: Env,
     private readonly inbox: InboxStore,
     sessions: DeviceSessions,
-    /** Someone's presence as the user may see it (their own last-seen setting applies). */
-    private readonly asSeenBy: (userId: string, p: Presence) => Presence,
-    /** The user sent in a conversation (a direct chat makes its other member a contact: consent.ts). */
-    private readonly wrote: (userId: string, conversationId: string) => void = () => {},
+    /** Presence as each user may see it, and the contacts a user's sends make. */
+    private readonly consent: Pick<Consent, "asSeenBy" | "noteWrite">,
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
@@ -93,7 +91,7 @@ export class DeviceFrameHandlers {
     }
     if (blocker !== undefined) this.sendBlocks.release(session.ws);
     const { type: _t, conversation_id: conversationId, ...message } = frame;
-    this.wrote(session.userId, conversationId);
+    this.consent.noteWrite(session.userId, conversationId);
     this.outbox.add(session, conversationId, message);
   }
 
@@ -148,7 +146,7 @@ export class DeviceFrameHandlers {
     const states = await Promise.allSettled(homes.map(([home, targets]) => userHomeStub(this.env, home).subscribePresence(targets, me)));
     for (const s of states) {
       if (s.status !== "fulfilled") continue;
-      for (const p of s.value) sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.asSeenBy(me, p) }));
+      for (const p of s.value) sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.consent.asSeenBy(me, p) }));
     }
   }
 
