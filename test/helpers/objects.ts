@@ -18,7 +18,7 @@ export const conversationIn = (o: ConversationObject, id: string) => (o as unkno
  * every task it holds (of every conversation, in a shard), so the task a test waits for may be a
  * later one: run until `done` holds, or `times` alarms have run.
  */
-export async function runAlarms(stub: DurableObjectStub, done: () => boolean | Promise<boolean> = () => true, times = 5): Promise<void> {
+export async function runAlarms(stub: DurableObjectStub, done: () => boolean | Promise<boolean> = () => true, times = 20): Promise<void> {
   for (let i = 0; i < times; i++) {
     if (!(await runDurableObjectAlarm(stub))) return;
     if (await done()) return;
