@@ -10,6 +10,8 @@ const bindings = {
   ADMIN_SECRET: "test-admin-secret-0123456789",
   // A small hot window, so every test exercises history across the R2 archive.
   HISTORY_HOT_WINDOW: "100",
+  // Small presence chunks, so a broadcast to more than two watchers goes on from the alarm.
+  PRESENCE_BROADCAST_CHUNK: "2",
   // A test-only VAPID key pair (npm start generates its own into .dev.vars).
   VAPID_PUBLIC_KEY: "BJnjUkHq1VAP4cNMqWsrDd0Kf-VreEmmRe-3bJPJ_sumQdYEssVSymEede3NschsphSbJ1iE60PWr7wp7QzdV_Q",
   VAPID_PRIVATE_KEY: "KuI3cvrV08GH1tALfUJs8kCRJbFVRSRtzO7X2rdNH7Q",

@@ -31,6 +31,8 @@ declare namespace Cloudflare {
     MAINTENANCE?: string;
     /** User objects a fan-out calls at once (default all). */
     FANOUT_CONCURRENCY?: string;
+    /** Presence watchers told of a change per invocation, the rest from the alarm (default 1000; src/objects/user/presence.ts). */
+    PRESENCE_BROADCAST_CHUNK?: string;
     /** HMAC key for session tokens: `wrangler secret put JWT_SECRET` in production. */
     JWT_SECRET?: string;
     /** Media bytes (unless S3 is configured), media records, grants and thumbnails. */

@@ -21,6 +21,35 @@ export function hasSchema(storage: DurableObjectStorage): boolean {
   return storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
 }
 
+/**
+ * An object's schema, made with its first write rather than when the object is constructed (see
+ * hasSchema): `ready` says whether it is there, `ensure` makes it before a first write.
+ */
+export class LazySchema {
+  readonly #storage: DurableObjectStorage;
+  readonly #migrations: readonly Migration[];
+  #ready: boolean;
+
+  constructor(storage: DurableObjectStorage, migrations: readonly Migration[]) {
+    this.#storage = storage;
+    this.#migrations = migrations;
+    this.#ready = hasSchema(storage);
+    if (this.#ready) migrate(storage, migrations);
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Makes the schema if it is not there yet; answers whether it was made just now. */
+  ensure(): boolean {
+    if (this.#ready) return false;
+    migrate(this.#storage, this.#migrations);
+    this.#ready = true;
+    return true;
+  }
+}
+
 export function migrate(storage: DurableObjectStorage, migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
     if (m.id !== i + 1) throw new MigrationHistoryError(`migration ids must run 1, 2, 3…; found ${m.id} at ${i + 1}`);

@@ -13,6 +13,8 @@ import { log } from "../lib/log";
  */
 export class WriteBehind {
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether something is held (a write that failed keeps it held). */
+  private held = false;
 
   constructor(
     private readonly delayMs: number,
@@ -21,24 +23,30 @@ export class WriteBehind {
 
   /** Something is waiting to be written: write it within `delayMs`. */
   schedule(): void {
+    this.held = true;
     if (this.timer !== null) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       try {
-        this.write();
+        this.writeHeld();
       } catch (err) {
         log.error("write-behind flush failed", { error: err });
       }
     }, this.delayMs);
   }
 
-  /** Write now (inside the caller's transaction or turn). */
+  /** Write what is held now (inside the caller's transaction or turn); nothing held, nothing to do. */
   flush(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.held) this.writeHeld();
+  }
+
+  private writeHeld(): void {
     this.write();
+    this.held = false;
   }
 }
 

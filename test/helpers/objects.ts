@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import type { Conversation } from "../../src/objects/conversation/conversation";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { conversationHome } from "../../src/objects/homes";
@@ -6,17 +7,39 @@ import { conversationHome } from "../../src/objects/homes";
 /** The object holding a conversation (one of its own, or its shard's: CONVERSATION_SHARDS). */
 export const conversationStub = (id: string) => conversationHome(env, id);
 
-type Host = { conversation(id: string): Conversation; wakeups: Map<string, number>; runAlarm(id: string, now: number): Promise<void> };
+type Host = { conversation(id: string): Conversation };
 
 /** One conversation inside the object holding it, for tests that look inside with runInDurableObject. */
 export const conversationIn = (o: ConversationObject, id: string) => (o as unknown as Host).conversation(id);
 
 /**
- * Runs one conversation's alarm work as the runtime would when its booked time comes (that time
- * counts as now): an object's one alarm is shared by every conversation it holds, so the next alarm
- * of the object may be another conversation's.
+ * Runs an object's next alarm now, as the runtime does when its time comes (that time counts as now):
+ * the tasks due by then run, and the alarm moves to the next one. An object's one alarm is shared by
+ * every task it holds (of every conversation, in a shard), so the task a test waits for may be a
+ * later one: run until `done` holds, or `times` alarms have run.
  */
-export function conversationAlarm(o: ConversationObject, id: string): Promise<void> {
-  const host = o as unknown as Host;
-  return host.runAlarm(id, Math.max(Date.now(), host.wakeups.get(id) ?? 0));
+export async function runAlarms(stub: DurableObjectStub, done: () => boolean | Promise<boolean> = () => true, times = 20): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    if (!(await runDurableObjectAlarm(stub))) return;
+    if (await done()) return;
+  }
+}
+
+/**
+ * As if an object's alarm task had come due at `at` (its other state moved by the test to match):
+ * its recorded time is moved there and the object restarts (sockets hibernated, not closed), so the
+ * instance that wakes reads its tasks and alarm from storage, and the runtime runs it at `at`.
+ */
+export async function taskDueAt(stub: DurableObjectStub, task: string, at: number, subject = ""): Promise<void> {
+  await runInDurableObject(stub, async (_o, state) => {
+    state.storage.sql.exec(
+      "INSERT INTO alarm_tasks (task, subject, due_at) VALUES (?, ?, ?) ON CONFLICT (task, subject) DO UPDATE SET due_at = excluded.due_at",
+      task,
+      subject,
+      at,
+    );
+    const stored = await state.storage.getAlarm();
+    if (stored === null || stored > at) await state.storage.setAlarm(at);
+  });
+  await evictDurableObject(stub, { webSockets: "hibernate" });
 }

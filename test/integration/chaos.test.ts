@@ -12,7 +12,7 @@ import { consumePushJobs, type PushJob } from "../../src/queues/push";
 import type { DeliveryBatch, DeliveryReceipt } from "../../src/objects/delivery";
 import type { Message, MessageAck } from "../../src/protocol";
 import { api, connect, createGroup, directConversation, quickUsers, type Account, type TestSocket } from "../helpers/client";
-import { conversationIn, conversationStub } from "../helpers/objects";
+import { conversationIn, conversationStub, taskDueAt } from "../helpers/objects";
 import { decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
 
 /**
@@ -49,7 +49,7 @@ function prng(seed: number) {
 
 const userStub = (id: string) => userHome(env, id);
 
-type Booking = { wakeAt(id: string, at: number): void; wakeups: Map<string, number>; host: { deliver(home: string, batch: DeliveryBatch): Promise<DeliveryReceipt> } };
+type Posting = { host: { post: { deliver(home: string, batch: DeliveryBatch): Promise<DeliveryReceipt> } } };
 
 /**
  * Looks inside an object; if a crash armed by this test lands on the object meanwhile, the call fails
@@ -68,17 +68,32 @@ async function inside<T>(conv: string, fn: (o: ConversationObject, state: Durabl
 }
 
 /**
- * Books a conversation's alarm work for now (as if its time had come) and waits until the runtime
- * has run it by itself: its booking is gone or moved past now.
+ * Books a conversation's fan-out and archive tasks for now (as if their time had come: its recorded
+ * tasks, and the object's alarm no later) and waits until the runtime has run them by itself: their
+ * bookings are gone or moved past now.
  */
 async function runBookedAlarm(conv: string): Promise<void> {
   const at = Date.now();
-  await inside(conv, (o) => (o as unknown as Booking).wakeAt(conv, at));
+  const tasks = ["fanout", "archive"];
+  await inside(conv, async (_o, state) => {
+    for (const task of tasks) {
+      state.storage.sql.exec(
+        "INSERT INTO alarm_tasks (task, subject, due_at) VALUES (?, ?, ?) ON CONFLICT (task, subject) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
+        task,
+        conv,
+        at,
+      );
+    }
+    const stored = await state.storage.getAlarm();
+    if (stored === null || stored > at) await state.storage.setAlarm(at);
+  });
   for (let i = 0; i < 400; i++) {
     await new Promise((r) => setTimeout(r, 25));
-    // Run (the booking goes, or the work booked its next time): any booking at or before `at` is due now.
-    const booked = await inside(conv, (o) => (o as unknown as Booking).wakeups.get(conv));
-    if (booked === undefined || booked > at) return;
+    // Run (the booking goes, or the task booked its next time): any booking at or before `at` is due now.
+    const due = await inside(conv, (_o, state) =>
+      state.storage.sql.exec("SELECT 1 FROM alarm_tasks WHERE subject = ? AND task IN ('fanout', 'archive') AND due_at <= ?", conv, at).toArray().length,
+    );
+    if (due === 0) return;
   }
   throw new Error(`the alarm booked for ${conv} never ran`);
 }
@@ -99,10 +114,10 @@ async function armCrash(conv: string, where: "batch" | "fanout", nth: number): P
         return append(...args);
       };
     } else {
-      const host = (o as unknown as Booking).host;
-      const deliver = host.deliver.bind(host);
+      const post = (o as unknown as Posting).host.post;
+      const deliver = post.deliver.bind(post);
       let calls = 0;
-      host.deliver = async (home, batch) => {
+      post.deliver = async (home, batch) => {
         const receipt = await deliver(home, batch);
         if (++calls === nth) state.abort("injected: crash in the middle of a fan-out round");
         return receipt;
@@ -481,11 +496,11 @@ describe("chaos", () => {
     await waitForPushes(browser, pushConvs.length);
     // The window ends and the minute's push budget renews: as if time had passed. The alarm the window
     // booked comes now, and the runtime runs it.
-    await runInDurableObject(deeStub, async (o: UserObject, state) => {
+    await runInDurableObject(deeStub, (_o: UserObject, state) => {
       state.storage.sql.exec("UPDATE push_windows SET last_sent_at = last_sent_at - 31000 WHERE user_id = ?", dee!.user.user_id);
       state.storage.sql.exec("UPDATE users SET push_minute_start = 0, push_sent_this_minute = 0 WHERE user_id = ?", dee!.user.user_id);
-      await (o as unknown as { alarms: { schedule(at: number): Promise<void> } }).alarms.schedule(Date.now());
     });
+    await taskDueAt(deeStub, "push", Date.now());
     const pushedFor = async () => {
       const payloads = (await Promise.all((await recordedPushes(browser)).map((p) => decryptPush(browser, p.body)))) as { conversation_id: string; body: string; unread_count: number }[];
       return pushConvs.map((conv) => {

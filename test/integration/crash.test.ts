@@ -88,10 +88,10 @@ describe("crashes inside the objects", () => {
     const [anaPhone, boPhone, cyPhone] = sockets as [TestSocket, TestSocket, TestSocket];
     const boHome = userHomeName(env, bo!.user.user_id);
     await runInDurableObject(conversationStub(group), (o: ConversationObject, state) => {
-      const host = (o as unknown as Host).host;
-      const deliver = host.deliver.bind(host);
+      const post = (o as unknown as Host).host.post;
+      const deliver = post.deliver.bind(post);
       let crashed = false;
-      host.deliver = async (home: string, batch: DeliveryBatch): Promise<DeliveryReceipt> => {
+      post.deliver = async (home: string, batch: DeliveryBatch): Promise<DeliveryReceipt> => {
         const isText = batch.messages.some((m) => m.frame.includes('"content_type":"text"'));
         if (crashed || !isText) return deliver(home, batch);
         if (home !== boHome) return new Promise<never>(() => {}); // held: this instance never reaches the others
@@ -139,9 +139,9 @@ describe("crashes inside the objects", () => {
     const cyHome = userHomeName(env, cy!.user.user_id);
     const failUntil = Date.now() + 3_000;
     await runInDurableObject(conversationStub(group), (o: ConversationObject) => {
-      const host = (o as unknown as Host).host;
-      const deliver = host.deliver.bind(host);
-      host.deliver = (home: string, batch: DeliveryBatch) => {
+      const post = (o as unknown as Host).host.post;
+      const deliver = post.deliver.bind(post);
+      post.deliver = (home: string, batch: DeliveryBatch) => {
         if (home === cyHome && Date.now() < failUntil) return Promise.reject(new Error("injected: Cy's user object is down"));
         return deliver(home, batch);
       };

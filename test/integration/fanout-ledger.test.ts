@@ -4,7 +4,7 @@ import type { ConversationObject } from "../../src/objects/conversation/Conversa
 import { describe, expect, it } from "vitest";
 import { userHome } from "../../src/objects/homes";
 import { connect, createGroup, quickUsersPlaced, sendAndAck, type Account } from "../helpers/client";
-import { conversationAlarm, conversationStub } from "../helpers/objects";
+import { conversationStub, runAlarms } from "../helpers/objects";
 
 const persistedFanout = (conv: string) =>
   runInDurableObject(conversationStub(conv), (_o, state) =>
@@ -46,7 +46,7 @@ describe("fan-out with per-target progress", () => {
     const { fanout_seq, last_seq } = await persistedFanout(group);
     expect(fanout_seq).toBeLessThan(last_seq);
     // A retry while it is still broken fails again, for Bo's object alone (Ana's got them the first time).
-    await runInDurableObject(conversationStub(group), (o: ConversationObject) => conversationAlarm(o, group));
+    await runAlarms(conversationStub(group), () => true, 1);
     expect(anaDevice.of("new_message").filter((m) => m.content.startsWith("while broken"))).toHaveLength(5);
     // Retried for Bo's object alone: Ana was never handed anything twice.
     await anaDevice.settle();
@@ -56,7 +56,7 @@ describe("fan-out with per-target progress", () => {
     await breakHome(bo, false);
     // The next retry (its booked time counts as now) hands Bo everything, in order. (Bo's object was
     // restarted holding "before" unwritten, so that one may come twice: clients drop repeats by seq.)
-    await runInDurableObject(conversationStub(group), (o: ConversationObject) => conversationAlarm(o, group));
+    await runAlarms(conversationStub(group), () => boDevice.of("new_message").filter((m) => m.content.startsWith("while broken")).length === 5);
     await boDevice.until((s) => s.of("new_message").filter((m) => m.content.startsWith("while broken")).length === 5, "Bo to catch up", 10_000);
     await boDevice.settle();
     const caughtUp = boDevice.of("new_message").filter((m) => m.content.startsWith("while broken"));

@@ -6,6 +6,7 @@ import { userHome } from "../../src/objects/homes";
 import { Limits } from "../../src/protocol";
 import { api, createGroup, quickUsers, registerUser, type Account } from "../helpers/client";
 import { png, requestUpload, upload } from "../helpers/media";
+import { taskDueAt } from "../helpers/objects";
 
 /** Media budgets and access (issue 15): quota, unfinished uploads, and members added later. */
 
@@ -41,10 +42,10 @@ describe("media budgets", () => {
       );
     const before = await used();
     // As if granted long ago: the alarm the grant booked comes now.
-    await runInDurableObject(userHome(env, ana.user.user_id), async (instance, state) => {
+    await runInDurableObject(userHome(env, ana.user.user_id), (_o, state) => {
       state.storage.sql.exec("UPDATE media_uploads SET expires_at = ? WHERE media_id = ?", Date.now() - Limits.unfinishedUploadGraceMs - 1, mediaId);
-      await (instance as unknown as { alarms: { schedule(at: number): Promise<void> } }).alarms.schedule(Date.now() + 50);
     });
+    await taskDueAt(userHome(env, ana.user.user_id), "uploads", Date.now() + 50);
     await expect.poll(() => readRecord(env, mediaId), { timeout: 10_000 }).toBeNull();
     expect(await used()).toBe(before - 1000);
     expect((await api("POST", `/api/v1/media/${mediaId}/complete`, { token: ana.token })).status).toBe(404);

@@ -159,9 +159,10 @@ describe("push notifications", () => {
         state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_outbox WHERE user_id = ?", bo.user.user_id).one().n,
       );
     await waitFor(outboxOf, (n) => n === 0, "the outbox to empty");
-    // The state a crash leaves: the window and the outbox row committed (with the alarm booked, as
-    // queuePush does in the same transaction), the queue never asked.
+    // The state a crash leaves: the window and the outbox row committed (with its alarm task booked,
+    // as queuePush does in the same transaction), the queue never asked.
     await runInDurableObject(userObject(bo), async (_o, state) => {
+      const at = Date.now() + 10_000;
       state.storage.sql.exec(
         "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at) VALUES (?, ?, 1, ?, ?, ?)",
         bo.user.user_id,
@@ -170,7 +171,11 @@ describe("push notifications", () => {
         "left behind by a crash",
         Date.now(),
       );
-      await state.storage.setAlarm(Date.now() + 10_000);
+      state.storage.sql.exec(
+        "INSERT INTO alarm_tasks (task, subject, due_at) VALUES ('push', '', ?) ON CONFLICT (task, subject) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
+        at,
+      );
+      await state.storage.setAlarm(at);
     });
     await evictDurableObject(userObject(bo));
     await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the alarm", 10_000);
@@ -229,14 +234,11 @@ describe("push notifications", () => {
           .one().pending,
       );
     await waitFor(pushWindow, (n) => n === 2, "two messages waiting for the window");
-    // Bo's object dies holding its inbox head unwritten (what a crash does to memory, by hand), so
-    // fan-out's confirmation finds it short and delivers all three again.
-    await runInDurableObject(userObject(bo), (o: UserObject) => {
-      const held = (o as unknown as { inbox: { heads: Map<string, unknown>; cursorMoves: Map<string, unknown> } }).inbox;
-      held.heads.delete(conversation);
-      held.cursorMoves.delete(`${bo.user.user_id}\n${conversation}`);
+    // Bo's object crashes holding its inbox head unwritten (aborted: what it held in memory is
+    // gone), so fan-out's confirmation finds it short and delivers all three again.
+    await runInDurableObject(userObject(bo), (_o: UserObject, state) => state.abort("injected: crash holding inbox writes")).catch((err: unknown) => {
+      if (!String(err).includes("injected")) throw err;
     });
-    await evictDurableObject(userObject(bo));
     await waitFor(async () => (await api("GET", "/api/v1/conversations", { token: bo.token })).body.conversations[0]?.unread_count, (n) => n === 3, "the redelivery", 15_000);
     expect(await pushWindow()).toBe(2);
     await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the coalescing alarm", 10_000);

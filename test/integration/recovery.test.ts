@@ -2,7 +2,6 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newServerMsgId } from "../../src/lib/ids";
-import type { AlarmClock } from "../../src/objects/alarmClock";
 import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
 import { userHome } from "../../src/objects/homes";
 import { api, connect, directConversation, quickUsersPlaced, registerUser, text, type Account } from "../helpers/client";
@@ -11,30 +10,6 @@ import { conversationStub } from "../helpers/objects";
 const userStub = (id: string) => userHome(env, id);
 
 describe("recovery", () => {
-  it("keeps an alarm booked before an eviction when a later time is asked for after it", async () => {
-    const [a, b] = [await registerUser(), await registerUser()];
-    const conv = await directConversation(a, b);
-    const stub = conversationStub(conv);
-    const clock = (o: ConversationObject) => (o as unknown as { alarms: AlarmClock }).alarms;
-    const soon = Date.now() + 60_000;
-    await runInDurableObject(stub, async (o: ConversationObject, state) => {
-      await state.storage.deleteAlarm();
-      clock(o).fired(); // as if it had run: nothing booked
-      await clock(o).schedule(soon);
-    });
-    await evictDurableObject(stub);
-    // A fresh instance asked for a later time (an archive pass, say) keeps the earlier booking…
-    await runInDurableObject(stub, (o: ConversationObject) => clock(o).schedule(soon + 60_000));
-    expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).toBe(soon);
-    // …and an earlier time still moves it forward.
-    await runInDurableObject(stub, (o: ConversationObject) => clock(o).schedule(soon - 30_000));
-    expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).toBe(soon - 30_000);
-    // Once the alarm has run, its time no longer holds back a later booking.
-    expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await runInDurableObject(stub, (o: ConversationObject) => clock(o).schedule(soon + 120_000));
-    expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).toBe(soon + 120_000);
-  });
-
   it("finishes a fan-out that a crash cut short, so an acked message still reaches the recipient", async () => {
     const [a, b] = [await registerUser(), await registerUser()];
     const conv = await directConversation(a, b);

@@ -68,15 +68,22 @@ describe("entry points survive a throwing handler", () => {
     socket.close();
   });
 
-  it("a user alarm that throws books another look", async () => {
+  it("a user alarm task that throws is booked again", async () => {
     const ana = await registerUser("ana");
     const stub = userHome(env, ana.user.user_id);
-    await runInDurableObject(stub, async (instance: UserObject, state) => {
+    const socket = await connect(ana.token, "phone"); // books the liveness check, the alarm's next task
+    await runInDurableObject(stub, (instance: UserObject) => {
       failOnce((instance as unknown as Patchable).presence!, "checkLiveness", "presence exploded");
-      await state.storage.setAlarm(Date.now() + 60_000);
     });
+    const before = Date.now();
     expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const liveness = await runInDurableObject(stub, (_: UserObject, state) =>
+      state.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM alarm_tasks WHERE task = 'liveness'").toArray(),
+    );
+    expect(liveness).toHaveLength(1);
+    expect(liveness[0]!.due_at).toBeGreaterThanOrEqual(before);
     expect(await runInDurableObject(stub, (_: UserObject, state) => state.storage.getAlarm())).not.toBeNull();
     expect((await api("GET", "/api/v1/users/me", { token: ana.token })).status).toBe(200);
+    socket.close();
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { userHome } from "../../src/objects/homes";
 import { Limits } from "../../src/protocol";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
+import { taskDueAt } from "../helpers/objects";
 import { pushBrowser, subscriptionOf } from "../helpers/webpush";
 
 type Res = { status: number; body: any };
@@ -74,12 +75,12 @@ describe("sessions: refresh and logout", () => {
     const socket = await connect(token, "phone");
     const { sid } = claimsOf(token);
     // As if logged in 30 days ago: the session ends in a moment, and the object's own alarm closes its socket.
-    await runInDurableObject(userHome(env, ana.user.user_id), async (instance, state) => {
-      const at = Date.now() + 300;
+    const at = Date.now() + 300;
+    await runInDurableObject(userHome(env, ana.user.user_id), (_o, state) => {
       state.storage.sql.exec("UPDATE sessions SET expires_at = ? WHERE session_id = ?", at, sid);
-      // Booked as the object books its alarm when a session starts (through its one alarm clock).
-      await (instance as unknown as { alarms: { schedule(at: number): Promise<void> } }).alarms.schedule(at);
     });
+    // Its alarm task comes due then, as the object booked it when the session started.
+    await taskDueAt(userHome(env, ana.user.user_id), "sessions", at);
     await socket.until((s) => s.closed !== null, "the expired session's socket to close");
     expect(socket.closed!.code).toBe(4003);
     expect(code(await refresh(token))).toEqual([401, "unauthorized"]);

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { directoryMigrations } from "../../src/objects/directory/DirectoryObject";
 import { migrate, MigrationHistoryError, type Migration } from "../../src/objects/migrations";
+import { objectContext } from "../../src/objects/context";
 import { InboxStore } from "../../src/objects/user/inbox";
 import { userMigrations } from "../../src/objects/user/migrations";
 
@@ -79,7 +80,7 @@ describe("migrate", () => {
       for (const table of ["inbox", "delivery_cursors", "presence_subscribers", "push_subscriptions", "revoked_tokens"]) {
         expect(sql.exec(`SELECT DISTINCT user_id FROM ${table}`).toArray(), table).toEqual([{ user_id: "u_me" }]);
       }
-      const inbox = new InboxStore(state.storage);
+      const inbox = new InboxStore(objectContext(state, env, userMigrations));
       const page = { limit: 100, archived: false };
       const [summary] = inbox.list("u_me", page).conversations;
       expect(summary).toMatchObject({ conversation_id: "g_1", type: "group", name: "team", member_count: 500, unread_count: 2 });

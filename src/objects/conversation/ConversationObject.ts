@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { AlarmClock } from "../alarmClock";
+import { objectContext } from "../context";
 import type { Env } from "../../env";
 import { setLogLevel } from "../../lib/log";
 import type { Result } from "../../lib/result";
@@ -17,15 +17,13 @@ import {
   type OutgoingMessage,
   type Receipt,
 } from "../../protocol";
-import { guarded } from "../guard";
 import { conversationHome, conversationHomeName } from "../homes";
-import { hasSchema, migrate } from "../migrations";
 import { closeSocket } from "../sockets";
 import { CONVERSATION_ID_HEADER, jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { parseHotWindow } from "./archive";
 import { Conversation, type ConversationHost } from "./conversation";
 import type { CursorMove, CursorMoved } from "./cursors";
-import { FANOUT_RETRY_MS, parseFanoutConcurrency } from "./fanout";
+import { parseFanoutConcurrency } from "./fanout";
 import { exportConversation, forgetConversationRows, heldConversations, importConversation, type ConversationBundle } from "./handover";
 import { liveAttachment } from "./live";
 import { conversationMigrations } from "./migrations";
@@ -48,64 +46,52 @@ export interface SendBatch {
  * The home of one conversation (CONVERSATION_SHARDS unset) or of a shard of them
  * (src/objects/homes.ts). A shell: every method names the conversation it is about and hands it to
  * that conversation (conversation.ts), created from storage the first time it is asked for. What
- * the shell itself keeps is what the conversations share: the one alarm, the socket events, the
- * notices to senders and the post to user objects.
+ * the shell itself keeps is what the conversations share: the object's context and alarm tasks,
+ * the socket events, the notices to senders and the post to user objects.
  */
 export class ConversationObject extends DurableObject<Env> {
   private readonly conversations = new Map<string, Conversation>();
-  /** When each conversation wants its alarm work run (the object has one alarm: the earliest wins). */
-  private readonly wakeups = new Map<string, number>();
-  private readonly alarms: AlarmClock;
   /** What every conversation held here shares (conversation.ts). */
   private readonly host: ConversationHost;
-  private readonly hotWindow: number;
-  /** Whether storage has the schema yet (made with the first conversation: see the constructor). */
-  private schemaReady: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     setLogLevel(env.LOG_LEVEL);
     // A lookup of an id that names no conversation must leave nothing behind: the schema is made
     // when a conversation is first created here (or moved here), not on construction.
-    this.schemaReady = hasSchema(ctx.storage);
-    if (this.schemaReady) migrate(ctx.storage, conversationMigrations);
-    this.alarms = new AlarmClock(ctx);
-    const post = new DeliveryPost(env);
-    this.hotWindow = parseHotWindow(env.HISTORY_HOT_WINDOW);
+    const object = objectContext(ctx, env, conversationMigrations);
+    // Each conversation books its alarm tasks under its id; the object runs those that are due.
+    const task = (name: string, run: (c: Conversation, now: number) => Promise<number | null> | number | null) =>
+      object.alarms.define(name, (now, id) => {
+        const c = this.conversation(id);
+        return c.exists ? run(c, now) : null;
+      });
     this.host = {
-      ctx,
-      env,
+      ...object,
       notices: new SenderNotices(env),
       segments: r2SegmentStore(env.ARCHIVE),
-      hotWindow: this.hotWindow,
+      hotWindow: parseHotWindow(env.HISTORY_HOT_WINDOW),
       fanoutConcurrency: parseFanoutConcurrency(env.FANOUT_CONCURRENCY),
-      wakeAt: (id, at) => this.wakeAt(id, at),
-      awake: (id) => this.wakeups.has(id),
-      deliver: (home, batch) => post.deliver(home, batch),
+      tasks: {
+        fanout: task("fanout", (c, now) => c.settleFanout(now)),
+        typing: task("typing", (c, now) => c.expireTyping(now)),
+        archive: task("archive", (c, now) => c.archiveHistory(now)),
+      },
+      post: new DeliveryPost(env),
     };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
     // A restart may have cut fan-outs short: finish them now rather than at the next message.
-    if (this.schemaReady) for (const id of this.unfinished()) this.conversation(id).resume();
+    if (object.schema.ready) for (const id of this.unfinished()) this.conversation(id).resume();
   }
 
   /** Before the first write: the schema, and conversations read without one (all "not found") read again. */
   private ensureSchema(): void {
-    if (this.schemaReady) return;
-    migrate(this.ctx.storage, conversationMigrations);
-    this.schemaReady = true;
-    this.conversations.clear();
-  }
-
-  private wakeAt(conversationId: string, at: number): void {
-    const booked = this.wakeups.get(conversationId);
-    if (booked !== undefined && booked <= at) return;
-    this.wakeups.set(conversationId, at);
-    void this.alarms.schedule(at);
+    if (this.host.schema.ensure()) this.conversations.clear();
   }
 
   private conversation(id: string): Conversation {
     let c = this.conversations.get(id);
-    if (!c) this.conversations.set(id, (c = new Conversation(this.host, id, this.schemaReady)));
+    if (!c) this.conversations.set(id, (c = new Conversation(this.host, id, this.host.schema.ready)));
     return c;
   }
 
@@ -219,7 +205,7 @@ export class ConversationObject extends DurableObject<Env> {
    */
   async rehome(): Promise<number> {
     let moved = 0;
-    if (!this.schemaReady) return 0;
+    if (!this.host.schema.ready) return 0;
     for (const id of heldConversations(this.ctx.storage.sql)) {
       if (this.env.CONVERSATIONS.idFromName(conversationHomeName(this.env, id)).equals(this.ctx.id)) continue;
       // Cursor moves held in memory are written first, so they travel with the rows.
@@ -237,14 +223,17 @@ export class ConversationObject extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => importConversation(this.ctx.storage.sql, bundle));
     // Whatever was read of it before (e.g. "no such conversation") is stale now.
     this.conversations.delete(bundle.conversation_id);
-    this.conversation(bundle.conversation_id).resume();
+    const conversation = this.conversation(bundle.conversation_id);
+    conversation.resume();
+    // Its history may be due for the archive.
+    this.host.tasks.archive.book(Date.now(), bundle.conversation_id);
   }
 
   private forget(id: string): void {
     const conversation = this.conversation(id);
     forgetConversationRows(this.ctx.storage.sql, id);
     this.conversations.delete(id);
-    this.wakeups.delete(id);
+    this.host.alarms.cancel(id);
     // Live sockets reconnect, to the conversation's new home.
     conversation.live.closeAll(CloseCode.serviceRestart, "moved to another server object; reconnect");
   }
@@ -277,43 +266,11 @@ export class ConversationObject extends DurableObject<Env> {
   // ---- the alarm ------------------------------------------------------------
 
   /**
-   * Runs the alarm work (fan-out retries and the safety net, typing expiry, archive passes) of each
-   * conversation that asked for it by now. After the object was evicted nothing is known of who
-   * asked: the conversations whose fan-out is unfinished, or whose history is due for the archive,
-   * are found in storage. The alarm's own time counts as "now", so tests can drive the clock.
+   * Runs the conversations' alarm tasks that are due (alarms.ts): fan-out retries and the safety
+   * net, typing expiry, archive passes, each booked under its conversation's id. A task that
+   * throws is recorded as not done and booked again; the others still run.
    */
   override async alarm(): Promise<void> {
-    const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
-    const due = new Set([...this.wakeups].filter(([, at]) => at <= now).map(([id]) => id));
-    if (this.wakeups.size === 0) for (const id of [...this.unfinished(), ...this.archiveDue()]) due.add(id);
-    for (const id of due) await this.runAlarm(id, now);
-    const next = Math.min(...this.wakeups.values());
-    if (Number.isFinite(next)) await this.alarms.schedule(next);
-  }
-
-  /** One conversation's alarm work, and when it wants to run again. */
-  private async runAlarm(id: string, now: number): Promise<void> {
-    this.wakeups.delete(id);
-    const conversation = this.conversation(id);
-    if (!conversation.exists) return;
-    await guarded(
-      "conversation alarm",
-      { conversation_id: id },
-      async () => {
-        const next = await conversation.alarm(now);
-        if (next !== null) this.wakeAt(id, next);
-      },
-      // Whatever it was doing (fan-out, archive) is recorded as not done: the next alarm does it.
-      async () => this.wakeAt(id, Date.now() + FANOUT_RETRY_MS),
-    );
-  }
-
-  /** Conversations with more hot history than their window allows (the archive pass is due). */
-  private archiveDue(): string[] {
-    const slack = Math.min(1_000, Math.ceil(this.hotWindow / 10));
-    return this.ctx.storage.sql
-      .exec<{ conversation_id: string }>("SELECT conversation_id FROM conversations WHERE last_seq - archived_seq > ?", this.hotWindow + slack)
-      .toArray()
-      .map((r) => r.conversation_id);
+    await this.host.alarms.run();
   }
 }

@@ -1,4 +1,3 @@
-import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
@@ -15,38 +14,36 @@ import {
   type ProtocolError,
   type Receipt,
 } from "../../protocol";
-import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
+import type { TaskKind } from "../alarms";
+import type { ObjectContext } from "../context";
 import { byUserHome, userHome, userHomeStub } from "../homes";
 import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
-import { HistoryArchive } from "./archive";
+import { ARCHIVE_DELAY_MS, HistoryArchive } from "./archive";
 import { CursorMoves, type CursorMove, type CursorMoved } from "./cursors";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import { LiveSockets, type LiveAttachment } from "./live";
 import { LiveFramePort, liveSession } from "./liveFrames";
 import * as membership from "./membership";
+import type { DeliveryPost } from "./post";
 import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
-import { SendPath, type SendOutcome } from "./sending";
+import { SendPath, type Appended, type SendOutcome } from "./sending";
 import { ConversationStore } from "./store";
 import { TypingTracker } from "./typing";
 import { WithheldRanges } from "./withheld";
 
-/** What every conversation of a conversation object shares: the object's own parts. */
-export interface ConversationHost {
-  readonly ctx: DurableObjectState;
-  readonly env: Env;
+/** What every conversation of a conversation object shares: the object's context and its own parts. */
+export interface ConversationHost extends ObjectContext {
   /** Status notices on their way to senders, gathered across the object's conversations. */
   readonly notices: SenderNotices;
-  /** Each sender's rate on live sockets (device sockets are limited by the user objects). */
+  /** Where archived history is stored (R2). */
   readonly segments: SegmentStore;
   readonly hotWindow: number;
   readonly fanoutConcurrency: number;
-  /** Runs this conversation's alarm work at `at` or sooner (the object has one alarm: the earliest wins). */
-  wakeAt(conversationId: string, at: number): void;
-  /** Whether this conversation's alarm work is already booked. */
-  awake(conversationId: string): boolean;
-  /** Hands a user object its part of a fan-out round; rounds to the same object go as one call. */
-  deliver(home: string, batch: DeliveryBatch): Promise<DeliveryReceipt>;
+  /** The alarm tasks each conversation books under its id (the object has one alarm: alarms.ts). */
+  readonly tasks: { readonly fanout: TaskKind; readonly typing: TaskKind; readonly archive: TaskKind };
+  /** Fan-out rounds on their way to user objects; rounds to the same object go as one call. */
+  readonly post: DeliveryPost;
 }
 
 /**
@@ -55,7 +52,7 @@ export interface ConversationHost {
  * members' user objects. A conversation object holds one (CONVERSATION_SHARDS unset) or many; each
  * is one of these, over the modules beside it.
  */
-export class Conversation {
+export class Conversation implements Appended {
   readonly store: ConversationStore;
   /** History older than the hot window, in R2 (archive.ts). */
   readonly archive: HistoryArchive;
@@ -77,25 +74,22 @@ export class Conversation {
     /** False in an object nothing was ever stored in: this conversation does not exist (and is not looked for). */
     schemaReady = true,
   ) {
-    const { ctx, env } = host;
-    this.store = new ConversationStore(ctx.storage, id, schemaReady);
-    this.archive = new HistoryArchive(ctx.storage, this.store, host.segments, host.hotWindow);
-    this.live = new LiveSockets(ctx, id);
-    const wake = (at: number) => host.wakeAt(id, at);
-    this.withheld = new WithheldRanges(ctx.storage, id);
-    this.fanout = new Fanout(this.store, env, this.live, wake, (home, batch) => host.deliver(home, batch), host.fanoutConcurrency, this.withheld);
-    this.sending = new SendPath(env, this.store, this.fanout, (userId) => this.checkMember(userId), () => this.afterAppend());
-    const blocking = (userId: string, otherId: string) => this.withheld.blocking(userId, otherId);
-    this.cursors = new CursorMoves(this.store, this.archive, host.notices, (userId) => this.checkMember(userId), (p) => ctx.waitUntil(p), blocking);
-    this.typingTracker = new TypingTracker(this.store, env, this.live, wake, (p) => ctx.waitUntil(p), blocking);
+    this.store = new ConversationStore(host.storage, id, schemaReady);
+    this.archive = new HistoryArchive(host.storage, this.store, host.segments, host.hotWindow);
+    this.live = new LiveSockets(host.ctx, id);
+    this.withheld = new WithheldRanges(host.storage, id);
+    this.fanout = new Fanout(host, this.store, this.live, this.withheld);
+    this.sending = new SendPath(host.env, this.store, this.fanout, this);
+    this.cursors = new CursorMoves(host, this.store, this.archive, this.withheld);
+    this.typingTracker = new TypingTracker(host, this.store, this.live, this.withheld);
     this.liveFramePort = new LiveFramePort({
       id,
       sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
       history: (user, query) => this.history(user, query),
       updateCursorAndTellUser: (user, status, serverMsgId) => this.updateCursorAndTellUser(user, status, serverMsgId),
       typing: (user, status) => this.typing(user, status),
-      admitSends: (user, count) => userHome(env, user).admitSendsUpTo(user, count, id),
-      admitHistory: (user) => userHome(env, user).admitHistory(user),
+      admitSends: (user, count) => userHome(host.env, user).admitSendsUpTo(user, count, id),
+      admitHistory: (user) => userHome(host.env, user).admitHistory(user),
     });
   }
 
@@ -105,7 +99,9 @@ export class Conversation {
 
   /** A restart may have cut a fan-out short: finish it now rather than at the next message. */
   resume(): void {
-    if (this.store.exists && this.fanout.behind) this.host.ctx.waitUntil(this.fanout.publish());
+    if (!this.store.exists || !this.fanout.behind) return;
+    if (!this.fanout.alarmBooked) this.fanout.bookAlarm(Date.now() + FANOUT_RETRY_MS);
+    this.host.waitUntil(this.fanout.publish());
   }
 
   /** Creates the direct conversation of a pair, or returns the one that exists. */
@@ -154,7 +150,7 @@ export class Conversation {
     });
     const conversation = this.store.describe();
     await this.announce(conversation, [creatorId, ...others]);
-    this.afterAppend();
+    this.appended();
     return ok(conversation);
   }
 
@@ -222,7 +218,7 @@ export class Conversation {
 
   private change(result: Result<unknown>): Result<ConversationInfo> {
     if (!result.ok) return result;
-    this.afterAppend();
+    this.appended();
     return ok(this.store.describe());
   }
 
@@ -262,15 +258,15 @@ export class Conversation {
     return this.sending.send(senderId, messages, originDevice);
   }
 
-  /** Starts fan-out of whatever was just stored, with the alarm as the safety net. */
-  private afterAppend() {
+  /** Starts fan-out of whatever was just stored, with its alarm task as the safety net. */
+  appended(): void {
     const now = Date.now();
     this.lastAppendAt = now;
     const archiveAt = this.archive.due(now);
-    if (archiveAt !== null) this.host.wakeAt(this.id, archiveAt);
+    if (archiveAt !== null) this.host.tasks.archive.book(archiveAt, this.id);
     if (!this.fanout.behind) return;
-    if (!this.host.awake(this.id)) this.host.wakeAt(this.id, now + FANOUT_RETRY_MS);
-    this.host.ctx.waitUntil(this.fanout.publish());
+    if (!this.fanout.alarmBooked) this.fanout.bookAlarm(now + FANOUT_RETRY_MS);
+    this.host.waitUntil(this.fanout.publish());
   }
 
   /** A page of history, stitched from R2 segments and hot rows (archive.ts). */
@@ -337,24 +333,23 @@ export class Conversation {
     const [moved] = await this.cursors.apply([{ user_id: userId, status, server_msg_id: serverMsgId }]);
     if (moved!.ok) {
       const { seq, unread_count } = moved!.value;
-      this.host.ctx.waitUntil(userHome(this.host.env, userId).noteCursor(userId, this.id, status, seq, unread_count));
+      this.host.waitUntil(userHome(this.host.env, userId).noteCursor(userId, this.id, status, seq, unread_count));
     }
     return moved!;
   }
 
-  // ---- the alarm ------------------------------------------------------------
+  // ---- alarm tasks (booked under this conversation's id; the object runs those due) ----
+
+  /** Ends typing states that ran out; returns when the next one does. */
+  expireTyping(now: number): number | null {
+    return this.typingTracker.expire(now);
+  }
 
   /**
-   * Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it,
-   * ends typing states that ran out, and archives. Returns when to run again, if ever. `now` is the
-   * alarm's own time, so tests can drive the clock by running the alarm.
+   * Finishes (or retries) fan-out and records how far it got, for when no send comes to carry it.
+   * Returns when to run again, if ever. `now` is the alarm's own time.
    */
-  async alarm(now: number): Promise<number | null> {
-    let next: number | null = null;
-    const again = (at: number | null) => {
-      if (at !== null) next = next === null ? at : Math.min(next, at);
-    };
-    again(this.typingTracker.expire(now));
+  async settleFanout(now: number): Promise<number | null> {
     await this.fanout.publish(now);
     // While messages keep coming, each send records fan-out's progress and this alarm only stands
     // by for a crash: it is booked again, so no send has to book one (a booking is a write of its
@@ -366,17 +361,24 @@ export class Conversation {
     this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
     // A user object that keeps failing is tried again at its own backoff.
     const retry = this.fanout.ledger.nextRetryAt();
-    if (retry !== null) again(retry);
-    else if (!quiet || this.fanout.unconfirmed || this.fanout.behind) again(Date.now() + FANOUT_RETRY_MS);
-    // After fan-out is recorded: only what every member has may leave the hot table.
-    again(await this.archive.run(now));
-    return next;
+    if (retry !== null) return retry;
+    return !quiet || this.fanout.unconfirmed || this.fanout.behind ? Date.now() + FANOUT_RETRY_MS : null;
+  }
+
+  /**
+   * Moves history older than the hot window to R2 (archive.ts); returns when to try again. Only what
+   * every member's object has written may leave the hot table: fan-out's progress is recorded
+   * first, and a pass held back by a fan-out still under way looks again a little later.
+   */
+  async archiveHistory(now: number): Promise<number | null> {
+    this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+    const retry = await this.archive.run(now);
+    if (retry !== null) return retry;
+    return this.archive.due(now) !== null && (this.fanout.behind || this.fanout.unconfirmed) ? now + ARCHIVE_DELAY_MS : null;
   }
 
   private checkMember(userId: string): { ok: false; error: ProtocolError } | null {
-    if (!this.store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
-    if (!this.store.member(userId)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
-    return null;
+    return membership.memberRefusal(this.store, userId);
   }
 }
 

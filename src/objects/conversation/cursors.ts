@@ -1,8 +1,10 @@
 import { ok, refuse, type Result } from "../../lib/result";
-import { ErrorCode, type DeliveryStatus, type ProtocolError } from "../../protocol";
+import { ErrorCode, type DeliveryStatus } from "../../protocol";
 import type { HistoryArchive } from "./archive";
-import type { SenderNotices } from "./receipts";
+import type { ConversationHost } from "./conversation";
+import { memberRefusal } from "./membership";
 import type { ConversationStore } from "./store";
+import type { WithheldRanges } from "./withheld";
 
 /** A member's device acknowledged delivered or read up to a message (cumulative). */
 export interface CursorMove {
@@ -25,13 +27,12 @@ type LatestBySender = { sender_id: string; seq: number; server_msg_id: string }[
  */
 export class CursorMoves {
   constructor(
+    /** The object's parts: the notices to senders, waitUntil. */
+    private readonly host: ConversationHost,
     private readonly store: ConversationStore,
     private readonly archive: HistoryArchive,
-    private readonly notices: SenderNotices,
-    private readonly checkMember: (userId: string) => { ok: false; error: ProtocolError } | null,
-    private readonly waitUntil: (p: Promise<unknown>) => void,
-    /** Whether `readerId` blocks `senderId` now: the sender hears nothing of the reader's cursor (withheld.ts). */
-    private readonly blocking: (readerId: string, senderId: string) => boolean = () => false,
+    /** Blocks in a direct chat: a sender hears nothing of the cursor of a reader who blocks them. */
+    private readonly withheld: Pick<WithheldRanges, "blocking">,
   ) {}
 
   async apply(moves: CursorMove[]): Promise<Result<CursorMoved>[]> {
@@ -42,7 +43,7 @@ export class CursorMoves {
   }
 
   private async move(move: CursorMove, senders: Map<string, Promise<LatestBySender>>): Promise<Result<CursorMoved>> {
-    const denied = this.checkMember(move.user_id);
+    const denied = memberRefusal(this.store, move.user_id);
     if (denied) return denied;
     // Hot messages (nearly every acknowledgement) are looked up without an await.
     const seq = (this.store.messageMeta(move.server_msg_id) ?? (await this.archive.messageMeta(move.server_msg_id)))?.seq ?? null;
@@ -54,7 +55,7 @@ export class CursorMoves {
       let latest = senders.get(range);
       // Reads the archive too: a cursor that jumps far can pass messages no longer hot.
       if (!latest) senders.set(range, (latest = this.archive.latestBySenderBetween(moved.previous, seq, "")));
-      this.waitUntil(latest.then((rows) => this.notify(rows, move.user_id, move.status)));
+      this.host.waitUntil(latest.then((rows) => this.notify(rows, move.user_id, move.status)));
     }
     // Only a read moves the unread count, and counting costs a scan: delivered acks skip it.
     return ok({ seq, unread_count: move.status === "read" ? await this.archive.unreadCount(move.user_id) : null });
@@ -63,8 +64,8 @@ export class CursorMoves {
   /** Each sender of a passed message hears once, of their latest one: the status is cumulative. */
   private notify(latest: LatestBySender, reader: string, status: DeliveryStatus) {
     for (const row of latest) {
-      if (row.sender_id === reader || this.blocking(reader, row.sender_id)) continue;
-      this.notices.add(row.sender_id, {
+      if (row.sender_id === reader || this.withheld.blocking(reader, row.sender_id)) continue;
+      this.host.notices.add(row.sender_id, {
         type: "message_status",
         conversation_id: this.store.conversationId,
         server_msg_id: row.server_msg_id,

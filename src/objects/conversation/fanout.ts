@@ -2,7 +2,8 @@ import { newMessageFrame } from "../sockets";
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { CloseCode } from "../../protocol";
-import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
+import type { ConversationHost } from "./conversation";
+import type { DeliveredMessage, DeliveryReceipt, Recipient } from "../delivery";
 import { userHomeName, userHomeStub } from "../homes";
 import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { FanoutLedger, type Target } from "./ledger";
@@ -48,21 +49,31 @@ export class Fanout {
   private confirmTimer: ReturnType<typeof setTimeout> | null = null;
   /** Live sockets have everything up to here. After a restart they resume from the persisted point. */
   private livePushedUpTo: number;
+  private readonly env: Env;
+  private readonly concurrency: number;
 
   constructor(
+    /** The object's parts: its fan-out alarm task (retries, the safety net) and the post to user objects. */
+    private readonly host: ConversationHost,
     private readonly store: ConversationStore,
-    private readonly env: Env,
     private readonly live: LiveSockets,
-    /** Books the object's alarm (the earliest time wins): retries and the safety net. */
-    private readonly scheduleAlarm: (at: number) => void,
-    /** Hands a user object (by name) its part of a round. */
-    private readonly deliver: (home: string, batch: DeliveryBatch) => Promise<DeliveryReceipt>,
-    private readonly concurrency = Number.POSITIVE_INFINITY,
     /** Blocks in a direct chat: who gets a message's placeholder instead of it. */
-    private readonly withheld: WithheldRanges | null = null,
+    private readonly withheld: WithheldRanges,
   ) {
+    this.env = host.env;
+    this.concurrency = host.fanoutConcurrency;
     this.ledger = new FanoutLedger(store.fanoutSeq);
     this.livePushedUpTo = store.fanoutSeq;
+  }
+
+  /** Books this conversation's fan-out task for `at` (the earliest booking wins). */
+  bookAlarm(at: number): void {
+    this.host.tasks.fanout.book(at, this.store.conversationId);
+  }
+
+  /** Whether this conversation's fan-out task is booked. */
+  get alarmBooked(): boolean {
+    return this.host.tasks.fanout.booked(this.store.conversationId);
   }
 
   /** Each member's user object, with the member's visible range; departed members until pruned. */
@@ -143,12 +154,12 @@ export class Fanout {
         continue;
       }
       try {
-        const receipt = await this.deliver(t.home, { conversation_id: this.store.conversationId, messages, recipients: theirs });
+        const receipt: DeliveryReceipt = await this.host.post.deliver(t.home, { conversation_id: this.store.conversationId, messages, recipients: theirs });
         this.ledger.delivered(t, theirs, to, receipt);
       } catch (err) {
         const retryAt = this.ledger.failed(t, Date.now());
         log.warn("fanout: delivery failed; retrying that user object alone", { conversation_id: this.store.conversationId, home: t.home, failures: t.failures, error: err });
-        this.scheduleAlarm(retryAt);
+        this.bookAlarm(retryAt);
         return;
       }
       this.forget(this.ledger.confirmedUpTo(this.homes().keys(), this.store.lastSeq));
@@ -159,7 +170,7 @@ export class Fanout {
   private batchAfter(from: number): DeliveredMessage[] {
     const cached = this.batches.get(from);
     if (cached && cached[cached.length - 1]!.seq >= Math.min(this.store.lastSeq, from + FANOUT_BATCH)) return cached;
-    const blocks = this.withheld?.any ? this.withheld : null;
+    const blocks = this.withheld.any ? this.withheld : null;
     const messages = this.store.messagesAfter(from, FANOUT_BATCH).map((m): DeliveredMessage => {
       const delivered: DeliveredMessage = {
         seq: m.seq,

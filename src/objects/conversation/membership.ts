@@ -12,6 +12,13 @@ import type { ConversationStore } from "./store";
 
 type Refusal = { ok: false; error: ProtocolError };
 
+/** Why `userId` may not act in the conversation (it does not exist, or they are not a member), or null. */
+export function memberRefusal(store: ConversationStore, userId: string): Refusal | null {
+  if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
+  if (!store.member(userId)) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
+  return null;
+}
+
 function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | null {
   if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
   if (store.type !== "group") return refuse(ErrorCode.notAGroup, "direct conversations have no admins or membership changes");

@@ -249,4 +249,19 @@ export const conversationMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 7,
+    name: "alarm tasks",
+    sql: `
+      -- The object's one alarm, as named tasks per conversation with their due times
+      -- (src/objects/alarms.ts): a wake-up runs only what is due, and an eviction forgets nothing.
+      -- Unfinished fan-outs of objects from before it are resumed when the object starts.
+      CREATE TABLE alarm_tasks (
+        task TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        PRIMARY KEY (task, subject)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -5,9 +5,15 @@ import { checkOutgoing, type MediaRef, type MessageAck, type OutgoingMessage, ty
 import type { Fanout } from "./fanout";
 import { grant } from "../../media/records";
 import { isMediaRef, resolveMedia } from "./media";
+import { memberRefusal } from "./membership";
 import type { ConversationStore } from "./store";
 
 export type SendOutcome = { ok: true; ack: MessageAck } | { ok: false; client_msg_id: string; error: ProtocolError };
+
+/** Told after messages were stored: fan-out starts, the alarm tasks are booked. */
+export interface Appended {
+  appended(): void;
+}
 
 /**
  * The send path of a conversation: each batch of one sender's messages is stored in one
@@ -23,12 +29,11 @@ export class SendPath {
     private readonly env: Env,
     private readonly store: ConversationStore,
     private readonly fanout: Fanout,
-    private readonly checkMember: (userId: string) => { ok: false; error: ProtocolError } | null,
-    private readonly afterAppend: () => void,
+    private readonly conversation: Appended,
   ) {}
 
   send(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
-    const denied = this.checkMember(senderId);
+    const denied = memberRefusal(this.store, senderId);
     if (denied) return denied;
     // Text is stored at once. Media sends read their upload records first (R2), so a sender's later
     // batches queue behind them: one sender's messages keep their send order.
@@ -36,7 +41,7 @@ export class SendPath {
     if (!ahead && !messages.some((m) => m.media_id !== undefined)) return ok(this.storeBatch(senderId, messages, originDevice));
     const run = (ahead ?? Promise.resolve()).then(async (): Promise<Result<SendOutcome[]>> => {
       const media = await resolveMedia(this.env, senderId, this.store.conversationId, this.store.lastSeq, messages);
-      const denied = this.checkMember(senderId);
+      const denied = memberRefusal(this.store, senderId);
       if (denied) return denied;
       const outcomes = this.storeBatch(senderId, messages, originDevice, media);
       // Each media's grant now names its message's own seq: a member who joined after it never gets it.
@@ -87,7 +92,7 @@ export class SendPath {
       return results;
     });
     count(this.env, "messages_stored", this.store.lastSeq - before);
-    this.afterAppend();
+    this.conversation.appended();
     return outcomes;
   }
 }

@@ -2,8 +2,10 @@ import type { Env } from "../../env";
 import { byUserHome, userHomeStub } from "../homes";
 import { TypingGate } from "../../lib/typingGate";
 import { Limits, type TypingUpdateFrame } from "../../protocol";
+import type { ConversationHost } from "./conversation";
 import type { LiveSockets } from "./live";
 import type { ConversationStore } from "./store";
+import type { WithheldRanges } from "./withheld";
 
 /**
  * Typing indicators: fire-and-forget, kept only in memory. A member's `typing` is forwarded to the
@@ -22,20 +24,23 @@ export class TypingTracker {
   private readonly gate = new TypingGate(Limits.typingMinIntervalMs);
   private readonly expiresAt = new Map<string, number>();
 
+  private readonly env: Env;
+
   constructor(
+    /** The object's parts: the typing alarm task (expiry), waitUntil. */
+    private readonly host: ConversationHost,
     private readonly store: ConversationStore,
-    private readonly env: Env,
     private readonly live: LiveSockets,
-    private readonly scheduleExpiry: (at: number) => void,
-    private readonly waitUntil: (p: Promise<unknown>) => void,
-    /** Whether `userId` blocks `otherId` now (a direct chat): they do not see the other typing. */
-    private readonly blocking: (userId: string, otherId: string) => boolean = () => false,
-  ) {}
+    /** Blocks in a direct chat: whoever blocks the typist does not see them typing. */
+    private readonly withheld: Pick<WithheldRanges, "blocking">,
+  ) {
+    this.env = host.env;
+  }
 
   update(userId: string, status: "typing" | "stopped", now: number): void {
     if (status === "typing") {
       this.expiresAt.set(userId, now + Limits.typingExpiryMs);
-      this.scheduleExpiry(now + Limits.typingExpiryMs);
+      this.host.tasks.typing.book(now + Limits.typingExpiryMs, this.store.conversationId);
     } else {
       this.expiresAt.delete(userId);
     }
@@ -60,11 +65,11 @@ export class TypingTracker {
     const frame: TypingUpdateFrame = { type: "typing", conversation_id: this.store.conversationId, user_id: userId, status };
     const encoded = JSON.stringify(frame);
     const members = this.store.memberIds();
-    const blockers = new Set(members.filter((id) => id !== userId && this.blocking(id, userId)));
+    const blockers = new Set(members.filter((id) => id !== userId && this.withheld.blocking(id, userId)));
     this.live.pushToOthers(encoded, userId, blockers);
     if (members.length > Limits.typingToDevicesMaxMembers) return;
     const others = members.filter((id) => id !== userId && !blockers.has(id)).map((id) => ({ user_id: id, frames: [encoded] }));
     // Failures ignored: a typing indicator lapses within seconds anyway, and the next keystroke sends it again.
-    this.waitUntil(Promise.allSettled([...byUserHome(this.env, others, (o) => o.user_id)].map(([home, group]) => userHomeStub(this.env, home).pushFrames(group))));
+    this.host.waitUntil(Promise.allSettled([...byUserHome(this.env, others, (o) => o.user_id)].map(([home, group]) => userHomeStub(this.env, home).pushFrames(group))));
   }
 }

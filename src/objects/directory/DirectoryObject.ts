@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { PasswordRecord } from "../../auth/password";
 import type { Env } from "../../env";
-import { hasSchema, migrate, type Migration } from "../migrations";
+import { LazySchema, type Migration } from "../migrations";
 
 /**
  * One object per username: the user directory sharded as finely as it goes, so registration
@@ -51,20 +51,16 @@ export class DirectoryObject extends DurableObject<Env> {
    * Whether this name's object has storage at all. Looking up a name nobody registered (a login, a
    * search) must not create anything: the schema is made by the first claim, not by the constructor.
    */
-  #exists: boolean;
+  readonly #schema: LazySchema;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#exists = hasSchema(ctx.storage);
-    if (this.#exists) migrate(ctx.storage, directoryMigrations);
+    this.#schema = new LazySchema(ctx.storage, directoryMigrations);
   }
 
   /** Claims the name for a new account; false if it is already taken. */
   claim(record: AccountRecord): boolean {
-    if (!this.#exists) {
-      migrate(this.ctx.storage, directoryMigrations);
-      this.#exists = true;
-    }
+    this.#schema.ensure();
     const sql = this.ctx.storage.sql;
     if (sql.exec("SELECT 1 FROM account LIMIT 1").toArray().length > 0) return false;
     sql.exec(
@@ -114,12 +110,12 @@ export class DirectoryObject extends DurableObject<Env> {
 
   /** Replaces the password record (an upgrade to today's hashing cost, at login). */
   setPassword(password: PasswordRecord): void {
-    if (!this.#exists) return;
+    if (!this.#schema.ready) return;
     this.ctx.storage.sql.exec("UPDATE account SET password = ?", JSON.stringify(password));
   }
 
   lookup(): AccountRecord | null {
-    if (!this.#exists) return null;
+    if (!this.#schema.ready) return null;
     const row = this.ctx.storage.sql
       .exec<{ username: string; user_id: string; password: string }>("SELECT username, user_id, password FROM account")
       .toArray()[0];

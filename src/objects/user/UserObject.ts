@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { AlarmClock } from "../alarmClock";
+import type { TaskKind } from "../alarms";
+import { objectContext, type ObjectContext } from "../context";
 import type { Env } from "../../env";
 import { log, setLogLevel, type LogFields } from "../../lib/log";
 import { ok, refuse, type Result } from "../../lib/result";
@@ -24,7 +25,6 @@ import type { DeliveryBatch, DeliveryReceipt } from "../delivery";
 import { guarded } from "../guard";
 import { groupChangeRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
-import { hasSchema, migrate } from "../migrations";
 import { closeSocket, sendFrame } from "../sockets";
 import { jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { Delivery } from "./delivery";
@@ -43,17 +43,13 @@ import { UploadLedger } from "./uploads";
 import type { SessionGrant } from "../../auth/tokens";
 
 /**
- * How many times a user object has been constructed in this isolate. Tests use it to prove that an
- * idle device socket's heartbeats are answered without waking (re-constructing) the object.
- */
-export const userObjectConstructions = { count: 0 };
-
-/**
  * The home of a shard of users (one user when USER_SHARDS is unset; see ../homes.ts): their device
  * sockets, presence, delivery cursors, inboxes (conversation lists), sessions and push
  * notifications. Every method names the user it is about. A shell over the modules beside it.
  */
 export class UserObject extends DurableObject<Env> {
+  /** What the modules share: storage, the lazy schema, the alarm tasks, waitUntil. */
+  private readonly object: ObjectContext;
   private readonly profiles: Profiles;
   private readonly inbox: InboxStore;
   private readonly consent: Consent;
@@ -66,43 +62,29 @@ export class UserObject extends DurableObject<Env> {
   private readonly push: PushNotifier;
   private readonly tokens: TokenLedger;
   private readonly uploads: UploadLedger;
-  private readonly alarms: AlarmClock;
-  /** Whether storage has the schema yet (made with the first write: see the constructor). */
-  private schemaReady: boolean;
+  /** The alarm task that ends sessions past their lifetime (tokens.ts) and closes their sockets. */
+  private readonly sessionEnds: TaskKind;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     setLogLevel(env.LOG_LEVEL);
-    userObjectConstructions.count++;
     // A lookup of an id that names nobody must leave nothing behind: the schema is made with the
     // first write (a profile, or a user moved here), not on construction.
-    this.schemaReady = hasSchema(ctx.storage);
-    if (this.schemaReady) migrate(ctx.storage, userMigrations);
-    this.alarms = new AlarmClock(ctx);
-    // One alarm serves presence checks, presence broadcasts and push windows: the earliest time wins.
-    const scheduleAlarm = (at: number) => void this.alarms.schedule(at);
-    this.profiles = new Profiles(ctx.storage, () => this.schemaReady);
-    this.inbox = new InboxStore(ctx.storage);
-    this.consent = new Consent(ctx.storage, this.profiles, this.inbox);
-    this.sessions = new DeviceSessions(ctx, ctx.storage);
-    this.tokens = new TokenLedger(ctx.storage);
-    this.uploads = new UploadLedger(ctx.storage, env, scheduleAlarm);
-    this.push = new PushNotifier(ctx.storage, env, this.profiles, this.inbox, this.sessions, scheduleAlarm, (p) => ctx.waitUntil(p));
-    this.delivery = new Delivery(env, this.profiles, this.inbox, this.sessions, (userId, conversationId, messages) =>
-      this.push.noteUndelivered(userId, conversationId, messages, Date.now()),
-    );
-    this.presence = new PresenceKeeper(ctx, env, this.profiles, this.sessions, scheduleAlarm, (userId, viewerId) =>
-      this.consent.showsPresenceTo(userId, viewerId),
-    );
+    this.object = objectContext(ctx, env, userMigrations);
+    const object = this.object;
+    this.profiles = new Profiles(object);
+    this.inbox = new InboxStore(object);
+    this.consent = new Consent(object, this.profiles, this.inbox);
+    this.sessions = new DeviceSessions(object);
+    this.tokens = new TokenLedger(object);
+    this.uploads = new UploadLedger(object);
+    this.push = new PushNotifier(object, this.profiles, this.inbox, this.sessions);
+    this.delivery = new Delivery(object, this.profiles, this.inbox, this.sessions, this.push);
+    this.presence = new PresenceKeeper(object, this.profiles, this.sessions, this.consent);
+    this.sessionEnds = object.alarms.define("sessions", (now) => this.endExpiredSessions(now));
     const groupRate = groupChangeRate(env);
     this.groupChanges = new TokenBuckets(groupRate.burst, groupRate.perSecond);
-    this.frames = new DeviceFrameHandlers(
-      env,
-      this.inbox,
-      this.sessions,
-      (userId, p) => this.asSeenBy(userId, p),
-      (userId, conversationId) => this.consent.noteWrite(userId, conversationId),
-    );
+    this.frames = new DeviceFrameHandlers(env, this.inbox, this.sessions, this.consent);
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
@@ -110,14 +92,8 @@ export class UserObject extends DurableObject<Env> {
   // ---- profile and settings ------------------------------------------------
 
   createProfile(user: User): void {
-    this.ensureSchema();
+    this.object.schema.ensure();
     this.profiles.create(user, Date.now());
-  }
-
-  private ensureSchema(): void {
-    if (this.schemaReady) return;
-    migrate(this.ctx.storage, userMigrations);
-    this.schemaReady = true;
   }
 
   profile(userId: string): User | null {
@@ -329,7 +305,7 @@ export class UserObject extends DurableObject<Env> {
       }
       const sessions = this.sessions.ofUser(id);
       if (sessions.length === 0) away.push(id);
-      const frame = JSON.stringify({ type: "presence", ...this.asSeenBy(id, p) });
+      const frame = JSON.stringify({ type: "presence", ...this.consent.asSeenBy(id, p) });
       for (const s of sessions) sendFrame(s.ws, frame);
     }
     return away;
@@ -341,35 +317,23 @@ export class UserObject extends DurableObject<Env> {
       return refuse(ErrorCode.forbidden, "you can only see the presence of people you share a conversation with");
     }
     const target = this.profiles.has(targetId) ? this.presenceSnapshot(targetId, userId) : await userHome(this.env, targetId).presenceSnapshot(targetId, userId);
-    return ok(this.asSeenBy(userId, target));
+    return ok(this.consent.asSeenBy(userId, target));
   }
 
-  /** As in WhatsApp: who hides their last seen cannot see anyone else's; who shows their presence to nobody sees nobody's. */
-  private asSeenBy(userId: string, p: Presence): Presence {
-    if (p.user_id !== userId && this.consent.presenceVisibleTo(userId) === "nobody") return hiddenPresence(p.user_id);
-    return this.profiles.presenceSettings(userId).last_seen_visible ? p : { ...p, last_seen: null };
-  }
-
+  /**
+   * Runs the alarm tasks that are due (alarms.ts), each booked by its module: liveness checks and
+   * presence broadcasts (presence.ts), push windows (push.ts), unfinished uploads (uploads.ts) and
+   * session ends (below).
+   */
   override async alarm(): Promise<void> {
-    const now = Math.max(Date.now(), this.alarms.fired() ?? 0);
-    await guarded(
-      "user alarm",
-      {},
-      async () => {
-        this.presence.checkLiveness(now);
-        // Sessions past their lifetime: their sockets close now, not at the next request.
-        const sessions = this.tokens.endExpired(now);
-        for (const s of sessions.ended) this.sessionEnded(s.user_id, s.session_id);
-        if (sessions.next !== null) await this.alarms.schedule(sessions.next);
-        this.presence.continueBroadcast(now);
-        const nextPush = this.push.flushDue(now);
-        if (nextPush !== null) await this.alarms.schedule(nextPush);
-        const nextSweep = await this.uploads.sweep(now);
-        if (nextSweep !== null) await this.alarms.schedule(nextSweep);
-      },
-      // Presence checks and coalesced pushes are recomputed from storage: just look again soon.
-      () => this.alarms.schedule(Date.now() + 5_000),
-    );
+    await this.object.alarms.run();
+  }
+
+  /** Sessions past their lifetime: their sockets close now, not at the next request. */
+  private endExpiredSessions(now: number): number | null {
+    const sessions = this.tokens.endExpired(now);
+    for (const s of sessions.ended) this.sessionEnded(s.user_id, s.session_id);
+    return sessions.next;
   }
 
   // ---- sessions (tokens.ts) ----
@@ -378,7 +342,7 @@ export class UserObject extends DurableObject<Env> {
   startSession(userId: string): SessionGrant | null {
     if (!this.profiles.has(userId)) return null;
     const row = this.tokens.start(userId, Date.now());
-    void this.alarms.schedule(row.expires_at);
+    this.sessionEnds.book(row.expires_at);
     return { session_id: row.session_id, version: row.version, expires_at: row.expires_at, generation: this.tokens.generation(userId) };
   }
 
@@ -441,7 +405,7 @@ export class UserObject extends DurableObject<Env> {
     for (const conversationId of this.inbox.conversationIds(userId)) {
       const closing = conversationHome(this.env, conversationId).closeSessions(conversationId, userId, jti);
       // A live socket left open keeps receiving the conversation after its session ended.
-      this.ctx.waitUntil(closing.catch((error: unknown) => log.error("live sockets of an ended session not closed", { user_id: userId, conversation_id: conversationId, error })));
+      this.object.waitUntil(closing.catch((error: unknown) => log.error("live sockets of an ended session not closed", { user_id: userId, conversation_id: conversationId, error })));
     }
   }
 
@@ -499,7 +463,7 @@ export class UserObject extends DurableObject<Env> {
    */
   async rehome(): Promise<number> {
     let moved = 0;
-    if (!this.schemaReady) return 0;
+    if (!this.object.schema.ready) return 0;
     for (const userId of this.profiles.ids()) {
       if (this.env.USERS.idFromName(userHomeName(this.env, userId)).equals(this.ctx.id)) continue;
       this.inbox.flush();
@@ -512,10 +476,12 @@ export class UserObject extends DurableObject<Env> {
 
   /** Takes in a user moved here from another object. */
   adopt(bundle: UserBundle): void {
-    this.ensureSchema();
+    this.object.schema.ensure();
     this.ctx.storage.transactionSync(() => importUser(this.ctx.storage.sql, bundle));
     this.inbox.dropCaches();
     this.profiles.forget(bundle.user_id);
+    // Their sessions, uploads and pushes came with them: each alarm task looks at what it now holds.
+    this.object.alarms.bookEvery(Date.now());
   }
 
   private forgetUser(userId: string): void {

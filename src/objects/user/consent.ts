@@ -1,4 +1,5 @@
 import { Limits, type GroupsAdd, type Invitation, type Presence, type PresenceVisibleTo } from "../../protocol";
+import type { ObjectContext } from "../context";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
 
@@ -37,13 +38,13 @@ const HOLD_MS = 10 * 60_000;
 
 export class Consent {
   constructor(
-    private readonly storage: DurableObjectStorage,
+    private readonly object: ObjectContext,
     private readonly profiles: Profiles,
     private readonly inbox: InboxStore,
   ) {}
 
   private get sql() {
-    return this.storage.sql;
+    return this.object.storage.sql;
   }
 
   groupsAdd(userId: string): GroupsAdd {
@@ -90,6 +91,15 @@ export class Consent {
     if (setting === "everyone") return true;
     if (setting === "nobody") return false;
     return this.isContact(userId, viewerId);
+  }
+
+  /**
+   * Someone's presence as the user may see it. As in WhatsApp: who hides their last seen cannot see
+   * anyone else's; who shows their presence to nobody sees nobody's.
+   */
+  asSeenBy(userId: string, p: Presence): Presence {
+    if (p.user_id !== userId && this.presenceVisibleTo(userId) === "nobody") return hiddenPresence(p.user_id);
+    return this.profiles.presenceSettings(userId).last_seen_visible ? p : { ...p, last_seen: null };
   }
 
   isContact(userId: string, otherId: string): boolean {

@@ -8,8 +8,10 @@ import { TokenBuckets } from "../../lib/tokenBucket";
 import { Limits, SystemEvent, type Message } from "../../protocol";
 import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
 import { newMessageFrame, sendFrames } from "../sockets";
+import type { ObjectContext } from "../context";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
+import type { PushNotifier } from "./push";
 import type { DeviceSession, DeviceSessions } from "./sessions";
 
 export const encodeDelivered = (m: Message): DeliveredMessage => ({
@@ -31,16 +33,18 @@ export class Delivery {
   private readonly perConversation = new KeyedSerialQueue();
   /** Catch-up bytes per user (in memory: an eviction only ever lets a user catch up sooner). */
   private readonly catchUpBytes: TokenBuckets;
+  private readonly env: Env;
 
   constructor(
-    private readonly env: Env,
+    object: ObjectContext,
     private readonly profiles: Profiles,
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
-    /** Called with what reached a user while none of their devices was connected (push notifications). */
-    private readonly undelivered: (userId: string, conversationId: string, messages: DeliveredMessage[]) => void,
+    /** Told what reached a user while none of their devices was connected. */
+    private readonly push: Pick<PushNotifier, "noteUndelivered">,
   ) {
-    const rate = catchUpRate(env);
+    this.env = object.env;
+    const rate = catchUpRate(object.env);
     this.catchUpBytes = new TokenBuckets(rate.burst, rate.perSecond);
   }
 
@@ -56,8 +60,8 @@ export class Delivery {
    * everything before it records progress, has them written now (`writeNow`).
    */
   receipt(conversationId: string, writeNow = false): DeliveryReceipt {
-    if (writeNow) this.inbox.flush();
-    return { written_seq: this.inbox.writtenLastSeq(conversationId), held_seq: this.inbox.lastSeq(conversationId) };
+    const { written, held } = this.inbox.progress(conversationId, writeNow);
+    return { written_seq: written, held_seq: held };
   }
 
   private async deliverInOrder(batch: DeliveryBatch): Promise<void> {
@@ -91,7 +95,8 @@ export class Delivery {
     }
     this.inbox.applyDelivered(conversationId, fresh, recipients);
     // After the inbox counts them, so a push says the unread count that includes them.
-    for (const [userId, theirs] of offline) this.undelivered(userId, conversationId, theirs);
+    const now = Date.now();
+    for (const [userId, theirs] of offline) this.push.noteUndelivered(userId, conversationId, theirs, now);
     count(this.env, "deliveries", fresh.length * recipients.length);
     for (const m of fresh) {
       if (m.system === undefined) continue;

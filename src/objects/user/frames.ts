@@ -4,9 +4,10 @@ import { seqOfServerMsgId } from "../../lib/ids";
 import { ok, refuse } from "../../lib/result";
 import { historyRate, sendRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
-import { ErrorCode, Limits, type ClientFrame, type Presence } from "../../protocol";
+import { ErrorCode, Limits, type ClientFrame } from "../../protocol";
 import { FrameCore, type AdmittedSend, type FramePort } from "../frameCore";
 import { Acknowledgements } from "./acknowledgements";
+import type { Consent } from "./consent";
 import { byUserHome, conversationHome, userHomeStub } from "../homes";
 import type { InboxStore } from "./inbox";
 import { errorFrame, sendFrame } from "../sockets";
@@ -38,10 +39,8 @@ export class DeviceFrameHandlers implements FramePort<DeviceSession> {
     private readonly env: Env,
     private readonly inbox: InboxStore,
     sessions: DeviceSessions,
-    /** Someone's presence as the user may see it (their own last-seen setting applies). */
-    private readonly asSeenBy: (userId: string, p: Presence) => Presence,
-    /** The user sent in a conversation (a direct chat makes its other member a contact: consent.ts). */
-    private readonly wrote: (userId: string, conversationId: string) => void = () => {},
+    /** Presence as each user may see it, and the contacts a user's sends make. */
+    private readonly consent: Pick<Consent, "asSeenBy" | "noteWrite">,
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
@@ -53,7 +52,7 @@ export class DeviceFrameHandlers implements FramePort<DeviceSession> {
 
   admitSends(session: DeviceSession, conversationIds: string[]): number {
     const granted = this.sendRate.takeUpTo(session.userId, conversationIds.length);
-    for (const id of new Set(conversationIds.slice(0, granted))) this.wrote(session.userId, id);
+    for (const id of new Set(conversationIds.slice(0, granted))) this.consent.noteWrite(session.userId, id);
     return granted;
   }
 
@@ -125,7 +124,7 @@ export class DeviceFrameHandlers implements FramePort<DeviceSession> {
     for (const s of states) {
       // A home that failed to answer leaves those users' presence unknown until their next change.
       if (s.status !== "fulfilled") continue;
-      for (const p of s.value) sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.asSeenBy(me, p) }));
+      for (const p of s.value) sendFrame(session.ws, JSON.stringify({ type: "presence", ...this.consent.asSeenBy(me, p) }));
     }
   };
 }

@@ -1,4 +1,5 @@
 import { membersAfter, removes, type Conversation, type ConversationSummary, type Member, type Message, type SystemEvent } from "../../protocol";
+import type { ObjectContext } from "../context";
 import type { DeliveredMessage, Recipient } from "../delivery";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
@@ -9,6 +10,11 @@ import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
  * type, newest message; `conversation_members`): a delivery to ten members of a group held by one
  * object writes one head, not ten. What is each user's own is keyed by user (`inbox`: cursors and
  * unread count; `delivery_cursors`: per device).
+ *
+ * Deliveries and acknowledgements are held in memory and written behind (writeBehind.ts). The store
+ * alone decides how a read sees them: every read of the tables goes through `rows`, which writes
+ * what is held first, so SQL answers with everything; the values read on every frame (heads,
+ * cursors) are kept in memory in step with the held moves, and go to `rows` only when not known.
  */
 
 /** Cursor moves and unread additions of one user in one conversation, held until written. */
@@ -43,29 +49,36 @@ export class InboxStore {
    * as messages arrive. They are held in memory and written together: with the object's next write
    * or within a second (writeBehind.ts), not one commit each. Readers see the held values.
    */
-  private readonly heads = new Map<string, PendingHead>();
-  private readonly cursorMoves = new Map<string, PendingCursors & { user_id: string; conversation_id: string }>();
-  private readonly deviceMoves = new Map<string, { user_id: string; device_id: string; conversation_id: string; seq: number }>();
-  private readonly writes = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.write());
+  readonly #heads = new Map<string, PendingHead>();
+  readonly #cursorMoves = new Map<string, PendingCursors & { user_id: string; conversation_id: string }>();
+  readonly #deviceMoves = new Map<string, { user_id: string; device_id: string; conversation_id: string; seq: number }>();
+  readonly #writes = new WriteBehind(CURSOR_WRITE_DELAY_MS, () => this.write());
   /** Who here has each conversation, as read once after a wake-up; kept in step by join and leave. */
   private readonly usersHere = new Map<string, Set<string>>();
   /**
-   * What acknowledgements and deliveries read on every frame, kept in memory once read (written and
-   * held values together): each conversation's written head, each user's cursors, each device's.
+   * What acknowledgements and deliveries read on every frame, kept in memory once read and moved
+   * with every held change: each conversation's head (held and written), each user's cursors, each
+   * device's.
    */
-  private readonly writtenHeads = new Map<string, number | null>();
+  private readonly knownHeads = new Map<string, { held: number; written: number } | null>();
   private readonly userCursors = new Map<string, { delivered: number; read: number }>();
   private readonly deviceCursors = new Map<string, number>();
 
-  constructor(private readonly storage: DurableObjectStorage) {}
+  constructor(private readonly object: ObjectContext) {}
 
   private get sql() {
-    return this.storage.sql;
+    return this.object.storage.sql;
+  }
+
+  /** Every read of the tables: what is held is written first (in this turn: one commit with it). */
+  private rows<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): T[] {
+    this.#writes.flush();
+    return this.sql.exec<T>(query, ...bindings).toArray();
   }
 
   /** Adds the conversation to the user's list, or refreshes its details; keeps cursors and head. */
   join(userId: string, c: Conversation, joinedSeq = 0): void {
-    this.writes.flush();
+    this.#writes.flush();
     this.sql.exec(
       `INSERT INTO conversations (conversation_id, type, name, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
@@ -79,7 +92,7 @@ export class InboxStore {
     );
     this.sql.exec("INSERT INTO inbox (user_id, conversation_id) VALUES (?, ?) ON CONFLICT DO NOTHING", userId, c.conversation_id);
     this.usersHere.get(c.conversation_id)?.add(userId);
-    this.writtenHeads.delete(c.conversation_id);
+    this.knownHeads.delete(c.conversation_id);
     this.setMembers(c.conversation_id, c.members);
   }
 
@@ -90,26 +103,32 @@ export class InboxStore {
 
   /** Whether any user here has the conversation. */
   knows(conversationId: string): boolean {
-    return this.writtenLastSeq(conversationId) !== null;
+    return this.head(conversationId) !== null;
   }
 
   /** The newest seq delivered here (held or written), or null if no user here has the conversation. */
   lastSeq(conversationId: string): number | null {
-    const written = this.writtenLastSeq(conversationId);
-    if (written === null) return null;
-    return Math.max(written, this.heads.get(conversationId)?.last_seq ?? 0);
+    return this.head(conversationId)?.held ?? null;
   }
 
   /**
-   * The head as written to SQLite. A reply that reports it leaves only once that write is durable
-   * (the output gate holds it), so the conversation may count on it: see its fan-out ledger.
+   * How far the conversation is written here, and how far held (null: no user here has it); with
+   * `writeNow`, what is held is written first. A reply that reports `written` leaves only once that
+   * write is durable (the output gate holds it), so the conversation may count on it: see its
+   * fan-out ledger.
    */
-  writtenLastSeq(conversationId: string): number | null {
-    let head = this.writtenHeads.get(conversationId);
+  progress(conversationId: string, writeNow = false): { written: number | null; held: number | null } {
+    if (writeNow) this.#writes.flush();
+    const head = this.head(conversationId);
+    return { written: head?.written ?? null, held: head?.held ?? null };
+  }
+
+  private head(conversationId: string): { held: number; written: number } | null {
+    let head = this.knownHeads.get(conversationId);
     if (head === undefined) {
-      const row = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM conversations WHERE conversation_id = ?", conversationId).toArray()[0];
-      head = row ? row.last_seq : null;
-      this.remember(this.writtenHeads, conversationId, head);
+      const row = this.rows<{ last_seq: number }>("SELECT last_seq FROM conversations WHERE conversation_id = ?", conversationId)[0];
+      head = row ? { held: row.last_seq, written: row.last_seq } : null;
+      this.remember(this.knownHeads, conversationId, head);
     }
     return head;
   }
@@ -126,11 +145,12 @@ export class InboxStore {
     const k = key(userId, conversationId);
     let cursor = this.userCursors.get(k);
     if (!cursor) {
-      const row = this.sql
-        .exec<{ delivered_seq: number; read_seq: number }>("SELECT delivered_seq, read_seq FROM inbox WHERE user_id = ? AND conversation_id = ?", userId, conversationId)
-        .toArray()[0];
-      const pending = this.cursorMoves.get(k);
-      cursor = { delivered: Math.max(row?.delivered_seq ?? 0, pending?.delivered ?? 0), read: Math.max(row?.read_seq ?? 0, pending?.read ?? 0) };
+      const row = this.rows<{ delivered_seq: number; read_seq: number }>(
+        "SELECT delivered_seq, read_seq FROM inbox WHERE user_id = ? AND conversation_id = ?",
+        userId,
+        conversationId,
+      )[0];
+      cursor = { delivered: row?.delivered_seq ?? 0, read: row?.read_seq ?? 0 };
       this.remember(this.userCursors, k, cursor);
     }
     return { last_seq: this.lastSeq(conversationId) ?? 0, delivered_seq: cursor.delivered, read_seq: cursor.read };
@@ -144,7 +164,7 @@ export class InboxStore {
     // Held, not written: the conversation keeps delivering until a reply reports the head written
     // (its fan-out ledger), so a crash before the write loses nothing.
     const last = messages[messages.length - 1]!;
-    const head = this.heads.get(conversationId);
+    const head = this.#heads.get(conversationId);
     // The list shows the newest message nobody here had withheld (a withheld one is not shown to the
     // user who blocked its sender, and this row is shared by everyone here).
     let shown: DeliveredMessage | undefined = last;
@@ -155,31 +175,30 @@ export class InboxStore {
         if (m.withheld_from === undefined || !this.has(m.withheld_from, conversationId)) shown = m;
       }
     }
-    this.heads.set(conversationId, {
+    this.#heads.set(conversationId, {
       last_seq: last.seq,
       last_message: shown?.frame ?? head?.last_message ?? null,
       updated_at: Math.max(head?.updated_at ?? 0, shown?.timestamp ?? 0),
     });
+    const known = this.knownHeads.get(conversationId);
+    if (known) known.held = Math.max(known.held, last.seq);
     for (const r of recipients) {
       let added = 0;
       for (const m of messages) if (m.seq > r.after && m.seq <= r.upTo && m.sender_id !== r.user_id && m.withheld_from !== r.user_id) added++;
       if (added > 0) this.pendingFor(r.user_id, conversationId).unread_added += added;
     }
-    this.writes.schedule();
+    this.#writes.schedule();
   }
 
   /** What a push notification about this conversation needs to say. */
   notificationContext(userId: string, conversationId: string): { type: "direct" | "group"; name: string | null; unread_count: number } | null {
-    this.writes.flush();
     return (
-      this.sql
-        .exec<{ type: "direct" | "group"; name: string | null; unread_count: number }>(
-          `SELECT c.type, c.name, i.unread_count FROM inbox i JOIN conversations c USING (conversation_id)
-           WHERE i.user_id = ? AND i.conversation_id = ?`,
-          userId,
-          conversationId,
-        )
-        .toArray()[0] ?? null
+      this.rows<{ type: "direct" | "group"; name: string | null; unread_count: number }>(
+        `SELECT c.type, c.name, i.unread_count FROM inbox i JOIN conversations c USING (conversation_id)
+         WHERE i.user_id = ? AND i.conversation_id = ?`,
+        userId,
+        conversationId,
+      )[0] ?? null
     );
   }
 
@@ -188,7 +207,7 @@ export class InboxStore {
     pending.delivered = Math.max(pending.delivered, seq);
     const cursor = this.userCursors.get(key(userId, conversationId));
     if (cursor) cursor.delivered = Math.max(cursor.delivered, seq);
-    this.writes.schedule();
+    this.#writes.schedule();
   }
 
   setRead(userId: string, conversationId: string, seq: number, unreadCount: number): void {
@@ -202,23 +221,24 @@ export class InboxStore {
       cursor.read = Math.max(cursor.read, seq);
       cursor.delivered = Math.max(cursor.delivered, seq);
     }
-    this.writes.schedule();
+    this.#writes.schedule();
   }
 
   private pendingFor(userId: string, conversationId: string): PendingCursors {
     const k = key(userId, conversationId);
-    let pending = this.cursorMoves.get(k);
+    let pending = this.#cursorMoves.get(k);
     if (!pending) {
       pending = { user_id: userId, conversation_id: conversationId, delivered: 0, read: 0, unread_count: null, unread_added: 0 };
-      this.cursorMoves.set(k, pending);
+      this.#cursorMoves.set(k, pending);
     }
     return pending;
   }
 
   /** Writes everything held in memory (see the fields above). */
   private write(): void {
-    for (const [conversationId, h] of this.heads) {
-      if (this.writtenHeads.has(conversationId)) this.writtenHeads.set(conversationId, Math.max(this.writtenHeads.get(conversationId) ?? 0, h.last_seq));
+    for (const [conversationId, h] of this.#heads) {
+      const known = this.knownHeads.get(conversationId);
+      if (known) known.written = Math.max(known.written, h.last_seq);
       this.sql.exec(
         "UPDATE conversations SET last_seq = ?, last_message = COALESCE(?, last_message), updated_at = MAX(updated_at, ?) WHERE conversation_id = ? AND last_seq < ?",
         h.last_seq,
@@ -228,45 +248,45 @@ export class InboxStore {
         h.last_seq,
       );
     }
-    this.heads.clear();
+    this.#heads.clear();
     // One statement per table, the rows as a JSON array: a delivery to a group moves the unread
     // count of every member here, and a statement per row was hundreds of calls into SQLite.
-    if (this.cursorMoves.size > 0) {
-      const rows = [...this.cursorMoves.values()].map((p) => [p.user_id, p.conversation_id, p.read, p.delivered, p.unread_count, p.unread_added]);
+    if (this.#cursorMoves.size > 0) {
+      const rows = [...this.#cursorMoves.values()].map((p) => [p.user_id, p.conversation_id, p.read, p.delivered, p.unread_count, p.unread_added]);
       this.sql.exec(
         `UPDATE inbox SET read_seq = MAX(read_seq, j.value ->> 2), delivered_seq = MAX(delivered_seq, j.value ->> 3),
            unread_count = COALESCE(j.value ->> 4, unread_count) + (j.value ->> 5)
          FROM json_each(?) AS j WHERE inbox.user_id = j.value ->> 0 AND inbox.conversation_id = j.value ->> 1`,
         JSON.stringify(rows),
       );
-      this.cursorMoves.clear();
+      this.#cursorMoves.clear();
     }
-    if (this.deviceMoves.size > 0) {
-      const rows = [...this.deviceMoves.values()].map((d) => [d.user_id, d.device_id, d.conversation_id, d.seq]);
+    if (this.#deviceMoves.size > 0) {
+      const rows = [...this.#deviceMoves.values()].map((d) => [d.user_id, d.device_id, d.conversation_id, d.seq]);
       this.sql.exec(
         `INSERT INTO delivery_cursors (user_id, device_id, conversation_id, delivered_seq)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?) WHERE true
          ON CONFLICT (user_id, device_id, conversation_id) DO UPDATE SET delivered_seq = MAX(delivered_seq, excluded.delivered_seq)`,
         JSON.stringify(rows),
       );
-      this.deviceMoves.clear();
+      this.#deviceMoves.clear();
     }
   }
 
   /** Forgets what was read into memory: rows were written behind this store's back (handover.ts). */
   dropCaches(): void {
-    this.writes.flush();
-    for (const cache of [this.usersHere, this.writtenHeads, this.userCursors, this.deviceCursors]) cache.clear();
+    this.#writes.flush();
+    for (const cache of [this.usersHere, this.knownHeads, this.userCursors, this.deviceCursors]) cache.clear();
   }
 
   /** The conversations in the user's list. */
   conversationIds(userId: string): string[] {
-    return this.sql.exec<{ conversation_id: string }>("SELECT conversation_id FROM inbox WHERE user_id = ?", userId).toArray().map((r) => r.conversation_id);
+    return this.rows<{ conversation_id: string }>("SELECT conversation_id FROM inbox WHERE user_id = ?", userId).map((r) => r.conversation_id);
   }
 
-  /** Writes what is held now, inside a write the caller is making anyway (one commit for both). */
+  /** Writes what is held now: before the rows are read outside this store (a handover). */
   flush(): void {
-    this.writes.flush();
+    this.#writes.flush();
   }
 
   /**
@@ -275,24 +295,21 @@ export class InboxStore {
    * move to a page already read, as in any list ordered by activity.
    */
   list(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {
-    this.writes.flush();
     const [at, id] = page.cursor ? [Number(page.cursor.slice(0, page.cursor.indexOf("~"))), page.cursor.slice(page.cursor.indexOf("~") + 1)] : [null, null];
-    const rows = this.sql
-      .exec<ListRow>(
-        `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived
-         FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)
-         WHERE i.user_id = ? AND i.archived = ?
-           AND (? IS NULL OR c.updated_at < ? OR (c.updated_at = ? AND c.conversation_id < ?))
-         ORDER BY c.updated_at DESC, c.conversation_id DESC LIMIT ?`,
-        userId,
-        page.archived ? 1 : 0,
-        at,
-        at,
-        at,
-        id,
-        page.limit + 1,
-      )
-      .toArray();
+    const rows = this.rows<ListRow>(
+      `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived
+       FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)
+       WHERE i.user_id = ? AND i.archived = ?
+         AND (? IS NULL OR c.updated_at < ? OR (c.updated_at = ? AND c.conversation_id < ?))
+       ORDER BY c.updated_at DESC, c.conversation_id DESC LIMIT ?`,
+      userId,
+      page.archived ? 1 : 0,
+      at,
+      at,
+      at,
+      id,
+      page.limit + 1,
+    );
     const more = rows.length > page.limit;
     const shown = rows.slice(0, page.limit);
     const last = shown[shown.length - 1];
@@ -332,7 +349,7 @@ export class InboxStore {
     let users = this.usersHere.get(conversationId);
     if (!users) {
       if (this.usersHere.size > 10_000) this.usersHere.clear();
-      const rows = this.sql.exec<{ user_id: string }>("SELECT user_id FROM inbox WHERE conversation_id = ?", conversationId).toArray();
+      const rows = this.rows<{ user_id: string }>("SELECT user_id FROM inbox WHERE conversation_id = ?", conversationId);
       this.usersHere.set(conversationId, (users = new Set(rows.map((r) => r.user_id))));
     }
     return users;
@@ -344,10 +361,7 @@ export class InboxStore {
    * their lists forget the conversation.
    */
   applySystemEvent(conversationId: string, event: SystemEvent): string[] {
-    this.writes.flush();
-    const row = this.sql
-      .exec<{ members: string }>("SELECT members FROM conversation_members WHERE conversation_id = ?", conversationId)
-      .toArray()[0];
+    const row = this.rows<{ members: string }>("SELECT members FROM conversation_members WHERE conversation_id = ?", conversationId)[0];
     if (!row) return [];
     const removed = [...this.usersIn(conversationId)].filter((id) => removes(event, id));
     for (const id of removed) this.leave(id, conversationId);
@@ -375,60 +389,53 @@ export class InboxStore {
   /** Whether `otherId` is a member of any conversation in the user's list. */
   sharesConversationWith(userId: string, otherId: string): boolean {
     return (
-      this.sql
-        .exec(
-          `SELECT 1 FROM conversation_member_ids m JOIN inbox i ON i.conversation_id = m.conversation_id AND i.user_id = ?
-           WHERE m.member_id = ? LIMIT 1`,
-          userId,
-          otherId,
-        )
-        .toArray().length > 0
+      this.rows(
+        `SELECT 1 FROM conversation_member_ids m JOIN inbox i ON i.conversation_id = m.conversation_id AND i.user_id = ?
+         WHERE m.member_id = ? LIMIT 1`,
+        userId,
+        otherId,
+      ).length > 0
     );
   }
 
   /** The user leaves the conversation; once nobody here has it, its shared rows go too. */
   leave(userId: string, conversationId: string): void {
-    this.writes.flush();
+    this.#writes.flush();
     this.sql.exec("DELETE FROM inbox WHERE user_id = ? AND conversation_id = ?", userId, conversationId);
     this.sql.exec("DELETE FROM delivery_cursors WHERE user_id = ? AND conversation_id = ?", userId, conversationId);
     this.usersHere.get(conversationId)?.delete(userId);
     this.userCursors.delete(key(userId, conversationId));
     this.deviceCursors.clear();
-    if (this.sql.exec("SELECT 1 FROM inbox WHERE conversation_id = ? LIMIT 1", conversationId).toArray().length > 0) return;
+    if (this.rows("SELECT 1 FROM inbox WHERE conversation_id = ? LIMIT 1", conversationId).length > 0) return;
     this.sql.exec("DELETE FROM conversations WHERE conversation_id = ?", conversationId);
-    this.writtenHeads.delete(conversationId);
+    this.knownHeads.delete(conversationId);
     this.sql.exec("DELETE FROM conversation_members WHERE conversation_id = ?", conversationId);
     this.sql.exec("DELETE FROM conversation_member_ids WHERE conversation_id = ?", conversationId);
   }
 
   /** Conversations where this device is behind: what a (re)connecting device must be sent. */
   behind(userId: string, deviceId: string): { conversation_id: string; from_seq: number }[] {
-    this.writes.flush();
-    return this.sql
-      .exec<{ conversation_id: string; from_seq: number }>(
-        `SELECT i.conversation_id AS conversation_id, COALESCE(d.delivered_seq, 0) AS from_seq
-         FROM inbox i JOIN conversations c USING (conversation_id)
-         LEFT JOIN delivery_cursors d ON d.user_id = i.user_id AND d.device_id = ? AND d.conversation_id = i.conversation_id
-         WHERE i.user_id = ? AND c.last_seq > COALESCE(d.delivered_seq, 0)`,
-        deviceId,
-        userId,
-      )
-      .toArray();
+    return this.rows<{ conversation_id: string; from_seq: number }>(
+      `SELECT i.conversation_id AS conversation_id, COALESCE(d.delivered_seq, 0) AS from_seq
+       FROM inbox i JOIN conversations c USING (conversation_id)
+       LEFT JOIN delivery_cursors d ON d.user_id = i.user_id AND d.device_id = ? AND d.conversation_id = i.conversation_id
+       WHERE i.user_id = ? AND c.last_seq > COALESCE(d.delivered_seq, 0)`,
+      deviceId,
+      userId,
+    );
   }
 
   deviceCursor(userId: string, deviceId: string, conversationId: string): number {
     const k = key(userId, deviceId, conversationId);
     let seq = this.deviceCursors.get(k);
     if (seq === undefined) {
-      const row = this.sql
-        .exec<{ delivered_seq: number }>(
-          "SELECT delivered_seq FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
-          userId,
-          deviceId,
-          conversationId,
-        )
-        .toArray()[0];
-      seq = Math.max(row?.delivered_seq ?? 0, this.deviceMoves.get(k)?.seq ?? 0);
+      const row = this.rows<{ delivered_seq: number }>(
+        "SELECT delivered_seq FROM delivery_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
+        userId,
+        deviceId,
+        conversationId,
+      )[0];
+      seq = row?.delivered_seq ?? 0;
       this.remember(this.deviceCursors, k, seq);
     }
     return seq;
@@ -438,9 +445,9 @@ export class InboxStore {
   advanceDeviceCursor(userId: string, deviceId: string, conversationId: string, seq: number): boolean {
     if (seq <= this.deviceCursor(userId, deviceId, conversationId)) return false;
     const k = key(userId, deviceId, conversationId);
-    this.deviceMoves.set(k, { user_id: userId, device_id: deviceId, conversation_id: conversationId, seq });
+    this.#deviceMoves.set(k, { user_id: userId, device_id: deviceId, conversation_id: conversationId, seq });
     this.deviceCursors.set(k, seq);
-    this.writes.schedule();
+    this.#writes.schedule();
     return true;
   }
 }

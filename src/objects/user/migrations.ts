@@ -403,4 +403,26 @@ export const userMigrations: Migration[] = [
       CREATE INDEX push_sent_age ON push_sent (at);
     `,
   },
+  {
+    id: 16,
+    name: "alarm tasks",
+    sql: `
+      -- The object's one alarm, as named tasks with their due times (src/objects/alarms.ts): a wake-up
+      -- runs only what is due, and an eviction forgets nothing. Objects from before it get the tasks
+      -- their rows call for, so none waits for a booking that was only in the old alarm.
+      CREATE TABLE alarm_tasks (
+        task TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        PRIMARY KEY (task, subject)
+      ) WITHOUT ROWID;
+      INSERT INTO alarm_tasks (task, subject, due_at)
+        SELECT 'sessions', '', (SELECT MIN(expires_at) FROM sessions) WHERE EXISTS (SELECT 1 FROM sessions);
+      INSERT INTO alarm_tasks (task, subject, due_at)
+        SELECT 'uploads', '', (SELECT MIN(expires_at) FROM media_uploads WHERE ready = 0) WHERE EXISTS (SELECT 1 FROM media_uploads WHERE ready = 0);
+      INSERT INTO alarm_tasks (task, subject, due_at)
+        SELECT 'push', '', 0 WHERE EXISTS (SELECT 1 FROM push_windows WHERE pending > 0) OR EXISTS (SELECT 1 FROM push_outbox);
+      INSERT INTO alarm_tasks (task, subject, due_at) SELECT 'liveness', '', 0 WHERE EXISTS (SELECT 1 FROM devices);
+    `,
+  },
 ];

@@ -1,18 +1,24 @@
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { CloseCode, Limits, type Presence } from "../../protocol";
+import type { TaskKind } from "../alarms";
+import type { ObjectContext } from "../context";
 import { byUserHome, userHomeStub } from "../homes";
 import { closeSocket } from "../sockets";
-import { hiddenPresence } from "./consent";
+import { hiddenPresence, type Consent } from "./consent";
 import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
 
 /**
- * Watchers told of a change per invocation. An invocation may make 10,000 subrequests on Workers
- * Paid (calls to other objects included), and an account with a million 1:1 chats can have hundreds
- * of thousands of watchers: the rest are told from the alarm, this many per run.
+ * Watchers told of a change per invocation (PRESENCE_BROADCAST_CHUNK, default 1,000). An invocation
+ * may make 10,000 subrequests on Workers Paid and 50 on Workers Free (calls to other objects
+ * included), and an account with a million 1:1 chats can have hundreds of thousands of watchers: the
+ * rest are told from the alarm, this many per run.
  */
-export const PRESENCE_BROADCAST_CHUNK = 1_000;
+export function parseBroadcastChunk(raw: string | undefined): number {
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 1 ? n : 1_000;
+}
 
 /**
  * The liveness check runs at most this often per object, however many users it holds: a user
@@ -41,21 +47,28 @@ export class PresenceKeeper {
    * current state at their next renewal. A newer change of the same user replaces it.
    */
   private readonly pendingBroadcasts = new Map<string, { presence: Presence; subscribers: PresenceSubscriber[]; settingChanged: boolean }>();
-  /** Overridable so a test can see the chunks without a thousand watchers. */
-  broadcastChunk = PRESENCE_BROADCAST_CHUNK;
+  private readonly broadcastChunk: number;
+  private readonly env: Env;
+  /** The alarm task that closes silent sockets. */
+  private readonly livenessChecks: TaskKind;
+  /** The alarm task that tells the next chunk of watchers. */
+  private readonly broadcasts: TaskKind;
 
   constructor(
-    private readonly ctx: DurableObjectState,
-    private readonly env: Env,
+    private readonly object: ObjectContext,
     private readonly profiles: Profiles,
     private readonly sessions: DeviceSessions,
-    private readonly scheduleAlarm: (at: number) => void,
-    /** Whether the user's setting lets `viewerId` see their presence (consent.ts). */
-    private readonly shows: (userId: string, viewerId: string) => boolean = () => true,
-  ) {}
+    /** Whose settings let whom see their presence. */
+    private readonly consent: Consent,
+  ) {
+    this.env = object.env;
+    this.broadcastChunk = parseBroadcastChunk(object.env.PRESENCE_BROADCAST_CHUNK);
+    this.livenessChecks = object.alarms.define("liveness", (now) => this.checkLiveness(now));
+    this.broadcasts = object.alarms.define("presence", (now) => this.continueBroadcast(now));
+  }
 
   private get sql() {
-    return this.ctx.storage.sql;
+    return this.object.storage.sql;
   }
 
   isOnline(userId: string): boolean {
@@ -78,7 +91,7 @@ export class PresenceKeeper {
   }
 
   connected(userId: string, wasOnline: boolean, now: number) {
-    this.scheduleAlarm(now + Limits.deviceSilenceMs + 1_000);
+    this.livenessChecks.book(now + Limits.deviceSilenceMs + 1_000);
     if (!wasOnline || this.announced.get(userId) === "offline") {
       this.announced.set(userId, "online");
       this.broadcast(userId);
@@ -94,15 +107,15 @@ export class PresenceKeeper {
   }
 
   /**
-   * Closes sockets silent for too long, and books the next check for when the quietest remaining
-   * socket would cross the limit: about once a minute per object, however many users and pings.
+   * Closes sockets silent for too long; answers when to check next: when the quietest remaining
+   * socket would cross the limit, about once a minute per object, however many users and pings.
    */
-  checkLiveness(now: number): void {
+  private checkLiveness(now: number): number | null {
     const gone = new Set<string>();
     let nextCheck = Infinity;
     for (const session of this.sessions.all()) {
       const ws = session.ws;
-      const heartbeat = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const heartbeat = this.object.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       const last = Math.max(heartbeat, this.lastFrameAt.get(ws) ?? 0, session.connectedAt);
       if (now - last > Limits.deviceSilenceMs) {
         closeSocket(ws, CloseCode.goingAway, "silent for too long");
@@ -113,7 +126,7 @@ export class PresenceKeeper {
       }
     }
     for (const userId of gone) this.maybeGone(userId, now);
-    if (nextCheck !== Infinity) this.scheduleAlarm(Math.max(nextCheck, now + LIVENESS_CHECK_MIN_INTERVAL_MS));
+    return nextCheck === Infinity ? null : Math.max(nextCheck, now + LIVENESS_CHECK_MIN_INTERVAL_MS);
   }
 
   // ---- watchers ------------------------------------------------------------
@@ -162,19 +175,20 @@ export class PresenceKeeper {
   }
 
   /** Tells the next chunk of watchers of pending changes (one user's, or all); books the alarm if more are left. */
-  continueBroadcast(now: number, onlyUser?: string): void {
+  private continueBroadcast(now: number, onlyUser?: string): null {
     const users = onlyUser !== undefined ? [onlyUser] : [...this.pendingBroadcasts.keys()];
     for (const userId of users) {
       const pending = this.pendingBroadcasts.get(userId);
       if (!pending) continue;
       const chunk = pending.subscribers.splice(0, this.broadcastChunk);
       if (pending.subscribers.length === 0) this.pendingBroadcasts.delete(userId);
-      else this.scheduleAlarm(now);
-      const allowed = chunk.filter((s) => this.shows(userId, s.subscriber_id));
+      else this.broadcasts.book(now);
+      const allowed = chunk.filter((s) => this.consent.showsPresenceTo(userId, s.subscriber_id));
       const refused = chunk.filter((s) => !allowed.includes(s));
-      this.ctx.waitUntil(this.tell(userId, pending.presence, allowed));
-      if (pending.settingChanged && refused.length > 0) this.ctx.waitUntil(this.tell(userId, hiddenPresence(userId), refused));
+      this.object.waitUntil(this.tell(userId, pending.presence, allowed));
+      if (pending.settingChanged && refused.length > 0) this.object.waitUntil(this.tell(userId, hiddenPresence(userId), refused));
     }
+    return null;
   }
 
   /**

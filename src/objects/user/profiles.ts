@@ -1,24 +1,22 @@
 import type { User } from "../../protocol";
+import type { ObjectContext } from "../context";
 
 /** Who the object's users are, and their settings: the `users` table, one row per user. */
 export class Profiles {
   /** Profiles never change once created except through this class, so they are cached. */
   private readonly cache = new Map<string, User | null>();
 
-  constructor(
-    private readonly storage: DurableObjectStorage,
-    /** False until the object stores something: an object with no schema holds nobody (migrations.ts). */
-    private readonly schemaReady: () => boolean = () => true,
-  ) {}
+  constructor(private readonly object: ObjectContext) {}
 
   private get sql() {
-    return this.storage.sql;
+    return this.object.storage.sql;
   }
 
   get(userId: string): User | null {
     let user = this.cache.get(userId);
     if (user === undefined) {
-      if (!this.schemaReady()) return null;
+      // An object with no schema holds nobody (migrations.ts): nothing to read.
+      if (!this.object.schema.ready) return null;
       user = this.sql.exec<User>("SELECT user_id, username, display_name FROM users WHERE user_id = ?", userId).toArray()[0] ?? null;
       // Only hits are kept: a miss may be a user being created or handed over right now.
       if (user) this.cache.set(userId, user);

@@ -5,6 +5,8 @@ import { queueFor } from "../../queues/shards";
 import { ok, refuse, type Result } from "../../lib/result";
 import { ErrorCode, Limits, type PushPayload, type PushSubscriptionBody } from "../../protocol";
 import type { PushJob } from "../../queues/push";
+import type { TaskKind } from "../alarms";
+import type { ObjectContext } from "../context";
 import type { DeliveredMessage } from "../delivery";
 import { userHome } from "../homes";
 import type { InboxStore } from "./inbox";
@@ -61,19 +63,22 @@ export class PushNotifier {
   /** The drain running now, and whether rows were added while it ran. */
   private draining: Promise<void> | null = null;
   private drainAgain = false;
+  private readonly env: Env;
+  /** The alarm task that sends coalesced pushes when their window ends, and retries the outbox. */
+  private readonly flushes: TaskKind;
 
   constructor(
-    private readonly storage: DurableObjectStorage,
-    private readonly env: Env,
+    private readonly object: ObjectContext,
     private readonly profiles: Profiles,
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
-    private readonly scheduleAlarm: (at: number) => void,
-    private readonly waitUntil: (p: Promise<unknown>) => void,
-  ) {}
+  ) {
+    this.env = object.env;
+    this.flushes = object.alarms.define("push", (now) => this.flushDue(now));
+  }
 
   private get sql() {
-    return this.storage.sql;
+    return this.object.storage.sql;
   }
 
   subscribe(userId: string, body: PushSubscriptionBody, now: number, sessionId: string | null = null): Result<void> {
@@ -164,7 +169,7 @@ export class PushNotifier {
       preview(last),
       last.seq,
     );
-    this.scheduleAlarm(Math.max(windowEnds, this.nextRateSlot(userId, now)));
+    this.flushes.book(Math.max(windowEnds, this.nextRateSlot(userId, now)));
   }
 
   /** A device of the user connected: what was waiting is being read now, not pushed. */
@@ -187,8 +192,8 @@ export class PushNotifier {
       now,
       randomToken(12),
     );
-    this.scheduleAlarm(now + OUTBOX_RETRY_MS);
-    this.waitUntil(this.drainOutbox());
+    this.flushes.book(now + OUTBOX_RETRY_MS);
+    this.object.waitUntil(this.drainOutbox());
   }
 
   /**
@@ -223,10 +228,10 @@ export class PushNotifier {
   }
 
   /** Sends the coalesced pushes whose window has ended; returns when to look again, if ever. */
-  flushDue(now: number): number | null {
+  private flushDue(now: number): number | null {
     const waiting = this.sql.exec<WindowRow>("SELECT * FROM push_windows WHERE pending > 0").toArray();
     let next: number | null = this.sql.exec("SELECT 1 FROM push_outbox LIMIT 1").toArray().length > 0 ? now + OUTBOX_RETRY_MS : null;
-    if (next !== null) this.waitUntil(this.drainOutbox());
+    if (next !== null) this.object.waitUntil(this.drainOutbox());
     for (const row of waiting) {
       if (this.sessions.online(row.user_id)) {
         this.deviceConnected(row.user_id);

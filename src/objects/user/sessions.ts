@@ -28,6 +28,8 @@ export const deviceTag = (userId: string, deviceId: string) => `device:${userId}
 /** Sockets are tagged with the token that opened them, so logging that token out closes them. */
 export const tokenTag = (tokenId: string) => `token:${tokenId}`;
 
+import type { ObjectContext } from "../context";
+
 export class DeviceSessions {
   private readonly bySocket = new WeakMap<WebSocket, DeviceSession>();
   /**
@@ -36,10 +38,13 @@ export class DeviceSessions {
    */
   private readonly byUser = new Map<string, Set<DeviceSession>>();
 
-  constructor(
-    private readonly ctx: DurableObjectState,
-    private readonly storage: DurableObjectStorage,
-  ) {}
+  private readonly ctx: DurableObjectState;
+  private readonly storage: DurableObjectStorage;
+
+  constructor(object: ObjectContext) {
+    this.ctx = object.ctx;
+    this.storage = object.storage;
+  }
 
   accept(ws: WebSocket, attachment: DeviceAttachment, tokenId: string | null): DeviceSession {
     const tags = [userTag(attachment.user_id), deviceTag(attachment.user_id, attachment.device_id)];

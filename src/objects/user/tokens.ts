@@ -1,5 +1,6 @@
 import { Limits } from "../../protocol";
 import { randomToken } from "../../lib/ids";
+import type { ObjectContext } from "../context";
 
 /** A session's row: its tokens carry `session_id` and `version`. */
 export type SessionRow = {
@@ -25,10 +26,10 @@ export type RefreshRefusal = "ended" | "expired" | "reused";
  *   they expire, within a day.
  */
 export class TokenLedger {
-  constructor(private readonly storage: DurableObjectStorage) {}
+  constructor(private readonly object: ObjectContext) {}
 
   private get sql() {
-    return this.storage.sql;
+    return this.object.storage.sql;
   }
 
   generation(userId: string): number {

@@ -1,5 +1,7 @@
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
+import type { TaskKind } from "../alarms";
+import type { ObjectContext } from "../context";
 import { ok, refuse, type Result } from "../../lib/result";
 import { uploadRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
@@ -21,18 +23,19 @@ export function mediaQuota(env: Env): number {
  */
 export class UploadLedger {
   private readonly grants: TokenBuckets;
+  private readonly env: Env;
+  /** The alarm task that deletes uploads never completed. */
+  private readonly sweeps: TaskKind;
 
-  constructor(
-    private readonly storage: DurableObjectStorage,
-    private readonly env: Env,
-    private readonly scheduleAlarm: (at: number) => void,
-  ) {
-    const rate = uploadRate(env);
+  constructor(private readonly object: ObjectContext) {
+    this.env = object.env;
+    const rate = uploadRate(object.env);
     this.grants = new TokenBuckets(rate.burst, rate.perSecond);
+    this.sweeps = object.alarms.define("uploads", (now) => this.sweep(now));
   }
 
   private get sql() {
-    return this.storage.sql;
+    return this.object.storage.sql;
   }
 
   /** Bytes the user holds or may still upload. */
@@ -50,7 +53,7 @@ export class UploadLedger {
       return refuse(ErrorCode.rateLimited, `slow down: at most ${Limits.uploadBurst} uploads at once, then ${Limits.uploadsPerSecond} a second`);
     }
     this.sql.exec("INSERT INTO media_uploads (user_id, media_id, size, expires_at) VALUES (?, ?, ?, ?)", userId, mediaId, size, expiresAt);
-    this.scheduleAlarm(expiresAt + Limits.unfinishedUploadGraceMs);
+    this.sweeps.book(expiresAt + Limits.unfinishedUploadGraceMs);
     return ok(undefined);
   }
 
@@ -60,9 +63,9 @@ export class UploadLedger {
 
   /**
    * Deletes uploads never completed whose time is up (bytes, record, row); returns when the next
-   * one is due, for the alarm. A deletion that fails is tried again at the next run.
+   * one is due (its alarm task). A deletion that fails is tried again at the next run.
    */
-  async sweep(now: number): Promise<number | null> {
+  private async sweep(now: number): Promise<number | null> {
     const due = this.sql
       .exec<{ user_id: string; media_id: string }>(
         "SELECT user_id, media_id FROM media_uploads WHERE ready = 0 AND expires_at <= ? LIMIT 100",
