@@ -181,7 +181,7 @@ export class FrameCore<S extends FrameSocket> {
   /**
    * One `sync` at a time per socket (a few may wait their turn; more are refused), each drawing on
    * the user's history budget: a client cannot pull pages faster than it reads them. A page goes as
-   * one socket message to a `parley.v2` client.
+   * few socket messages as fit (arrays up to MAX_SERVER_BATCH_BYTES) to a `parley.v2` client.
    */
   private sync(socket: S, frame: FrameOf<"sync">): Promise<void> {
     const run = this.#syncs.run(socket.ws, async () => {

@@ -5,10 +5,26 @@ import { Limits } from "./limits";
 /** Where the document is served; also its `$id`, so a validator can resolve the `$ref`s in it. */
 export const FRAME_SCHEMA_PATH = "/api/v1/frames.schema.json";
 
-/** One zod schema as a JSON Schema to sit under `$defs` (the document carries the dialect). */
-function definition(schema: z.ZodType, io: "input" | "output") {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: "draft-2020-12" });
-  return rest;
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * Zod schemas as JSON Schemas under one `$defs`: the named models they share (`.meta({ id })`,
+ * e.g. Message) are hoisted beside them, where their `#/$defs/…` references point. The document
+ * carries the dialect.
+ */
+function definitions(schemas: { name: string; schema: z.ZodType; io: "input" | "output" }[]): Record<string, JsonSchema> {
+  const defs: Record<string, JsonSchema> = {};
+  const put = (name: string, schema: JsonSchema) => {
+    // A model named twice must be the same twice (an input and an output form could differ).
+    if (name in defs && JSON.stringify(defs[name]) !== JSON.stringify(schema)) throw new Error(`two different JSON Schemas for ${name}`);
+    defs[name] = schema;
+  };
+  for (const { name, schema, io } of schemas) {
+    const { $schema: _dialect, $defs: shared = {}, ...rest } = z.toJSONSchema(schema, { io, target: "draft-2020-12" }) as JsonSchema & { $defs?: Record<string, JsonSchema> };
+    for (const [id, def] of Object.entries(shared)) put(id, def);
+    put(name, rest);
+  }
+  return defs;
 }
 
 /** A socket message: one frame, or (client → server always; server → client on `parley.v2`) an array of them. */
@@ -31,8 +47,10 @@ export function frameJsonSchema() {
     description:
       "Frames on Parley's device and live sockets. A client socket message is a ClientMessage, a server socket message a ServerMessage (arrays only to clients that chose the parley.v2 subprotocol). See docs/protocol.md.",
     $defs: {
-      ClientFrame: definition(ClientFrame, "input"),
-      ServerFrame: definition(ServerFrame, "output"),
+      ...definitions([
+        { name: "ClientFrame", schema: ClientFrame, io: "input" },
+        { name: "ServerFrame", schema: ServerFrame, io: "output" },
+      ]),
       ClientMessage: messageOf("ClientFrame", Limits.maxFramesPerMessage),
       ServerMessage: messageOf("ServerFrame", null),
     },

@@ -1,4 +1,5 @@
 import { log } from "../../lib/log";
+import { sameSecret } from "../../lib/timingSafe";
 import { ok, refuse, type Result } from "../../lib/result";
 import {
   CloseCode,
@@ -187,7 +188,9 @@ export class Conversation implements Appended {
 
   /** What an invite link leads to, for whoever holds it (null: not a valid link). */
   previewInvite(token: string): { conversation_id: string; name: string | null; member_count: number } | null {
-    if (!this.store.exists || this.store.type !== "group" || this.store.inviteToken() !== token) return null;
+    if (!this.store.exists || this.store.type !== "group") return null;
+    const current = this.store.inviteToken();
+    if (current === null || !sameSecret(token, current)) return null;
     const c = this.store.describe();
     return { conversation_id: c.conversation_id, name: c.name, member_count: c.members.length };
   }

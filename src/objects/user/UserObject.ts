@@ -243,10 +243,6 @@ export class UserObject extends DurableObject<Env> {
     else this.inbox.setDelivered(userId, conversationId, seq);
   }
 
-  deliver(batch: DeliveryBatch): Promise<DeliveryReceipt> {
-    return this.delivery.deliver(batch);
-  }
-
   /**
    * Rounds of several conversations at once (a conversation object holding many sends them
    * together). Each is answered on its own: one that fails does not fail the others.

@@ -173,7 +173,7 @@ export class Delivery {
     for (;;) {
       const page = await conversationHome(this.env, conversationId).history(conversationId, session.userId, { after: cursor, limit: Limits.replayPage });
       if (!page.ok) return;
-      // A page is one socket message for a parley.v2 client: per-message sends were most of the cost.
+      // A page goes in as few socket messages as fit for a parley.v2 client: per-message sends were most of the cost.
       const frames = page.value.messages.map(newMessageFrame);
       // Each page draws its size from the user's catch-up budget, waiting for it if need be: one page
       // is at most 1 MiB, the burst far more, so this only ever slows a backlog pulled again and again.
