@@ -112,10 +112,15 @@ export class AlarmTasks {
       ? this.#ctx.storage.sql.exec<TaskRow>("SELECT task, subject, due_at FROM alarm_tasks WHERE due_at <= ? ORDER BY due_at", now).toArray()
       : [...this.#due].filter(([, at]) => at <= now).map(([key, at]) => ({ task: key.split("\n")[0]!, subject: key.split("\n")[1]!, due_at: at }));
     for (const { task, subject } of due) {
-      // Taken off before it runs, so what it books for itself (or another event books meanwhile) stands.
-      this.#due.delete(keyOf(task, subject));
-      if (this.#schema.ready) this.#ctx.storage.sql.exec("DELETE FROM alarm_tasks WHERE task = ? AND subject = ?", task, subject);
+      const key = keyOf(task, subject);
+      // Off the books in memory, so what it books for itself (or another event books meanwhile)
+      // stands; in storage it stays as a lease: an object that dies mid-task runs it again then.
+      this.#due.delete(key);
       const run = this.#kinds.get(task);
+      if (this.#schema.ready) {
+        if (run) this.#ctx.storage.sql.exec("UPDATE alarm_tasks SET due_at = ? WHERE task = ? AND subject = ?", Date.now() + TASK_RETRY_MS, task, subject);
+        else this.#ctx.storage.sql.exec("DELETE FROM alarm_tasks WHERE task = ? AND subject = ?", task, subject);
+      }
       if (!run) continue; // a task this code no longer has
       await guarded(
         `alarm task ${task}`,
@@ -126,6 +131,12 @@ export class AlarmTasks {
         },
         () => this.book(task, Date.now() + TASK_RETRY_MS, subject),
       );
+      // The lease ends: the row becomes what was booked meanwhile, or goes.
+      if (this.#schema.ready) {
+        const booked = this.#due.get(key);
+        if (booked === undefined) this.#ctx.storage.sql.exec("DELETE FROM alarm_tasks WHERE task = ? AND subject = ?", task, subject);
+        else this.#ctx.storage.sql.exec("UPDATE alarm_tasks SET due_at = ? WHERE task = ? AND subject = ?", booked, task, subject);
+      }
     }
     // The table is what counts: the alarm follows its earliest task.
     this.#read();

@@ -71,4 +71,36 @@ describe("alarm tasks", () => {
       await state.storage.deleteAlarm();
     });
   });
+
+  it("keep a running task booked as a lease, so an object that dies mid-task runs it again; then the task's own booking stands", async () => {
+    await runInDurableObject(scratch(), async (_o, state) => {
+      state.storage.sql.exec(taskTable);
+      const rows = () => state.storage.sql.exec<Row>("SELECT task, subject, due_at FROM alarm_tasks ORDER BY task").toArray();
+      const tasks = new AlarmTasks(state, schema);
+      const during = new Map<string, Row[]>();
+      const later = Date.now() + 7_200_000;
+      tasks.define("sweep", () => {
+        during.set("sweep", rows());
+        return null;
+      });
+      tasks.define("again", () => {
+        during.set("again", rows());
+        return later;
+      });
+      const at = Date.now() + 3_600_000;
+      await tasks.book("sweep", at, "u1");
+      await tasks.book("again", at, "u1");
+      await tasks.run();
+      // While each ran, its row was there, due again soon after (had the object died, it would run again).
+      for (const task of ["again", "sweep"]) {
+        const mine = during.get(task)!.find((r) => r.task === task)!;
+        expect(mine.due_at).toBeGreaterThan(Date.now());
+        expect(mine.due_at).toBeLessThan(at);
+      }
+      // After: the task that asked for a later run has exactly that; the other is gone.
+      expect(rows()).toEqual([{ task: "again", subject: "u1", due_at: later }]);
+      expect(await state.storage.getAlarm()).toBe(later);
+      await state.storage.deleteAlarm();
+    });
+  });
 });
