@@ -111,11 +111,12 @@ export class AlarmTasks {
     const due = this.#schema.ready
       ? this.#ctx.storage.sql.exec<TaskRow>("SELECT task, subject, due_at FROM alarm_tasks WHERE due_at <= ? ORDER BY due_at", now).toArray()
       : [...this.#due].filter(([, at]) => at <= now).map(([key, at]) => ({ task: key.split("\n")[0]!, subject: key.split("\n")[1]!, due_at: at }));
+    // Off the books in memory, all of them before any runs, so what a task books (for itself or
+    // another) stands and the alarm is not set back to a task about to run; in storage each stays as
+    // a lease while it runs: an object that dies mid-task runs it again then.
+    for (const { task, subject } of due) this.#due.delete(keyOf(task, subject));
     for (const { task, subject } of due) {
       const key = keyOf(task, subject);
-      // Off the books in memory, so what it books for itself (or another event books meanwhile)
-      // stands; in storage it stays as a lease: an object that dies mid-task runs it again then.
-      this.#due.delete(key);
       const run = this.#kinds.get(task);
       if (this.#schema.ready) {
         if (run) this.#ctx.storage.sql.exec("UPDATE alarm_tasks SET due_at = ? WHERE task = ? AND subject = ?", Date.now() + TASK_RETRY_MS, task, subject);
