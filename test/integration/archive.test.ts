@@ -70,7 +70,7 @@ describe("history archive", () => {
       [1001, 2000],
       [2001, 2400],
     ]);
-    const listed = await archiveBucket.list({ prefix: `conversations/${conv}/` });
+    const listed = await archiveBucket.list({ prefix: archivePrefix(conv) });
     expect(listed.objects.map((o) => o.key)).toEqual(after.segments.map((s) => s.key));
     console.log(
       JSON.stringify({ figure: "archive", sent_2500_ms: sentMs, alarm_archive_ms: archiveMs, segment_bytes: after.segments.map((s) => s.bytes), hot_rows: after.messages }),
