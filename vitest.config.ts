@@ -37,10 +37,32 @@ const raisedSendRate = { SEND_BURST: "100000", SEND_PER_SECOND: "100000", GROUP_
 
 const layoutTests = ["messaging", "frame-contract", "groups", "presence", "cursor-writes", "push", "typing", "consent", "block", "lookups"].map((name) => `test/integration/${name}.test.ts`);
 
+/**
+ * The objects' ARCHIVE is the real bucket behind a worker that fails writes when a test asks it to
+ * (test/helpers/archiveFaults.worker.js, planned through ARCHIVE_FAULTS); ARCHIVE_BUCKET is the
+ * bucket itself, for tests to look at what R2 holds.
+ */
+const archiveFaults = {
+  serviceBindings: {
+    ARCHIVE: { name: "archive-faults", entrypoint: "FlakyArchive" },
+    ARCHIVE_FAULTS: { name: "archive-faults", entrypoint: "ArchiveFaults" },
+  },
+  r2Buckets: { ARCHIVE_BUCKET: "parley-archive" },
+  workers: [
+    {
+      name: "archive-faults",
+      modules: true,
+      scriptPath: "./test/helpers/archiveFaults.worker.js",
+      compatibilityDate: "2026-11-01",
+      r2Buckets: { BUCKET: "parley-archive" },
+    },
+  ],
+};
+
 /** A project whose tests run inside workerd, with the Worker and its objects. */
 function workersProject(name: string, include: string[], extra: Record<string, string>, miniflare: object = {}) {
   return {
-    plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...bindings, ...extra }, ...miniflare } })],
+    plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { ...bindings, ...extra }, ...archiveFaults, ...miniflare } })],
     // @aws-sdk's XML parser, as aliased in wrangler.toml (PLATFORM.md).
     resolve: { alias: { "@aws-sdk/xml-builder": "./node_modules/@aws-sdk/xml-builder/dist-cjs/index.js" } },
     test: {

@@ -1,15 +1,12 @@
-import { env } from "cloudflare:workers";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
-import { r2SegmentStore, type SegmentStore } from "../../src/objects/conversation/segments";
 import type { Message } from "../../src/protocol";
 import { api, connect, createGroup, directConversation, quickUsers, text, type Account, type TestSocket } from "../helpers/client";
-import { conversationIn, conversationStub, runAlarms } from "../helpers/objects";
+import { archiveBucket, archiveFaults, archivePrefix } from "../helpers/archiveFaults";
+import { conversationStub, runAlarms } from "../helpers/objects";
 
 // vitest.config.ts sets HISTORY_HOT_WINDOW to 100 for the workers project.
 const WINDOW = 100;
-const archiveOf = (o: ConversationObject, conv: string) => conversationIn(o, conv).archive;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 /** Sends `count` messages over one socket, 100 frames per socket message, and waits for every ack. */
@@ -73,7 +70,7 @@ describe("history archive", () => {
       [1001, 2000],
       [2001, 2400],
     ]);
-    const listed = await env.ARCHIVE.list({ prefix: `conversations/${conv}/` });
+    const listed = await archiveBucket.list({ prefix: archivePrefix(conv) });
     expect(listed.objects.map((o) => o.key)).toEqual(after.segments.map((s) => s.key));
     console.log(
       JSON.stringify({ figure: "archive", sent_2500_ms: sentMs, alarm_archive_ms: archiveMs, segment_bytes: after.segments.map((s) => s.bytes), hot_rows: after.messages }),
@@ -228,34 +225,21 @@ describe("history archive", () => {
     const conv = await directConversation(a!, b!);
     const stub = conversationStub(conv);
 
-    // One store refuses outright; one stores the object and then fails (a lost response).
-    const writes: string[] = [];
-    const refusing: SegmentStore = {
-      put: async (key) => {
-        writes.push(key);
-        throw new Error("R2 unavailable");
-      },
-      get: async () => null,
-    };
-    const tornStore: SegmentStore = {
-      put: async (key, body) => {
-        await env.ARCHIVE.put(key, body);
-        writes.push(key);
-        throw new Error("connection reset after the write");
-      },
-      get: async (key) => (await env.ARCHIVE.get(key))?.text() ?? null,
-    };
-    // Installed before any message, so even an alarm that fires by itself meets a failing R2.
-    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o, conv).useSegmentStore(refusing));
+    // R2 (the tests' ARCHIVE, vitest.config.ts) first refuses this conversation's writes outright, then
+    // stores them and fails (a lost response). Planned before any message, so even an alarm that
+    // fires by itself meets a failing R2.
+    const prefix = archivePrefix(conv);
+    const writes = async () => (await archiveFaults.stats(prefix)).writes;
+    await archiveFaults.fail(prefix, { refuse: 1 });
     const a1 = await connect(a!.token, "a1");
     await sendMany(a1, conv, 300, "f");
-    for (const failing of [refusing, tornStore]) {
-      await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o, conv).useSegmentStore(failing));
+    for (const plan of [{ refuse: 1 }, { tear: 1 }]) {
+      await archiveFaults.fail(prefix, plan);
       // Run the booked alarms (each counts its booked time as now) until the pass tries R2 again:
       // the first may be an earlier one, and the archive's backoff re-books its retry.
-      const before = writes.length;
-      await runAlarms(stub, () => writes.length > before);
-      expect(writes.length).toBe(before + 1);
+      const before = (await writes()).length;
+      await runAlarms(stub, async () => (await writes()).length > before);
+      expect((await writes()).length).toBe(before + 1);
       const kept = await hotRows(conv);
       expect(kept.messages).toBe(300);
       expect(kept.segments).toEqual([]);
@@ -263,19 +247,22 @@ describe("history archive", () => {
       expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).not.toBeNull();
       expect((await pageAll(conv, b!, "forward")).map((m) => m.seq)).toEqual(range(1, 300));
     }
-    expect(writes.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(writes)).toEqual(new Set([segmentKeyFor(conv, 1)]));
+    const failed = await archiveFaults.heal(prefix);
+    expect(failed).toMatchObject({ refused: failed.writes.length - 1, torn: 1, stored: 0 });
+    expect(failed.writes.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(failed.writes)).toEqual(new Set([segmentKeyFor(conv, 1)]));
+    // The torn write is in R2, though the index does not list it yet.
+    expect(await archiveBucket.head(segmentKeyFor(conv, 1))).not.toBeNull();
 
     // More messages arrive before the next pass, so its segment reaches further than the torn one
     // (1-200) did: it lands on the same key, and R2 holds nothing the index does not list.
     await sendMany(a1, conv, 50, "g");
-    await runInDurableObject(stub, (o: ConversationObject) => archiveOf(o, conv).useSegmentStore(r2SegmentStore(env.ARCHIVE)));
     // The sends booked fan-out alarms ahead of the archive's retry: run booked alarms until it has run.
     await runAlarms(stub, async () => (await hotRows(conv)).segments.length > 0);
     const done = await hotRows(conv);
     expect(done.messages).toBe(WINDOW);
     expect(done.segments.map((s) => [s.first_seq, s.last_seq])).toEqual([[1, 250]]);
-    const listed = await env.ARCHIVE.list({ prefix: `conversations/${conv}/` });
+    const listed = await archiveBucket.list({ prefix });
     expect(listed.objects.map((o) => o.key)).toEqual([segmentKeyFor(conv, 1)]);
     for (const direction of ["forward", "backward"] as const) {
       expect((await pageAll(conv, b!, direction)).map((m) => m.seq)).toEqual(range(1, 350));

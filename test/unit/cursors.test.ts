@@ -1,19 +1,19 @@
 import fc from "fast-check";
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ConversationObject } from "../../src/objects/conversation/ConversationObject";
+import { ConversationStore } from "../../src/objects/conversation/store";
 import { createGroup, quickUsers } from "../helpers/client";
-import { conversationIn, conversationStub } from "../helpers/objects";
+import { conversationStub } from "../helpers/objects";
 
-const storeOf = (o: ConversationObject, conv: string) => conversationIn(o, conv).store;
 const MESSAGES = 20;
 
 /**
  * The conversation's member cursors, on a real object: any sequence of delivered/read updates
  * (repeats, regressions, reads overtaking deliveries) leaves cursors at the running maxima, never
  * moving back, with read implying delivered; receipts say a message was delivered/read exactly
- * when a cursor reached it, at the time of the first update that did.
+ * when a cursor reached it, at the time of the first update that did. The store is opened over the
+ * object's storage as the object opens it; the object is restarted after, to read what it wrote.
  */
 describe("member cursors (ConversationStore.advanceCursor, receipts)", () => {
   it("are the running maxima of any update sequence, and receipts time the first update that reached each message", async () => {
@@ -22,8 +22,8 @@ describe("member cursors (ConversationStore.advanceCursor, receipts)", () => {
     const stub = conversationStub(conv);
     const updates = fc.array(fc.record({ status: fc.constantFrom("delivered" as const, "read" as const), offset: fc.integer({ min: 1, max: MESSAGES }) }), { maxLength: 40 });
 
-    await runInDurableObject(stub, (o: ConversationObject) => {
-      const store = storeOf(o, conv);
+    await runInDurableObject(stub, (_o, state) => {
+      const store = new ConversationStore(state.storage, conv);
       const userId = member!.user.user_id;
       fc.assert(
         fc.property(updates, (steps) => {
@@ -60,5 +60,6 @@ describe("member cursors (ConversationStore.advanceCursor, receipts)", () => {
         { numRuns: 60 },
       );
     });
+    await evictDurableObject(stub);
   });
 });

@@ -45,7 +45,7 @@ export class HistoryArchive {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly store: ConversationStore,
-    private segments: SegmentStore,
+    private readonly segments: SegmentStore,
     readonly hotWindow: number,
   ) {
     this.archivedUpTo = store.archivedSeq;
@@ -53,11 +53,6 @@ export class HistoryArchive {
 
   private get sql() {
     return this.storage.sql;
-  }
-
-  /** For tests: archive into a store that fails, then back. */
-  useSegmentStore(segments: SegmentStore) {
-    this.segments = segments;
   }
 
   /** Hot rows past this many above the window are worth a pass (one segment's worth, at most 1,000). */

@@ -23,7 +23,7 @@ export const SegmentBody = z.object({
 });
 export type SegmentBody = z.infer<typeof SegmentBody>;
 
-/** Where segments live. R2 in production; tests swap in one that fails. */
+/** Where segments live: R2 (the ARCHIVE binding). */
 export interface SegmentStore {
   /** Resolves only once the object is durably stored; anything else must throw. */
   put(key: string, body: string): Promise<void>;
