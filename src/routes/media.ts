@@ -82,19 +82,21 @@ async function completeUpload(c: MediaContext, record: MediaRecord): Promise<Med
  * The uploader may always see their media; others only as members of a conversation it was sent to
  * who joined before it was sent there.
  */
-async function mayView(env: Env, record: MediaRecord, userId: string): Promise<boolean> {
+async function mayView(c: MediaContext, record: MediaRecord, userId: string): Promise<boolean> {
   if (record.uploader === userId) return true;
-  for (const { conversation_id, seq } of await grantedConversations(env, record.media_id)) {
+  const env = c.env;
+  for (const { conversation_id, seq } of await fromBucket(c.var.log, "list grants", record.media_id, grantedConversations(env, record.media_id))) {
     const joined = await conversationHome(env, conversation_id).joinedSeq(conversation_id, userId);
     if (joined !== null && (seq === null || joined < seq)) return true;
   }
   return false;
 }
 
-async function viewable(env: Env, mediaId: string, userId: string): Promise<MediaRecord> {
-  const record = await readRecord(env, mediaParam(mediaId));
+async function viewable(c: MediaContext, mediaId: string, userId: string): Promise<MediaRecord> {
+  const id = mediaParam(mediaId);
+  const record = await fromBucket(c.var.log, "read record", id, readRecord(c.env, id));
   // Not-yours and does-not-exist look the same: ids are not to be probed.
-  if (!record || record.status !== "ready" || !(await mayView(env, record, userId))) {
+  if (!record || record.status !== "ready" || !(await mayView(c, record, userId))) {
     throw new ApiError(ErrorCode.mediaNotFound, "no such media");
   }
   return record;
@@ -114,19 +116,19 @@ async function viewUrl(env: Env, requestUrl: string, mediaId: string, variant: "
   return url.toString();
 }
 
-async function serveContent(env: Env, record: MediaRecord, request: Request): Promise<Response> {
+async function serveContent(c: MediaContext, record: MediaRecord): Promise<Response> {
   const headers = new Headers({ "Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff" });
   headers.set("Content-Type", record.content_type);
   if (record.kind === "document") {
     const name = (record.filename ?? "document").replace(/["\\]/g, "_");
     headers.set("Content-Disposition", `attachment; filename="${name.replace(/[^\x20-\x7e]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`);
   }
-  const store = await mediaStore(env);
-  return store.respond(record.media_id, request, headers);
+  const store = await mediaStore(c.env);
+  return fromBucket(c.var.log, "read", record.media_id, store.respond(record.media_id, c.req.raw, headers));
 }
 
-async function serveThumbnail(env: Env, record: MediaRecord): Promise<Response> {
-  const object = record.thumbnail ? await env.MEDIA.get(thumbnailKey(record.media_id)) : null;
+async function serveThumbnail(c: MediaContext, record: MediaRecord): Promise<Response> {
+  const object = record.thumbnail ? await fromBucket(c.var.log, "read thumbnail", record.media_id, c.env.MEDIA.get(thumbnailKey(record.media_id))) : null;
   // 404 until the thumbnail job has run: clients show a placeholder and try again.
   if (!object) throw new ApiError(ErrorCode.mediaNotFound, "the thumbnail is not made yet");
   return new Response(object.body, {
@@ -148,9 +150,9 @@ export const mediaUploadRoutes = new Hono<AppEnv>()
       Date.now() <= expires &&
       (await verifyView(signingSecret(c.env), { media_id: id, variant, expires }, c.req.query("sig") ?? ""));
     if (!valid) throw new ApiError(ErrorCode.uploadUrlInvalid, "this media URL is invalid or has expired");
-    const record = await readRecord(c.env, id);
+    const record = await fromBucket(c.var.log, "read record", id, readRecord(c.env, id));
     if (!record || record.status !== "ready") throw new ApiError(ErrorCode.mediaNotFound, "no such media");
-    return variant === "thumbnail" ? serveThumbnail(c.env, record) : serveContent(c.env, record, c.req.raw);
+    return variant === "thumbnail" ? serveThumbnail(c, record) : serveContent(c, record);
   })
   .put("/:media_id/upload", async (c) => {
   const id = mediaParam(c.req.param("media_id"));
@@ -216,7 +218,7 @@ export const mediaRoutes = new Hono<AppEnv>()
     };
     // Rate and quota, per user: the declared size counts from now (an unfinished upload is deleted later).
     unwrap(await userHome(c.env, c.var.userId).admitUpload(c.var.userId, record.media_id, record.size, record.expires_at));
-    await writeRecord(c.env, record);
+    await fromBucket(c.var.log, "write record", record.media_id, writeRecord(c.env, record));
     const store = await mediaStore(c.env);
     let upload: { url: string; headers: Record<string, string> };
     if (store.presignPut) {
@@ -241,15 +243,15 @@ export const mediaRoutes = new Hono<AppEnv>()
     return c.json({ media: toMediaRef(ready) });
   })
   .get("/:media_id", async (c) => {
-    const record = await viewable(c.env, c.req.param("media_id"), c.var.userId);
-    return serveContent(c.env, record, c.req.raw);
+    const record = await viewable(c, c.req.param("media_id"), c.var.userId);
+    return serveContent(c, record);
   })
   /**
    * URLs that authorize themselves, for <img> and <video> (which cannot send a token): valid for
    * minutes (VIEW_URL_ROUNDING_MS).
    */
   .get("/:media_id/url", async (c) => {
-    const record = await viewable(c.env, c.req.param("media_id"), c.var.userId);
+    const record = await viewable(c, c.req.param("media_id"), c.var.userId);
     const expires = (Math.floor(Date.now() / VIEW_URL_ROUNDING_MS) + 2) * VIEW_URL_ROUNDING_MS;
     const store = await mediaStore(c.env);
     const url = store.presignGet
@@ -259,6 +261,6 @@ export const mediaRoutes = new Hono<AppEnv>()
     return c.json({ url, thumbnail_url, expires_at: expires });
   })
   .get("/:media_id/thumbnail", async (c) => {
-    const record = await viewable(c.env, c.req.param("media_id"), c.var.userId);
-    return serveThumbnail(c.env, record);
+    const record = await viewable(c, c.req.param("media_id"), c.var.userId);
+    return serveThumbnail(c, record);
   });

@@ -244,6 +244,26 @@ describe("media", () => {
     expect(completed).toMatchObject({ status: 200, body: { media: { media_id: unreadGrant.body.media_id, size: bytes.length } } });
   });
 
+  it("answers 503 storage_unavailable when the bucket fails while media is asked for, and serves it once the bucket is back", async () => {
+    const ana = await registerUser("ana");
+    const bytes = png(8, 8);
+    const mediaId = await upload(ana, bytes, "image/png", "x.png");
+    const auth = { headers: { Authorization: `Bearer ${ana.token}` } };
+    const broken = failingBucket(env.MEDIA, ["get", "head", "list"]);
+    const { result, lines } = await captureLogs(async () => ({
+      bytes: await withBucket(broken, `http://parley.test/api/v1/media/${mediaId}`, auth),
+      url: await withBucket(broken, `http://parley.test/api/v1/media/${mediaId}/url`, auth),
+      grant: await withBucket(failingBucket(env.MEDIA, ["put"]), "http://parley.test/api/v1/media/upload", {
+        method: "POST",
+        headers: { ...auth.headers, "Content-Type": "application/json" },
+        body: JSON.stringify({ content_type: "image/png", size: bytes.length }),
+      }),
+    }));
+    for (const answer of [result.bytes, result.url, result.grant]) expect(answer).toMatchObject({ status: 503, body: { error: { code: "storage_unavailable" } } });
+    expect(lines.filter((l) => l.msg === "media storage failed").length).toBe(3);
+    expect((await exports.default.fetch(`http://parley.test/api/v1/media/${mediaId}`, auth)).status).toBe(200);
+  });
+
   it("still calls a body that breaks off a media_mismatch", async () => {
     const ana = await registerUser("ana");
     const bytes = png(8, 8);
