@@ -393,8 +393,9 @@ export class ConversationStore {
   /** Records fan-out progress on its own (from the alarm, when no send is coming to carry it). */
   saveFanoutSeq(seq: number) {
     if (seq <= this.meta!.fanout_seq) return;
-    this.meta!.fanout_seq = seq;
+    // Written first: if the write fails, memory must not run ahead and skip the next save of this seq.
     this.sql.exec("UPDATE conversations SET fanout_seq = ? WHERE conversation_id = ?", seq, this.id);
+    this.meta!.fanout_seq = seq;
   }
 
   /**

@@ -47,7 +47,7 @@ export class DeviceFrameHandlers implements FramePort<DeviceSession> {
     const history = historyRate(env);
     this.historyRate = new TokenBuckets(history.burst, history.perSecond);
     this.acks = new Acknowledgements(env, inbox);
-    this.outbox = new Outbox(env, (userId, deviceId) => sessions.current(userId, deviceId));
+    this.outbox = new Outbox(env, sessions);
   }
 
   admitSends(session: DeviceSession, conversationIds: string[]): number {

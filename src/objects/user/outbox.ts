@@ -5,7 +5,7 @@ import type { SendBatch, SendOutcome } from "../conversation/ConversationObject"
 import { conversationHome, conversationHomeName, conversationHomeStub } from "../homes";
 import type { Result } from "../../lib/result";
 import { sendFrames, sendOutcomeFrame } from "../sockets";
-import type { DeviceSession } from "./sessions";
+import type { DeviceSession, DeviceSessions } from "./sessions";
 
 type Send = { session: DeviceSession; conversationId: string; message: OutgoingMessage };
 /** The sends waiting for a conversation object's next call, and a promise settled once that call is answered. */
@@ -36,7 +36,7 @@ export class Outbox {
   constructor(
     private readonly env: Env,
     /** The device's socket that is open now: a reconnected device's acks go to its new socket. */
-    private readonly currentSession: (userId: string, deviceId: string) => DeviceSession | null,
+    private readonly sessions: Pick<DeviceSessions, "current">,
   ) {}
 
   add(session: DeviceSession, conversationId: string, message: OutgoingMessage): void {
@@ -130,7 +130,7 @@ export class Outbox {
         const key = `${s.session.userId}\n${s.session.deviceId}`;
         let device = byDevice.get(key);
         if (!device) {
-          const session = s.session.ws.readyState === WebSocket.OPEN ? s.session : this.currentSession(s.session.userId, s.session.deviceId);
+          const session = s.session.ws.readyState === WebSocket.OPEN ? s.session : this.sessions.current(s.session.userId, s.session.deviceId);
           if (!session) return; // gone: the client resends with the same ids and gets these acks then
           byDevice.set(key, (device = { session, frames: [] }));
         }
