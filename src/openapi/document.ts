@@ -43,7 +43,7 @@ const tags = [
   { name: "Invitations", description: "Ways into a group besides being added: invitations and invite links." },
   { name: "Media", description: "Uploads (ask, PUT the bytes, send the `media_id` in a message) and downloads." },
   { name: "Push", description: "Web Push subscriptions." },
-  { name: "Sockets", description: "WebSocket upgrades. Their frames are in docs/protocol.md." },
+  { name: "Sockets", description: "WebSocket upgrades. Their frames are JSON Schema at `/api/v1/frames.schema.json` and explained in docs/protocol.md." },
   { name: "Operators", description: "For running a deployment: the ADMIN_SECRET as bearer token; absent (404) without it." },
   { name: "Service", description: "Health and this reference." },
 ];
