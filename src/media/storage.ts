@@ -24,7 +24,8 @@ export interface MediaStore {
   /** A checked direct upload becomes the media's bytes; its staging copy goes. */
   seal?(mediaId: string): Promise<void>;
   /** The download: the bytes (with Range support) or a redirect to a pre-signed GET. */
-  respond(mediaId: string, request: Request, headers: Headers): Promise<Response>;
+  /** The bytes (or a redirect to them) as an answer; null when the bucket has none under this id. */
+  respond(mediaId: string, request: Request, headers: Headers): Promise<Response | null>;
 }
 
 export function s3Configured(env: Env): boolean {
@@ -66,9 +67,9 @@ export class R2MediaStore implements MediaStore {
     await this.bucket.delete(bytesKey(mediaId));
   }
 
-  async respond(mediaId: string, request: Request, headers: Headers): Promise<Response> {
+  async respond(mediaId: string, request: Request, headers: Headers): Promise<Response | null> {
     const object = await this.bucket.get(bytesKey(mediaId), { range: request.headers, onlyIf: request.headers });
-    if (!object) return new Response(null, { status: 404, headers });
+    if (!object) return null;
     headers.set("ETag", object.httpEtag);
     headers.set("Accept-Ranges", "bytes");
     if (!("body" in object)) return new Response(null, { status: 304, headers });

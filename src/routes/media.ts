@@ -124,7 +124,10 @@ async function serveContent(c: MediaContext, record: MediaRecord): Promise<Respo
     headers.set("Content-Disposition", `attachment; filename="${name.replace(/[^\x20-\x7e]/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`);
   }
   const store = await mediaStore(c.env);
-  return fromBucket(c.var.log, "read", record.media_id, store.respond(record.media_id, c.req.raw, headers));
+  const answer = await fromBucket(c.var.log, "read", record.media_id, store.respond(record.media_id, c.req.raw, headers));
+  // A ready record whose bytes are gone (deleted behind our back): the same answer as no such media.
+  if (!answer) throw new ApiError(ErrorCode.mediaNotFound, "no such media");
+  return answer;
 }
 
 async function serveThumbnail(c: MediaContext, record: MediaRecord): Promise<Response> {

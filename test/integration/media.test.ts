@@ -2,6 +2,7 @@ import { PhotonImage } from "@cf-wasm/photon/workerd";
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { bytesKey } from "../../src/media/records";
 import { signUpload } from "../../src/media/uploadToken";
 import { app } from "../../src/worker";
 import { api, connect, directConversation, registerUser, TEST_JWT_SECRET, type Account } from "../helpers/client";
@@ -262,6 +263,14 @@ describe("media", () => {
     for (const answer of [result.bytes, result.url, result.grant]) expect(answer).toMatchObject({ status: 503, body: { error: { code: "storage_unavailable" } } });
     expect(lines.filter((l) => l.msg === "media storage failed").length).toBe(3);
     expect((await exports.default.fetch(`http://parley.test/api/v1/media/${mediaId}`, auth)).status).toBe(200);
+  });
+
+  it("answers media_not_found in the error shape for media whose bytes are gone from the bucket", async () => {
+    const ana = await registerUser("ana");
+    const mediaId = await upload(ana, png(8, 8), "image/png", "x.png");
+    await env.MEDIA.delete(bytesKey(mediaId));
+    const res = await api("GET", `/api/v1/media/${mediaId}`, { token: ana.token });
+    expect(res).toMatchObject({ status: 404, body: { error: { code: "media_not_found" } } });
   });
 
   it("still calls a body that breaks off a media_mismatch", async () => {
