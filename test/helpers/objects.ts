@@ -31,15 +31,23 @@ export async function runAlarms(stub: DurableObjectStub, done: () => boolean | P
  * instance that wakes reads its tasks and alarm from storage, and the runtime runs it at `at`.
  */
 export async function taskDueAt(stub: DurableObjectStub, task: string, at: number, subject = ""): Promise<void> {
-  await runInDurableObject(stub, async (_o, state) => {
+  await runInDurableObject(stub, (_o, state) => recordTasksDue(state, [task], subject, at, "set"));
+  await evictDurableObject(stub, { webSockets: "hibernate" });
+}
+
+/**
+ * Records tasks as due at `at` in an object's storage (`set`: exactly then; `earliest`: unless
+ * already due sooner), and the object's alarm no later.
+ */
+export async function recordTasksDue(state: DurableObjectState, tasks: string[], subject: string, at: number, mode: "set" | "earliest"): Promise<void> {
+  for (const task of tasks) {
     state.storage.sql.exec(
-      "INSERT INTO alarm_tasks (task, subject, due_at) VALUES (?, ?, ?) ON CONFLICT (task, subject) DO UPDATE SET due_at = excluded.due_at",
+      `INSERT INTO alarm_tasks (task, subject, due_at) VALUES (?, ?, ?) ON CONFLICT (task, subject) DO UPDATE SET due_at = ${mode === "set" ? "excluded.due_at" : "MIN(due_at, excluded.due_at)"}`,
       task,
       subject,
       at,
     );
-    const stored = await state.storage.getAlarm();
-    if (stored === null || stored > at) await state.storage.setAlarm(at);
-  });
-  await evictDurableObject(stub, { webSockets: "hibernate" });
+  }
+  const stored = await state.storage.getAlarm();
+  if (stored === null || stored > at) await state.storage.setAlarm(at);
 }

@@ -12,7 +12,7 @@ import type { DeliveryBatch, DeliveryReceipt } from "../../src/objects/delivery"
 import type { Message, MessageAck } from "../../src/protocol";
 import { api, connect, createGroup, directConversation, quickUsers, type Account, type TestSocket } from "../helpers/client";
 import { archiveBucket, archiveFaults, archivePrefix } from "../helpers/archiveFaults";
-import { conversationIn, conversationStub, runAlarms, taskDueAt } from "../helpers/objects";
+import { conversationIn, conversationStub, recordTasksDue, runAlarms, taskDueAt } from "../helpers/objects";
 import { decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
 
 /**
@@ -69,18 +69,7 @@ async function inside<T>(conv: string, fn: (o: ConversationObject, state: Durabl
 
 /** Books a conversation's fan-out and archive tasks for `at` (its recorded tasks, and the object's alarm no later). */
 async function bookDue(conv: string, at: number): Promise<void> {
-  await inside(conv, async (_o, state) => {
-    for (const task of ["fanout", "archive"]) {
-      state.storage.sql.exec(
-        "INSERT INTO alarm_tasks (task, subject, due_at) VALUES (?, ?, ?) ON CONFLICT (task, subject) DO UPDATE SET due_at = MIN(due_at, excluded.due_at)",
-        task,
-        conv,
-        at,
-      );
-    }
-    const stored = await state.storage.getAlarm();
-    if (stored === null || stored > at) await state.storage.setAlarm(at);
-  });
+  await inside(conv, (_o, state) => recordTasksDue(state, ["fanout", "archive"], conv, at, "earliest"));
 }
 
 /**

@@ -83,15 +83,7 @@ export class Conversation implements Appended {
     this.sending = new SendPath(host.env, this.store, this.fanout, this);
     this.cursors = new CursorMoves(host, this.store, this.archive, this.withheld);
     this.typingTracker = new TypingTracker(host, this.store, this.live, this.withheld);
-    this.liveFramePort = new LiveFramePort({
-      id,
-      sendMessages: (sender, messages, origin) => this.sendMessages(sender, messages, origin),
-      history: (user, query) => this.history(user, query),
-      updateCursorAndTellUser: (user, status, serverMsgId) => this.updateCursorAndTellUser(user, status, serverMsgId),
-      typing: (user, status) => this.typing(user, status),
-      admitSends: (user, count) => userHome(host.env, user).admitSendsUpTo(user, count, id),
-      admitHistory: (user) => userHome(host.env, user).admitHistory(user),
-    });
+    this.liveFramePort = new LiveFramePort(this, host.env);
   }
 
   get exists(): boolean {
@@ -332,7 +324,7 @@ export class Conversation implements Appended {
   }
 
   /** A cursor moved on a live socket: the user's own inbox (read state, unread count) follows. */
-  private async updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
+  async updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string) {
     const [moved] = await this.cursors.apply([{ user_id: userId, status, server_msg_id: serverMsgId }]);
     if (moved!.ok) {
       const { seq, unread_count } = moved!.value;

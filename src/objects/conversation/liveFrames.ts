@@ -1,8 +1,9 @@
-import type { Result } from "../../lib/result";
-import type { ClientFrame, DeliveryStatus, HistoryResponse, OutgoingMessage } from "../../protocol";
+import type { Env } from "../../env";
+import type { ClientFrame } from "../../protocol";
 import { FrameCore, type AdmittedSend, type FramePort, type FrameSocket } from "../frameCore";
+import { userHome } from "../homes";
+import type { Conversation } from "./conversation";
 import { liveOrigin, type LiveAttachment } from "./live";
-import type { SendOutcome } from "./sending";
 
 type FrameOf<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
@@ -16,17 +17,7 @@ export function liveSession(ws: WebSocket, who: LiveAttachment): LiveSession {
 }
 
 /** What the live socket's port needs from its conversation. */
-export interface LiveConversation {
-  readonly id: string;
-  sendMessages(senderId: string, messages: OutgoingMessage[], origin?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>>;
-  history(userId: string, query: { after: number; limit: number }): Promise<Result<HistoryResponse>>;
-  updateCursorAndTellUser(userId: string, status: DeliveryStatus, serverMsgId: string): Promise<Result<unknown>>;
-  typing(userId: string, status: "typing" | "stopped"): Result<void>;
-  /** How many of `count` sends the sender's one rate (held by their user object) lets go now. */
-  admitSends(userId: string, count: number): Promise<number>;
-  /** Whether the user's history budget (held by their user object) allows another page now. */
-  admitHistory(userId: string): Promise<boolean>;
-}
+export type LiveConversation = Pick<Conversation, "id" | "sendMessages" | "history" | "updateCursorAndTellUser" | "typing">;
 
 /**
  * The live conversation socket's port on the frame core (../frameCore.ts): it serves one
@@ -38,7 +29,10 @@ export class LiveFramePort implements FramePort<LiveSession> {
   readonly core: FrameCore<LiveSession>;
   readonly presenceSubscribe = null;
 
-  constructor(private readonly conversation: LiveConversation) {
+  constructor(
+    private readonly conversation: LiveConversation,
+    private readonly env: Env,
+  ) {
     this.core = new FrameCore(this, "live");
   }
 
@@ -46,8 +40,9 @@ export class LiveFramePort implements FramePort<LiveSession> {
     return this.conversation.id;
   }
 
+  /** The sender's one send rate is held by their user object: one call per socket message carrying sends. */
   admitSends(socket: LiveSession, conversationIds: string[]) {
-    return this.conversation.admitSends(socket.userId, conversationIds.length);
+    return userHome(this.env, socket.userId).admitSendsUpTo(socket.userId, conversationIds.length, this.conversation.id);
   }
 
   store(socket: LiveSession, sends: AdmittedSend[]) {
@@ -62,8 +57,9 @@ export class LiveFramePort implements FramePort<LiveSession> {
     return this.conversation.updateCursorAndTellUser(socket.userId, frame.status, frame.server_msg_id);
   }
 
+  /** The user's history budget is held by their user object. */
   admitHistory(socket: LiveSession) {
-    return this.conversation.admitHistory(socket.userId);
+    return userHome(this.env, socket.userId).admitHistory(socket.userId);
   }
 
   /** History may come from R2 (archive.ts), so a page can follow the acks of the same socket message. */
