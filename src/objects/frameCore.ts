@@ -3,10 +3,12 @@ import type { Result } from "../lib/result";
 import {
   ErrorCode,
   Limits,
+  actionOutgoing,
+  forwardOutgoing,
   parseClientMessage,
   type ClientFrame,
   type HistoryResponse,
-  type OutgoingMessage,
+  type Outgoing,
   type ProtocolError,
 } from "../protocol";
 import type { SendOutcome } from "./conversation/sending";
@@ -28,7 +30,24 @@ export interface FrameSocket {
 /** A send the core has admitted, on its way to storage. */
 export interface AdmittedSend {
   conversationId: string;
-  message: OutgoingMessage;
+  message: Outgoing;
+}
+
+/**
+ * The frames that become rows of a conversation's sequence — messages, actions, forwards — as the
+ * send path's rows: they share the rate, the hold-back, the order and the acks.
+ */
+function asSend(frame: FrameOf<"send_message" | "message_action" | "forward_message">): AdmittedSend {
+  switch (frame.type) {
+    case "send_message": {
+      const { type: _t, conversation_id, ...message } = frame;
+      return { conversationId: conversation_id, message };
+    }
+    case "message_action":
+      return { conversationId: frame.conversation_id, message: actionOutgoing(frame, frame.server_msg_id) };
+    case "forward_message":
+      return { conversationId: frame.conversation_id, message: forwardOutgoing(frame.client_msg_id, frame.from) };
+  }
 }
 
 /**
@@ -83,7 +102,7 @@ export class FrameCore<S extends FrameSocket> {
    * Never throws: a bad frame is an error frame, and a failing handler an internal error.
    */
   async receive(socket: S, raw: string | ArrayBuffer): Promise<void> {
-    const sends: FrameOf<"send_message">[] = [];
+    const sends: AdmittedSend[] = [];
     const pending: Promise<void>[] = [];
     for (const parsed of parseClientMessage(raw)) {
       if (!parsed.ok) {
@@ -92,12 +111,14 @@ export class FrameCore<S extends FrameSocket> {
       }
       const frame = parsed.frame;
       if (frame.type !== "heartbeat" && frame.type !== "presence_subscribe" && this.port.scope !== null && frame.conversation_id !== this.port.scope) {
-        this.refuse(socket, oneConversation, frame.type === "send_message" ? frame.client_msg_id : undefined);
+        this.refuse(socket, oneConversation, "client_msg_id" in frame ? frame.client_msg_id : undefined);
         continue;
       }
       switch (frame.type) {
         case "send_message":
-          sends.push(frame);
+        case "message_action":
+        case "forward_message":
+          sends.push(asSend(frame));
           break;
         case "heartbeat":
           // Normally answered by the runtime's auto-response without waking the object; this
@@ -131,44 +152,41 @@ export class FrameCore<S extends FrameSocket> {
    * message sent after it, finding the rate refilled, would be stored first. The hold-back lapses
    * after a while in case the client gave the message up.
    */
-  private async send(socket: S, candidates: FrameOf<"send_message">[]): Promise<void> {
+  private async send(socket: S, candidates: AdmittedSend[]): Promise<void> {
     const { ws } = socket;
     const now = Date.now();
     const blocker = this.#sendBlocks.blocker(ws, now);
     // Until the held-back send reappears, everything before it in this message waits too.
-    const resumeAt = blocker !== undefined ? candidates.findIndex((m) => m.client_msg_id === blocker) : 0;
+    const resumeAt = blocker !== undefined ? candidates.findIndex((m) => m.message.client_msg_id === blocker) : 0;
     const eligible = resumeAt < 0 ? [] : candidates.slice(resumeAt);
     const held = resumeAt < 0 ? candidates : candidates.slice(0, resumeAt);
     let granted = 0;
     try {
       if (eligible.length > 0) {
-        const admitted = this.port.admitSends(socket, eligible.map((m) => m.conversation_id));
+        const admitted = this.port.admitSends(socket, eligible.map((m) => m.conversationId));
         // A device socket's rate is in memory: answered in the same turn, so this message's sends
         // reach the outbox before the next message's.
         granted = typeof admitted === "number" ? admitted : await admitted;
       }
     } catch (error) {
       log.error("send rate check failed", { socket: this.kind, user_id: socket.userId, error });
-      for (const m of candidates) sendFrame(ws, errorFrame(couldNotStore, m.client_msg_id));
+      for (const m of candidates) sendFrame(ws, errorFrame(couldNotStore, m.message.client_msg_id));
       return;
     }
     const admitted = eligible.slice(0, granted);
     const refused = [...held, ...eligible.slice(granted)];
     // The first refused send holds the socket back (refused again, it is the same send); one that
     // was let through lifts the hold-back.
-    if (granted < eligible.length) this.#sendBlocks.block(ws, eligible[granted]!.client_msg_id, now);
+    if (granted < eligible.length) this.#sendBlocks.block(ws, eligible[granted]!.message.client_msg_id, now);
     else if (blocker !== undefined && granted > 0) this.#sendBlocks.release(ws);
-    for (const m of refused) sendFrame(ws, errorFrame(sendRateLimited, m.client_msg_id));
+    for (const m of refused) sendFrame(ws, errorFrame(sendRateLimited, m.message.client_msg_id));
     if (admitted.length === 0) return;
     const answerAll = (result: Result<SendOutcome[]>) => {
-      const frames = result.ok ? result.value.map(sendOutcomeFrame) : admitted.map((m) => errorFrame(result.error, m.client_msg_id));
+      const frames = result.ok ? result.value.map(sendOutcomeFrame) : admitted.map((m) => errorFrame(result.error, m.message.client_msg_id));
       sendFrames(ws, frames, socket.batched);
     };
     try {
-      const stored = this.port.store(
-        socket,
-        admitted.map(({ type: _t, conversation_id, ...message }) => ({ conversationId: conversation_id, message })),
-      );
+      const stored = this.port.store(socket, admitted);
       if (stored === null) return;
       // Media sends resolve later; a failure is answered per message (sends are idempotent: the client resends).
       answerAll(stored instanceof Promise ? await stored : stored);

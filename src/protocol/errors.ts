@@ -45,6 +45,16 @@ export const ErrorCode = {
   /** The media bucket (R2 or S3) failed: nothing is wrong with the upload; retry it shortly. */
   storageUnavailable: "storage_unavailable",
   rateLimited: "rate_limited",
+  /** An edit of a message that is not the editor's own, not text, or deleted. */
+  notEditable: "not_editable",
+  /** An edit past Limits.editWindowMs, or a sender's delete for everyone past Limits.deleteWindowMs. */
+  actionWindowClosed: "action_window_closed",
+  /** The message was deleted for everyone: it can no longer be edited, reacted to, replied to or forwarded. */
+  messageDeleted: "message_deleted",
+  /** A reaction that is not exactly one emoji. */
+  invalidReaction: "invalid_reaction",
+  /** A mention of someone who is not a member of the conversation. */
+  invalidMention: "invalid_mention",
   internal: "internal_error",
   misconfigured: "server_misconfigured",
   /** The deployment is in a maintenance window (MAINTENANCE=1, e.g. while users move between objects): retry later. */
@@ -83,6 +93,11 @@ export const errorStatus: Record<ErrorCode, number> = {
   media_not_ready: 409,
   storage_unavailable: 503,
   rate_limited: 429,
+  not_editable: 403,
+  action_window_closed: 403,
+  message_deleted: 410,
+  invalid_reaction: 400,
+  invalid_mention: 400,
   internal_error: 500,
   server_misconfigured: 500,
   maintenance: 503,

@@ -1,13 +1,15 @@
 import { z } from "zod";
 import { ErrorCode, type ProtocolError } from "./errors";
-import { Limits, utf8Length } from "./limits";
+import { isSingleEmoji, Limits, utf8Length } from "./limits";
 import {
+  ActionType,
   ClientContentType,
   ClientMsgId,
   ContentType,
   ConversationId,
   Invitation,
-  MediaRef,
+  Mention,
+  messageFields,
   Seq,
   ServerMsgId,
   Timestamp,
@@ -20,9 +22,49 @@ const outgoingFields = {
   content_type: ClientContentType,
   client_msg_id: ClientMsgId,
   media_id: z.string().min(1).max(64).optional(),
+  /** Quotes another message of the same conversation (its server_msg_id). */
+  reply_to: ServerMsgId.optional(),
+  /** Members named in the text (groups): user ids with the offsets of their names in `content`. */
+  mentions: z.array(Mention).max(Limits.mentionsMax).optional(),
 };
 export const OutgoingMessage = z.object(outgoingFields);
 export type OutgoingMessage = z.infer<typeof OutgoingMessage>;
+
+/** An action on a message (edit, reaction, delete for everyone), shared by the socket frame and the REST body. */
+const actionFields = {
+  action: ActionType,
+  client_msg_id: ClientMsgId,
+  /** The new text of an edit, or the emoji of a reaction ("" takes the reaction back). Empty for a delete. */
+  content: z.string().optional(),
+};
+export const MessageActionBody = z.object(actionFields);
+export type MessageActionBody = z.infer<typeof MessageActionBody>;
+
+/** Where a forward comes from: a message of a conversation the sender can read. */
+export const ForwardSource = z.object({ conversation_id: ConversationId, server_msg_id: ServerMsgId });
+export type ForwardSource = z.infer<typeof ForwardSource>;
+
+/**
+ * What the send path stores, whatever it came as: a message (`send_message`, REST), an action
+ * (`message_action`: `content_type` is the action, `target_id` its message) or a forward
+ * (`forward_message`: `forward_of` names the original, whose content the conversation copies).
+ * Every one is a row of the sequence, idempotent by (sender, client_msg_id), acknowledged alike.
+ */
+export type Outgoing = Omit<OutgoingMessage, "content_type"> & {
+  content_type: OutgoingMessage["content_type"] | ActionType;
+  target_id?: string;
+  forward_of?: ForwardSource;
+};
+
+/** An action frame or body as the send path's row. */
+export function actionOutgoing(a: MessageActionBody, targetId: string): Outgoing {
+  return { content: a.action === "delete" ? "" : (a.content ?? ""), content_type: a.action, client_msg_id: a.client_msg_id, target_id: targetId };
+}
+
+/** A forward as the send path's row: the conversation fills in the content from the original. */
+export function forwardOutgoing(clientMsgId: string, from: ForwardSource): Outgoing {
+  return { content: "", content_type: "text", client_msg_id: clientMsgId, forward_of: from };
+}
 
 /** In `u` mode a surrogate pair is one code point, so this matches only unpaired halves. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -31,7 +73,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * Rules a schema cannot say well, with their own error codes; shared by the socket and REST paths.
  * Returns null when the message may be stored.
  */
-export function checkOutgoing(m: OutgoingMessage): ProtocolError | null {
+export function checkOutgoing(m: Outgoing): ProtocolError | null {
   if (m.content.length > Limits.maxContentBytes || utf8Length(m.content) > Limits.maxContentBytes) {
     return { code: ErrorCode.contentTooLarge, message: `content is limited to ${Limits.maxContentBytes} bytes` };
   }
@@ -40,6 +82,11 @@ export function checkOutgoing(m: OutgoingMessage): ProtocolError | null {
   if (LONE_SURROGATE.test(m.content) || LONE_SURROGATE.test(m.client_msg_id)) {
     return { code: ErrorCode.badRequest, message: "content and client_msg_id must be valid Unicode (no lone surrogates)" };
   }
+  // A forward's content is the original's, copied by the conversation (which checks the original).
+  if (m.forward_of !== undefined) return null;
+  if (m.content_type === "edit" || m.content_type === "reaction" || m.content_type === "delete") return checkAction(m);
+  const mentionRefused = checkMentions(m);
+  if (mentionRefused) return mentionRefused;
   if (m.content_type === "text") {
     if (m.content.trim().length === 0) return { code: ErrorCode.badRequest, message: "text content must not be empty" };
     if (m.media_id !== undefined) return { code: ErrorCode.badRequest, message: "a text message carries no media_id" };
@@ -48,6 +95,32 @@ export function checkOutgoing(m: OutgoingMessage): ProtocolError | null {
   // image, video, document: the media is uploaded first; `content` is an optional caption.
   if (m.media_id === undefined) {
     return { code: ErrorCode.badRequest, message: `${m.content_type} messages need the media_id of an upload` };
+  }
+  return null;
+}
+
+function checkAction(m: Outgoing): ProtocolError | null {
+  if (m.target_id === undefined) return { code: ErrorCode.badRequest, message: "an action names the message it changes" };
+  if (m.media_id !== undefined || m.reply_to !== undefined || m.mentions !== undefined) {
+    return { code: ErrorCode.badRequest, message: "an action carries no media, reply or mentions" };
+  }
+  if (m.content_type === "edit" && m.content.trim().length === 0) return { code: ErrorCode.badRequest, message: "an edit's text must not be empty" };
+  if (m.content_type === "reaction" && m.content !== "" && !isSingleEmoji(m.content)) {
+    return { code: ErrorCode.invalidReaction, message: "a reaction is exactly one emoji (or \"\" to take it back)" };
+  }
+  return null;
+}
+
+/** Mentions must name distinct spans inside the text. (Whether each names a member is the conversation's to say.) */
+function checkMentions(m: Outgoing): ProtocolError | null {
+  if (!m.mentions || m.mentions.length === 0) return null;
+  const spans = [...m.mentions].sort((a, b) => a.offset - b.offset);
+  let end = 0;
+  for (const s of spans) {
+    if (s.offset < end || s.offset + s.length > m.content.length) {
+      return { code: ErrorCode.badRequest, message: "mentions must be separate spans inside the content" };
+    }
+    end = s.offset + s.length;
   }
   return null;
 }
@@ -61,6 +134,20 @@ export const SendMessageFrame = z.object({
   type: z.literal("send_message"),
   conversation_id: ConversationId,
   ...outgoingFields,
+});
+/** Edit, react to, or delete for everyone a message of the conversation; acknowledged like a send. */
+export const MessageActionFrame = z.object({
+  type: z.literal("message_action"),
+  conversation_id: ConversationId,
+  server_msg_id: ServerMsgId,
+  ...actionFields,
+});
+/** Forwards a message (`from`) into this conversation; acknowledged like a send. */
+export const ForwardMessageFrame = z.object({
+  type: z.literal("forward_message"),
+  conversation_id: ConversationId,
+  client_msg_id: ClientMsgId,
+  from: ForwardSource,
 });
 export const MessageStatusFrame = z.object({
   type: z.literal("message_status"),
@@ -91,6 +178,8 @@ export const PresenceSubscribeFrame = z.object({
 export const ClientFrame = z.discriminatedUnion("type", [
   PresenceSubscribeFrame,
   SendMessageFrame,
+  MessageActionFrame,
+  ForwardMessageFrame,
   MessageStatusFrame,
   SyncFrame,
   HeartbeatFrame,
@@ -112,17 +201,8 @@ export const MessageAckFrame = z.object({
 });
 export type MessageAckFrame = z.infer<typeof MessageAckFrame>;
 
-export const NewMessageFrame = z.object({
-  type: z.literal("new_message"),
-  conversation_id: ConversationId,
-  server_msg_id: ServerMsgId,
-  seq: Seq,
-  sender_id: UserId,
-  content: z.string(),
-  content_type: ContentType,
-  timestamp: Timestamp,
-  media: MediaRef.optional(),
-});
+/** A row of the sequence: a message, a system message or an action (see `Message`). */
+export const NewMessageFrame = z.object({ type: z.literal("new_message"), ...messageFields });
 export type NewMessageFrame = z.infer<typeof NewMessageFrame>;
 
 export const MessageStatusUpdateFrame = z.object({
@@ -164,7 +244,27 @@ export const HeartbeatAckFrame = z.object({ type: z.literal("heartbeat_ack") });
 export const InvitationFrame = z.object({ type: z.literal("invitation"), invitation: Invitation });
 export type InvitationFrame = z.infer<typeof InvitationFrame>;
 
+/**
+ * A user's own marks on messages (starred, hidden by "delete for me"), to the user's devices only:
+ * each change moves the user's marks `version`, and a device that was away asks
+ * `GET /users/me/marks?after=<version>` for what it missed.
+ */
+export const MessageMark = z.object({
+  conversation_id: ConversationId,
+  server_msg_id: ServerMsgId,
+  seq: Seq,
+  kind: z.enum(["starred", "hidden"]),
+  /** False once unstarred. (Hiding cannot be undone.) */
+  active: z.boolean(),
+  at: Timestamp,
+  version: z.number().int().min(1),
+}).meta({ id: "MessageMark" });
+export type MessageMark = z.infer<typeof MessageMark>;
+export const MarksFrame = z.object({ type: z.literal("marks"), marks: z.array(MessageMark) });
+export type MarksFrame = z.infer<typeof MarksFrame>;
+
 export const ServerFrame = z.discriminatedUnion("type", [
+  MarksFrame,
   InvitationFrame,
   MessageAckFrame,
   NewMessageFrame,
@@ -242,8 +342,8 @@ export function parseFrameValue(json: unknown): ParsedFrame {
     return fail(ErrorCode.invalidFrame, describeIssues(parsed.error), clientMsgId);
   }
   const frame = parsed.data;
-  if (frame.type === "send_message") {
-    const refused = checkOutgoing(frame);
+  if (frame.type === "send_message" || frame.type === "message_action") {
+    const refused = checkOutgoing(frame.type === "send_message" ? frame : actionOutgoing(frame, frame.server_msg_id));
     if (refused) return fail(refused.code, refused.message, frame.client_msg_id);
   }
   return { ok: true, frame };

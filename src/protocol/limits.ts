@@ -144,7 +144,41 @@ export const Limits = {
   sessionRefreshGraceMs: 30_000,
   /** Push services keep an undelivered notification this long. */
   pushTtlSeconds: 24 * 60 * 60,
+  /** The sender may edit a text message for this long after sending it (the server's clock). */
+  editWindowMs: 15 * 60_000,
+  /** The sender may delete a message for everyone for this long; a group admin may delete any message at any time. */
+  deleteWindowMs: 48 * 60 * 60_000,
+  /** Conversations one forward may go to. */
+  forwardMaxTargets: 5,
+  /** A message forwarded this many hops or more reads "Forwarded many times" (WhatsApp's five). */
+  forwardedManyTimes: 5,
+  /** The snippet a reply carries of the message it quotes, in UTF-16 code units. */
+  quoteSnippetMax: 200,
+  /** Mentions in one message. */
+  mentionsMax: 50,
+  /** A reaction is one emoji: at most this many UTF-16 code units (a family or flag sequence fits). */
+  reactionMaxLength: 32,
+  /** Starred messages per page of `GET /users/me/starred`. */
+  starredPageMax: 100,
+  /** Marks (starred, hidden) per page of `GET /users/me/marks`. */
+  marksPageMax: 500,
 } as const;
+
+const SEGMENTER = typeof Intl !== "undefined" && "Segmenter" in Intl ? new Intl.Segmenter("en", { granularity: "grapheme" }) : null;
+/** Code points an emoji is made of: pictographs, skin tones, joiners, variation selectors, keycaps, flags, tags. */
+const EMOJI_PARTS = /^[\p{Extended_Pictographic}\p{Emoji_Modifier}\p{Emoji_Component}\u200d\ufe0f\u20e3\u{e0020}-\u{e007f}]+$/u;
+/** Something that renders as an emoji: a pictograph, a flag (two regional indicators) or a keycap. */
+const EMOJI_BASE = /\p{Extended_Pictographic}|\p{Regional_Indicator}{2}|\u20e3/u;
+
+/** Whether `text` is exactly one emoji (one grapheme made only of emoji code points): what a reaction may be. */
+export function isSingleEmoji(text: string): boolean {
+  if (text.length === 0 || text.length > Limits.reactionMaxLength) return false;
+  if (!EMOJI_PARTS.test(text) || !EMOJI_BASE.test(text)) return false;
+  if (SEGMENTER === null) return true;
+  let graphemes = 0;
+  for (const _ of SEGMENTER.segment(text)) if (++graphemes > 1) return false;
+  return graphemes === 1;
+}
 
 const encoder = new TextEncoder();
 export function utf8Length(text: string): number {

@@ -10,10 +10,33 @@ export const Seq = z.number().int().nonnegative();
 /** Integer milliseconds since the Unix epoch. */
 export const Timestamp = z.number().int();
 
-export const ContentType = z.enum(["text", "image", "video", "document", "system"]);
+/**
+ * What a row of the sequence is. `text`, `image`, `video`, `document` are messages people send;
+ * `system` records a membership change (written by the server); `edit`, `reaction` and `delete` are
+ * message actions: rows of the sequence that change an earlier message (`target`) instead of adding
+ * one, so they are ordered, caught up and acknowledged exactly like messages.
+ */
+export const ContentType = z.enum(["text", "image", "video", "document", "system", "edit", "reaction", "delete"]);
 export type ContentType = z.infer<typeof ContentType>;
-/** What a client may send: `system` messages are written only by the server. */
+/** What a client may send as a message: `system` messages are written only by the server. */
 export const ClientContentType = z.enum(["text", "image", "video", "document"]);
+export type ClientContentType = z.infer<typeof ClientContentType>;
+/** The message actions, each a row of the sequence that names its target. */
+export const ActionType = z.enum(["edit", "reaction", "delete"]);
+export type ActionType = z.infer<typeof ActionType>;
+
+const ACTIONS: ReadonlySet<string> = new Set(ActionType.options);
+/** Whether a row of the sequence is a message action (edit, reaction, delete) rather than a message. */
+export function isAction(m: { content_type: string }): boolean {
+  return ACTIONS.has(m.content_type);
+}
+/**
+ * Whether a row counts as a message for unread counts, conversation previews and push: messages and
+ * system messages do, actions never (a reaction is not something new to read).
+ */
+export function countsAsMessage(m: { content_type: string }): boolean {
+  return !ACTIONS.has(m.content_type);
+}
 
 export const MediaRef = z.object({
   media_id: z.string(),
@@ -26,16 +49,83 @@ export const MediaRef = z.object({
 }).meta({ id: "MediaRef" });
 export type MediaRef = z.infer<typeof MediaRef>;
 
-export const Message = z.object({
+/**
+ * A mention of a member in a message's text: who, and which UTF-16 code units of `content` name them
+ * (JavaScript string offsets). Structured, never parsed from the text.
+ */
+export const Mention = z.object({
+  user_id: UserId,
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().min(1),
+}).meta({ id: "Mention" });
+export type Mention = z.infer<typeof Mention>;
+
+/**
+ * The message a reply quotes, as it was when the reply was sent: its sender, kind and a snippet (the
+ * first line of its text, at most Limits.quoteSnippetMax characters; for media, the caption's). Once
+ * the quoted message is deleted for everyone, `snippet` is empty and `deleted` is true.
+ */
+export const QuotedMessage = z.object({
+  server_msg_id: ServerMsgId,
+  seq: Seq,
+  sender_id: UserId,
+  content_type: ClientContentType,
+  snippet: z.string(),
+  deleted: z.literal(true).optional(),
+}).meta({ id: "QuotedMessage" });
+export type QuotedMessage = z.infer<typeof QuotedMessage>;
+
+/** The message an action changes. */
+export const ActionTarget = z.object({
+  server_msg_id: ServerMsgId,
+  seq: Seq,
+  sender_id: UserId,
+}).meta({ id: "ActionTarget" });
+export type ActionTarget = z.infer<typeof ActionTarget>;
+
+/** One person's reaction to a message: one emoji per person. */
+export const Reaction = z.object({ user_id: UserId, emoji: z.string() }).meta({ id: "Reaction" });
+export type Reaction = z.infer<typeof Reaction>;
+
+/**
+ * The fields every row of the sequence has, shared by `Message` and the `new_message` frame.
+ *
+ * A message read from history (or carried by catch-up) is given as it is now: the latest text of an
+ * edit, `deleted` after a delete for everyone, the current `reactions`. `state_seq` is the seq of the
+ * newest action folded into that state, so a client that also receives the actions themselves (they
+ * are rows of the sequence) applies only those with a higher seq.
+ */
+export const messageFields = {
   conversation_id: ConversationId,
   server_msg_id: ServerMsgId,
   seq: Seq,
   sender_id: UserId,
+  /** The text (a caption for media). For an edit, the new text; for a reaction, the emoji ("" removes it). */
   content: z.string(),
   content_type: ContentType,
   timestamp: Timestamp,
   media: MediaRef.optional(),
-}).meta({ id: "Message" });
+  /** A reply: the message it quotes. */
+  reply_to: QuotedMessage.optional(),
+  /** Members this message mentions (groups). */
+  mentions: z.array(Mention).optional(),
+  /** Forwarded: how many hops from its original (1 = forwarded once). Limits.forwardedManyTimes and up reads "Forwarded many times". */
+  forwarded: z.number().int().min(1).optional(),
+  /** An action (`edit`, `reaction`, `delete`): the message it changes. */
+  target: ActionTarget.optional(),
+  /** When the text was last edited. */
+  edited_at: Timestamp.optional(),
+  /** Deleted for everyone: content is empty and media, reply_to and mentions are gone. */
+  deleted: z.literal(true).optional(),
+  /** Who deleted it, when not its sender (a group admin). */
+  deleted_by: UserId.optional(),
+  /** Current reactions, one per person. */
+  reactions: z.array(Reaction).optional(),
+  /** The newest action already folded into this state (see above). */
+  state_seq: Seq.optional(),
+};
+
+export const Message = z.object(messageFields).meta({ id: "Message" });
 export type Message = z.infer<typeof Message>;
 
 export const User = z.object({

@@ -14,7 +14,7 @@ import {
   User,
   UserId,
 } from "./models";
-import { OutgoingMessage } from "./frames";
+import { MessageActionBody, MessageMark, OutgoingMessage } from "./frames";
 
 // ---- accounts -------------------------------------------------------------
 
@@ -181,6 +181,7 @@ export type HistoryResponse = z.infer<typeof HistoryResponse>;
 
 export const SendMessageBody = OutgoingMessage;
 
+
 /** The `message_ack` fields, returned by REST sends too. */
 export const MessageAck = z.object({
   client_msg_id: ClientMsgId,
@@ -191,6 +192,46 @@ export const MessageAck = z.object({
   timestamp: Timestamp,
 }).meta({ id: "MessageAck" });
 export type MessageAck = z.infer<typeof MessageAck>;
+
+/** `POST …/messages/:server_msg_id/actions`: edit, react to, or delete for everyone (see `MessageActionBody`). */
+export const MessageActionRequest = MessageActionBody;
+
+/** `POST …/messages/:server_msg_id/forward`: the same message to up to Limits.forwardMaxTargets conversations. */
+export const ForwardBody = z.object({
+  conversation_ids: z.array(ConversationId).min(1).max(Limits.forwardMaxTargets),
+  /** One key for the whole forward: each target conversation keeps it apart, so a retry stores nothing twice. */
+  client_msg_id: ClientMsgId,
+});
+/** One outcome per target, in the order asked: the forward's acknowledgement there, or why it was refused. */
+export const ForwardResponse = z.object({
+  results: z.array(
+    z.object({
+      conversation_id: ConversationId,
+      ack: MessageAck.optional(),
+      error: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+  ),
+});
+export type ForwardResponse = z.infer<typeof ForwardResponse>;
+
+/** A starred message as it is now, with when it was starred. */
+export const StarredMessage = z.object({ message: Message, starred_at: Timestamp }).meta({ id: "StarredMessage" });
+export type StarredMessage = z.infer<typeof StarredMessage>;
+/** `GET /users/me/starred`: newest starred first; `before` (a starred_at) pages back. */
+export const StarredQuery = z.object({
+  before: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(Limits.starredPageMax).default(50),
+});
+export const StarredResponse = z.object({ starred: z.array(StarredMessage), has_more: z.boolean() });
+export type StarredResponse = z.infer<typeof StarredResponse>;
+
+/** `GET /users/me/marks`: the user's marks changed after `after` (a marks version), oldest change first. */
+export const MarksQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(Limits.marksPageMax).default(Limits.marksPageMax),
+});
+export const MarksResponse = z.object({ marks: z.array(MessageMark), has_more: z.boolean() });
+export type MarksResponse = z.infer<typeof MarksResponse>;
 
 export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 

@@ -14,7 +14,7 @@ import {
   type HistoryQuery,
   type HistoryResponse,
   type MemberRole,
-  type OutgoingMessage,
+  type Outgoing,
   type Receipt,
 } from "../../protocol";
 import { conversationHome, conversationHomeName } from "../homes";
@@ -39,7 +39,7 @@ export interface SendBatch {
   conversation_id: string;
   sender_id: string;
   origin_device?: string;
-  messages: OutgoingMessage[];
+  messages: Outgoing[];
 }
 
 /**
@@ -173,7 +173,7 @@ export class ConversationObject extends DurableObject<Env> {
   }
 
   /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */
-  sendMessages(conversationId: string, senderId: string, messages: OutgoingMessage[], originDevice?: string) {
+  sendMessages(conversationId: string, senderId: string, messages: Outgoing[], originDevice?: string) {
     return this.conversation(conversationId).sendMessages(senderId, messages, originDevice);
   }
 

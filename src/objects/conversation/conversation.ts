@@ -11,7 +11,7 @@ import {
   type HistoryResponse,
   type MemberRole,
   type Message,
-  type OutgoingMessage,
+  type Outgoing,
   type ProtocolError,
   type Receipt,
 } from "../../protocol";
@@ -249,7 +249,7 @@ export class Conversation implements Appended {
   }
 
   /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */
-  sendMessages(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
+  sendMessages(senderId: string, messages: Outgoing[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
     return this.sending.send(senderId, messages, originDevice);
   }
 

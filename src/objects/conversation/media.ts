@@ -1,6 +1,6 @@
 import type { Env } from "../../env";
 import { grant, readRecord, toMediaRef } from "../../media/records";
-import { ErrorCode, type MediaRef, type OutgoingMessage, type ProtocolError } from "../../protocol";
+import { ErrorCode, type MediaRef, type Outgoing, type ProtocolError } from "../../protocol";
 
 /**
  * Checks the media of a batch of sends before anything is stored: each media_id must be a finished
@@ -14,7 +14,7 @@ export async function resolveMedia(
   conversationId: string,
   /** The conversation's head now: every message of this batch will be stored above it. */
   headSeq: number,
-  messages: OutgoingMessage[],
+  messages: Outgoing[],
 ): Promise<Map<string, MediaRef | ProtocolError>> {
   const resolved = new Map<string, MediaRef | ProtocolError>();
   await Promise.all(

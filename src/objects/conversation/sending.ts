@@ -1,7 +1,7 @@
 import type { Env } from "../../env";
 import { count } from "../../lib/metrics";
 import { ok, type Result } from "../../lib/result";
-import { checkOutgoing, type MediaRef, type MessageAck, type OutgoingMessage, type ProtocolError } from "../../protocol";
+import { checkOutgoing, type MediaRef, type MessageAck, type Outgoing, type ProtocolError } from "../../protocol";
 import type { Fanout } from "./fanout";
 import { grant } from "../../media/records";
 import { isMediaRef, resolveMedia } from "./media";
@@ -32,7 +32,7 @@ export class SendPath {
     private readonly conversation: Appended,
   ) {}
 
-  send(senderId: string, messages: OutgoingMessage[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
+  send(senderId: string, messages: Outgoing[], originDevice?: string): Result<SendOutcome[]> | Promise<Result<SendOutcome[]>> {
     const denied = memberRefusal(this.store, senderId);
     if (denied) return denied;
     // Text is stored at once. Media sends read their upload records first (R2), so a sender's later
@@ -66,7 +66,7 @@ export class SendPath {
 
   private storeBatch(
     senderId: string,
-    messages: OutgoingMessage[],
+    messages: Outgoing[],
     originDevice: string | undefined,
     media = new Map<string, MediaRef | ProtocolError>(),
   ): SendOutcome[] {

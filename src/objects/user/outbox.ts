@@ -1,13 +1,13 @@
 import type { Env } from "../../env";
 import { log } from "../../lib/log";
-import { ErrorCode, type OutgoingMessage, type ProtocolError } from "../../protocol";
+import { ErrorCode, type Outgoing, type ProtocolError } from "../../protocol";
 import type { SendBatch, SendOutcome } from "../conversation/ConversationObject";
 import { conversationHome, conversationHomeName, conversationHomeStub } from "../homes";
 import type { Result } from "../../lib/result";
 import { sendFrames, sendOutcomeFrame } from "../sockets";
 import type { DeviceSession, DeviceSessions } from "./sessions";
 
-type Send = { session: DeviceSession; conversationId: string; message: OutgoingMessage };
+type Send = { session: DeviceSession; conversationId: string; message: Outgoing };
 /** The sends waiting for a conversation object's next call, and a promise settled once that call is answered. */
 type Waiting = { sends: Send[]; answered: Promise<void>; settle: () => void };
 
@@ -39,7 +39,7 @@ export class Outbox {
     private readonly sessions: Pick<DeviceSessions, "current">,
   ) {}
 
-  add(session: DeviceSession, conversationId: string, message: OutgoingMessage): void {
+  add(session: DeviceSession, conversationId: string, message: Outgoing): void {
     const lane = `${session.userId}\n${session.deviceId}\n${conversationId}`;
     const current = this.lanes.get(lane);
     if (message.media_id !== undefined || current?.slow) return this.addSlow(lane, session, conversationId, message, current?.after);
@@ -97,7 +97,7 @@ export class Outbox {
   }
 
   /** A media send (or one behind it): alone, after what its device sent to the conversation before. */
-  private addSlow(lane: string, session: DeviceSession, conversationId: string, message: OutgoingMessage, after = Promise.resolve()) {
+  private addSlow(lane: string, session: DeviceSession, conversationId: string, message: Outgoing, after = Promise.resolve()) {
     const done = after.then(async () => {
       let result: Result<SendOutcome[]>;
       try {
