@@ -8,6 +8,8 @@ export interface AppServices {
   users: UserDirectory;
   /** Opens a conversation (null: back to the list). */
   open(conversationId: string | null): void;
+  /** Opens a conversation scrolled to one of its messages (a starred one), highlighted. */
+  openMessage(conversationId: string, seq: number): void;
 }
 
 export const AppContext = createContext<AppServices | null>(null);

@@ -94,3 +94,37 @@ export const SettingsIcon = svg(
     />
   </>,
 );
+export const ReplyIcon = svg(
+  <path d="M10 6L4 12l6 6M4.5 12H14a6 6 0 016 6v1" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const ForwardIcon = svg(
+  <path d="M14 6l6 6-6 6M19.5 12H10a6 6 0 00-6 6v1" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const EditIcon = svg(
+  <path d="M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const TrashIcon = svg(
+  <path d="M4 7h16M9.5 7V4.5h5V7M6.5 7l1 13h9l1-13M10 11v5.5M14 11v5.5" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const StarIcon = svg(
+  <path d="M12 3.5l2.6 5.4 5.9.8-4.3 4.1 1 5.8L12 16.8l-5.2 2.8 1-5.8-4.3-4.1 5.9-.8z" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linejoin="round" />,
+);
+export const StarFilledIcon = svg(
+  <path d="M12 3.5l2.6 5.4 5.9.8-4.3 4.1 1 5.8L12 16.8l-5.2 2.8 1-5.8-4.3-4.1 5.9-.8z" fill="currentColor" stroke="currentColor" stroke-width="1.9" stroke-linejoin="round" />,
+);
+export const SmileIcon = svg(
+  <>
+    <circle cx="12" cy="12" r="8.5" fill="none" stroke="currentColor" stroke-width="1.9" />
+    <path d="M8.5 14a4 4 0 007 0" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linecap="round" />
+    <circle cx="9" cy="10" r="1.2" fill="currentColor" />
+    <circle cx="15" cy="10" r="1.2" fill="currentColor" />
+  </>,
+);
+export const ChevronDownIcon = svg(<path d="M6 9.5l6 6 6-6" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" />);
+export const PlusIcon = svg(<path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" />);
+export const BlockedIcon = svg(
+  <>
+    <circle cx="12" cy="12" r="8" fill="none" stroke="currentColor" stroke-width="1.9" />
+    <path d="M6.5 17.5l11-11" stroke="currentColor" stroke-width="1.9" />
+  </>,
+);

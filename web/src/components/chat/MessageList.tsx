@@ -1,11 +1,21 @@
 import type { MutableRef } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { ChatEntry } from "../../../../src/client";
 import { useApp } from "../../context";
 import { dayLabel, sameDay, systemText } from "../../format";
 import type { UserDirectory } from "../../users";
+import type { ChatActions } from "./chatActions";
 import { MessageBubble } from "./MessageBubble";
+import { MessageMenu, type MenuTarget } from "./MessageMenu";
 import { useHistoryScroll } from "./useHistoryScroll";
+import { useJumpToMessage } from "./useJumpToMessage";
 import type { OpenChat } from "./useOpenChat";
+
+/** A message to bring into view once the log is ready (a starred message opened from the list); `nonce` repeats a jump. */
+export interface FocusRequest {
+  seq: number;
+  nonce: number;
+}
 
 interface Props {
   chat: OpenChat;
@@ -14,16 +24,32 @@ interface Props {
   loadError: string | null;
   /** Whether the reader is at the newest message; the log keeps them there as messages arrive. */
   atBottom: MutableRef<boolean>;
-  onInfo(entry: ChatEntry): void;
+  /** What the message rows and their menu ask for; the list itself opens the menu and does the jumping. */
+  actions: Omit<ChatActions, "menu" | "jump">;
+  focus: FocusRequest | null;
+  /** The focus request was carried out (or could not be). */
+  onFocused(): void;
 }
 
-/** The message log: older pages above (loaded on scroll), day separators, system notices and bubbles. */
-export function MessageList({ chat, ready, loadError, atBottom, onInfo }: Props) {
+/** The message log: older pages above (loaded on scroll), day separators, system notices, bubbles, and a message's menu. */
+export function MessageList({ chat, ready, loadError, atBottom, actions, focus, onFocused }: Props) {
   const { client, users } = useApp();
   const entries = client.entries(chat.id);
   const { scroller, sentinel, loadingOlder, onScroll } = useHistoryScroll(chat.id, ready, entries.length, atBottom);
+  const { jump, notice } = useJumpToMessage(chat.id, scroller, atBottom);
+  const [menu, setMenu] = useState<MenuTarget | null>(null);
   const hasOlder = client.hasOlder(chat.id);
+  const rowActions: ChatActions = { ...actions, menu: (entry, anchor, mode) => setMenu({ entry, anchor, mode }), jump: (seq) => void jump(seq) };
+  // The menu follows its message as it changes (a reaction arrives) and closes if it goes (deleted for me).
+  const menuEntry = menu && entries.find((e) => e.key === menu.entry.key);
+
+  useEffect(() => {
+    if (!ready || !focus) return;
+    void jump(focus.seq).finally(onFocused);
+  }, [ready, focus?.nonce]);
+
   return (
+    <>
     <div class="message-scroller" ref={scroller} role="log" aria-label="Messages" data-testid="message-list" tabIndex={0} onScroll={onScroll}>
       <div class="history-sentinel" ref={sentinel} aria-hidden={!loadingOlder}>
         {!ready || loadingOlder ? (
@@ -38,8 +64,15 @@ export function MessageList({ chat, ready, loadError, atBottom, onInfo }: Props)
         </p>
       )}
       {ready && entries.length === 0 && !loadError && <p class="chat-empty muted">No messages yet. Say hello!</p>}
-      {messageRows(entries, chat.group, users, onInfo, (e) => client.discardFailed(e.key))}
+      {messageRows(entries, chat.group, users, rowActions)}
+      {notice && (
+        <p class="jump-notice" role="status">
+          {notice}
+        </p>
+      )}
     </div>
+    {menu && menuEntry && <MessageMenu key={`${menu.entry.key}-${menu.mode}`} target={{ ...menu, entry: menuEntry }} actions={rowActions} onClose={() => setMenu(null)} />}
+    </>
   );
 }
 
@@ -47,7 +80,7 @@ export function MessageList({ chat, ready, loadError, atBottom, onInfo }: Props)
  * The rows of the log: a separator before each day's first message, system events as centred notices,
  * and bubbles, a run of one sender's messages grouped (the sender named above the first, in groups).
  */
-function messageRows(entries: ChatEntry[], group: boolean, users: UserDirectory, onInfo: (entry: ChatEntry) => void, onDiscard: (entry: ChatEntry) => void) {
+function messageRows(entries: ChatEntry[], group: boolean, users: UserDirectory, actions: ChatActions) {
   const rows = [];
   let prev: ChatEntry | undefined;
   for (const entry of entries) {
@@ -73,8 +106,7 @@ function messageRows(entries: ChatEntry[], group: boolean, users: UserDirectory,
           entry={entry}
           continued={continued}
           senderName={group && !entry.own && !continued ? users.name(entry.sender_id) : undefined}
-          onInfo={onInfo}
-          onDiscard={onDiscard}
+          actions={actions}
         />,
       );
     }

@@ -1,7 +1,8 @@
-import { useMemo, useState } from "preact/hooks";
+import { useCallback, useMemo, useState } from "preact/hooks";
 import { AppContext, type AppServices } from "../../context";
 import type { Session } from "../../session";
 import { ChatView } from "../chat/ChatView";
+import type { FocusRequest } from "../chat/MessageList";
 import { ConnectionBanner } from "../ConnectionBanner";
 import { ConversationList } from "../list/ConversationList";
 import { EmptyState } from "../EmptyState";
@@ -22,7 +23,16 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
   usePushSync(client, session.user.user_id);
   const { selected, open } = useChatRoute();
   const [settingsOpen, setSettingsOpen] = useState(false);
-  const services = useMemo<AppServices>(() => ({ client, users, open }), [client, users, open]);
+  // A message to show once its chat is open; the nonce makes a second click on the same one jump again.
+  const [focus, setFocus] = useState<(FocusRequest & { conversationId: string }) | null>(null);
+  const openMessage = useCallback(
+    (conversationId: string, seq: number) => {
+      setFocus({ conversationId, seq, nonce: Date.now() });
+      open(conversationId);
+    },
+    [open],
+  );
+  const services = useMemo<AppServices>(() => ({ client, users, open, openMessage }), [client, users, open, openMessage]);
 
   return (
     <AppContext.Provider value={services}>
@@ -32,7 +42,11 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
         <div class="panes">
           <ConversationList selected={selected} />
           <main class="chat-pane" aria-label={selected ? "Chat" : "No chat selected"}>
-            {selected ? <ChatView key={selected} conversationId={selected} /> : <EmptyState />}
+            {selected ? (
+              <ChatView key={selected} conversationId={selected} focus={focus?.conversationId === selected ? focus : null} onFocused={() => setFocus(null)} />
+            ) : (
+              <EmptyState />
+            )}
           </main>
         </div>
         {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} onLogoutEverywhere={() => logout(true)} />}
