@@ -71,7 +71,15 @@ export function MessageList({ chat, ready, loadError, atBottom, actions, focus, 
         </p>
       )}
     </div>
-    {menu && menuEntry && <MessageMenu key={`${menu.entry.key}-${menu.mode}`} target={{ ...menu, entry: menuEntry }} actions={rowActions} onClose={() => setMenu(null)} />}
+    {menu && menuEntry && (
+      <MessageMenu
+        key={`${menu.entry.key}-${menu.mode}`}
+        target={{ ...menu, entry: menuEntry }}
+        actions={rowActions}
+        // A late close (the popover's toggle event) must not close a menu opened since on another message.
+        onClose={() => setMenu((now) => (now === menu ? null : now))}
+      />
+    )}
     </>
   );
 }
