@@ -1,4 +1,4 @@
-import { useId, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { ChatEntry } from "../../../../src/client";
 import { useApp, useClientEvents, useMinuteTick, useUsers } from "../../context";
 import { errorText } from "../../errors";
@@ -12,6 +12,8 @@ import { isGroupAdmin } from "./messageRules";
 import { MessageList, type FocusRequest } from "./MessageList";
 import { TypingIndicator } from "./TypingIndicator";
 import { useChatOpening, useMarkRead, useOpenChat } from "./useOpenChat";
+
+const actionName = { edit: "edit", reaction: "reaction", delete: "deletion" } as const;
 
 interface Props {
   conversationId: string;
@@ -45,6 +47,14 @@ export function ChatView({ conversationId: id, focus = null, onFocused = () => {
   const [toast, setToast] = useState<string | null>(null);
   const sendFiles = useRef<((files: File[]) => void) | null>(null);
   const drop = useFileDrop(!chat.gone, (files) => sendFiles.current?.(files));
+  // An edit, reaction or delete the server refused has been taken back off its message: say why.
+  useEffect(
+    () =>
+      client.on("actionFailed", ({ action, error }) => {
+        if (action.conversation_id === id) setToast(`Your ${actionName[action.action]} wasn't saved: ${error.message}`);
+      }),
+    [id],
+  );
   const typingNames = client
     .typingIn(id)
     .filter((u) => u !== me)

@@ -16,7 +16,7 @@ export function DeleteDialog({ entry, admin, onClose }: { entry: ChatEntry; admi
   const forEveryone = canDeleteForEveryone(entry, admin);
   const id = entry.server_msg_id;
 
-  async function run(action: (conversationId: string, serverMsgId: string) => Promise<unknown>) {
+  async function run(action: (conversationId: string, serverMsgId: string) => unknown) {
     if (!id) return;
     setBusy(true);
     setError(null);

@@ -4,7 +4,7 @@ import type { ChatEntry } from "../../../../src/client";
 import { useApp } from "../../context";
 import { EditIcon, ForwardIcon, PlusIcon, ReplyIcon, StarFilledIcon, StarIcon, TrashIcon } from "../icons";
 import type { ChatActions, MenuMode } from "./chatActions";
-import { PICKER_EMOJIS, quickReactions } from "./emoji";
+import { PICKER_EMOJIS, QUICK_COUNT } from "./emoji";
 import { canEdit } from "./messageRules";
 
 export interface MenuTarget {
@@ -127,14 +127,12 @@ export function MessageMenu({ target, actions, onClose }: Props) {
         item("Delete for me", <TrashIcon />, () => actions.remove(entry), true)
       ) : mode === "react" ? (
         <>
-          {recent.length > 0 && (
-            <div class="emoji-section" role="group" aria-label="Recent">
-              <p class="emoji-heading" aria-hidden="true">
-                Recent
-              </p>
-              <div class="emoji-grid">{recent.map(emojiButton)}</div>
-            </div>
-          )}
+          <div class="emoji-section" role="group" aria-label="Recent">
+            <p class="emoji-heading" aria-hidden="true">
+              Recent
+            </p>
+            <div class="emoji-grid">{recent.map(emojiButton)}</div>
+          </div>
           <div class="emoji-section" role="group" aria-label="All reactions">
             <p class="emoji-heading" aria-hidden="true">
               Reactions
@@ -145,7 +143,7 @@ export function MessageMenu({ target, actions, onClose }: Props) {
       ) : (
         <>
           <div class="reaction-bar" role="group" aria-label="Quick reactions">
-            {quickReactions(recent).map(emojiButton)}
+            {recent.slice(0, QUICK_COUNT).map(emojiButton)}
             <button type="button" role="menuitem" tabIndex={-1} class="emoji-button more-reactions" aria-label="More reactions" title="More reactions" onClick={() => setMode("react")}>
               <PlusIcon />
             </button>

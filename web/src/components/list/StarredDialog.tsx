@@ -15,8 +15,8 @@ import { StarFilledIcon } from "../icons";
 export function StarredDialog({ onClose }: { onClose(): void }) {
   const { client, openMessage } = useApp();
   const users = useUsers();
-  // Stars set or cleared on this or another device re-render the list.
-  useClientEvents(["conversation", "conversations"]);
+  // Stars set or cleared on this or another device, and names of chats, re-render the list.
+  useClientEvents(["starred", "conversations"]);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
@@ -72,7 +72,7 @@ export function StarredDialog({ onClose }: { onClose(): void }) {
                   class="icon-button starred-unstar"
                   aria-label="Unstar"
                   title="Unstar"
-                  onClick={() => void Promise.resolve(client.star(m.conversation_id, m.server_msg_id, false)).catch((err: unknown) => setError(errorText(err)))}
+                  onClick={() => client.star(m.conversation_id, m.server_msg_id, false)}
                 >
                   <StarFilledIcon />
                 </button>
