@@ -15,7 +15,8 @@ const context = () => chromium.context();
 const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
 /** A message by its own text (not the text of a message it quotes). */
 const bubble = (page: Page, text: string) => page.locator('[data-testid="message"]').filter({ has: page.locator(".message-text", { hasText: text }) });
-const chatRow = (page: Page, name: string) => page.locator('[data-testid="conversation-item"]', { hasText: name });
+const chatRow = (page: Page, name: string) =>
+  page.locator('[data-testid="conversation-item"]').filter({ has: page.locator(".conversation-name", { hasText: new RegExp(`^${name}$`) }) });
 const session = (page: Page) => page.evaluate(() => JSON.parse(localStorage.getItem("parley.session")!) as { token: string; user: { user_id: string } });
 
 async function send(page: Page, text: string) {
@@ -123,7 +124,7 @@ describe("message actions in the web client", () => {
     expect(await composer(pageA).inputValue()).toBe("See you at 5");
     await composer(pageA).press("Escape");
     await pageA.getByTestId("compose-bar").waitFor({ state: "detached" });
-    expect(await composer(pageA).inputValue()).toBe("");
+    await expect.poll(() => composer(pageA).inputValue()).toBe("");
     await composer(pageA).press("ArrowUp");
     await composer(pageA).fill("See you at 6");
     await composer(pageA).press("Enter");

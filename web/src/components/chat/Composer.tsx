@@ -62,8 +62,9 @@ export function Composer({ conversationId, intent, onIntent, mentionable, onSent
   const listOpen = options.length > 0;
   const active = Math.min(activeOption, options.length - 1);
 
-  // An edit puts the draft aside and the message's text in the box; ending it gives the draft back.
-  useEffect(() => {
+  // An edit puts the draft aside and the message's text in the box; ending it gives the draft back
+  // (before paint, so the bar and the text never disagree on screen).
+  useLayoutEffect(() => {
     if (intent?.kind === "edit") {
       aside.current ??= { text, mentions };
       setText(intent.entry.content);

@@ -1,11 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
 import { otherMember, useApp, useClientEvents, useMinuteTick, useUsers } from "../../context";
-import { ChatIcon, GroupIcon, StarIcon } from "../icons";
+import { ChatIcon, GroupIcon } from "../icons";
 import { ConversationRow } from "./ConversationRow";
 import { Invitations } from "./Invitations";
 import { NewChatDialog } from "./NewChatDialog";
 import { NewGroupDialog } from "./NewGroupDialog";
-import { StarredDialog } from "./StarredDialog";
 
 /** The sidebar: actions, then every conversation, most recent first. */
 export function ConversationList({ selected }: { selected: string | null }) {
@@ -13,7 +12,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
   useUsers();
   useMinuteTick();
   useClientEvents(["conversations", "typing", "presence", "connection"]);
-  const [dialog, setDialog] = useState<"chat" | "group" | "starred" | null>(null);
+  const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
   const [showArchived, setShowArchived] = useState(false);
   // Until the first list arrives, "no conversations yet" would be a lie: show a spinner instead.
   const [loaded, setLoaded] = useState(() => client.conversations().length > 0);
@@ -41,9 +40,6 @@ export function ConversationList({ selected }: { selected: string | null }) {
     <aside class="sidebar">
       <div class="sidebar-actions">
         <h2 class="sidebar-title">Chats</h2>
-        <button type="button" class="icon-button starred-button" aria-label="Starred messages" title="Starred messages" onClick={() => setDialog("starred")}>
-          <StarIcon />
-        </button>
         <button type="button" class="button button-small" onClick={() => setDialog("chat")}>
           <ChatIcon /> New chat
         </button>
@@ -76,7 +72,6 @@ export function ConversationList({ selected }: { selected: string | null }) {
       </nav>
       {dialog === "chat" && <NewChatDialog onClose={() => setDialog(null)} />}
       {dialog === "group" && <NewGroupDialog onClose={() => setDialog(null)} />}
-      {dialog === "starred" && <StarredDialog onClose={() => setDialog(null)} />}
     </aside>
   );
 }

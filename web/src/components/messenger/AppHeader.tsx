@@ -1,9 +1,9 @@
 import { useUsers } from "../../context";
 import { Avatar } from "../Avatar";
-import { SettingsIcon } from "../icons";
+import { SettingsIcon, StarIcon } from "../icons";
 
-/** The brand, who is signed in, Settings and Log out. Hidden on phones while a chat is open. */
-export function AppHeader({ onSettings, onLogout }: { onSettings(): void; onLogout(): void }) {
+/** The brand, who is signed in, Starred messages, Settings and Log out. Hidden on phones while a chat is open. */
+export function AppHeader({ onStarred, onSettings, onLogout }: { onStarred(): void; onSettings(): void; onLogout(): void }) {
   const users = useUsers();
   const me = users.me.user_id;
   return (
@@ -19,6 +19,10 @@ export function AppHeader({ onSettings, onLogout }: { onSettings(): void; onLogo
         <span class="app-user-name" data-testid="current-user">
           {users.name(me)}
         </span>
+        <button type="button" class="button button-ghost header-settings" aria-label="Starred messages" onClick={onStarred}>
+          <StarIcon />
+          <span class="header-label">Starred</span>
+        </button>
         <button type="button" class="button button-ghost header-settings" onClick={onSettings}>
           <SettingsIcon />
           <span class="header-label">Settings</span>

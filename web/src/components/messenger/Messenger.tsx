@@ -5,6 +5,7 @@ import { ChatView } from "../chat/ChatView";
 import type { FocusRequest } from "../chat/MessageList";
 import { ConnectionBanner } from "../ConnectionBanner";
 import { ConversationList } from "../list/ConversationList";
+import { StarredDialog } from "../StarredDialog";
 import { EmptyState } from "../EmptyState";
 import { SettingsDialog } from "../SettingsDialog";
 import { AppHeader } from "./AppHeader";
@@ -22,7 +23,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
   useConversationSync(client, logout);
   usePushSync(client, session.user.user_id);
   const { selected, open } = useChatRoute();
-  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [dialog, setDialog] = useState<"settings" | "starred" | null>(null);
   // A message to show once its chat is open; the nonce makes a second click on the same one jump again.
   const [focus, setFocus] = useState<(FocusRequest & { conversationId: string }) | null>(null);
   const openMessage = useCallback(
@@ -37,7 +38,7 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
   return (
     <AppContext.Provider value={services}>
       <div class={`messenger ${selected ? "has-chat" : "no-chat"}`}>
-        <AppHeader onSettings={() => setSettingsOpen(true)} onLogout={() => logout()} />
+        <AppHeader onStarred={() => setDialog("starred")} onSettings={() => setDialog("settings")} onLogout={() => logout()} />
         <ConnectionBanner />
         <div class="panes">
           <ConversationList selected={selected} />
@@ -49,7 +50,8 @@ export function Messenger({ session, onLogout }: { session: Session; onLogout():
             )}
           </main>
         </div>
-        {settingsOpen && <SettingsDialog onClose={() => setSettingsOpen(false)} onLogoutEverywhere={() => logout(true)} />}
+        {dialog === "settings" && <SettingsDialog onClose={() => setDialog(null)} onLogoutEverywhere={() => logout(true)} />}
+        {dialog === "starred" && <StarredDialog onClose={() => setDialog(null)} />}
       </div>
     </AppContext.Provider>
   );

@@ -1,12 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
-import { conversationTitle, useApp, useClientEvents, useUsers } from "../../context";
-import { errorText } from "../../errors";
-import { listTime } from "../../format";
-import { mediaPreview } from "../../media";
-import { Avatar } from "../Avatar";
-import { deletedText } from "../chat/MessageBubble";
-import { Dialog } from "../Dialog";
-import { StarFilledIcon } from "../icons";
+import { conversationTitle, useApp, useClientEvents, useUsers } from "../context";
+import { errorText } from "../errors";
+import { listTime } from "../format";
+import { mediaPreview } from "../media";
+import { Avatar } from "./Avatar";
+import { deletedText } from "./chat/MessageBubble";
+import { Dialog } from "./Dialog";
+import { StarFilledIcon } from "./icons";
 
 /**
  * Your starred messages across conversations, newest starred first. Clicking one opens its chat
