@@ -14,6 +14,7 @@ import {
   type HistoryQuery,
   type HistoryResponse,
   type MemberRole,
+  type Message,
   type Outgoing,
   type Receipt,
 } from "../../protocol";
@@ -161,6 +162,11 @@ export class ConversationObject extends DurableObject<Env> {
 
   history(conversationId: string, userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {
     return this.conversation(conversationId).history(userId, query);
+  }
+
+  /** Messages by id, hot or archived, as the member sees them now; null for an id that names none they can see. */
+  messagesAt(conversationId: string, userId: string, serverMsgIds: string[]): Promise<Result<(Message | null)[]>> {
+    return this.conversation(conversationId).messagesAt(userId, serverMsgIds);
   }
 
   typing(conversationId: string, userId: string, status: "typing" | "stopped"): Result<void> {

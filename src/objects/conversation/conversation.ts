@@ -23,6 +23,7 @@ import { ARCHIVE_DELAY_MS, HistoryArchive } from "./archive";
 import { CursorMoves, type CursorMove, type CursorMoved } from "./cursors";
 import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import { LiveSockets, type LiveAttachment } from "./live";
+import { messagesAt } from "./lookup";
 import { LiveFramePort, liveSession } from "./liveFrames";
 import * as membership from "./membership";
 import type { DeliveryPost } from "./post";
@@ -282,6 +283,14 @@ export class Conversation implements Appended {
     // Newest first here: a cut keeps the newest, and the next page (before the oldest kept) goes on.
     const page = withinPageBytes(rows.slice(0, limit));
     return ok({ messages: view(page.reverse()), has_more: rows.length > page.length });
+  }
+
+  /** Messages by id as the member sees them now (lookup.ts): for their marks and starred list. */
+  async messagesAt(userId: string, serverMsgIds: string[]): Promise<Result<(Message | null)[]>> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    if (serverMsgIds.length > Limits.starredPageMax) return refuse(ErrorCode.badRequest, `at most ${Limits.starredPageMax} messages at once`);
+    return ok(await messagesAt(this.store, this.archive, this.withheld, userId, serverMsgIds));
   }
 
   /**
