@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { Env } from "../env";
-import { conversationIdPattern } from "../lib/ids";
+import { conversationIdPattern, seqOfServerMsgId } from "../lib/ids";
 import { conversationHome, userHome } from "../objects/homes";
 import type { MarkedMessage, StarredMark } from "../objects/user/marks";
 import { ApiError, unwrap } from "../middleware/errors";
@@ -58,8 +58,10 @@ export const messageMarkRoutes = new Hono<AppEnv>()
   .delete("/:conversation_id/messages/:server_msg_id/star", async (c) => {
     // Only ever the caller's own star: no need to ask the conversation (and one they left can still be unstarred).
     const conversationId = c.req.param("conversation_id");
+    const serverMsgId = c.req.param("server_msg_id");
     if (!conversationIdPattern.test(conversationId)) throw new ApiError(ErrorCode.conversationNotFound, "no such conversation");
-    await userHome(c.env, c.var.userId).unstarMessage(c.var.userId, conversationId, c.req.param("server_msg_id"));
+    if (seqOfServerMsgId(serverMsgId) === null) throw new ApiError(ErrorCode.messageNotFound, "no such message in this conversation");
+    await userHome(c.env, c.var.userId).unstarMessage(c.var.userId, conversationId, serverMsgId);
     return c.body(null, 204);
   })
   .post("/:conversation_id/messages/:server_msg_id/hide", async (c) => {

@@ -218,8 +218,10 @@ describe("message marks", () => {
     for (const who of [ana, cy, dan]) expect((await marksAfter(who, 0)).marks, who.user.username).toEqual([]);
     expect((await star(cy, group, after)).status).toBe(204);
     expect((await marksAfter(cy, 0)).marks.map((m: MessageMark) => m.server_msg_id)).toEqual([after]);
-    // Unstarring what one never starred changes nothing, whoever asks.
+    // Unstarring what one never starred changes nothing, whoever asks; an id that is none is refused.
     expect((await unstar(dan, group, after)).status).toBe(204);
+    await refused(unstar(ana, group, "garbage"), 404, "message_not_found", "unstar: garbage");
+    await refused(unstar(ana, "not-an-id", after), 404, "conversation_not_found", "unstar: not a conversation id");
     expect((await marksAfter(cy, 0)).marks).toHaveLength(1);
     expect((await marksAfter(dan, 0)).marks).toEqual([]);
   });
