@@ -427,6 +427,17 @@ export const userMigrations: Migration[] = [
   },
   {
     id: 17,
+    name: "pushes of deleted messages",
+    sql: `
+      -- A message deleted for everyone must not be pushed once the delete is known: a window's pending
+      -- messages are those counted after \`sent_seq\` (the last one pushed), and an outbox row names the
+      -- newest message it tells of (\`last_seq\`).
+      ALTER TABLE push_windows ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE push_outbox ADD COLUMN last_seq INTEGER;
+    `,
+  },
+  {
+    id: 18,
     name: "message marks: starred and hidden (delete for me)",
     sql: `
       -- A user's own marks on messages (marks.ts): starred, and hidden by "delete for me". Every change
