@@ -159,6 +159,28 @@ describe("message marks", () => {
     expect((await starred(ana)).starred.map((s) => s.message.content)).toEqual(["direct two", "direct one"]);
   });
 
+  it("lists a starred message as it is now: edited, reacted to, deleted for everyone; an action itself cannot be marked", async () => {
+    const [ana, bo] = (await quickUsers(2, "mkn")) as [Account, Account];
+    const chat = await directConversation(ana, bo);
+    const [typo, gone] = [await send(bo, chat, "helo"), await send(bo, chat, "oops")];
+    for (const m of [typo, gone]) expect((await star(ana, chat, m)).status).toBe(204);
+    const act = (who: Account, m: string, action: "edit" | "reaction" | "delete", content?: string) =>
+      rest(who.token).call("messageAction", { conversation_id: chat, server_msg_id: m, body: { action, client_msg_id: crypto.randomUUID(), ...(content === undefined ? {} : { content }) } });
+    const edit = await act(bo, typo, "edit", "hello");
+    await act(ana, typo, "reaction", "👍");
+    await act(bo, gone, "delete");
+
+    const list = (await starred(ana)).starred.map((s) => s.message);
+    expect(list.map((m) => m.server_msg_id)).toEqual([gone, typo]);
+    expect(list[0]).toMatchObject({ deleted: true, content: "" });
+    expect(list[1]).toMatchObject({ content: "hello", edited_at: expect.any(Number), reactions: [{ user_id: ana.user.user_id, emoji: "👍" }] });
+    // The edit is a row of the sequence, not a message: there is nothing to star or hide in it.
+    for (const mark of [star, hide]) expect(await mark(ana, chat, edit.server_msg_id)).toMatchObject({ status: 404, body: { error: { code: "message_not_found" } } });
+    // A message deleted for everyone can still be hidden (which takes its star).
+    expect((await hide(ana, chat, gone)).status).toBe(204);
+    expect((await starred(ana)).starred.map((s) => s.message.server_msg_id)).toEqual([typo]);
+  });
+
   it("marks and lists messages that moved to the archive (R2) like hot ones", async () => {
     const [ana, bo] = (await quickUsers(2, "mka")) as [Account, Account];
     const chat = await directConversation(ana, bo);
