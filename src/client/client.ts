@@ -183,6 +183,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.connection.start();
       this.presence.start();
       this.session.start();
+      this.marks.start();
     })();
     return this.started;
   }
@@ -359,6 +360,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   isStarred(conversationId: string, serverMsgId: string): boolean {
     return this.marks.isStarred(conversationId, serverMsgId);
+  }
+
+  /** Star and delete-for-me changes the server has not taken yet (they are retried until it does). */
+  marksWaiting(): number {
+    return this.marks.waiting;
   }
 
   /** Fetches your starred messages across conversations, newest starred first; kept current afterwards (`starred` events). */
