@@ -73,6 +73,21 @@ export async function grantedConversations(env: Env, mediaId: string): Promise<{
   });
 }
 
+/**
+ * A message carrying the media was deleted for everyone in `conversationId`: its members lose
+ * access, and once no conversation holds a message with it (forwards are grants of their own), the
+ * bytes, the thumbnail and the record go. Every step is idempotent, so a retry after a failure
+ * finishes what the first attempt began.
+ */
+export async function eraseMedia(env: Env, mediaId: string, conversationId: string): Promise<{ bytesDeleted: boolean }> {
+  await env.MEDIA.delete(`${grantPrefix(mediaId)}${conversationId}`);
+  if ((await grantedConversations(env, mediaId)).length > 0) return { bytesDeleted: false };
+  const { mediaStore } = await import("./storage");
+  await (await mediaStore(env)).delete(mediaId);
+  await env.MEDIA.delete([thumbnailKey(mediaId), recordKey(mediaId)]);
+  return { bytesDeleted: true };
+}
+
 /** What a message carries about its media. */
 export function toMediaRef(record: MediaRecord): MediaRef {
   return {

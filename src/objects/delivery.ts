@@ -1,3 +1,6 @@
+import { isAction, type ActionType, type Message } from "../protocol";
+import { newMessageFrame } from "./sockets";
+
 /**
  * What a conversation object hands the user objects when it fans messages out. `frame` is the
  * `new_message` frame already encoded: JSON is built once per message, not once per member or device.
@@ -17,6 +20,30 @@ export interface DeliveredMessage {
    */
   withheld_from?: string;
   withheld_frame?: string;
+  /**
+   * An action (edit, reaction, delete): not counted unread; its target's author may be pushed (a
+   * reaction), a pending push of its target dropped (a delete), the inbox preview updated.
+   */
+  action?: { kind: ActionType; target_seq: number; target_sender: string; content: string };
+  /** Users the message mentions: pushed to even when they would otherwise not be. */
+  mentioned?: string[];
+}
+
+/** A row of the sequence as fan-out and catch-up hand it to user objects: its frame encoded once. */
+export function deliveredOf(m: Message, originDevice?: string): DeliveredMessage {
+  const delivered: DeliveredMessage = {
+    seq: m.seq,
+    sender_id: m.sender_id,
+    timestamp: m.timestamp,
+    frame: newMessageFrame(m),
+    origin_device: originDevice,
+    system: m.content_type === "system" ? m.content : undefined,
+  };
+  if (m.target && isAction(m)) {
+    delivered.action = { kind: m.content_type as ActionType, target_seq: m.target.seq, target_sender: m.target.sender_id, content: m.content };
+  }
+  if (m.mentions && m.mentions.length > 0) delivered.mentioned = [...new Set(m.mentions.map((x) => x.user_id))];
+  return delivered;
 }
 
 /** A member a batch is for, and the part of the conversation they may see: seqs in (after, upTo]. */

@@ -25,7 +25,8 @@ const outgoingFields = {
   /** Quotes another message of the same conversation (its server_msg_id). */
   reply_to: ServerMsgId.optional(),
   /** Members named in the text (groups): user ids with the offsets of their names in `content`. */
-  mentions: z.array(Mention).max(Limits.mentionsMax).optional(),
+  // The model's fields, unnamed: a named model must read the same as input and as output (frameSchema.ts).
+  mentions: z.array(z.object(Mention.shape)).max(Limits.mentionsMax).optional(),
 };
 export const OutgoingMessage = z.object(outgoingFields);
 export type OutgoingMessage = z.infer<typeof OutgoingMessage>;

@@ -5,7 +5,7 @@ import type { Logger } from "../lib/log";
 import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { Endpoints, ErrorCode, Limits } from "../protocol";
+import { actionOutgoing, checkOutgoing, Endpoints, ErrorCode, forwardOutgoing, Limits } from "../protocol";
 import type { Env } from "../env";
 import { ok, refuse, type Result } from "../lib/result";
 import { historyRateLimited, sendRateLimited } from "../lib/sendRate";
@@ -178,4 +178,35 @@ export const conversationRoutes = new Hono<AppEnv>()
     const [outcome] = unwrap(await conversationHome(c.env, id).sendMessages(id, c.var.userId, [c.req.valid("json")]));
     if (!outcome!.ok) throw ApiError.from(outcome!.error);
     return c.json(outcome!.ack, 201);
+  })
+  .post("/:conversation_id/messages/:server_msg_id/actions", validate("json", Endpoints.messageAction.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
+    const action = actionOutgoing(c.req.valid("json"), c.req.param("server_msg_id"));
+    const refused = checkOutgoing(action);
+    if (refused) throw ApiError.from(refused);
+    if ((await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, 1, id)) === 0) {
+      throw ApiError.from(sendRateLimited);
+    }
+    const [outcome] = unwrap(await conversationHome(c.env, id).sendMessages(id, c.var.userId, [action]));
+    if (!outcome!.ok) throw ApiError.from(outcome!.error);
+    return c.json(outcome!.ack, 201);
+  })
+  .post("/:conversation_id/messages/:server_msg_id/forward", validate("json", Endpoints.forward.body), async (c) => {
+    const from = { conversation_id: conversationParam(c.req.param("conversation_id")), server_msg_id: c.req.param("server_msg_id") };
+    const { conversation_ids, client_msg_id } = c.req.valid("json");
+    // The original is checked first, so a forward of something the sender cannot read is refused as a whole.
+    unwrap(await conversationHome(c.env, from.conversation_id).forwardable(from.conversation_id, c.var.userId, from.server_msg_id));
+    const targets = [...new Set(conversation_ids)];
+    const admitted = await userHome(c.env, c.var.userId).admitSendsUpTo(c.var.userId, targets.length);
+    const results = await Promise.all(
+      targets.map(async (conversation_id, i) => {
+        if (i >= admitted) return { conversation_id, error: sendRateLimited };
+        if (!conversationIdPattern.test(conversation_id)) return { conversation_id, error: { code: ErrorCode.conversationNotFound, message: "no such conversation" } };
+        const sent = await conversationHome(c.env, conversation_id).sendMessages(conversation_id, c.var.userId, [forwardOutgoing(client_msg_id, from)]);
+        if (!sent.ok) return { conversation_id, error: sent.error };
+        const outcome = sent.value[0]!;
+        return outcome.ok ? { conversation_id, ack: outcome.ack } : { conversation_id, error: outcome.error };
+      }),
+    );
+    return c.json({ results });
   });

@@ -118,6 +118,21 @@ describe("the socket protocol's JSON Schema", () => {
     const two = bobDevice.frames().find((f) => f.type === "new_message" && f.content === "two") as Extract<ServerFrame, { type: "new_message" }>;
     bobDevice.send({ type: "message_status", conversation_id: conv, server_msg_id: two.server_msg_id, status: "read" });
     await aliceDevice.until(aliceDevice.has("message_status", (f) => f.status === "read"), "the read receipt");
+    // Replies, mentions, actions and forwards: rows of the sequence with their relations.
+    bobDevice.send({
+      type: "send_message",
+      conversation_id: conv,
+      content: "@alice yes",
+      content_type: "text",
+      client_msg_id: "r1",
+      reply_to: two.server_msg_id,
+      mentions: [{ user_id: alice.user.user_id, offset: 0, length: 6 }],
+    });
+    bobDevice.send({ type: "message_action", conversation_id: conv, client_msg_id: "x1", action: "reaction", server_msg_id: two.server_msg_id, content: "👍" });
+    bobDevice.send({ type: "forward_message", conversation_id: conv, client_msg_id: "f1", from: { conversation_id: conv, server_msg_id: two.server_msg_id } });
+    await aliceDevice.until(aliceDevice.has("new_message", (f) => f.forwarded === 1), "the forward");
+    aliceDevice.send({ type: "message_action", conversation_id: conv, client_msg_id: "e1", action: "edit", server_msg_id: two.server_msg_id, content: "two!" });
+    await bobDevice.until(bobDevice.has("new_message", (f) => f.content_type === "edit"), "the edit");
     bobDevice.send({ type: "typing", conversation_id: conv, status: "typing" });
     await aliceDevice.until(aliceDevice.has("typing"), "typing");
     bobDevice.send({ type: "sync", conversation_id: conv, after_seq: 0, limit: 10 });
@@ -134,6 +149,9 @@ describe("the socket protocol's JSON Schema", () => {
     await aliceLive.until(aliceLive.has("new_message", (f) => f.content === "live"), "the live message");
     const live = aliceLive.frames().find((f) => f.type === "new_message" && f.content === "live") as Extract<ServerFrame, { type: "new_message" }>;
     aliceLive.send({ type: "message_status", conversation_id: conv, server_msg_id: live.server_msg_id, status: "delivered" });
+    aliceLive.send({ type: "message_action", conversation_id: conv, client_msg_id: "lx1", action: "reaction", server_msg_id: live.server_msg_id, content: "🎉" });
+    aliceLive.send({ type: "forward_message", conversation_id: conv, client_msg_id: "lf1", from: { conversation_id: conv, server_msg_id: live.server_msg_id } });
+    await bobLive.until(bobLive.has("new_message", (f) => f.content_type === "reaction"), "the live reaction");
     aliceLive.send({ type: "typing", conversation_id: conv, status: "typing" });
     await bobLive.until(bobLive.has("typing"), "typing on the live socket");
     aliceLive.send({ type: "sync", conversation_id: conv, after_seq: 0, limit: 5 });
@@ -162,7 +180,7 @@ describe("the socket protocol's JSON Schema", () => {
         for (const f of [message].flat()) seen[socket.kind].server.add(f.type);
       }
     }
-    const clientTypes = ["send_message", "message_status", "sync", "heartbeat", "typing", "presence_subscribe"];
+    const clientTypes = ["send_message", "message_action", "forward_message", "message_status", "sync", "heartbeat", "typing", "presence_subscribe"];
     expect([...seen.device.client].sort()).toEqual([...clientTypes].sort());
     expect([...seen.live.client].sort()).toEqual([...clientTypes].sort());
     // Every server frame type on the device socket; on the live socket, all but what only the device

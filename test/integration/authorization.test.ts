@@ -97,6 +97,22 @@ const restCases: Record<EndpointName, RestCase> = {
     request: (w) => ({ path: `/conversations/${w.group}/messages`, body: text("intruder", `intrude-${crypto.randomUUID()}`) }),
     refused: { stranger: notAMember, removed: notAMember },
   },
+  messageAction: {
+    request: (w) => ({
+      path: `/conversations/${w.group}/messages/${w.adminMessage.server_msg_id}/actions`,
+      body: { action: "edit", content: "not yours", client_msg_id: `act-${crypto.randomUUID()}` },
+    }),
+    // Only its sender edits a message.
+    refused: { stranger: notAMember, removed: notAMember, nonAdmin: { status: 403, code: "not_editable" } },
+  },
+  forward: {
+    request: (w) => ({
+      path: `/conversations/${w.group}/messages/${w.adminMessage.server_msg_id}/forward`,
+      body: { conversation_ids: [w.group], client_msg_id: `fwd-${crypto.randomUUID()}` },
+    }),
+    // The original must be one the forwarder can read; any member may forward it.
+    refused: { stranger: notAMember, removed: notAMember },
+  },
   receipts: {
     request: (w) => ({ path: `/conversations/${w.group}/messages/${w.adminMessage.server_msg_id}/receipts` }),
     // Only the sender and admins may see receipts.
@@ -144,6 +160,14 @@ const restCases: Record<EndpointName, RestCase> = {
 type FrameCase = { frame: (w: World, id: string) => unknown; refusedWith: string | null };
 const frameCases: Record<ClientFrameType, FrameCase> = {
   send_message: { frame: (w, id) => ({ type: "send_message", conversation_id: w.group, ...text("intruder", id) }), refusedWith: "not_a_member" },
+  message_action: {
+    frame: (w, id) => ({ type: "message_action", conversation_id: w.group, client_msg_id: id, action: "reaction", server_msg_id: w.adminMessage.server_msg_id, content: "👍" }),
+    refusedWith: "not_a_member",
+  },
+  forward_message: {
+    frame: (w, id) => ({ type: "forward_message", conversation_id: w.group, client_msg_id: id, from: { conversation_id: w.group, server_msg_id: w.adminMessage.server_msg_id } }),
+    refusedWith: "not_a_member",
+  },
   message_status: {
     frame: (w) => ({ type: "message_status", conversation_id: w.group, server_msg_id: w.adminMessage.server_msg_id, status: "read" }),
     refusedWith: "not_a_member",

@@ -108,6 +108,26 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("GET", `${path}/messages`, { token: dan.token })).body.error.code).toBe("not_a_member");
     expect((await api.fetch("GET", `${path}/messages/${messageId}/receipts`, { token: ana.token })).status).toBe(200);
     expect((await api.fetch("GET", `${path}/messages/${messageId}/receipts`, { token: cy.token })).body.error.code).toBe("forbidden");
+
+    // Message actions and forwards: answers and refusals as the document says.
+    const actions = `${path}/messages/${messageId}/actions`;
+    expect((await api.fetch("POST", actions, { token: cy.token, body: { action: "reaction", content: "👍", client_msg_id: "x-1" } })).status).toBe(201);
+    expect((await api.fetch("POST", actions, { token: cy.token, body: { action: "reaction", content: "yes", client_msg_id: "x-2" } })).body.error.code).toBe("invalid_reaction");
+    expect((await api.fetch("POST", actions, { token: cy.token, body: { action: "edit", content: "mine", client_msg_id: "x-3" } })).body.error.code).toBe("not_editable");
+    expect((await api.fetch("POST", actions, { token: ana.token, body: { action: "edit", content: "hello!", client_msg_id: "x-4" } })).status).toBe(201);
+    const missingMessage = `${path}/messages/m_zzzz_nothing/actions`;
+    expect((await api.fetch("POST", missingMessage, { token: ana.token, body: { action: "delete", client_msg_id: "x-5" } })).body.error.code).toBe("message_not_found");
+    const forward = await api.fetch("POST", `${path}/messages/${messageId}/forward`, {
+      token: ana.token,
+      body: { conversation_ids: [direct, "g_nothing_here"], client_msg_id: "fw-1" },
+    });
+    expect(forward.status).toBe(200);
+    expect(forward.body.results.map((r: { ack?: unknown; error?: { code: string } }) => r.error?.code ?? "ok")).toEqual(["ok", "conversation_not_found"]);
+    expect((await api.fetch("POST", `${path}/messages/${messageId}/forward`, { token: dan.token, body: { conversation_ids: [direct], client_msg_id: "fw-2" } })).body.error.code).toBe(
+      "not_a_member",
+    );
+    expect((await api.fetch("POST", actions, { token: ana.token, body: { action: "delete", client_msg_id: "x-6" } })).status).toBe(201);
+    expect((await api.fetch("POST", actions, { token: cy.token, body: { action: "reaction", content: "👍", client_msg_id: "x-7" } })).body.error.code).toBe("message_deleted");
   });
 
   it("invitations and invite links", async () => {

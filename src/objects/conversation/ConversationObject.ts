@@ -14,6 +14,7 @@ import {
   type HistoryQuery,
   type HistoryResponse,
   type MemberRole,
+  type Message,
   type Outgoing,
   type Receipt,
 } from "../../protocol";
@@ -30,7 +31,7 @@ import { conversationMigrations } from "./migrations";
 import { DeliveryPost } from "./post";
 import { SenderNotices } from "./receipts";
 import { r2SegmentStore } from "./segments";
-import type { SendOutcome } from "./sending";
+import type { ForwardedContent, SendOutcome } from "./sending";
 
 export type { SendOutcome } from "./sending";
 
@@ -76,7 +77,13 @@ export class ConversationObject extends DurableObject<Env> {
         fanout: task("fanout", (c, now) => c.settleFanout(now)),
         typing: task("typing", (c, now) => c.expireTyping(now)),
         archive: task("archive", (c, now) => c.archiveHistory(now)),
+        erase: task("erase", (c, now) => c.erase(now)),
       },
+      // A forward's original: read here when this object holds its conversation, else from its home.
+      forwardLookup: (senderId, from) =>
+        env.CONVERSATIONS.idFromName(conversationHomeName(env, from.conversation_id)).equals(ctx.id)
+          ? this.conversation(from.conversation_id).forwardable(senderId, from.server_msg_id)
+          : conversationHome(env, from.conversation_id).forwardable(from.conversation_id, senderId, from.server_msg_id),
       post: new DeliveryPost(env),
     };
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
@@ -170,6 +177,16 @@ export class ConversationObject extends DurableObject<Env> {
   /** The user logged out: close their live sockets (those of one token, or all of them). */
   closeSessions(conversationId: string, userId: string, tokenId: string | null): void {
     this.conversation(conversationId).closeSessions(userId, tokenId);
+  }
+
+  /** A forward's original as `userId` may read it (conversation.ts), for the conversation it is forwarded to. */
+  forwardable(conversationId: string, userId: string, serverMsgId: string): Promise<Result<ForwardedContent>> {
+    return this.conversation(conversationId).forwardable(userId, serverMsgId);
+  }
+
+  /** Messages by id as `userId` sees them now (null where they cannot): stars and the starred list. */
+  messagesAt(conversationId: string, userId: string, serverMsgIds: string[]): Promise<Result<(Message | null)[]>> {
+    return this.conversation(conversationId).messagesAt(userId, serverMsgIds);
   }
 
   /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */

@@ -1,6 +1,7 @@
 import { seqOfServerMsgId } from "../../lib/ids";
 import { log } from "../../lib/log";
-import type { Message } from "../../protocol";
+import { countsAsMessage, type Message } from "../../protocol";
+import type { MessageStates } from "./state";
 import { decodeSegment, encodeSegment, SegmentCache, segmentKey, type SegmentStore } from "./segments";
 import type { ConversationStore } from "./store";
 
@@ -47,6 +48,8 @@ export class HistoryArchive {
     private readonly store: ConversationStore,
     private readonly segments: SegmentStore,
     readonly hotWindow: number,
+    /** Actions' effects: folded into each message as it is archived. */
+    private readonly states: MessageStates,
   ) {
     this.archivedUpTo = store.archivedSeq;
   }
@@ -82,13 +85,16 @@ export class HistoryArchive {
     try {
       while (this.archivedUpTo < target) {
         const from = this.archivedUpTo;
-        const candidates = this.store.messagesAfter(from, Math.min(target - from, 1_000));
+        // Segments hold each message as it is now; an action arriving during the put is folded
+        // again over the segment when read (state.ts: folding is idempotent).
+        const foldedThrough = this.store.lastSeq;
+        const candidates = this.states.apply(this.store.messagesAfter(from, Math.min(target - from, 1_000)));
         if (candidates[0]?.seq !== from + 1) throw new Error(`hot history does not start at ${from + 1}`);
         const { body, messages } = encodeSegment(this.store.conversationId, candidates);
         const key = segmentKey(this.store.conversationId, from + 1);
         // The hot rows stay until this resolves: a failed or torn write loses nothing.
         await this.segments.put(key, body);
-        this.commit(key, messages, body.length, now);
+        this.commit(key, messages, body.length, now, foldedThrough);
       }
       this.failures = 0;
       this.retryAt = 0;
@@ -106,12 +112,17 @@ export class HistoryArchive {
   }
 
   /** Index row, per-sender facts and idempotency keys in; hot rows out: one transaction. */
-  private commit(key: string, messages: Message[], bytes: number, now: number) {
+  private commit(key: string, messages: Message[], bytes: number, now: number, foldedThrough: number) {
     const first = messages[0]!.seq;
     const last = messages[messages.length - 1]!.seq;
     const senders = new Map<string, { count: number; last_seq: number | null; last_id: string | null }>();
     for (const m of messages) {
       const s = senders.get(m.sender_id) ?? { count: 0, last_seq: null, last_id: null };
+      // Actions are rows of the sequence but not messages: nobody has them unread, no receipt names them.
+      if (!countsAsMessage(m)) {
+        senders.set(m.sender_id, s);
+        continue;
+      }
       s.count += 1;
       if (m.content_type !== "system") {
         s.last_seq = m.seq;
@@ -150,7 +161,17 @@ export class HistoryArchive {
         first,
         last,
       );
+      // Rows that copy another message's text (edits, replies' quotes), for a later delete for everyone to find.
+      this.sql.exec(
+        `INSERT OR IGNORE INTO archived_refs (conversation_id, target_seq, seq)
+         SELECT conversation_id, target_seq, seq FROM messages
+         WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND target_seq IS NOT NULL AND content_type NOT IN ('reaction', 'delete')`,
+        id,
+        first,
+        last,
+      );
       this.sql.exec("DELETE FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ?", id, first, last);
+      this.states.forgetArchived(first, last, foldedThrough);
       // The cursor log (when each member first reached each seq, for message info) would otherwise
       // grow with every acknowledgement forever: a busy 500-member group fills its object's 10 GB in
       // days. Older than the segments already archived, message info says "by" the next advance kept.
@@ -180,6 +201,45 @@ export class HistoryArchive {
       if (text === null) throw new Error(`archive segment ${segment.key} is missing`);
       return decodeSegment(text, segment.first_seq, segment.last_seq);
     });
+  }
+
+  /** An archived message by seq, as its segment holds it (null past the archive). */
+  async messageAt(seq: number): Promise<Message | null> {
+    if (seq < 1 || seq > this.archivedUpTo) return null;
+    return (await this.load(this.segmentFor(seq))).find((m) => m.seq === seq) ?? null;
+  }
+
+  /**
+   * Rewrites the segments holding any of `seqs`, each message of them through `edit` (a delete for
+   * everyone erasing archived copies: erasure.ts). The same key is overwritten, so the index and
+   * every reader stay as they were; the cached copy is dropped before the write lands.
+   */
+  async rewrite(seqs: Iterable<number>, edit: (m: Message) => Message): Promise<number> {
+    const segments = new Map<string, SegmentRow>();
+    for (const seq of seqs) {
+      if (seq > this.archivedUpTo) continue;
+      const segment = this.segmentFor(seq);
+      segments.set(segment.key, segment);
+    }
+    for (const segment of segments.values()) {
+      const text = await this.segments.get(segment.key);
+      if (text === null) throw new Error(`archive segment ${segment.key} is missing`);
+      const messages = decodeSegment(text, segment.first_seq, segment.last_seq).map(edit);
+      const { body } = encodeSegment(this.store.conversationId, messages);
+      this.cache.forget(segment.key);
+      await this.segments.put(segment.key, body);
+      this.cache.forget(segment.key);
+      this.sql.exec("UPDATE archive_segments SET bytes = ? WHERE conversation_id = ? AND first_seq = ?", body.length, this.store.id, segment.first_seq);
+    }
+    return segments.size;
+  }
+
+  /** Archived rows that copy message `seq`'s text (its edits, replies quoting it). */
+  archivedRefs(seq: number): number[] {
+    return this.sql
+      .exec<{ seq: number }>("SELECT seq FROM archived_refs WHERE conversation_id = ? AND target_seq = ?", this.store.id, seq)
+      .toArray()
+      .map((r) => r.seq);
   }
 
   /** Segments fetched from R2 so far by this instance (cache misses). */
@@ -278,7 +338,7 @@ export class HistoryArchive {
       .one().n ?? 0;
     const edge = this.segmentFor(floor + 1);
     if (edge.first_seq <= floor) {
-      n += (await this.range(floor, edge.last_seq)).filter((x) => x.sender_id !== userId).length;
+      n += (await this.range(floor, edge.last_seq)).filter((x) => x.sender_id !== userId && countsAsMessage(x)).length;
     }
     return n;
   }
@@ -315,7 +375,7 @@ export class HistoryArchive {
     }
     for (const e of edges.values()) {
       for (const m of await this.range(Math.max(from, e.first_seq - 1), Math.min(archivedTo, e.last_seq))) {
-        if (m.sender_id !== excludeUserId && m.content_type !== "system") note(m);
+        if (m.sender_id !== excludeUserId && m.content_type !== "system" && countsAsMessage(m)) note(m);
       }
     }
     return [...latest.values()];

@@ -5,6 +5,7 @@ import {
   CloseCode,
   ErrorCode,
   Limits,
+  countsAsMessage,
   type Conversation as ConversationInfo,
   type DeliveryStatus,
   type HistoryQuery,
@@ -28,7 +29,10 @@ import * as membership from "./membership";
 import type { DeliveryPost } from "./post";
 import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
-import { SendPath, type Appended, type SendOutcome } from "./sending";
+import { archivedReferences, visibleMessage } from "./actions";
+import { Erasure } from "./erasure";
+import { SendPath, type Appended, type ForwardedContent, type ForwardLookup, type SendOutcome } from "./sending";
+import { MessageStates } from "./state";
 import { ConversationStore } from "./store";
 import { TypingTracker } from "./typing";
 import { WithheldRanges } from "./withheld";
@@ -42,7 +46,9 @@ export interface ConversationHost extends ObjectContext {
   readonly hotWindow: number;
   readonly fanoutConcurrency: number;
   /** The alarm tasks each conversation books under its id (the object has one alarm: alarms.ts). */
-  readonly tasks: { readonly fanout: TaskKind; readonly typing: TaskKind; readonly archive: TaskKind };
+  readonly tasks: { readonly fanout: TaskKind; readonly typing: TaskKind; readonly archive: TaskKind; readonly erase: TaskKind };
+  /** A forward's original, from whichever conversation holds it (this object's, or another's by RPC). */
+  readonly forwardLookup: ForwardLookup;
   /** Fan-out rounds on their way to user objects; rounds to the same object go as one call. */
   readonly post: DeliveryPost;
 }
@@ -63,6 +69,10 @@ export class Conversation implements Appended {
   /** Blocks in a direct chat (withheld.ts). */
   private readonly withheld: WithheldRanges;
   private readonly sending: SendPath;
+  /** What actions did to messages (state.ts), folded into every message read. */
+  private readonly states: MessageStates;
+  /** Deletes for everyone: their copies in R2 (erasure.ts). */
+  readonly erasure: Erasure;
   private readonly cursors: CursorMoves;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
   private lastAppendAt = 0;
@@ -76,11 +86,18 @@ export class Conversation implements Appended {
     schemaReady = true,
   ) {
     this.store = new ConversationStore(host.storage, id, schemaReady);
-    this.archive = new HistoryArchive(host.storage, this.store, host.segments, host.hotWindow);
+    this.states = new MessageStates(host.storage.sql, id);
+    this.archive = new HistoryArchive(host.storage, this.store, host.segments, host.hotWindow, this.states);
+    this.erasure = new Erasure(host.env, host.storage.sql, this.store, this.archive);
     this.live = new LiveSockets(host.ctx, id);
     this.withheld = new WithheldRanges(host.storage, id);
     this.fanout = new Fanout(host, this.store, this.live, this.withheld);
-    this.sending = new SendPath(host.env, this.store, this.fanout, this);
+    this.sending = new SendPath(
+      host.env,
+      this.store,
+      { fanout: this.fanout, archive: this.archive, states: this.states, erasure: this.erasure, forwardLookup: host.forwardLookup },
+      this,
+    );
     this.cursors = new CursorMoves(host, this.store, this.archive, this.withheld);
     this.typingTracker = new TypingTracker(host, this.store, this.live, this.withheld);
     this.liveFramePort = new LiveFramePort(this, host.env);
@@ -264,14 +281,72 @@ export class Conversation implements Appended {
     this.host.waitUntil(this.fanout.publish());
   }
 
+  /** A delete for everyone left archived copies or media to erase: now, and from the alarm until done. */
+  erasing(): void {
+    this.host.tasks.erase.book(Date.now(), this.id);
+  }
+
+  /** Erases what deletes for everyone left outside the hot rows (erasure.ts); returns when to retry. */
+  erase(now: number): Promise<number | null> {
+    return this.erasure.run(now);
+  }
+
+  /**
+   * The original of a forward, as `userId` may read it now: a message (not a system message or an
+   * action) they can see, not deleted. What the forward copies: content, kind, media and the hop count.
+   */
+  async forwardable(userId: string, serverMsgId: string): Promise<Result<ForwardedContent>> {
+    const [found] = await this.lookup(userId, [serverMsgId]);
+    if (found === undefined) return this.checkMember(userId) ?? refuse(ErrorCode.notAMember, "you are not a member of that conversation");
+    const message = found;
+    if (!message || message.content_type === "system" || !countsAsMessage(message)) {
+      return refuse(ErrorCode.messageNotFound, "no such message to forward in that conversation");
+    }
+    if (message.deleted) return refuse(ErrorCode.messageDeleted, "that message was deleted");
+    return ok({
+      content: message.content,
+      content_type: message.content_type,
+      media: message.media ?? null,
+      forwarded: (message.forwarded ?? 0) + 1,
+    });
+  }
+
+  /**
+   * Messages by id as `userId` sees them now (actions folded in), null for any they cannot see;
+   * refused if they are not a member. For stars and the starred list.
+   */
+  async messagesAt(userId: string, serverMsgIds: string[]): Promise<Result<(Message | null)[]>> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    return ok(await this.lookup(userId, serverMsgIds));
+  }
+
+  /** Reads the archived ones first (R2), then every one with no await between: one consistent view. */
+  private async lookup(userId: string, serverMsgIds: string[]): Promise<(Message | null)[]> {
+    if (this.checkMember(userId)) return [];
+    const archived = new Map<number, Message | null>();
+    for (const seq of archivedReferences(this.store, this.archive.archivedUpTo, serverMsgIds.map((id) => ({ target_id: id }) as Outgoing))) {
+      archived.set(seq, await this.archive.messageAt(seq));
+    }
+    if (this.checkMember(userId)) return [];
+    return serverMsgIds.map((id) => {
+      const m = visibleMessage(this.store, this.states, archived, userId, id);
+      return m && this.withheld.any ? this.withheld.view(m, userId) : m;
+    });
+  }
+
   /** A page of history, stitched from R2 segments and hot rows (archive.ts). */
   async history(userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
     const floor = this.store.member(userId)!.joined_seq;
     const limit = query.limit;
-    // What the reader may see of each message: a blocked sender's withheld ones are placeholders.
-    const view = (rows: Message[]) => (this.withheld.any ? rows.map((m) => this.withheld.view(m, userId)) : rows);
+    // Each message as it is now (its actions folded in), and what the reader may see of it: a
+    // blocked sender's withheld ones are placeholders.
+    const view = (rows: Message[]) => {
+      const now = this.states.apply(rows);
+      return this.withheld.any ? now.map((m) => this.withheld.view(m, userId)) : now;
+    };
     if (query.after !== undefined) {
       const rows = await this.archive.messagesAfter(Math.max(query.after, floor), limit + 1);
       const page = withinPageBytes(rows.slice(0, limit));

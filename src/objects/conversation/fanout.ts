@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import { log } from "../../lib/log";
 import { CloseCode } from "../../protocol";
 import type { ConversationHost } from "./conversation";
-import type { DeliveredMessage, DeliveryReceipt, Recipient } from "../delivery";
+import { deliveredOf, type DeliveredMessage, type DeliveryReceipt, type Recipient } from "../delivery";
 import { userHomeName, userHomeStub } from "../homes";
 import { CURSOR_WRITE_DELAY_MS } from "../writeBehind";
 import { FanoutLedger, type Target } from "./ledger";
@@ -166,20 +166,18 @@ export class Fanout {
     }
   }
 
+  /** A message was deleted for everyone: batches encoded before hold its text, and are encoded again. */
+  forgetEncoded(): void {
+    this.batches.clear();
+  }
+
   /** The messages after `from` (up to a batch), encoded once for every target at that point. */
   private batchAfter(from: number): DeliveredMessage[] {
     const cached = this.batches.get(from);
     if (cached && cached[cached.length - 1]!.seq >= Math.min(this.store.lastSeq, from + FANOUT_BATCH)) return cached;
     const blocks = this.withheld.any ? this.withheld : null;
     const messages = this.store.messagesAfter(from, FANOUT_BATCH).map((m): DeliveredMessage => {
-      const delivered: DeliveredMessage = {
-        seq: m.seq,
-        sender_id: m.sender_id,
-        timestamp: m.timestamp,
-        frame: newMessageFrame(m),
-        origin_device: this.origins.get(m.seq),
-        system: m.content_type === "system" ? m.content : undefined,
-      };
+      const delivered = deliveredOf(m, this.origins.get(m.seq));
       const blocker = blocks?.withheldFrom(m);
       if (blocker) {
         delivered.withheld_from = blocker;

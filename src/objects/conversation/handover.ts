@@ -13,13 +13,16 @@ type Rows = Record<string, SqlStorageValue>[];
 const CONVERSATION_TABLES = {
   conversations: ["conversation_id", "type", "name", "created_at", "updated_at", "last_seq", "fanout_seq", "archived_seq"],
   members: ["conversation_id", "user_id", "role", "joined_seq", "joined_at", "delivered_seq", "delivered_at", "read_seq", "read_at", "removed_seq"],
-  messages: ["conversation_id", "seq", "server_msg_id", "sender_id", "client_msg_id", "content", "content_type", "media", "timestamp"],
+  messages: ["conversation_id", "seq", "server_msg_id", "sender_id", "client_msg_id", "content", "content_type", "media", "timestamp", "target_seq", "extra"],
   cursor_advances: ["conversation_id", "user_id", "kind", "seq", "at"],
   archive_segments: ["conversation_id", "first_seq", "last_seq", "key", "message_count", "bytes", "archived_at"],
   archive_senders: ["conversation_id", "first_seq", "sender_id", "messages", "last_seq", "last_server_msg_id"],
   archived_keys: ["conversation_id", "sender_id", "client_msg_id", "seq", "server_msg_id", "timestamp"],
   invite_links: ["conversation_id", "token", "created_by", "created_at"],
   withheld: ["conversation_id", "user_id", "blocked_id", "from_seq", "to_seq"],
+  message_state: ["conversation_id", "seq", "state", "state_seq"],
+  archived_refs: ["conversation_id", "target_seq", "seq"],
+  erasures: ["conversation_id", "seq", "media_id"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

@@ -264,4 +264,44 @@ export const conversationMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 8,
+    name: "message actions",
+    sql: `
+      -- A reply, edit, reaction or delete names another message of the conversation: target_seq
+      -- (indexed, so a delete for everyone finds the copies of its text to scrub); \`extra\` holds the
+      -- JSON of reply_to, mentions, forwarded and an action's target.
+      ALTER TABLE messages ADD COLUMN target_seq INTEGER;
+      ALTER TABLE messages ADD COLUMN extra TEXT;
+      CREATE INDEX messages_by_target ON messages (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
+
+      -- What actions did to a message, folded: latest text, deletion, reactions (state.ts). Read
+      -- over every page of history; rows of archived messages fold into their segment when archived.
+      CREATE TABLE message_state (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        state_seq INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      ) WITHOUT ROWID;
+
+      -- For archived rows that copy another message's text (an edit, a reply's quote): which
+      -- message they copy, so a delete for everyone finds the segments to rewrite without reading all.
+      CREATE TABLE archived_refs (
+        conversation_id TEXT NOT NULL,
+        target_seq INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, target_seq, seq)
+      ) WITHOUT ROWID;
+
+      -- Deletions for everyone whose archived copies and media are still to be erased: written in
+      -- the delete's transaction, removed once R2 confirmed (erasure.ts; the alarm retries).
+      CREATE TABLE erasures (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        media_id TEXT,
+        PRIMARY KEY (conversation_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -3,8 +3,9 @@ import { Message } from "../../protocol";
 
 /**
  * Archive segments: immutable JSON objects in R2, each holding a contiguous run of a
- * conversation's messages exactly as clients see them. A segment is written once and never
- * rewritten; the conversation's SQL index (archive.ts) says which seqs each one holds.
+ * conversation's messages exactly as clients see them (actions folded in as of the archiving). A
+ * segment is written once, and rewritten under the same key only to erase a message deleted for
+ * everyone (erasure.ts); the conversation's SQL index (archive.ts) says which seqs each one holds.
  */
 
 /** At most this many messages per segment… */
@@ -96,6 +97,11 @@ export class SegmentCache {
   fetches = 0;
 
   constructor(private readonly capacity = CACHE_SEGMENTS) {}
+
+  /** Drops a segment about to be rewritten, so no later read is answered from the old copy. */
+  forget(key: string): void {
+    this.entries.delete(key);
+  }
 
   load(key: string, fetch: () => Promise<Message[]>): Promise<Message[]> {
     const hit = this.entries.get(key);

@@ -51,9 +51,24 @@ type MessageRow = {
   content_type: Message["content_type"];
   media: string | null;
   timestamp: number;
+  target_seq: number | null;
+  extra: string | null;
 };
 
-const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, content_type, media, timestamp";
+const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, content_type, media, timestamp, target_seq, extra";
+
+/** The parts of a row that say how it relates to other messages (stored as JSON in `extra`). */
+export type MessageExtra = Pick<Message, "reply_to" | "mentions" | "forwarded" | "target">;
+
+/** What the send path hands the store to write. */
+export interface NewRow extends MessageExtra {
+  content: string;
+  content_type: Message["content_type"];
+  media?: Message["media"] | null;
+}
+
+/** The SQL that leaves actions out of what counts as a message (unread counts, receipt notices). */
+export const COUNTED = "content_type NOT IN ('edit', 'reaction', 'delete')";
 
 /** How many of the newest messages stored here are kept in memory for fan-out to read back. */
 const RECENT_MESSAGES = 512;
@@ -294,11 +309,7 @@ export class ConversationStore {
    * unique index on sender and client_msg_id). Keys of archived messages are looked up only in a
    * conversation that has archived any (archive.ts keeps them for 30 days).
    */
-  appendOnce(
-    senderId: string,
-    m: { content: string; content_type: Message["content_type"]; client_msg_id: string; media?: Message["media"] | null },
-    now: number,
-  ): { seq: number; server_msg_id: string; timestamp: number; fresh: boolean } {
+  appendOnce(senderId: string, m: NewRow & { client_msg_id: string }, now: number): { seq: number; server_msg_id: string; timestamp: number; fresh: boolean } {
     if (this.archivedSeq > 0) {
       const archived = this.sql
         .exec<{ seq: number; server_msg_id: string; timestamp: number }>(
@@ -324,27 +335,21 @@ export class ConversationStore {
   }
 
   /** Assigns the next seq and stores a message the server writes itself (no client_msg_id). */
-  append(
-    senderId: string,
-    m: { content: string; content_type: Message["content_type"]; client_msg_id: null; media?: Message["media"] | null },
-    now: number,
-  ) {
+  append(senderId: string, m: NewRow & { client_msg_id: null }, now: number) {
     return this.insert(senderId, m, now, "")!;
   }
 
   /** The insert behind both; null when `onConflict` skipped it. */
-  private insert(
-    senderId: string,
-    m: { content: string; content_type: Message["content_type"]; client_msg_id: string | null; media?: Message["media"] | null },
-    now: number,
-    onConflict: string,
-  ): { seq: number; server_msg_id: string; timestamp: number } | null {
+  private insert(senderId: string, m: NewRow & { client_msg_id: string | null }, now: number, onConflict: string): { seq: number; server_msg_id: string; timestamp: number } | null {
     const meta = this.meta!;
     const seq = meta.last_seq + 1;
     const serverMsgId = newServerMsgId(seq);
     const media = m.media ? JSON.stringify(m.media) : null;
+    const extra = encodeExtra(m);
+    // An action's target, or the message a reply quotes: what a delete for everyone looks up.
+    const targetSeq = m.target?.seq ?? m.reply_to?.seq ?? null;
     const cursor = this.sql.exec(
-      `INSERT INTO messages (conversation_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ${onConflict}`,
+      `INSERT INTO messages (conversation_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${onConflict}`,
       this.id,
       seq,
       serverMsgId,
@@ -354,12 +359,27 @@ export class ConversationStore {
       m.content_type,
       media,
       now,
+      targetSeq,
+      extra,
     );
     // A repeated (sender, client_msg_id) is skipped by ON CONFLICT: nothing written.
     if (onConflict && cursor.rowsWritten === 0) return null;
     meta.last_seq = seq;
     meta.updated_at = now;
-    this.remember(this.toMessage({ seq, server_msg_id: serverMsgId, sender_id: senderId, client_msg_id: m.client_msg_id, content: m.content, content_type: m.content_type, media, timestamp: now }));
+    this.remember(
+      this.toMessage({
+        seq,
+        server_msg_id: serverMsgId,
+        sender_id: senderId,
+        client_msg_id: m.client_msg_id,
+        content: m.content,
+        content_type: m.content_type,
+        media,
+        timestamp: now,
+        target_seq: targetSeq,
+        extra,
+      }),
+    );
     return { seq, server_msg_id: serverMsgId, timestamp: now };
   }
 
@@ -567,7 +587,7 @@ export class ConversationStore {
     return this.sql
       .exec<{ sender_id: string; seq: number; server_msg_id: string }>(
         `SELECT sender_id, MAX(seq) AS seq, server_msg_id FROM messages
-         WHERE conversation_id = ? AND seq > ? AND seq <= ? AND sender_id != ? AND content_type != 'system'
+         WHERE conversation_id = ? AND seq > ? AND seq <= ? AND sender_id != ? AND content_type != 'system' AND ${COUNTED}
          GROUP BY sender_id`,
         this.id,
         from,
@@ -583,7 +603,7 @@ export class ConversationStore {
     return this.sql
       .exec<{ n: number }>(
         // Messages withheld from the user (they blocked the sender: withheld.ts) are not theirs to read.
-        `SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id != ?
+        `SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id != ? AND ${COUNTED}
          AND NOT EXISTS (SELECT 1 FROM withheld w WHERE w.conversation_id = messages.conversation_id AND w.user_id = ?
            AND w.blocked_id = messages.sender_id AND messages.seq >= w.from_seq AND (w.to_seq IS NULL OR messages.seq <= w.to_seq))`,
         this.id,
@@ -612,6 +632,46 @@ export class ConversationStore {
       timestamp: r.timestamp,
     };
     if (r.media) message.media = JSON.parse(r.media) as Message["media"];
+    if (r.extra) Object.assign(message, JSON.parse(r.extra) as MessageExtra);
     return message;
   }
+
+  /** A hot message by seq, as stored (actions not folded in: state.ts does that). */
+  messageAt(seq: number): Message | null {
+    const row = this.sql.exec<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq = ?`, this.id, seq).toArray()[0];
+    return row ? this.toMessage(row) : null;
+  }
+
+  /**
+   * A delete for everyone, in the hot rows: the message loses its text, media, quote and mentions,
+   * edits of it lose their text, and replies quoting it lose the quote's snippet. (Archived copies
+   * are erasure.ts's.) The recent messages kept for fan-out are read again from storage.
+   */
+  scrub(seq: number): void {
+    this.sql.exec(
+      `UPDATE messages SET content = '', media = NULL, extra = json_remove(extra, '$.reply_to', '$.mentions')
+       WHERE conversation_id = ? AND seq = ?`,
+      this.id,
+      seq,
+    );
+    this.sql.exec("UPDATE messages SET content = '' WHERE conversation_id = ? AND target_seq = ? AND content_type = 'edit'", this.id, seq);
+    this.sql.exec(
+      `UPDATE messages SET extra = json_set(extra, '$.reply_to.snippet', '', '$.reply_to.deleted', json('true'))
+       WHERE conversation_id = ? AND target_seq = ? AND ${COUNTED} AND json_extract(extra, '$.reply_to.seq') = ?`,
+      this.id,
+      seq,
+      seq,
+    );
+    this.recent = [];
+  }
+}
+
+/** The `extra` column: only the relations a row has, or null. */
+function encodeExtra(m: MessageExtra): string | null {
+  const extra: MessageExtra = {};
+  if (m.reply_to) extra.reply_to = m.reply_to;
+  if (m.mentions && m.mentions.length > 0) extra.mentions = m.mentions;
+  if (m.forwarded) extra.forwarded = m.forwarded;
+  if (m.target) extra.target = m.target;
+  return Object.keys(extra).length > 0 ? JSON.stringify(extra) : null;
 }

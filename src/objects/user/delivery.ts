@@ -6,7 +6,7 @@ import { KeyedSerialQueue } from "../../lib/serial";
 import { catchUpRate } from "../../lib/sendRate";
 import { TokenBuckets } from "../../lib/tokenBucket";
 import { Limits, SystemEvent, type Message } from "../../protocol";
-import type { DeliveredMessage, DeliveryBatch, DeliveryReceipt, Recipient } from "../delivery";
+import { deliveredOf, type DeliveredMessage, type DeliveryBatch, type DeliveryReceipt, type Recipient } from "../delivery";
 import { newMessageFrame, sendFrames } from "../sockets";
 import type { ObjectContext } from "../context";
 import type { InboxStore } from "./inbox";
@@ -14,13 +14,7 @@ import type { Profiles } from "./profiles";
 import type { PushNotifier } from "./push";
 import type { DeviceSession, DeviceSessions } from "./sessions";
 
-export const encodeDelivered = (m: Message): DeliveredMessage => ({
-  seq: m.seq,
-  sender_id: m.sender_id,
-  timestamp: m.timestamp,
-  frame: newMessageFrame(m),
-  system: m.content_type === "system" ? m.content : undefined,
-});
+export const encodeDelivered = (m: Message): DeliveredMessage => deliveredOf(m);
 
 /**
  * Gets messages from conversations onto the devices of the users an object holds: live as they are

@@ -33,10 +33,10 @@ const USER_TABLES = {
   delivery_cursors: ["user_id", "device_id", "conversation_id", "delivered_seq"],
   presence_subscribers: ["user_id", "subscriber_id", "expires_at"],
   push_subscriptions: ["user_id", "device_id", "endpoint", "p256dh", "auth", "created_at", "session_id"],
-  push_windows: ["user_id", "conversation_id", "last_sent_at", "pending", "pending_sender", "pending_preview", "counted_seq"],
+  push_windows: ["user_id", "conversation_id", "last_sent_at", "pending", "pending_sender", "pending_preview", "counted_seq", "sent_seq"],
   // Dead letters and outbox rows get new ids where they land.
   push_dead_letters: ["user_id", "at", "job"],
-  push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts", "push_id"],
+  push_outbox: ["user_id", "conversation_id", "count", "sender_id", "latest", "created_at", "attempts", "push_id", "last_seq"],
   push_sent: ["user_id", "push_id", "device_id", "at"],
   revoked_tokens: ["jti", "expires_at", "user_id"],
   contacts: ["user_id", "contact_id"],

@@ -1,4 +1,4 @@
-import { membersAfter, removes, type Conversation, type ConversationSummary, type Member, type Message, type SystemEvent } from "../../protocol";
+import { membersAfter, removes, type Conversation, type ConversationSummary, type Member, type Message, type NewMessageFrame, type SystemEvent } from "../../protocol";
 import type { ObjectContext } from "../context";
 import type { DeliveredMessage, Recipient } from "../delivery";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
@@ -166,25 +166,30 @@ export class InboxStore {
     const last = messages[messages.length - 1]!;
     const head = this.#heads.get(conversationId);
     // The list shows the newest message nobody here had withheld (a withheld one is not shown to the
-    // user who blocked its sender, and this row is shared by everyone here).
+    // user who blocked its sender, and this row is shared by everyone here) — a message, not an
+    // action: an edit or delete of the message shown changes what it shows instead.
     let shown: DeliveredMessage | undefined = last;
-    if (last.withheld_from !== undefined) {
+    if (last.withheld_from !== undefined || last.action !== undefined) {
       shown = undefined;
       for (let i = messages.length - 1; i >= 0 && !shown; i--) {
         const m = messages[i]!;
-        if (m.withheld_from === undefined || !this.has(m.withheld_from, conversationId)) shown = m;
+        if (m.action === undefined && (m.withheld_from === undefined || !this.has(m.withheld_from, conversationId))) shown = m;
       }
     }
+    let lastMessage = shown?.frame ?? head?.last_message ?? null;
+    for (const m of messages) if (m.action && m.seq > (shown?.seq ?? 0) && lastMessage !== null) lastMessage = previewAfter(lastMessage, m.action);
     this.#heads.set(conversationId, {
       last_seq: last.seq,
-      last_message: shown?.frame ?? head?.last_message ?? null,
+      last_message: lastMessage,
       updated_at: Math.max(head?.updated_at ?? 0, shown?.timestamp ?? 0),
     });
     const known = this.knownHeads.get(conversationId);
     if (known) known.held = Math.max(known.held, last.seq);
     for (const r of recipients) {
       let added = 0;
-      for (const m of messages) if (m.seq > r.after && m.seq <= r.upTo && m.sender_id !== r.user_id && m.withheld_from !== r.user_id) added++;
+      for (const m of messages) {
+        if (m.seq > r.after && m.seq <= r.upTo && m.sender_id !== r.user_id && m.withheld_from !== r.user_id && m.action === undefined) added++;
+      }
       if (added > 0) this.pendingFor(r.user_id, conversationId).unread_added += added;
     }
     this.#writes.schedule();
@@ -456,4 +461,17 @@ export class InboxStore {
 function messageOfFrame(frame: string): Message {
   const { type: _type, ...message } = JSON.parse(frame) as Message & { type: string };
   return message;
+}
+
+/**
+ * The conversation's preview frame after an action on the message it shows: an edit shows the new
+ * text, a delete shows the message as deleted. Anything else, or another message, leaves it as it is.
+ */
+function previewAfter(frame: string, action: NonNullable<DeliveredMessage["action"]>): string {
+  if (action.kind === "reaction") return frame;
+  const shown = JSON.parse(frame) as NewMessageFrame;
+  if (shown.seq !== action.target_seq) return frame;
+  if (action.kind === "edit") return JSON.stringify({ ...shown, content: action.content, edited_at: Date.now() });
+  const { media: _m, reply_to: _r, mentions: _n, reactions: _x, edited_at: _e, ...rest } = shown;
+  return JSON.stringify({ ...rest, content: "", deleted: true });
 }

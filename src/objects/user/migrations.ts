@@ -425,4 +425,15 @@ export const userMigrations: Migration[] = [
       INSERT INTO alarm_tasks (task, subject, due_at) SELECT 'liveness', '', 0 WHERE EXISTS (SELECT 1 FROM devices);
     `,
   },
+  {
+    id: 17,
+    name: "pushes of deleted messages",
+    sql: `
+      -- A message deleted for everyone must not be pushed once the delete is known: a window's pending
+      -- messages are those counted after \`sent_seq\` (the last one pushed), and an outbox row names the
+      -- newest message it tells of (\`last_seq\`).
+      ALTER TABLE push_windows ADD COLUMN sent_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE push_outbox ADD COLUMN last_seq INTEGER;
+    `,
+  },
 ];

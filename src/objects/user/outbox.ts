@@ -42,7 +42,7 @@ export class Outbox {
   add(session: DeviceSession, conversationId: string, message: Outgoing): void {
     const lane = `${session.userId}\n${session.deviceId}\n${conversationId}`;
     const current = this.lanes.get(lane);
-    if (message.media_id !== undefined || current?.slow) return this.addSlow(lane, session, conversationId, message, current?.after);
+    if (message.media_id !== undefined || message.forward_of !== undefined || current?.slow) return this.addSlow(lane, session, conversationId, message, current?.after);
     const home = conversationHomeName(this.env, conversationId);
     let waiting = this.waiting.get(home);
     if (!waiting) {

@@ -22,6 +22,8 @@ type WindowRow = {
   pending_preview: string | null;
   /** The highest seq already counted: a message delivered again is not counted again. */
   counted_seq: number;
+  /** The highest seq already pushed: those counted after it are pending. */
+  sent_seq: number;
 };
 
 type SubscriptionRow = {
@@ -137,25 +139,36 @@ export class PushNotifier {
   /** Messages reached the user while none of their devices was connected. */
   noteUndelivered(userId: string, conversationId: string, messages: DeliveredMessage[], now: number): void {
     if (messages.length === 0 || this.subscriptionCount(userId) === 0) return;
-    const row = this.window(userId, conversationId);
+    let row = this.window(userId, conversationId);
     // Only seqs past what this window already counted: a delivery may repeat messages that an
     // evicted object had counted but not yet written to its inbox.
-    const fromOthers = messages.filter((m) => m.seq > (row?.counted_seq ?? 0) && m.sender_id !== userId && m.system === undefined);
-    if (fromOthers.length === 0) return;
-    const last = fromOthers[fromOthers.length - 1]!;
-    const pending = (row?.pending ?? 0) + fromOthers.length;
+    const fresh = messages.filter((m) => m.seq > (row?.counted_seq ?? 0));
+    // A delete for everyone takes its message out of what is still to be pushed.
+    const deleted = new Set<number>();
+    for (const m of fresh) {
+      if (m.action?.kind !== "delete") continue;
+      deleted.add(m.action.target_seq);
+      if (this.dropPending(userId, conversationId, m.action.target_seq, m.action.target_sender)) row = this.window(userId, conversationId);
+    }
+    const notable = fresh.filter((m) => m.sender_id !== userId && m.system === undefined && !deleted.has(m.seq) && notifies(m, userId));
+    if (notable.length === 0) return;
+    const last = notable[notable.length - 1]!;
+    const pending = (row?.pending ?? 0) + notable.length;
     const windowEnds = (row?.last_sent_at ?? 0) + Limits.pushCoalesceMs;
-    if (now >= windowEnds && this.takeRateSlot(userId, now)) {
+    // A mention is pushed at once, not held for the window (and, once conversations can be muted, despite it).
+    const mentioned = notable.some((m) => m.mentioned?.includes(userId));
+    if ((now >= windowEnds || mentioned) && this.takeRateSlot(userId, now)) {
       this.sql.exec(
-        `INSERT INTO push_windows (user_id, conversation_id, last_sent_at, pending, counted_seq) VALUES (?, ?, ?, 0, ?)
+        `INSERT INTO push_windows (user_id, conversation_id, last_sent_at, pending, counted_seq, sent_seq) VALUES (?, ?, ?, 0, ?, ?)
          ON CONFLICT (user_id, conversation_id) DO UPDATE SET last_sent_at = excluded.last_sent_at, pending = 0, pending_sender = NULL,
-           pending_preview = NULL, counted_seq = excluded.counted_seq`,
+           pending_preview = NULL, counted_seq = excluded.counted_seq, sent_seq = excluded.sent_seq`,
         userId,
         conversationId,
         now,
         last.seq,
+        last.seq,
       );
-      this.queuePush(userId, conversationId, pending, last.sender_id, preview(last), now);
+      this.queuePush(userId, conversationId, pending, last.sender_id, preview(last), now, last.seq);
       return;
     }
     this.sql.exec(
@@ -172,18 +185,57 @@ export class PushNotifier {
     this.flushes.book(Math.max(windowEnds, this.nextRateSlot(userId, now)));
   }
 
+  /**
+   * Message `seq` was deleted for everyone: if it is still waiting to be pushed (in the window, or
+   * in the outbox), it no longer is, and its text goes with it. Returns whether anything changed.
+   */
+  private dropPending(userId: string, conversationId: string, seq: number, senderId: string): boolean {
+    if (senderId === userId) return false; // your own messages are never pushed to you
+    let changed = false;
+    const row = this.window(userId, conversationId);
+    if (row && row.pending > 0 && seq > row.sent_seq && seq <= row.counted_seq) {
+      const pending = row.pending - 1;
+      this.sql.exec(
+        `UPDATE push_windows SET pending = ?,
+           pending_sender = CASE WHEN ? = 0 THEN NULL ELSE pending_sender END,
+           pending_preview = CASE WHEN ? = 0 OR ? = counted_seq THEN NULL ELSE pending_preview END
+         WHERE user_id = ? AND conversation_id = ?`,
+        pending,
+        pending,
+        pending,
+        seq,
+        userId,
+        conversationId,
+      );
+      changed = true;
+    }
+    const outbox = this.sql.exec(
+      "DELETE FROM push_outbox WHERE user_id = ? AND conversation_id = ? AND last_seq = ? AND count <= 1",
+      userId,
+      conversationId,
+      seq,
+    );
+    this.sql.exec(
+      "UPDATE push_outbox SET count = count - 1, latest = NULL WHERE user_id = ? AND conversation_id = ? AND last_seq = ? AND count > 1",
+      userId,
+      conversationId,
+      seq,
+    );
+    return changed || outbox.rowsWritten > 0;
+  }
+
   /** A device of the user connected: what was waiting is being read now, not pushed. */
   deviceConnected(userId: string): void {
-    this.sql.exec("UPDATE push_windows SET pending = 0, pending_sender = NULL, pending_preview = NULL WHERE user_id = ? AND pending > 0", userId);
+    this.sql.exec("UPDATE push_windows SET pending = 0, pending_sender = NULL, pending_preview = NULL, sent_seq = counted_seq WHERE user_id = ? AND pending > 0", userId);
   }
 
   /**
    * A push is decided: it goes into the outbox in the same transaction as its window, and to the
    * queue from there once that is committed. The alarm is the safety net for a crash in between.
    */
-  private queuePush(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null, now: number): void {
+  private queuePush(userId: string, conversationId: string, count: number, senderId: string | null, latest: string | null, now: number, lastSeq: number): void {
     this.sql.exec(
-      "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at, push_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO push_outbox (user_id, conversation_id, count, sender_id, latest, created_at, push_id, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       userId,
       conversationId,
       count,
@@ -191,6 +243,7 @@ export class PushNotifier {
       latest,
       now,
       randomToken(12),
+      lastSeq,
     );
     this.flushes.book(now + OUTBOX_RETRY_MS);
     this.object.waitUntil(this.drainOutbox());
@@ -244,12 +297,12 @@ export class PushNotifier {
         continue;
       }
       this.sql.exec(
-        "UPDATE push_windows SET last_sent_at = ?, pending = 0, pending_sender = NULL, pending_preview = NULL WHERE user_id = ? AND conversation_id = ?",
+        "UPDATE push_windows SET last_sent_at = ?, pending = 0, pending_sender = NULL, pending_preview = NULL, sent_seq = counted_seq WHERE user_id = ? AND conversation_id = ?",
         now,
         row.user_id,
         row.conversation_id,
       );
-      this.queuePush(row.user_id, row.conversation_id, row.pending, row.pending_sender, row.pending_preview, now);
+      this.queuePush(row.user_id, row.conversation_id, row.pending, row.pending_sender, row.pending_preview, now, row.counted_seq);
     }
     return next;
   }
@@ -366,7 +419,17 @@ export class PushNotifier {
 }
 
 /** The text a push may show for a message (only if the user allows previews). */
+/**
+ * What reaches a user's phone: messages from others, and reactions to their own messages (never to
+ * others'); edits and deletes never do.
+ */
+function notifies(m: DeliveredMessage, userId: string): boolean {
+  if (m.action === undefined) return true;
+  return m.action.kind === "reaction" && m.action.target_sender === userId && m.action.content !== "";
+}
+
 function preview(m: DeliveredMessage): string | null {
+  if (m.action?.kind === "reaction") return `Reacted ${m.action.content} to your message`;
   try {
     const frame = JSON.parse(m.frame) as { content: string; content_type: string; media?: { filename?: string | null } };
     if (frame.content_type === "image") return frame.content ? `📷 ${frame.content}` : "📷 Photo";
