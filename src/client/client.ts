@@ -1,10 +1,10 @@
 import type { EndpointInput, EndpointOutput } from "../protocol/endpoints";
 import { ErrorCode } from "../protocol/errors";
-import { checkOutgoing, type MessageAckFrame, type Presence, type ServerFrame } from "../protocol/frames";
+import type { MessageAckFrame, Presence, ServerFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
-import type { ConversationSummary, Invitation, Message, User } from "../protocol/models";
-import type { BulkResponse } from "../protocol/rest";
+import { isAction, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
+import type { BulkResponse, StarredMessage } from "../protocol/rest";
 import { CatchUp } from "./catch-up";
 import {
   Connection,
@@ -23,12 +23,16 @@ import type { ParleyClientEvents } from "./events";
 import { Invitations } from "./invitations";
 import { LiveSocket } from "./live";
 import { Media, type UploadInProgress } from "./media";
-import { MemoryOutbox, type OutboxStore, type PendingMessage } from "./outbox";
+import { Marks } from "./marks";
+import { MessageActions } from "./message-actions";
+import { isPendingAction, MemoryOutbox, type OutboxStore, type PendingMessage } from "./outbox";
 import { PresenceWatch } from "./presence";
 import { Receipts } from "./receipts";
-import { ParleyApiError, RestClient } from "./rest";
-import { newClientMsgId, Sender } from "./sending";
+import { RestClient } from "./rest";
+import { RecentEmojis } from "./recent-emojis";
+import { Sender } from "./sending";
 import { Session } from "./session";
+import { defaultStorage, type KeyValueStorage } from "./storage";
 import { Timelines } from "./timelines";
 import { TypingSender, TypingState } from "./typing";
 import { Users } from "./users";
@@ -40,8 +44,13 @@ export interface ParleyClientOptions {
   user: User;
   /** Stable per install: delivery cursors are kept per device. */
   deviceId: string;
-  /** Where unacknowledged messages wait; `IndexedDbOutbox` in browsers. Default: in memory. */
+  /** Where unacknowledged messages and actions wait; `IndexedDbOutbox` in browsers. Default: in memory. */
   outbox?: OutboxStore;
+  /**
+   * Where small values are kept across restarts: star and hide changes not yet sent, the marks
+   * version seen, recent emojis. Default: `localStorage` where there is one, else memory.
+   */
+  storage?: KeyValueStorage;
   createSocket?: SocketFactory;
   fetch?: typeof fetch;
   backoff?: Partial<BackoffOptions>;
@@ -83,6 +92,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly live: LiveSocket;
   private readonly typingState: TypingState;
   private readonly typingSender: TypingSender;
+  private readonly marks: Marks;
+  private readonly emojis: RecentEmojis;
+  private readonly actions: MessageActions;
   private started: Promise<void> | null = null;
 
   constructor(options: ParleyClientOptions) {
@@ -121,7 +133,18 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.invites = new Invitations(ctx, this.list);
     this.users = new Users(ctx);
     this.media = new Media(ctx);
-    this.chat = new ChatEntries(this.user, { timelines: this.timelines, receipts: this.receipts, list: this.list, sender: this.sender, media: this.media });
+    const storage = options.storage ?? defaultStorage();
+    this.marks = new Marks(ctx, storage, this.timelines);
+    this.emojis = new RecentEmojis(storage, this.user.user_id);
+    this.actions = new MessageActions(ctx, { timelines: this.timelines, sender: this.sender, list: this.list, marks: this.marks, emojis: this.emojis });
+    this.chat = new ChatEntries(this.user, {
+      timelines: this.timelines,
+      receipts: this.receipts,
+      list: this.list,
+      sender: this.sender,
+      media: this.media,
+      marks: this.marks,
+    });
     this.live = new LiveSocket({
       baseUrl: options.baseUrl,
       socket,
@@ -162,6 +185,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.connection.start();
       this.presence.start();
       this.session.start();
+      this.marks.start();
     })();
     return this.started;
   }
@@ -175,6 +199,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.typingSender.clear();
     this.receipts.stop();
     this.list.stop();
+    this.marks.stop();
     this.session.stop();
     this.presence.stop();
     this.started = null;
@@ -202,22 +227,106 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   /**
    * Queues a text message: it is in the outbox (and shown as pending) before this resolves, and
-   * goes out now if connected, else when the connection returns. Throws a ParleyApiError for
-   * content the server would refuse (empty, too large).
+   * goes out now if connected, else when the connection returns. `replyTo` quotes a message of the
+   * conversation (its server_msg_id; the pending entry shows the quote when this device holds it);
+   * `mentions` name members in the text. Throws a ParleyApiError for what the server would refuse
+   * (empty, too large, mentions outside the text, a reply to a deleted message).
    */
-  async send(conversationId: string, content: string): Promise<PendingMessage> {
-    const pending: PendingMessage = {
-      conversation_id: conversationId,
-      client_msg_id: newClientMsgId(),
-      content,
-      content_type: "text",
-      created_at: Date.now(),
-    };
-    const refused = checkOutgoing(pending);
-    if (refused) throw new ParleyApiError(400, refused.code, refused.message);
-    await this.sender.enqueue(pending);
-    this.emit("conversation", conversationId);
-    return pending;
+  send(conversationId: string, content: string, options: { replyTo?: string; mentions?: Mention[] } = {}): Promise<PendingMessage> {
+    return this.actions.send(conversationId, content, options);
+  }
+
+  // ---- message actions: through the outbox, shown at once, taken back if refused -------------------
+
+  /**
+   * Edits the text of one of your text messages (within Limits.editWindowMs of sending it). Shown
+   * edited at once; queued like a send; rolled back (`actionFailed` and `error` events) if the
+   * server refuses. Throws ParleyApiError for what this device can already tell would be refused.
+   */
+  edit(conversationId: string, serverMsgId: string, content: string): Promise<void> {
+    return this.actions.edit(conversationId, serverMsgId, content);
+  }
+
+  /**
+   * Reacts to a message with one emoji, replacing your earlier reaction; `null` or "" takes it back.
+   * Shown at once, queued like a send, rolled back if refused. Throws ParleyApiError for anything but
+   * a single emoji, or a deleted message.
+   */
+  react(conversationId: string, serverMsgId: string, emoji: string | null): Promise<void> {
+    return this.actions.react(conversationId, serverMsgId, emoji);
+  }
+
+  /**
+   * Deletes a message for everyone: yours within Limits.deleteWindowMs, or any message of a group
+   * you are an admin of. Shown deleted at once, queued like a send, rolled back if refused.
+   */
+  deleteForEveryone(conversationId: string, serverMsgId: string): Promise<void> {
+    return this.actions.deleteForEveryone(conversationId, serverMsgId);
+  }
+
+  /**
+   * Forwards a message to 1 … Limits.forwardMaxTargets conversations: one `forward_message` each,
+   * through the outbox, shown pending in each target at once (with this device's copy of the
+   * message). The server copies the original, media included (no new upload).
+   */
+  forward(fromConversationId: string, serverMsgId: string, targetConversationIds: string[]): Promise<PendingMessage[]> {
+    return this.actions.forward(fromConversationId, serverMsgId, targetConversationIds);
+  }
+
+  // ---- your marks: starred, deleted for me (REST, retried until taken; offline too) --------------
+
+  /** Hides a message on your devices only ("delete for me"). Shown at once; cannot be undone. */
+  deleteForMe(conversationId: string, serverMsgId: string): void {
+    this.marks.change(conversationId, serverMsgId, "hidden", true);
+  }
+
+  /** Stars or unstars a message (for you, on all your devices). Shown at once. */
+  star(conversationId: string, serverMsgId: string, starred: boolean): void {
+    this.marks.change(conversationId, serverMsgId, "starred", starred);
+  }
+
+  isStarred(conversationId: string, serverMsgId: string): boolean {
+    return this.marks.isStarred(conversationId, serverMsgId);
+  }
+
+  /** Star and delete-for-me changes the server has not taken yet (they are retried until it does). */
+  marksWaiting(): number {
+    return this.marks.waiting;
+  }
+
+  /** Fetches your starred messages across conversations, newest starred first; kept current afterwards (`starred` events). */
+  loadStarred(): Promise<StarredMessage[]> {
+    return this.marks.loadStarred();
+  }
+
+  /** Your starred messages as shown now (after `loadStarred`, plus what was starred since), newest starred first. */
+  starredMessages(): StarredMessage[] {
+    return this.marks.starred();
+  }
+
+  /** Emojis for a reaction picker: the ones you used, most recent first, then a default set. */
+  recentEmojis(): string[] {
+    return this.emojis.all();
+  }
+
+  /** Your newest stored text message still inside the edit window and not deleted (what ↑ edits). */
+  lastEditable(conversationId: string): ChatEntry | undefined {
+    const entries = this.entries(conversationId);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i]!;
+      if (!e.own || e.server_msg_id === null || e.content_type !== "text" || e.deleted) continue;
+      if (Date.now() - e.timestamp > Limits.editWindowMs) return undefined; // older ones are older still
+      return e;
+    }
+    return undefined;
+  }
+
+  /**
+   * Loads older history until row `seq` is held (a reply's quote was tapped): true if it is now in
+   * `entries()` (or is an action row), false if there is no such row for you.
+   */
+  jumpTo(conversationId: string, seq: number): Promise<boolean> {
+    return this.timelines.jumpTo(conversationId, seq);
   }
 
   /**
@@ -414,6 +523,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.catchUp.reset();
     this.receipts.flushReads();
     this.presence.renew();
+    void this.marks.connected();
   }
 
   /** Every server frame, from the device socket or the live one, goes to the part it concerns. */
@@ -444,39 +554,36 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       case "invitation":
         this.invites.received(frame.invitation);
         break;
+      case "marks":
+        this.marks.heard(frame.marks, true);
+        break;
       case "heartbeat_ack":
         break;
     }
   }
 
-  /** A message from someone else, or from another of your devices. */
+  /** A row (message or action) from someone else, or from another of your devices. */
   private receive(message: Message): void {
     if (!this.timelines.add(message)) return;
-    // A message from someone else means they are no longer typing it.
-    this.typingState.update(message.conversation_id, message.sender_id, false);
+    const action = isAction(message);
+    // A message from someone else means they are no longer typing it (a reaction does not).
+    if (!action) this.typingState.update(message.conversation_id, message.sender_id, false);
     this.list.note(message, this.receipts.readUpTo(message.conversation_id));
     this.receipts.arrived(message.conversation_id);
-    this.emit("message", message);
+    this.emit(action ? "action" : "message", message);
     this.emit("conversation", message.conversation_id);
   }
 
-  /** One of your messages from this device is stored: it leaves the outbox and joins its timeline. */
+  /** One of your messages or actions from this device is stored: it leaves the outbox and joins its timeline. */
   private acknowledged(ack: MessageAckFrame): void {
     const pending = this.sender.acknowledged(ack);
     if (pending) {
-      const message: Message = {
-        conversation_id: ack.conversation_id,
-        server_msg_id: ack.server_msg_id,
-        seq: ack.seq,
-        sender_id: this.user.user_id,
-        content: pending.content,
-        content_type: pending.content_type,
-        timestamp: ack.timestamp,
-        ...(pending.media ? { media: pending.media } : {}),
-      };
-      if (this.timelines.addOwn(message, pending.client_msg_id)) this.list.note(message, this.receipts.readUpTo(message.conversation_id));
-      this.emit("sent", { pending, ack });
+      const row = this.actions.storedRow(pending, ack);
+      if (!row) this.timelines.expect(ack.conversation_id, ack.seq);
+      else if (this.timelines.addOwn(row, pending.client_msg_id)) this.list.note(row, this.receipts.readUpTo(row.conversation_id));
+      if (!isPendingAction(pending)) this.emit("sent", { pending, ack });
     }
     this.emit("conversation", ack.conversation_id);
   }
 }
+

@@ -1,5 +1,6 @@
 import { Limits } from "../protocol/limits";
-import { membersAfter, removes, SystemEvent, type ConversationSummary, type Message } from "../protocol/models";
+import { isAction, membersAfter, removes, SystemEvent, type ConversationSummary, type Message } from "../protocol/models";
+import { foldActions } from "./fold";
 import type { BulkResponse } from "../protocol/rest";
 import type { ClientContext } from "./context";
 import type { Timelines } from "./timelines";
@@ -12,6 +13,8 @@ import { isWithheld } from "./entries";
  */
 export class ConversationList {
   private readonly summaries = new Map<string, ConversationSummary>();
+  /** The newest seq noted per conversation, action rows included: a system event that follows it missed nothing. */
+  private readonly heads = new Map<string, number>();
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private fetched = false;
 
@@ -51,6 +54,7 @@ export class ConversationList {
     }
     this.fetched = true;
     this.summaries.clear();
+    this.heads.clear();
     for (const summary of conversations) {
       this.summaries.set(summary.conversation_id, summary);
       const timeline = this.timelines.of(summary.conversation_id);
@@ -79,7 +83,10 @@ export class ConversationList {
     return result;
   }
 
-  /** A message new to this device: the conversation's last message and unread count follow it. */
+  /**
+   * A row new to this device: the conversation's last message and unread count follow a message.
+   * An action counts for neither; it changes the preview when it edits or deletes the last message.
+   */
   note(message: Message, readUpTo: number): void {
     // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
     if (!this.loaded) return;
@@ -91,9 +98,18 @@ export class ConversationList {
       this.refreshSoon();
       return;
     }
+    const head = this.heads.get(message.conversation_id) ?? 0;
+    if (message.seq > head) this.heads.set(message.conversation_id, message.seq);
+    if (isAction(message)) {
+      const last = summary.last_message;
+      if (!last || message.target?.server_msg_id !== last.server_msg_id) return;
+      this.summaries.set(message.conversation_id, { ...summary, last_message: foldActions(last, [message]) });
+      this.changed();
+      return;
+    }
     // The list's unread_count already counts everything up to its last_message: only newer ones add.
     const newer = !summary.last_message || message.seq > summary.last_message.seq;
-    if (message.content_type === "system" && newer) summary = this.afterSystemEvent(summary, message);
+    if (message.content_type === "system" && newer) summary = this.afterSystemEvent(summary, message, head);
     const unread = newer && message.sender_id !== this.ctx.user.user_id && message.seq > readUpTo ? 1 : 0;
     this.summaries.set(message.conversation_id, {
       ...summary,
@@ -122,8 +138,9 @@ export class ConversationList {
    * fetched instead when the event does not follow what the summary shows (one may have been missed),
    * cannot be read, or takes this user out.
    */
-  private afterSystemEvent(summary: ConversationSummary, message: Message): ConversationSummary {
-    const follows = summary.last_message !== null && message.seq === summary.last_message.seq + 1;
+  private afterSystemEvent(summary: ConversationSummary, message: Message, head: number): ConversationSummary {
+    // Action rows between the last message and this event are noted too: it must follow the newest row noted.
+    const follows = summary.last_message !== null && message.seq === Math.max(summary.last_message.seq, head) + 1;
     let event: SystemEvent | null = null;
     try {
       const parsed = SystemEvent.safeParse(JSON.parse(message.content));

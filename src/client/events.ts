@@ -2,7 +2,8 @@ import type { ErrorFrame, MessageAckFrame, MessageStatusUpdateFrame, Presence, T
 import type { ConversationSummary, Invitation, Message, User } from "../protocol/models";
 import type { ConnectionState } from "./connection";
 import type { UploadInProgress } from "./media";
-import type { PendingMessage } from "./outbox";
+import type { StarredMessage } from "../protocol/rest";
+import type { PendingAction, PendingMessage } from "./outbox";
 
 /** Why the server refused one of your messages for good: the code and message of its `error` frame. */
 export type SendError = Pick<ErrorFrame, "code" | "message">;
@@ -11,16 +12,29 @@ export interface ParleyClientEvents {
   connection: ConnectionState;
   /** A message new to this device, from someone else or from another of your devices. */
   message: Message;
+  /**
+   * An action row new to this device (edit, reaction, delete for everyone: `content_type`, with its
+   * `target`), from someone else or another of your devices. It is already applied to its message
+   * in `entries()` and `messages()`.
+   */
+  action: Message;
   /** Something shown for this conversation changed: messages, ticks, typing. */
   conversation: string;
   /** The conversation list changed (order, last message, unread counts, names, members). */
   conversations: ConversationSummary[];
   sent: { pending: PendingMessage; ack: MessageAckFrame };
   failed: { pending: PendingMessage; error: SendError };
+  /** The server refused one of your actions: it is taken back off its message (an `error` event fires too). */
+  actionFailed: { action: PendingAction; error: SendError };
+  /** Your starred messages changed (starred or unstarred here or on another device, a list fetched). */
+  starred: StarredMessage[];
   receipt: MessageStatusUpdateFrame;
   typing: Pick<TypingUpdateFrame, "conversation_id" | "user_id"> & { typing: boolean };
   presence: Presence;
-  /** An error frame not tied to one of your messages. */
+  /**
+   * An error frame not tied to one of your messages; also a refused action (with its client_msg_id,
+   * already rolled back) and a star/hide the server refused for good (rolled back).
+   */
   error: ErrorFrame;
   /** A user's profile was fetched: names can be shown for them now. */
   user: User;

@@ -1,13 +1,13 @@
 import { openDB, type DBSchema, type IDBPDatabase } from "idb";
-import type { OutboxStore, PendingMessage } from "./outbox";
+import type { OutboxEntry, OutboxStore } from "./outbox";
 
 interface OutboxDb extends DBSchema {
-  outbox: { key: string; value: PendingMessage };
+  outbox: { key: string; value: OutboxEntry };
 }
 
 /**
- * The browser outbox: IndexedDB, one database per user, so messages written offline survive a page
- * reload or a closed tab and are sent when the app next connects.
+ * The browser outbox: IndexedDB, one database per user, so messages and actions made offline survive
+ * a page reload or a closed tab and are sent when the app next connects.
  */
 export class IndexedDbOutbox implements OutboxStore {
   private db: Promise<IDBPDatabase<OutboxDb>>;
@@ -20,13 +20,13 @@ export class IndexedDbOutbox implements OutboxStore {
     });
   }
 
-  async list(): Promise<PendingMessage[]> {
+  async list(): Promise<OutboxEntry[]> {
     const all = await (await this.db).getAll("outbox");
     return all.sort((a, b) => a.created_at - b.created_at);
   }
 
-  async put(message: PendingMessage): Promise<void> {
-    await (await this.db).put("outbox", message);
+  async put(entry: OutboxEntry): Promise<void> {
+    await (await this.db).put("outbox", entry);
   }
 
   async remove(clientMsgId: string): Promise<void> {

@@ -41,6 +41,16 @@ export class Timelines {
     return true;
   }
 
+  /**
+   * A row stored at `seq` that this device cannot build itself (your own, acknowledged, whose
+   * message it did not hold enough of): ask the server for it now rather than at the next gap.
+   */
+  expect(conversationId: string, seq: number): void {
+    const timeline = this.of(conversationId);
+    const top = timeline.contiguousSeq;
+    if (top !== null && seq > top && !timeline.has(seq)) this.catchUp.gap(conversationId, top);
+  }
+
   /** A message of yours, stored: its row keeps the key it had while pending. */
   addOwn(message: Message, clientMsgId: string): boolean {
     this.ownKeys.set(message.server_msg_id, clientMsgId);
@@ -52,8 +62,14 @@ export class Timelines {
     return this.ownKeys.get(message.server_msg_id) ?? message.server_msg_id;
   }
 
+  /** Messages (not action rows) as they are now, in seq order. */
   messages(conversationId: string): Message[] {
     return this.byConversation.get(conversationId)?.messages() ?? [];
+  }
+
+  /** A message as it is now, if this device holds it. */
+  message(conversationId: string, serverMsgId: string): Message | undefined {
+    return this.byConversation.get(conversationId)?.find(serverMsgId);
   }
 
   /** The highest seq this device holds with nothing missing below it. */
@@ -84,5 +100,28 @@ export class Timelines {
     const added = timeline.addPage(page.messages, before === null);
     this.ctx.emit("conversation", conversationId);
     return added;
+  }
+
+  /**
+   * Loads older history until row `seq` is held (a reply's quote was tapped); false if the
+   * conversation has no such row for this user (before they joined, or past its end).
+   */
+  async jumpTo(conversationId: string, seq: number): Promise<boolean> {
+    const timeline = this.of(conversationId);
+    while (!timeline.has(seq)) {
+      const oldest = timeline.oldestSeq();
+      if (oldest !== null && seq > oldest) {
+        // Inside what is held, in a hole not filled yet: fetch just that row.
+        const page = await this.ctx.rest.call("history", { conversation_id: conversationId, query: { before: seq + 1, limit: 1 } });
+        timeline.addPage(page.messages, false);
+        this.ctx.emit("conversation", conversationId);
+        return timeline.has(seq);
+      }
+      if (!this.hasOlder(conversationId)) return false;
+      const before = oldest;
+      await this.loadOlder(conversationId, Limits.historyMaxPage);
+      if (timeline.oldestSeq() === before) return timeline.has(seq);
+    }
+    return true;
   }
 }
