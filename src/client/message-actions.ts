@@ -1,10 +1,10 @@
 import { ErrorCode, errorStatus, type ErrorCode as ErrorCodeValue } from "../protocol/errors";
 import { actionOutgoing, checkOutgoing, type MessageAckFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
-import { ClientContentType, type ActionType, type Mention, type Message } from "../protocol/models";
+import { ClientContentType, quoteOf, type ActionType, type Mention, type Message } from "../protocol/models";
 import type { ClientContext } from "./context";
 import type { ConversationList } from "./conversation-list";
-import { applyAction, quoteOf } from "./fold";
+import { applyAction } from "./fold";
 import type { Marks } from "./marks";
 import { isPendingAction, type OutboxEntry, type PendingAction, type PendingMessage } from "./outbox";
 import type { RecentEmojis } from "./recent-emojis";
