@@ -14,6 +14,7 @@ import { consumeMediaJobs } from "./queues/media";
 import { consumeDeadPushes, consumePushJobs } from "./queues/push";
 import { conversationRoutes } from "./routes/conversations";
 import { invitationRoutes, inviteLinkRoutes } from "./routes/invitations";
+import { messageMarkRoutes, myMarkRoutes } from "./routes/marks";
 import { mediaRoutes, mediaUploadRoutes } from "./routes/media";
 import { pushRoutes } from "./routes/push";
 import { documentRoutes, referenceRoutes } from "./routes/reference";
@@ -56,7 +57,9 @@ const api = new Hono<AppEnv>()
   .use("*", requireAuth)
   .route("/auth", sessionRoutes)
   .route("/users", userRoutes)
+  .route("/users", myMarkRoutes)
   .route("/conversations", conversationRoutes)
+  .route("/conversations", messageMarkRoutes)
   .route("/invitations", invitationRoutes)
   .route("/invite-links", inviteLinkRoutes)
   .route("/media", mediaRoutes)

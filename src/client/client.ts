@@ -1,11 +1,10 @@
 import type { EndpointInput, EndpointOutput } from "../protocol/endpoints";
-import { ErrorCode, errorStatus, type ErrorCode as ErrorCodeValue } from "../protocol/errors";
-import { actionOutgoing, checkOutgoing, type MessageAckFrame, type Presence, type ServerFrame } from "../protocol/frames";
+import { ErrorCode } from "../protocol/errors";
+import type { MessageAckFrame, Presence, ServerFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
-import { ClientContentType, isAction, type ActionType, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
+import { isAction, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
 import type { BulkResponse, StarredMessage } from "../protocol/rest";
-import { applyAction, quoteOf } from "./actions";
 import { CatchUp } from "./catch-up";
 import {
   Connection,
@@ -25,12 +24,13 @@ import { Invitations } from "./invitations";
 import { LiveSocket } from "./live";
 import { Media, type UploadInProgress } from "./media";
 import { Marks } from "./marks";
-import { isPendingAction, MemoryOutbox, type OutboxEntry, type OutboxStore, type PendingAction, type PendingMessage } from "./outbox";
+import { MessageActions } from "./message-actions";
+import { isPendingAction, MemoryOutbox, type OutboxStore, type PendingMessage } from "./outbox";
 import { PresenceWatch } from "./presence";
 import { Receipts } from "./receipts";
-import { ParleyApiError, RestClient } from "./rest";
+import { RestClient } from "./rest";
 import { RecentEmojis } from "./recent-emojis";
-import { newClientMsgId, outboxTime, Sender } from "./sending";
+import { Sender } from "./sending";
 import { Session } from "./session";
 import { defaultStorage, type KeyValueStorage } from "./storage";
 import { Timelines } from "./timelines";
@@ -94,6 +94,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly typingSender: TypingSender;
   private readonly marks: Marks;
   private readonly emojis: RecentEmojis;
+  private readonly actions: MessageActions;
   private started: Promise<void> | null = null;
 
   constructor(options: ParleyClientOptions) {
@@ -135,6 +136,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     const storage = options.storage ?? defaultStorage();
     this.marks = new Marks(ctx, storage, this.timelines);
     this.emojis = new RecentEmojis(storage, this.user.user_id);
+    this.actions = new MessageActions(ctx, { timelines: this.timelines, sender: this.sender, list: this.list, marks: this.marks, emojis: this.emojis });
     this.chat = new ChatEntries(this.user, {
       timelines: this.timelines,
       receipts: this.receipts,
@@ -183,6 +185,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       this.connection.start();
       this.presence.start();
       this.session.start();
+      this.marks.start();
     })();
     return this.started;
   }
@@ -229,25 +232,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * `mentions` name members in the text. Throws a ParleyApiError for what the server would refuse
    * (empty, too large, mentions outside the text, a reply to a deleted message).
    */
-  async send(conversationId: string, content: string, options: { replyTo?: string; mentions?: Mention[] } = {}): Promise<PendingMessage> {
-    const quoted = options.replyTo === undefined ? undefined : this.shownMessage(conversationId, options.replyTo);
-    if (quoted?.deleted) throw refusal(ErrorCode.messageDeleted, "that message was deleted");
-    const quote = quoted ? quoteOf(quoted) : null;
-    const pending: PendingMessage = {
-      conversation_id: conversationId,
-      client_msg_id: newClientMsgId(),
-      content,
-      content_type: "text",
-      created_at: outboxTime(),
-      ...(options.replyTo !== undefined ? { reply_to: options.replyTo } : {}),
-      ...(quote ? { quote } : {}),
-      ...(options.mentions?.length ? { mentions: options.mentions } : {}),
-    };
-    const refused = checkOutgoing(pending);
-    if (refused) throw new ParleyApiError(400, refused.code, refused.message);
-    await this.sender.enqueue(pending);
-    this.emit("conversation", conversationId);
-    return pending;
+  send(conversationId: string, content: string, options: { replyTo?: string; mentions?: Mention[] } = {}): Promise<PendingMessage> {
+    return this.actions.send(conversationId, content, options);
   }
 
   // ---- message actions: through the outbox, shown at once, taken back if refused -------------------
@@ -257,18 +243,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * edited at once; queued like a send; rolled back (`actionFailed` and `error` events) if the
    * server refuses. Throws ParleyApiError for what this device can already tell would be refused.
    */
-  async edit(conversationId: string, serverMsgId: string, content: string): Promise<void> {
-    const target = this.shownMessage(conversationId, serverMsgId);
-    if (target) {
-      if (target.deleted) throw refusal(ErrorCode.messageDeleted, "that message was deleted");
-      if (target.sender_id !== this.user.user_id) throw refusal(ErrorCode.notEditable, "only its sender can edit a message");
-      if (target.content_type !== "text") throw refusal(ErrorCode.notEditable, "only text messages can be edited");
-      if (Date.now() - target.timestamp > Limits.editWindowMs) {
-        throw refusal(ErrorCode.actionWindowClosed, `a message can be edited for ${Limits.editWindowMs / 60_000} minutes after it was sent`);
-      }
-      if (target.content === content) return;
-    }
-    await this.queueAction(conversationId, serverMsgId, "edit", content);
+  edit(conversationId: string, serverMsgId: string, content: string): Promise<void> {
+    return this.actions.edit(conversationId, serverMsgId, content);
   }
 
   /**
@@ -276,34 +252,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * Shown at once, queued like a send, rolled back if refused. Throws ParleyApiError for anything but
    * a single emoji, or a deleted message.
    */
-  async react(conversationId: string, serverMsgId: string, emoji: string | null): Promise<void> {
-    const content = emoji ?? "";
-    const target = this.shownMessage(conversationId, serverMsgId);
-    if (target?.deleted) throw refusal(ErrorCode.messageDeleted, "that message was deleted");
-    const mine = target?.reactions?.find((r) => r.user_id === this.user.user_id)?.emoji ?? "";
-    if (target && mine === content) return; // already so: nothing to store
-    await this.queueAction(conversationId, serverMsgId, "reaction", content);
-    if (content !== "") this.emojis.note(content);
+  react(conversationId: string, serverMsgId: string, emoji: string | null): Promise<void> {
+    return this.actions.react(conversationId, serverMsgId, emoji);
   }
 
   /**
    * Deletes a message for everyone: yours within Limits.deleteWindowMs, or any message of a group
    * you are an admin of. Shown deleted at once, queued like a send, rolled back if refused.
    */
-  async deleteForEveryone(conversationId: string, serverMsgId: string): Promise<void> {
-    const target = this.shownMessage(conversationId, serverMsgId);
-    if (target) {
-      if (target.deleted) throw refusal(ErrorCode.messageDeleted, "that message was deleted");
-      const summary = this.list.get(conversationId);
-      const admin = summary?.type === "group" && summary.members.some((m) => m.user_id === this.user.user_id && m.role === "admin");
-      if (target.sender_id !== this.user.user_id && summary && !admin) {
-        throw refusal(ErrorCode.forbidden, "only its sender or a group admin can delete a message for everyone");
-      }
-      if (target.sender_id === this.user.user_id && !admin && Date.now() - target.timestamp > Limits.deleteWindowMs) {
-        throw refusal(ErrorCode.actionWindowClosed, `a message can be deleted for everyone for ${Limits.deleteWindowMs / 3_600_000} hours after it was sent`);
-      }
-    }
-    await this.queueAction(conversationId, serverMsgId, "delete", "");
+  deleteForEveryone(conversationId: string, serverMsgId: string): Promise<void> {
+    return this.actions.deleteForEveryone(conversationId, serverMsgId);
   }
 
   /**
@@ -311,38 +269,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * through the outbox, shown pending in each target at once (with this device's copy of the
    * message). The server copies the original, media included (no new upload).
    */
-  async forward(fromConversationId: string, serverMsgId: string, targetConversationIds: string[]): Promise<PendingMessage[]> {
-    const targets = [...new Set(targetConversationIds)];
-    if (targets.length < 1 || targets.length > Limits.forwardMaxTargets) {
-      throw refusal(ErrorCode.badRequest, `a message is forwarded to 1 to ${Limits.forwardMaxTargets} conversations at once`);
-    }
-    const source =
-      this.shownMessage(fromConversationId, serverMsgId) ??
-      this.marks.starred().find((s) => s.message.conversation_id === fromConversationId && s.message.server_msg_id === serverMsgId)?.message;
-    if (source?.deleted) throw refusal(ErrorCode.messageDeleted, "that message was deleted");
-    const kind = source ? ClientContentType.safeParse(source.content_type) : null;
-    if (kind && !kind.success) throw refusal(ErrorCode.badRequest, "only messages people sent can be forwarded");
-    const queued: PendingMessage[] = [];
-    for (const conversationId of targets) {
-      const pending: PendingMessage = {
-        conversation_id: conversationId,
-        client_msg_id: newClientMsgId(),
-        content: source?.content ?? "",
-        content_type: kind?.success ? kind.data : "text",
-        created_at: outboxTime(),
-        forward_of: { conversation_id: fromConversationId, server_msg_id: serverMsgId },
-        ...(source?.media ? { media: source.media } : {}),
-        ...(source ? { forwarded: (source.forwarded ?? 0) + 1 } : {}),
-      };
-      const refused = checkOutgoing(pending);
-      if (refused) throw new ParleyApiError(400, refused.code, refused.message);
-      queued.push(pending);
-    }
-    for (const pending of queued) {
-      await this.sender.enqueue(pending);
-      this.emit("conversation", pending.conversation_id);
-    }
-    return queued;
+  forward(fromConversationId: string, serverMsgId: string, targetConversationIds: string[]): Promise<PendingMessage[]> {
+    return this.actions.forward(fromConversationId, serverMsgId, targetConversationIds);
   }
 
   // ---- your marks: starred, deleted for me (REST, retried until taken; offline too) --------------
@@ -359,6 +287,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   isStarred(conversationId: string, serverMsgId: string): boolean {
     return this.marks.isStarred(conversationId, serverMsgId);
+  }
+
+  /** Star and delete-for-me changes the server has not taken yet (they are retried until it does). */
+  marksWaiting(): number {
+    return this.marks.waiting;
   }
 
   /** Fetches your starred messages across conversations, newest starred first; kept current afterwards (`starred` events). */
@@ -593,36 +526,6 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     void this.marks.connected();
   }
 
-  /** A message as this device shows it: stored, with your actions still in the outbox applied. */
-  private shownMessage(conversationId: string, serverMsgId: string): Message | undefined {
-    let m = this.timelines.message(conversationId, serverMsgId);
-    if (!m) return undefined;
-    for (const a of this.sender.pendingActions(conversationId)) {
-      if (a.server_msg_id === serverMsgId) {
-        m = applyAction(m, { content_type: a.action, content: a.content ?? "", sender_id: this.user.user_id, timestamp: a.created_at });
-      }
-    }
-    return m;
-  }
-
-  private async queueAction(conversationId: string, serverMsgId: string, action: ActionType, content: string): Promise<void> {
-    const target = this.timelines.message(conversationId, serverMsgId);
-    const pending: PendingAction = {
-      kind: "action",
-      conversation_id: conversationId,
-      server_msg_id: serverMsgId,
-      action,
-      client_msg_id: newClientMsgId(),
-      content,
-      created_at: outboxTime(),
-      ...(target ? { target_seq: target.seq, target_sender_id: target.sender_id } : {}),
-    };
-    const refused = checkOutgoing(actionOutgoing(pending, serverMsgId));
-    if (refused) throw new ParleyApiError(errorStatus[refused.code], refused.code, refused.message);
-    await this.sender.enqueue(pending);
-    this.emit("conversation", conversationId);
-  }
-
   /** Every server frame, from the device socket or the live one, goes to the part it concerns. */
   private onFrame(frame: ServerFrame): void {
     switch (frame.type) {
@@ -675,44 +578,12 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private acknowledged(ack: MessageAckFrame): void {
     const pending = this.sender.acknowledged(ack);
     if (pending) {
-      const row = this.ownRow(pending, ack);
+      const row = this.actions.storedRow(pending, ack);
       if (!row) this.timelines.expect(ack.conversation_id, ack.seq);
       else if (this.timelines.addOwn(row, pending.client_msg_id)) this.list.note(row, this.receipts.readUpTo(row.conversation_id));
       if (!isPendingAction(pending)) this.emit("sent", { pending, ack });
     }
     this.emit("conversation", ack.conversation_id);
   }
-
-  /**
-   * The row the server stored for something sent from here, as it stored it; null when this device
-   * lacks part of it (the quote or the forwarded original was not loaded, an action's target not
-   * held), and the row is fetched instead.
-   */
-  private ownRow(pending: OutboxEntry, ack: MessageAckFrame): Message | null {
-    const stored = { conversation_id: ack.conversation_id, server_msg_id: ack.server_msg_id, seq: ack.seq, sender_id: this.user.user_id, timestamp: ack.timestamp };
-    if (isPendingAction(pending)) {
-      if (pending.target_seq === undefined || pending.target_sender_id === undefined) return null;
-      return {
-        ...stored,
-        content: pending.action === "delete" ? "" : (pending.content ?? ""),
-        content_type: pending.action,
-        target: { server_msg_id: pending.server_msg_id, seq: pending.target_seq, sender_id: pending.target_sender_id },
-      };
-    }
-    if ((pending.reply_to !== undefined && !pending.quote) || (pending.forward_of && pending.forwarded === undefined)) return null;
-    return {
-      ...stored,
-      content: pending.content,
-      content_type: pending.content_type,
-      ...(pending.media ? { media: pending.media } : {}),
-      ...(pending.quote ? { reply_to: pending.quote } : {}),
-      ...(pending.mentions?.length ? { mentions: pending.mentions } : {}),
-      ...(pending.forwarded ? { forwarded: pending.forwarded } : {}),
-    };
-  }
 }
 
-/** What the server would answer, said by this device before sending. */
-function refusal(code: ErrorCodeValue, message: string): ParleyApiError {
-  return new ParleyApiError(errorStatus[code], code, message);
-}

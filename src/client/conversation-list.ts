@@ -1,6 +1,6 @@
 import { Limits } from "../protocol/limits";
 import { isAction, membersAfter, removes, SystemEvent, type ConversationSummary, type Message } from "../protocol/models";
-import { foldActions } from "./actions";
+import { foldActions } from "./fold";
 import type { BulkResponse } from "../protocol/rest";
 import type { ClientContext } from "./context";
 import type { Timelines } from "./timelines";

@@ -1,5 +1,5 @@
 import type { Message, User } from "../protocol/models";
-import { applyAction, quoteDeleted } from "./actions";
+import { applyAction, quoteDeleted } from "./fold";
 import type { ConversationList } from "./conversation-list";
 import type { SendError } from "./events";
 import type { Marks } from "./marks";

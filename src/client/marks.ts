@@ -50,6 +50,8 @@ export class Marks {
   /** Live frames move `version` only once this connection's catch-up is done (none can be missed then). */
   private caughtUp = false;
   private flushing = false;
+  /** Between the client's start and stop: a stopped client sends nothing (its changes wait in storage). */
+  private running = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retryDelay = 0;
   private starredList: StarredMessage[] | null = null;
@@ -68,6 +70,16 @@ export class Marks {
       for (const m of saved.marks) this.known.set(keyOf(m), m);
       this.queue = saved.queue;
     }
+  }
+
+  /** Changes the server has not taken yet (for a "waiting to sync" hint). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  start(): void {
+    this.running = true;
+    void this.flush();
   }
 
   isStarred(conversationId: string, serverMsgId: string): boolean {
@@ -126,7 +138,7 @@ export class Marks {
 
   /** Sends waiting changes, oldest first, until one cannot go yet (then retried with backoff, and on reconnect). */
   async flush(): Promise<void> {
-    if (this.flushing) return;
+    if (this.flushing || !this.running) return;
     this.flushing = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -136,6 +148,7 @@ export class Marks {
         try {
           await this.send(change);
         } catch (err) {
+          if (!this.running) return;
           if (worthRetrying(err)) {
             this.retryDelay = Math.min(RETRY_MAX_MS, Math.max(RETRY_MIN_MS, this.retryDelay * 2));
             this.retryTimer = setTimeout(() => void this.flush(), this.retryDelay);
@@ -164,6 +177,7 @@ export class Marks {
         // A change made meanwhile for the same message stays queued.
         this.queue = this.queue.filter((c) => c !== change);
         this.save();
+        this.ctx.emit("conversation", change.conversation_id);
       }
     } finally {
       this.flushing = false;
@@ -206,6 +220,7 @@ export class Marks {
   }
 
   stop(): void {
+    this.running = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.starredRefresh) clearTimeout(this.starredRefresh);
     this.retryTimer = null;

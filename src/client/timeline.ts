@@ -1,5 +1,5 @@
 import { isAction, type Message } from "../protocol/models";
-import { foldActions, quoteDeleted } from "./actions";
+import { foldActions, quoteDeleted } from "./fold";
 
 export type AddOutcome =
   /** New to this timeline. */

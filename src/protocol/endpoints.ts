@@ -374,8 +374,9 @@ export const Endpoints = {
     auth: true,
     response: NoContent,
     status: [204],
-    errors: [...member],
+    errors: [...member, ErrorCode.messageNotFound],
     summary: "Unstar a message",
+    description: "Only ever your own star: a message you never starred (or in a conversation you left) changes nothing. An id that is not a message id → 404.",
   }),
   starred: endpoint({
     method: "GET",

@@ -126,6 +126,19 @@ export const messageFields = {
 };
 
 export const Message = z.object(messageFields).meta({ id: "Message" });
+
+/**
+ * The quote a reply to `m` carries: sender, kind and the first line of its text (or caption), cut to
+ * Limits.quoteSnippetMax. The server stores it with the reply; the SDK shows the same while the reply
+ * is pending. Null for what cannot be quoted (system messages, actions, deleted messages).
+ */
+export function quoteOf(m: Message): QuotedMessage | null {
+  const kind = ClientContentType.safeParse(m.content_type);
+  if (!kind.success || m.deleted) return null;
+  const firstLine = m.content.split("\n", 1)[0]!.trim();
+  const snippet = firstLine.length > Limits.quoteSnippetMax ? `${firstLine.slice(0, Limits.quoteSnippetMax - 1)}…` : firstLine;
+  return { server_msg_id: m.server_msg_id, seq: m.seq, sender_id: m.sender_id, content_type: kind.data, snippet };
+}
 export type Message = z.infer<typeof Message>;
 
 export const User = z.object({

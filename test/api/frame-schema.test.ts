@@ -133,6 +133,8 @@ describe("the socket protocol's JSON Schema", () => {
     await aliceDevice.until(aliceDevice.has("new_message", (f) => f.forwarded === 1), "the forward");
     aliceDevice.send({ type: "message_action", conversation_id: conv, client_msg_id: "e1", action: "edit", server_msg_id: two.server_msg_id, content: "two!" });
     await bobDevice.until(bobDevice.has("new_message", (f) => f.content_type === "edit"), "the edit");
+    await call("POST", `/conversations/${conv}/messages/${two.server_msg_id}/star`, bob.token);
+    await bobDevice.until(bobDevice.has("marks"), "the marks frame");
     bobDevice.send({ type: "typing", conversation_id: conv, status: "typing" });
     await aliceDevice.until(aliceDevice.has("typing"), "typing");
     bobDevice.send({ type: "sync", conversation_id: conv, after_seq: 0, limit: 10 });
@@ -184,8 +186,8 @@ describe("the socket protocol's JSON Schema", () => {
     expect([...seen.device.client].sort()).toEqual([...clientTypes].sort());
     expect([...seen.live.client].sort()).toEqual([...clientTypes].sort());
     // Every server frame type on the device socket; on the live socket, all but what only the device
-    // socket carries (receipts to senders, presence, invitations).
-    expect([...seen.device.server].sort()).toEqual(["error", "heartbeat_ack", "invitation", "message_ack", "message_status", "new_message", "presence", "typing"]);
+    // socket carries (receipts to senders, presence, invitations, the user's own marks).
+    expect([...seen.device.server].sort()).toEqual(["error", "heartbeat_ack", "invitation", "marks", "message_ack", "message_status", "new_message", "presence", "typing"]);
     expect([...seen.live.server].sort()).toEqual(["error", "heartbeat_ack", "message_ack", "new_message", "typing"]);
     // And the schema is not a rubber stamp: a frame with a wrong field fails it.
     expect(serverMessage({ type: "message_ack", client_msg_id: "x" })).toBe(false);

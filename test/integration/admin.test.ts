@@ -36,6 +36,36 @@ describe("POST /api/v1/admin/rehome", () => {
     expect(await again.json()).toEqual({ moved: [{ object_id: oldId.toString(), moved: 0 }] });
   });
 
+  it("moves a user's message marks with them: the changes since a version, the version itself and the starred list", async () => {
+    const user = { user_id: `u_marks_${crypto.randomUUID().slice(0, 8)}`, username: "marker", display_name: "Marker" };
+    const oldId = env.USERS.idFromName(user.user_id);
+    const old = env.USERS.get(oldId);
+    await old.createProfile(user);
+    const conversation_id = `g_marks_${crypto.randomUUID().slice(0, 8)}`;
+    const now = Date.now();
+    await old.joinConversation({ conversation_id, type: "group", name: "marks", members: [{ user_id: user.user_id, role: "member" }], created_at: now, updated_at: now }, [
+      { user_id: user.user_id, joined_seq: 0 },
+    ]);
+    const message = (seq: number) => ({ conversation_id, server_msg_id: `m${seq.toString(36)}_abcdefgh`, seq });
+    expect((await old.starMessage(user.user_id, message(2))).ok).toBe(true);
+    expect((await old.starMessage(user.user_id, message(3))).ok).toBe(true);
+    await old.unstarMessage(user.user_id, conversation_id, message(3).server_msg_id);
+    expect((await old.hideMessage(user.user_id, message(4))).ok).toBe(true);
+    const changes = await old.markChanges(user.user_id, 0, 100);
+    const starred = await old.starredMarks(user.user_id, undefined, 100);
+    expect(changes.marks.map((m) => m.version)).toEqual([1, 3, 4]);
+    expect(starred.starred.map((m) => m.seq)).toEqual([2]);
+
+    expect(await (await admin({ kind: "users", object_ids: [oldId.toString()] })).json()).toEqual({ moved: [{ object_id: oldId.toString(), moved: 1 }] });
+    const home = userHome(env, user.user_id);
+    expect(await home.markChanges(user.user_id, 0, 100)).toEqual(changes);
+    expect(await home.starredMarks(user.user_id, undefined, 100)).toEqual(starred);
+    expect(await old.markChanges(user.user_id, 0, 100)).toEqual({ marks: [], has_more: false });
+    // The version carries on where it was: a device that has 4 learns of the next change.
+    expect((await home.starMessage(user.user_id, message(5))).ok).toBe(true);
+    expect((await home.markChanges(user.user_id, 4, 100)).marks.map((m) => [m.seq, m.version])).toEqual([[5, 5]]);
+  });
+
   it("moves a conversation with its messages and members: history, sends and idempotency carry on at its home", async () => {
     const [ana, bo] = await quickUsers(2, "adm");
     const conversationId = `g_stray_${crypto.randomUUID().slice(0, 8)}`;

@@ -154,6 +154,21 @@ const restCases: Record<EndpointName, RestCase> = {
     refused: { stranger: badLink, removed: badLink },
     why: "a member joining again is a no-op; the token is the permission (consent.test.ts)",
   },
+  starMessage: {
+    request: (w) => ({ path: `/conversations/${w.group}/messages/${w.adminMessage.server_msg_id}/star` }),
+    refused: { stranger: notAMember, removed: notAMember },
+  },
+  hideMessage: {
+    request: (w) => ({ path: `/conversations/${w.group}/messages/${w.adminMessage.server_msg_id}/hide` }),
+    refused: { stranger: notAMember, removed: notAMember },
+  },
+  unstarMessage: {
+    request: (w) => ({ path: `/conversations/${w.group}/messages/${w.adminMessage.server_msg_id}/star` }),
+    refused: {},
+    why: "only ever the caller's own star: one they never made changes nothing (marks.test.ts)",
+  },
+  starred: { request: () => ({ path: "/users/me/starred" }), refused: {}, why: "the caller's own starred messages" },
+  marks: { request: () => ({ path: "/users/me/marks?after=0" }), refused: {}, why: "the caller's own marks" },
 };
 
 /** Every client frame type, aimed at the group (device socket) — what each persona must get back. */
@@ -347,7 +362,7 @@ describe("authorization matrix: REST", () => {
 
   it("answers an unknown conversation id with 404 conversation_not_found", async () => {
     const unknown = `g_${"A".repeat(22)}`;
-    for (const name of ["conversation", "history", "sendMessage", "receipts", "rename", "addMembers", "removeMember", "setRole"] as const) {
+    for (const name of ["conversation", "history", "sendMessage", "receipts", "rename", "addMembers", "removeMember", "setRole", "starMessage", "hideMessage"] as const) {
       const e = Endpoints[name];
       const { path, body } = restCases[name].request({ ...world, group: unknown });
       const res = await api(e.method, `/api/v1${path}`, { token: world.admin.token, body });

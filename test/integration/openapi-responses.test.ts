@@ -130,6 +130,24 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("POST", actions, { token: cy.token, body: { action: "reaction", content: "👍", client_msg_id: "x-7" } })).body.error.code).toBe("message_deleted");
   });
 
+  it("message marks: star, unstar, hide, the starred list and the changes since a version", async () => {
+    const path = `/api/v1/conversations/${group}/messages/${messageId}`;
+    expect((await api.fetch("POST", `${path}/star`, { token: cy.token })).status).toBe(204);
+    expect((await api.fetch("POST", `${path}/star`, { token: dan.token })).body.error.code).toBe("not_a_member");
+    expect((await api.fetch("POST", `/api/v1/conversations/${group}/messages/m1_forged/star`, { token: cy.token })).body.error.code).toBe("message_not_found");
+    expect((await api.fetch("POST", `/api/v1/conversations/g_nothing_here/messages/${messageId}/hide`, { token: cy.token })).body.error.code).toBe(
+      "conversation_not_found",
+    );
+    const list = await api.fetch("GET", "/api/v1/users/me/starred?limit=10", { token: cy.token });
+    expect(list.body.starred.map((s: { message: { server_msg_id: string } }) => s.message.server_msg_id)).toEqual([messageId]);
+    expect((await api.fetch("GET", "/api/v1/users/me/starred?limit=0", { token: cy.token })).status).toBe(400);
+    expect((await api.fetch("DELETE", `${path}/star`, { token: cy.token })).status).toBe(204);
+    expect((await api.fetch("DELETE", "/api/v1/conversations/not-an-id/messages/x/star", { token: cy.token })).body.error.code).toBe("conversation_not_found");
+    expect((await api.fetch("POST", `${path}/hide`, { token: cy.token })).status).toBe(204);
+    expect((await api.fetch("GET", "/api/v1/users/me/marks?after=0", { token: cy.token })).body.marks.map((m: { version: number }) => m.version)).toEqual([2, 3]);
+    expect((await api.fetch("GET", "/api/v1/users/me/marks?after=-1", { token: cy.token })).status).toBe(400);
+  });
+
   it("invitations and invite links", async () => {
     const invitations = await api.fetch("GET", "/api/v1/invitations", { token: bo.token });
     expect(invitations.body.invitations.map((i: { conversation_id: string }) => i.conversation_id)).toEqual([group]);

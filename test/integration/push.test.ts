@@ -285,4 +285,75 @@ describe("push notifications", () => {
     expect(payload.body).toBe("New message");
     expect(JSON.stringify(payload)).not.toContain("4711");
   });
+
+  it("pushes a reaction to its author only, not counted unread; edits and reactions to others' messages push nothing", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    const bos = await api("POST", `/api/v1/conversations/${conversation}/messages`, { token: bo.token, body: { content: "lunch?", content_type: "text", client_msg_id: "b1" } });
+    const anas = await api("POST", `/api/v1/conversations/${conversation}/messages`, { token: ana.token, body: { content: "ok", content_type: "text", client_msg_id: "a1" } });
+    await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the push of ana's message");
+    const action = (on: string, body: object) => api("POST", `/api/v1/conversations/${conversation}/messages/${on}/actions`, { token: ana.token, body });
+    // Ana edits and reacts to her own message: nothing for Bo's phone. Then she reacts to Bo's.
+    expect((await action(anas.body.server_msg_id, { action: "edit", content: "ok!", client_msg_id: "e1" })).status).toBe(201);
+    expect((await action(anas.body.server_msg_id, { action: "reaction", content: "😂", client_msg_id: "x1" })).status).toBe(201);
+    expect((await action(bos.body.server_msg_id, { action: "reaction", content: "👍", client_msg_id: "x2" })).status).toBe(201);
+    // Inside the first push's window: coalesced like a message, sent when the window ends (the
+    // object's alarm; other tasks may come first, so alarms run until the push is there).
+    const pushes = await waitFor(
+      async () => {
+        await runDurableObjectAlarm(userObject(bo));
+        return recordedPushes(b);
+      },
+      (r) => r.length >= 2,
+      "the reaction's push",
+      10_000,
+    );
+    const payloads = (await Promise.all(pushes.map((p) => decryptPush(b, p.body)))) as { body: string; unread_count: number }[];
+    expect(payloads.map((p) => p.body)).toEqual(["ok", "Reacted 👍 to your message"]);
+    expect(payloads[1]!.unread_count).toBe(1); // still only Ana's one message to read
+  });
+
+  it("never pushes a message deleted for everyone before its push went out", async () => {
+    const { ana, bo, conversation, b } = await pairWithBrowser();
+    await send(ana, conversation, "first");
+    await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the first push");
+    await send(ana, conversation, "second");
+    const secret = await api("POST", `/api/v1/conversations/${conversation}/messages`, { token: ana.token, body: { content: "pin 8642", content_type: "text", client_msg_id: "s1" } });
+    const pending = () =>
+      runInDurableObject(userObject(bo), (_o: UserObject, state) =>
+        state.storage.sql.exec<{ pending: number }>("SELECT pending FROM push_windows WHERE user_id = ? AND conversation_id = ?", bo.user.user_id, conversation).one().pending,
+      );
+    await waitFor(pending, (n) => n === 2, "two messages waiting for the window");
+    const del = await api("POST", `/api/v1/conversations/${conversation}/messages/${secret.body.server_msg_id}/actions`, {
+      token: ana.token,
+      body: { action: "delete", client_msg_id: "d1" },
+    });
+    expect(del.status).toBe(201);
+    await waitFor(pending, (n) => n === 1, "the deleted message dropped from the window");
+    await waitFor(async () => runDurableObjectAlarm(userObject(bo)), (ran) => ran, "the coalescing alarm", 10_000);
+    const pushes = await waitFor(() => recordedPushes(b), (r) => r.length >= 2, "the coalesced push");
+    const payloads = (await Promise.all(pushes.map((p) => decryptPush(b, p.body)))) as { body: string }[];
+    expect(payloads.map((p) => p.body)).toEqual(["first", "New message"]);
+    expect(JSON.stringify(payloads)).not.toContain("8642");
+  });
+
+  it("pushes a mention at once, without waiting for the window", async () => {
+    const [ana, bo, cy] = await Promise.all([registerUser("ana"), registerUser("bo"), registerUser("cy")]);
+    const { conversation } = (await api("POST", "/api/v1/conversations", { token: ana.token, body: { type: "group", name: "crew", member_ids: [bo.user.user_id, cy.user.user_id] } })).body;
+    const group: string = conversation.conversation_id;
+    const b = await pushBrowser();
+    expect((await subscribe(bo, b)).status).toBe(201);
+    await send(ana, group, "morning all");
+    await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the first push");
+    await send(ana, group, "anyone up?"); // waits for the window
+    const mention = await api("POST", `/api/v1/conversations/${group}/messages`, {
+      token: ana.token,
+      body: { content: "@bo can you check", content_type: "text", client_msg_id: "m1", mentions: [{ user_id: bo.user.user_id, offset: 0, length: 3 }] },
+    });
+    expect(mention.status).toBe(201);
+    // No alarm is run: the mention does not wait for the 30 s window.
+    const pushes = await waitFor(() => recordedPushes(b), (r) => r.length >= 2, "the mention's push", 10_000);
+    const last = (await decryptPush(b, pushes[1]!.body)) as { body: string; unread_count: number };
+    expect(last.body).toBe("2 new messages");
+    expect(last.unread_count).toBe(4); // "group created", and Ana's three
+  });
 });

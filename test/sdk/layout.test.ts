@@ -22,7 +22,7 @@ async function restart(users: string, conversations: string) {
 }
 
 describe("a change of USER_SHARDS or CONVERSATION_SHARDS", () => {
-  it("moves every user and conversation to its new home on start: sessions, lists, unread counts, history, receipts and settings come along", async () => {
+  it("moves every user and conversation to its new home on start: sessions, lists, unread counts, history, receipts, settings and marks come along", async () => {
     await server.start();
     const users = await Promise.all(Array.from({ length: 6 }, () => account(server.url, "lay")));
     const [ana, ...others] = users as [Account, ...Account[]];
@@ -46,6 +46,9 @@ describe("a change of USER_SHARDS or CONVERSATION_SHARDS", () => {
     expect(await delivered(direct, lastDirect)).not.toBeNull();
     phone.stop();
     await rest(bo).call("updateMe", { body: { last_seen_visible: false } });
+    // Bo's marks: a star on the last group message, a hidden direct one.
+    await rest(bo).call("starMessage", { conversation_id: group, server_msg_id: last });
+    await rest(bo).call("hideMessage", { conversation_id: direct, server_msg_id: lastDirect });
     await rest(ana).call("sendMessage", { conversation_id: group, body: { content: "while away", content_type: "text", client_msg_id: "g5" } });
     const lists = async () =>
       Object.fromEntries(
@@ -58,12 +61,16 @@ describe("a change of USER_SHARDS or CONVERSATION_SHARDS", () => {
       history: (await rest(ana).call("history", { conversation_id: group, query: { limit: 50 } })).messages.map((m) => [m.seq, m.server_msg_id, m.content]),
       receipts: (await rest(ana).call("receipts", { conversation_id: group, server_msg_id: last })).receipts.sort((x, y) => x.user_id.localeCompare(y.user_id)),
       direct: (await rest(ana).call("history", { conversation_id: direct, query: { limit: 50 } })).messages.map((m) => [m.seq, m.content]),
+      starred: (await rest(bo).call("starred", {})).starred.map((s) => [s.message.server_msg_id, s.message.content, s.starred_at]),
+      marks: (await rest(bo).call("marks", {})).marks,
     });
     await new Promise((r) => setTimeout(r, 1_500));
     const before = await lists();
     const held = await conversations();
     expect(held.history).toHaveLength(6);
     expect(held.receipts.find((r) => r.user_id === bo.user.user_id)?.delivered_at).not.toBeNull();
+    expect(held.starred.map(([id]) => id)).toEqual([last]);
+    expect(held.marks.map((m) => [m.kind, m.version])).toEqual([["starred", 1], ["hidden", 2]]);
 
     for (const [users, conversationShards] of [["4", "4"], ["2", "1"]] as const) {
       await restart(users, conversationShards);

@@ -205,6 +205,15 @@ async function clientOnFakeServer() {
     const url = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url);
     calls.push(`${init?.method ?? "GET"} ${url.pathname}`);
     if (url.pathname === "/api/v1/users/me/marks") return Response.json({ marks: [], has_more: false });
+    if (url.pathname === "/api/v1/conversations/g_hist/messages") {
+      // 250 rows of history: before=N answers the `limit` rows below N.
+      const before = Number(url.searchParams.get("before") ?? 251);
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      const from = Math.max(1, before - limit);
+      const messages = [];
+      for (let seq = from; seq < before; seq++) messages.push(base({ conversation_id: "g_hist", server_msg_id: `h${seq}`, seq, content: `old ${seq}` }));
+      return Response.json({ messages, has_more: from > 1 });
+    }
     if (url.pathname === "/api/v1/conversations") {
       const summary = {
         conversation_id: CONVERSATION,
@@ -344,6 +353,16 @@ describe("actions through the client: optimistic, acknowledged, refused", () => 
     expect(summary()).toMatchObject({ unread_count: 1, last_message: { server_msg_id: "m2", content: "fixed", state_seq: 4 } });
     server.push({ type: "new_message", ...action(5, "delete", "u_b", "", theirs) });
     expect(summary()).toMatchObject({ unread_count: 1, last_message: { server_msg_id: "m2", content: "", deleted: true } });
+    client.stop();
+  });
+
+  it("jumpTo loads older pages until the seq is held, and says when there is none", async () => {
+    const { client } = await clientOnFakeServer();
+    await client.loadOlder("g_hist");
+    expect(client.messages("g_hist")[0]!.seq).toBe(201);
+    expect(await client.jumpTo("g_hist", 7)).toBe(true);
+    expect(client.messages("g_hist").some((m) => m.seq === 7)).toBe(true);
+    expect(await client.jumpTo("g_hist", 0)).toBe(false);
     client.stop();
   });
 });

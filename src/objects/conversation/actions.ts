@@ -8,7 +8,7 @@ import {
   type Message,
   type Outgoing,
   type ProtocolError,
-  type QuotedMessage,
+  quoteOf,
 } from "../../protocol";
 import { foldState, type MessageState, type MessageStates } from "./state";
 import type { ConversationStore, NewRow } from "./store";
@@ -63,13 +63,6 @@ function isPersonMessage(m: Message): m is Message & { content_type: ClientConte
   return ClientContentType.safeParse(m.content_type).success && countsAsMessage(m);
 }
 
-/** The quote a reply carries: sender, kind and the first line of the text (or the caption). */
-export function quoteOf(m: Message & { content_type: ClientContentType }): QuotedMessage {
-  const firstLine = m.content.split("\n", 1)[0]!.trim();
-  const snippet = firstLine.length > Limits.quoteSnippetMax ? `${firstLine.slice(0, Limits.quoteSnippetMax - 1)}…` : firstLine;
-  return { server_msg_id: m.server_msg_id, seq: m.seq, sender_id: m.sender_id, content_type: m.content_type, snippet };
-}
-
 /**
  * What a send (not an action) stores besides its content: its quote, checked mentions. Returns a
  * refusal or the row's relations.
@@ -86,7 +79,7 @@ export function messageRelations(
     const quoted = visibleMessage(store, states, archived, senderId, m.reply_to);
     if (!quoted || !isPersonMessage(quoted)) return { ...notFound, message: "reply_to names no message you can see in this conversation" };
     if (quoted.deleted) return deleted;
-    out.reply_to = quoteOf(quoted);
+    out.reply_to = quoteOf(quoted)!;
   }
   if (m.mentions && m.mentions.length > 0) {
     const outsider = m.mentions.find((x) => !store.member(x.user_id));

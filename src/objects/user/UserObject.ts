@@ -15,6 +15,7 @@ import {
   type ConversationSummary,
   type DeliveryStatus,
   type Invitation,
+  type MarksResponse,
   type Presence,
   type PushSubscriptionBody,
   type UpdateMeBody,
@@ -33,6 +34,7 @@ import { exportUser, forgetUserRows, importUser, type UserBundle } from "./hando
 import { conversationHome, userHomeName, userHome } from "../homes";
 import { Consent, hiddenPresence, type JoinRequest, type JoinVerdict } from "./consent";
 import { InboxStore } from "./inbox";
+import { MessageMarks, type MarkedMessage, type StarredMark } from "./marks";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
 import { Profiles } from "./profiles";
@@ -62,6 +64,7 @@ export class UserObject extends DurableObject<Env> {
   readonly #push: PushNotifier;
   readonly #tokens: TokenLedger;
   readonly #uploads: UploadLedger;
+  readonly #marks: MessageMarks;
   /** The alarm task that ends sessions past their lifetime (tokens.ts) and closes their sockets. */
   readonly #sessionEnds: TaskKind;
 
@@ -78,6 +81,7 @@ export class UserObject extends DurableObject<Env> {
     this.#sessions = new DeviceSessions(object);
     this.#tokens = new TokenLedger(object);
     this.#uploads = new UploadLedger(object);
+    this.#marks = new MessageMarks(object, this.#sessions);
     this.#push = new PushNotifier(object, this.#profiles, this.#inbox, this.#sessions);
     this.#delivery = new Delivery(object, this.#profiles, this.#inbox, this.#sessions, this.#push);
     this.#presence = new PresenceKeeper(object, this.#profiles, this.#sessions, this.#consent);
@@ -416,6 +420,34 @@ export class UserObject extends DurableObject<Env> {
   /** The upload was checked and completed: it stays. */
   mediaUploaded(userId: string, mediaId: string): void {
     if (this.#profiles.has(userId)) this.#uploads.completed(userId, mediaId);
+  }
+
+  // ---- message marks (marks.ts): starred, and hidden by "delete for me" ----
+
+  /** Stars a message the route checked the user can see; their devices are told. */
+  starMessage(userId: string, message: MarkedMessage): Result<void> {
+    if (!this.#profiles.has(userId)) return refuse(ErrorCode.userNotFound, "your account no longer exists");
+    if (this.#marks.star(userId, message, Date.now()) === "hidden") return refuse(ErrorCode.messageNotFound, "you deleted that message for you");
+    return ok(undefined);
+  }
+
+  unstarMessage(userId: string, conversationId: string, serverMsgId: string): void {
+    if (this.#profiles.has(userId)) this.#marks.unstar(userId, conversationId, serverMsgId, Date.now());
+  }
+
+  /** Hides a message the route checked the user can see, on all their devices, for good. */
+  hideMessage(userId: string, message: MarkedMessage): Result<void> {
+    if (!this.#profiles.has(userId)) return refuse(ErrorCode.userNotFound, "your account no longer exists");
+    this.#marks.hide(userId, message, Date.now());
+    return ok(undefined);
+  }
+
+  starredMarks(userId: string, before: number | undefined, limit: number): { starred: StarredMark[]; has_more: boolean } {
+    return this.#profiles.has(userId) ? this.#marks.starred(userId, before, limit) : { starred: [], has_more: false };
+  }
+
+  markChanges(userId: string, after: number, limit: number): MarksResponse {
+    return this.#profiles.has(userId) ? this.#marks.changes(userId, after, limit) : { marks: [], has_more: false };
   }
 
   // ---- push notifications (push.ts) ----

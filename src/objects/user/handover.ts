@@ -27,6 +27,7 @@ const USER_TABLES = {
     "push_dead_letters",
     "groups_add",
     "presence_visible_to",
+    "marks_version",
   ],
   inbox: ["user_id", "conversation_id", "delivered_seq", "read_seq", "unread_count", "added_by_other", "archived"],
   devices: ["user_id", "device_id", "first_seen", "last_seen"],
@@ -45,6 +46,7 @@ const USER_TABLES = {
   sessions: ["user_id", "session_id", "version", "created_at", "expires_at", "rotated_at"],
   join_holds: ["user_id", "conversation_id", "added_by_other", "expires_at"],
   invitations: ["user_id", "conversation_id", "name", "inviter_id", "created_at", "expires_at"],
+  message_marks: ["user_id", "conversation_id", "seq", "kind", "server_msg_id", "active", "at", "version"],
 } as const;
 
 type UserTable = keyof typeof USER_TABLES;

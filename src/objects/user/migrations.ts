@@ -436,4 +436,27 @@ export const userMigrations: Migration[] = [
       ALTER TABLE push_outbox ADD COLUMN last_seq INTEGER;
     `,
   },
+  {
+    id: 18,
+    name: "message marks: starred and hidden (delete for me)",
+    sql: `
+      -- A user's own marks on messages (marks.ts): starred, and hidden by "delete for me". Every change
+      -- takes the user's next marks version, so a device that was away asks for what changed after the
+      -- version it has; an unstar keeps its row (active = 0) so that devices learn of it too.
+      ALTER TABLE users ADD COLUMN marks_version INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE message_marks (
+        user_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('starred', 'hidden')),
+        server_msg_id TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (user_id, conversation_id, seq, kind)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX message_marks_changes ON message_marks (user_id, version);
+      CREATE INDEX message_marks_starred ON message_marks (user_id, at) WHERE kind = 'starred' AND active = 1;
+    `,
+  },
 ];

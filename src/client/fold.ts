@@ -1,5 +1,4 @@
-import { Limits } from "../protocol/limits";
-import { ClientContentType, type Message, type QuotedMessage } from "../protocol/models";
+import type { Message } from "../protocol/models";
 
 /**
  * What an action row (edit, reaction, delete for everyone) does to the message it targets, as the
@@ -54,14 +53,3 @@ export function quoteDeleted(message: Message): Message {
   return { ...message, reply_to: { ...message.reply_to, snippet: "", deleted: true } };
 }
 
-/**
- * The quote a reply shows while pending, from this device's copy of the quoted message: as the
- * server builds it (sender, kind, first line of the text or caption). Null for what cannot be quoted.
- */
-export function quoteOf(m: Message): QuotedMessage | null {
-  const kind = ClientContentType.safeParse(m.content_type);
-  if (!kind.success || m.deleted) return null;
-  const firstLine = m.content.split("\n", 1)[0]!.trim();
-  const snippet = firstLine.length > Limits.quoteSnippetMax ? `${firstLine.slice(0, Limits.quoteSnippetMax - 1)}…` : firstLine;
-  return { server_msg_id: m.server_msg_id, seq: m.seq, sender_id: m.sender_id, content_type: kind.data, snippet };
-}
