@@ -36,7 +36,8 @@ async function menuOf(message: Locator): Promise<Locator> {
 
 /** The chip of one emoji under a message, and its count. */
 const chip = (message: Locator, emoji: string) => message.locator(`[data-testid="reaction-chip"][data-emoji="${emoji}"]`);
-const chipCount = async (message: Locator, emoji: string) => ((await chip(message, emoji).count()) ? Number(await chip(message, emoji).locator(".reaction-count").innerText()) : 0);
+/** 0 when there is no chip; read without waiting, since a chip may go between two looks. */
+const chipCount = async (message: Locator, emoji: string) => Number((await chip(message, emoji).locator(".reaction-count").allInnerTexts())[0] ?? 0);
 
 async function history(page: Page, conversationId: string): Promise<Message[]> {
   const { token } = await session(page);
