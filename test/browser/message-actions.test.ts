@@ -72,7 +72,7 @@ describe("message actions in the web client", () => {
     const bar = pageB.getByTestId("compose-bar");
     await bar.getByText("Replying to Ana Lima").waitFor();
     await expect.poll(() => bar.innerText()).toContain(original);
-    await expect.poll(() => pageB.evaluate(() => document.activeElement?.getAttribute("placeholder"))).toBe("Write a message");
+    await expect.poll(() => composer(pageB).evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
     const reply = "Yes! I'll bring the lemonade 🍋";
     await send(pageB, reply);
     await bar.waitFor({ state: "detached" });
