@@ -34,6 +34,30 @@ describe.each<Kind>(["device", "live"])("the socket contract on the %s socket", 
     expect(next!.seq).toBe(ack!.seq + 1);
   });
 
+  it("takes replies, actions and forwards like sends: in order with them, acked, refused with the same codes, resent once", async () => {
+    const [a, b] = await quickUsers(2, `fc${kind[0]}x`);
+    const conv = await createGroup(a!, [b!]);
+    const socket = await open(kind, a!.token, conv);
+    const [first] = await (socket.send(send(conv, "first", "x0")), socket.next("message_ack"));
+    const target = first!.server_msg_id;
+    socket.send([
+      { ...send(conv, "replying", "x1"), reply_to: target },
+      { type: "message_action", conversation_id: conv, client_msg_id: "x2", action: "reaction", server_msg_id: target, content: "👍" },
+      { type: "message_action", conversation_id: conv, client_msg_id: "x3", action: "edit", server_msg_id: target, content: "first!" },
+      { type: "forward_message", conversation_id: conv, client_msg_id: "x4", from: { conversation_id: conv, server_msg_id: target } },
+      { type: "message_action", conversation_id: conv, client_msg_id: "x5", action: "reaction", server_msg_id: target, content: "not an emoji" },
+    ]);
+    await socket.until((s) => s.of("message_ack").length >= 5 && s.of("error").length >= 1, "four acks and a refusal");
+    const acks = socket.of("message_ack").slice(1);
+    expect(acks.map((x) => x.client_msg_id)).toEqual(["x1", "x2", "x3", "x4"]);
+    expect(acks.map((x) => x.seq - first!.seq)).toEqual([1, 2, 3, 4]);
+    expect(socket.of("error")[0]).toMatchObject({ code: "invalid_reaction", client_msg_id: "x5" });
+    // A resend of an action is answered with its original ack.
+    socket.send({ type: "message_action", conversation_id: conv, client_msg_id: "x3", action: "edit", server_msg_id: target, content: "first!" });
+    const again = await socket.next("message_ack", 6);
+    expect(again[5]).toEqual(acks[2]);
+  });
+
   it("stores the sends of one socket message in order and, on parley.v2, acks them in one socket message", async () => {
     const [a, b] = await quickUsers(2, `fc${kind[0]}b`);
     const conv = await createGroup(a!, [b!]);

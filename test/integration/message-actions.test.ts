@@ -255,9 +255,10 @@ describe("message actions", () => {
     await runAlarms(stub, async () => (await archivedSeq()) >= quoting.seq, 40);
     expect(await archivedSeq()).toBeGreaterThanOrEqual(quoting.seq);
 
-    // Acting on archived messages: a reaction, then a delete for everyone of the one quoted and edited.
+    // Acting on archived messages: a reaction and an edit, then a delete for everyone of the one quoted and edited.
     const boPhone = await connect(bo!.token, "bo-phone");
     const reaction = await acked(boPhone, actionFrame(conv, "x1", "reaction", liked.server_msg_id, "🎉"));
+    await acked(anaPhone, actionFrame(conv, "e2", "edit", liked.server_msg_id, "like me now"));
     const del = await acked(anaPhone, actionFrame(conv, "d1", "delete", secret.server_msg_id));
     await boPhone.until((s) => rowsOf(s, conv).some((f) => f.seq === del.seq), "the delete, live");
 
@@ -278,7 +279,7 @@ describe("message actions", () => {
     expect(bySeq.get(secret.seq)).toMatchObject({ content: "", deleted: true });
     expect(bySeq.get(edited.seq)).toMatchObject({ content_type: "edit", content: "" });
     expect(bySeq.get(quoting.seq)!.reply_to).toMatchObject({ server_msg_id: secret.server_msg_id, snippet: "", deleted: true });
-    expect(bySeq.get(liked.seq)!.reactions).toEqual([{ user_id: bo!.user.user_id, emoji: "🎉" }]);
+    expect(bySeq.get(liked.seq)).toMatchObject({ content: "like me now", reactions: [{ user_id: bo!.user.user_id, emoji: "🎉" }] });
     expect(bySeq.get(reaction.seq)!.content_type).toBe("reaction");
     // Every seq once, in order, from 1 to the delete.
     expect(rows.map((m) => m.seq)).toEqual(Array.from({ length: del.seq }, (_, i) => i + 1));
@@ -329,5 +330,46 @@ describe("message actions", () => {
     expect(await env.MEDIA.head(bytesKey(photo))).toBeNull();
     expect(await env.MEDIA.head(thumbnailKey(photo))).toBeNull();
     for (const s of [anaPhone, boPhone, cyPhone]) s.close();
+  });
+
+  it("counts forwarding hops, takes at most five targets, and refuses an edit over 64 KiB", async () => {
+    const people = await quickUsers(7, "hops");
+    // A chain of direct chats: 0→1, 1→2, … each forwarding what they got to the next.
+    const chats = await Promise.all(people.slice(0, -1).map((p, i) => directConversation(p!, people[i + 1]!)));
+    const origin = await api("POST", `/api/v1/conversations/${chats[0]}/messages`, { token: people[0]!.token, body: text("pass it on", "o1") });
+    let from = { conversation: chats[0]!, id: origin.body.server_msg_id as string };
+    const hops: (number | undefined)[] = [];
+    for (let i = 1; i < chats.length; i++) {
+      const fwd = await api("POST", `/api/v1/conversations/${from.conversation}/messages/${from.id}/forward`, {
+        token: people[i]!.token,
+        body: { conversation_ids: [chats[i]], client_msg_id: `f${i}` },
+      });
+      expect(fwd.status).toBe(200);
+      const { ack } = fwd.body.results[0];
+      from = { conversation: chats[i]!, id: ack.server_msg_id };
+      const rows = await history(chats[i]!, people[i + 1]!);
+      hops.push(rows.find((m) => m.seq === ack.seq)!.forwarded);
+    }
+    expect(hops).toEqual([1, 2, 3, 4, 5]); // the fifth hop reads "Forwarded many times"
+    // A retried forward stores nothing twice.
+    const retry = await api("POST", `/api/v1/conversations/${chats[0]}/messages/${origin.body.server_msg_id}/forward`, {
+      token: people[1]!.token,
+      body: { conversation_ids: [chats[1]], client_msg_id: "f1" },
+    });
+    expect((await history(chats[1]!, people[1]!)).filter((m) => m.forwarded !== undefined)).toHaveLength(1);
+    expect(retry.body.results[0].ack.seq).toBeDefined();
+
+    const six = Array.from({ length: 6 }, () => chats[0]);
+    const tooMany = await api("POST", `/api/v1/conversations/${chats[0]}/messages/${origin.body.server_msg_id}/forward`, {
+      token: people[0]!.token,
+      body: { conversation_ids: six, client_msg_id: "f-many" },
+    });
+    expect(tooMany).toMatchObject({ status: 400, body: { error: { code: "bad_request" } } });
+
+    const huge = await api("POST", `/api/v1/conversations/${chats[0]}/messages/${origin.body.server_msg_id}/actions`, {
+      token: people[0]!.token,
+      body: { action: "edit", content: "x".repeat(64 * 1024 + 1), client_msg_id: "e-huge" },
+    });
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: "content_too_large" } } });
   });
 });
