@@ -3,6 +3,21 @@ import { describe, expect, inject, it } from "vitest";
 import { RestClient, type Message } from "../../src/client";
 import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
 
+const CHATTER = [
+  "Who else is coming?",
+  "Maya said yes, Tom maybe",
+  "I can bring the big blanket",
+  "Should we meet at the north gate?",
+  "Weather looks good so far ☀️",
+  "I'll make sandwiches",
+  "Veggie ones too please",
+  "Of course 🥪",
+  "What time works for everyone?",
+  "Anything after 11",
+  "Let's say noon then",
+];
+const LAST_CHATTER = "Does anyone have a frisbee?";
+
 /**
  * Issue 17 in the web client, two people in two Chromium contexts against the real server: reply (and
  * the quote's jump to an original that is not loaded yet), reactions, edit, delete for everyone and for
@@ -62,10 +77,12 @@ describe("message actions in the web client", () => {
     const conversationId = (await chatRow(pageA, "Bo Chen").getAttribute("data-conversation-id"))!;
     const { token } = await session(pageA);
     const rest = new RestClient(baseUrl, () => token);
+    // Ordinary chatter (the screenshots show its end), the last line unique for the test to find.
     for (let n = 1; n <= 55; n++) {
-      await rest.call("sendMessage", { conversation_id: conversationId, body: { content: `filler ${n}`, content_type: "text", client_msg_id: `filler-${n}` } });
+      const content = n === 55 ? LAST_CHATTER : CHATTER[n % CHATTER.length]!;
+      await rest.call("sendMessage", { conversation_id: conversationId, body: { content, content_type: "text", client_msg_id: `chatter-${n}` } });
     }
-    await bubble(pageB, "filler 55").waitFor();
+    await bubble(pageB, LAST_CHATTER).waitFor();
 
     // Bo replies to the original from its menu: the composer says what he replies to; Escape would cancel.
     await (await menuOf(bubble(pageB, original))).getByRole("menuitem", { name: "Reply" }).click();
@@ -148,12 +165,12 @@ describe("message actions in the web client", () => {
     await shoot(pageB, "edit-delete");
 
     // Someone else's message can only be deleted for me: it goes from Bo's screen, Ana keeps it.
-    await (await menuOf(bubble(pageB, "filler 55"))).getByRole("menuitem", { name: "Delete" }).click();
+    await (await menuOf(bubble(pageB, LAST_CHATTER))).getByRole("menuitem", { name: "Delete" }).click();
     const mine = pageB.getByRole("dialog", { name: "Delete message?" });
     expect(await mine.getByRole("button", { name: "Delete for everyone" }).count()).toBe(0);
     await mine.getByRole("button", { name: "Delete for me" }).click();
-    await bubble(pageB, "filler 55").waitFor({ state: "detached" });
-    expect(await bubble(pageA, "filler 55").count()).toBe(1);
+    await bubble(pageB, LAST_CHATTER).waitFor({ state: "detached" });
+    expect(await bubble(pageA, LAST_CHATTER).count()).toBe(1);
   });
 
   it("forward into a group (marked Forwarded), an @-mention picked from the list, and a starred message opened from the sheet", async () => {

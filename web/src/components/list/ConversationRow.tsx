@@ -18,6 +18,7 @@ export function ConversationRow({ conversation: c, active }: { conversation: Con
   let preview = "";
   if (last) {
     if (last.content_type === "system") preview = systemText(last.content, (id) => users.name(id, true));
+    else if (last.deleted) preview = last.sender_id === me ? "🚫 You deleted this message" : "🚫 This message was deleted";
     else {
       const who = last.sender_id === me ? "You: " : group ? `${users.name(last.sender_id)}: ` : "";
       preview = who + (last.content_type === "text" ? last.content : mediaPreview(last));
