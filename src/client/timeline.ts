@@ -27,7 +27,13 @@ export class ConversationTimeline {
   private readonly seqById = new Map<string, number>();
   /** Action rows held, by the seq of the message they change. */
   private readonly actionsOn = new Map<number, Message[]>();
-  private view: { messages: Message[]; bySeq: Map<number, Message> } | null = null;
+  /**
+   * The messages as they are now, kept up to date row by row (never rebuilt whole: a device holding
+   * thousands of messages gets each new one in constant time), and their seqs in order.
+   */
+  private readonly folded = new Map<number, Message>();
+  private readonly order: number[] = [];
+  private list: Message[] | null = null;
   private top: number | null = null;
   private oldest: number | null = null;
 
@@ -48,7 +54,7 @@ export class ConversationTimeline {
   get(seq: number): Message | undefined {
     const row = this.bySeq.get(seq);
     if (!row || isAction(row)) return row;
-    return this.current().bySeq.get(seq);
+    return this.folded.get(seq);
   }
 
   /** A message as it is now, by id. */
@@ -59,7 +65,8 @@ export class ConversationTimeline {
 
   /** Messages (not action rows) as they are now, in seq order. */
   messages(): Message[] {
-    return this.current().messages;
+    this.list ??= this.order.map((seq) => this.folded.get(seq)!);
+    return this.list;
   }
 
   /** The oldest seq held (message or action): where the next page of older history ends. */
@@ -113,7 +120,7 @@ export class ConversationTimeline {
         added++;
       } else if (!isAction(m) && (m.state_seq ?? 0) > (held.state_seq ?? 0)) {
         this.bySeq.set(m.seq, m);
-        this.view = null;
+        this.refold(m.seq);
       }
     }
     // The newest page holds everything up to its last row; anchor there so live rows continue it.
@@ -127,33 +134,45 @@ export class ConversationTimeline {
     this.bySeq.set(message.seq, message);
     if (this.oldest === null || message.seq < this.oldest) this.oldest = message.seq;
     if (isAction(message)) {
-      if (message.target) {
-        const on = this.actionsOn.get(message.target.seq);
-        if (on) on.push(message);
-        else this.actionsOn.set(message.target.seq, [message]);
-      }
-    } else {
-      this.seqById.set(message.server_msg_id, message.seq);
+      if (!message.target) return;
+      const on = this.actionsOn.get(message.target.seq);
+      if (on) on.push(message);
+      else this.actionsOn.set(message.target.seq, [message]);
+      if (this.folded.has(message.target.seq)) this.refold(message.target.seq);
+      return;
     }
-    this.view = null;
+    this.seqById.set(message.server_msg_id, message.seq);
+    const last = this.order[this.order.length - 1];
+    if (last === undefined || message.seq > last) this.order.push(message.seq);
+    else this.order.splice(this.insertionPoint(message.seq), 0, message.seq);
+    this.refold(message.seq);
   }
 
-  /** The messages as they are now, folded once per change. */
-  private current(): { messages: Message[]; bySeq: Map<number, Message> } {
-    if (this.view) return this.view;
-    const bySeq = new Map<number, Message>();
-    const messages: Message[] = [];
-    for (const row of [...this.bySeq.values()].sort((a, b) => a.seq - b.seq)) {
-      if (isAction(row)) continue;
-      const actions = this.actionsOn.get(row.seq);
-      let m = actions ? foldActions(row, actions) : row;
-      // Seq order: a quoted message (older) is folded before the reply that quotes it.
-      if (m.reply_to && !m.reply_to.deleted && bySeq.get(m.reply_to.seq)?.deleted) m = quoteDeleted(m);
-      bySeq.set(m.seq, m);
-      messages.push(m);
+  /** Message `seq` as it is now: its held copy with the newer actions held for it folded in. */
+  private refold(seq: number): void {
+    const row = this.bySeq.get(seq)!;
+    const actions = this.actionsOn.get(seq);
+    let m = actions ? foldActions(row, actions) : row;
+    if (m.reply_to && !m.reply_to.deleted && this.folded.get(m.reply_to.seq)?.deleted) m = quoteDeleted(m);
+    this.folded.set(seq, m);
+    this.list = null;
+    // Deleted for everyone: replies held that quote it show the quote deleted (rare: a scan is fine).
+    if (m.deleted) {
+      for (const [replySeq, reply] of this.folded) {
+        if (reply.reply_to?.seq === seq && !reply.reply_to.deleted) this.folded.set(replySeq, quoteDeleted(reply));
+      }
     }
-    this.view = { messages, bySeq };
-    return this.view;
+  }
+
+  /** Where `seq` goes in `order` (binary search). */
+  private insertionPoint(seq: number): number {
+    let [low, high] = [0, this.order.length];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.order[mid]! < seq) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   private advance(): void {

@@ -242,8 +242,9 @@ export class ConversationObject extends DurableObject<Env> {
     this.conversations.delete(bundle.conversation_id);
     const conversation = this.conversation(bundle.conversation_id);
     conversation.resume();
-    // Its history may be due for the archive.
+    // Its history may be due for the archive, and a delete for everyone may have left R2 copies to erase.
     this.host.tasks.archive.book(Date.now(), bundle.conversation_id);
+    if (bundle.tables.erasures?.length) this.host.tasks.erase.book(Date.now(), bundle.conversation_id);
   }
 
   private forget(id: string): void {
