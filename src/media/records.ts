@@ -82,9 +82,17 @@ export async function grantedConversations(env: Env, mediaId: string): Promise<{
 export async function eraseMedia(env: Env, mediaId: string, conversationId: string): Promise<{ bytesDeleted: boolean }> {
   await env.MEDIA.delete(`${grantPrefix(mediaId)}${conversationId}`);
   if ((await grantedConversations(env, mediaId)).length > 0) return { bytesDeleted: false };
+  const record = await readRecord(env, mediaId);
   const { mediaStore } = await import("./storage");
   await (await mediaStore(env)).delete(mediaId);
-  await env.MEDIA.delete([thumbnailKey(mediaId), recordKey(mediaId)]);
+  await env.MEDIA.delete(thumbnailKey(mediaId));
+  // The uploader's quota gets the size back before the record (which names the uploader) goes: a
+  // retry after a failure in between still finds whom to tell.
+  if (record) {
+    const { userHome } = await import("../objects/homes");
+    await userHome(env, record.uploader).mediaErased(record.uploader, mediaId);
+  }
+  await env.MEDIA.delete(recordKey(mediaId));
   return { bytesDeleted: true };
 }
 

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bytesKey, thumbnailKey } from "../../src/media/records";
+import { userHome } from "../../src/objects/homes";
 import type { ErrorFrame, Message, MessageAckFrame, NewMessageFrame } from "../../src/protocol";
 import { archiveBucket, archivePrefix } from "../helpers/archiveFaults";
 import { api, connect, createGroup, directConversation, quickUsers, sendAndAck, text, type Account, type TestSocket } from "../helpers/client";
@@ -329,6 +330,11 @@ describe("message actions", () => {
     await eventually(otherStub, async () => (await env.MEDIA.head(bytesKey(photo))) === null);
     expect(await env.MEDIA.head(bytesKey(photo))).toBeNull();
     expect(await env.MEDIA.head(thumbnailKey(photo))).toBeNull();
+    // Its size no longer counts toward Ana's quota.
+    const uploads = await runInDurableObject(userHome(env, ana!.user.user_id), (_o, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM media_uploads WHERE user_id = ? AND media_id = ?", ana!.user.user_id, photo).one().n,
+    );
+    expect(uploads).toBe(0);
     for (const s of [anaPhone, boPhone, cyPhone]) s.close();
   });
 

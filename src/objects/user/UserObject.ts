@@ -422,6 +422,11 @@ export class UserObject extends DurableObject<Env> {
     if (this.#profiles.has(userId)) this.#uploads.completed(userId, mediaId);
   }
 
+  /** The upload's bytes were erased (every message carrying it was deleted for everyone): its size is the user's again. */
+  mediaErased(userId: string, mediaId: string): void {
+    if (this.#profiles.has(userId)) this.#uploads.erased(userId, mediaId);
+  }
+
   // ---- message marks (marks.ts): starred, and hidden by "delete for me" ----
 
   /** Stars a message the route checked the user can see; their devices are told. */

@@ -61,6 +61,11 @@ export class UploadLedger {
     this.sql.exec("UPDATE media_uploads SET ready = 1 WHERE user_id = ? AND media_id = ?", userId, mediaId);
   }
 
+  /** A completed upload whose bytes are gone no longer counts toward the quota. */
+  erased(userId: string, mediaId: string): void {
+    this.sql.exec("DELETE FROM media_uploads WHERE user_id = ? AND media_id = ? AND ready = 1", userId, mediaId);
+  }
+
   /**
    * Deletes uploads never completed whose time is up (bytes, record, row); returns when the next
    * one is due (its alarm task). A deletion that fails is tried again at the next run.
