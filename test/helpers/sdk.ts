@@ -3,6 +3,7 @@
  * socket wrapper that loses or repeats chosen frames (what a flaky network does), and waiting for
  * a condition on client events instead of sleeping.
  */
+import { afterEach } from "vitest";
 import { ParleyClient, type ClientFrame, type ParleyClientOptions, type ServerFrame, type SocketLike } from "../../src/client";
 
 let counter = 0;
@@ -17,6 +18,30 @@ export type Account = Awaited<ReturnType<typeof account>>;
 export function client(baseUrl: string, who: Account, deviceId: string, options: Partial<ParleyClientOptions> = {}) {
   // Short backoff: these tests cut connections on purpose and should not wait 30 s to come back.
   return new ParleyClient({ baseUrl, token: who.token, user: who.user, deviceId, backoff: { baseMs: 50, maxMs: 500 }, ...options });
+}
+
+/**
+ * Starts clients for a test file, and stops every one of them after each test: call once at the
+ * top of the file, then `started(client(...))`.
+ */
+export function startedClients(): (c: ParleyClient) => ParleyClient {
+  const running: ParleyClient[] = [];
+  afterEach(() => {
+    for (const c of running.splice(0)) c.stop();
+  });
+  return (c) => {
+    running.push(c);
+    void c.start();
+    return c;
+  };
+}
+
+/** Two new accounts and the direct conversation between them. */
+export async function directPair(baseUrl: string) {
+  const [alice, bob] = await Promise.all([account(baseUrl, "alice"), account(baseUrl, "bob")]);
+  const rest = client(baseUrl, alice, "setup").rest;
+  const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [bob.user.user_id] } });
+  return { alice, bob, rest, conversationId: conversation.conversation_id };
 }
 
 /** Resolves once `done()` holds, re-checking on every client event; fails after `timeoutMs`. */

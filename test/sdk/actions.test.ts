@@ -1,25 +1,15 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { isAction, MemoryOutbox, ParleyClient, type Message } from "../../src/client";
-import { account, client, FlakyNetwork, until } from "../helpers/sdk";
+import { client, directPair, FlakyNetwork, startedClients, until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
-const running: ParleyClient[] = [];
-function started(c: ParleyClient) {
-  running.push(c);
-  void c.start();
-  return c;
-}
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
+const started = startedClients();
 
 /** Alice and Bob with a direct chat and a group (somewhere to forward to). */
 async function world() {
-  const [alice, bob] = await Promise.all([account(baseUrl, "alice"), account(baseUrl, "bob")]);
-  const rest = client(baseUrl, alice, "setup").rest;
-  const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [bob.user.user_id] } });
+  const { alice, bob, rest, conversationId } = await directPair(baseUrl);
   const { conversation: group } = await rest.call("createConversation", { body: { type: "group", name: "elsewhere", member_ids: [bob.user.user_id] } });
-  return { alice, bob, chat: conversation.conversation_id, group: group.conversation_id };
+  return { alice, bob, chat: conversationId, group: group.conversation_id };
 }
 
 /** The client's messages projected to what actions change, for comparing with the server's history. */

@@ -1,24 +1,11 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { MemoryOutbox, ParleyClient } from "../../src/client";
-import { account, client, FlakyNetwork, until } from "../helpers/sdk";
+import { account, client, directPair, FlakyNetwork, startedClients, until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
-const running: ParleyClient[] = [];
-function started(c: ParleyClient) {
-  running.push(c);
-  void c.start();
-  return c;
-}
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
+const started = startedClients();
 
-async function pair() {
-  const [alice, bob] = await Promise.all([account(baseUrl, "alice"), account(baseUrl, "bob")]);
-  const aliceRest = client(baseUrl, alice, "setup").rest;
-  const { conversation } = await aliceRest.call("createConversation", { body: { type: "direct", member_ids: [bob.user.user_id] } });
-  return { alice, bob, conversationId: conversation.conversation_id };
-}
+const pair = () => directPair(baseUrl);
 
 const contents = (c: ParleyClient, id: string) => c.messages(id).map((m) => m.content);
 

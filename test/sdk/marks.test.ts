@@ -1,23 +1,13 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { MemoryStorage, ParleyClient } from "../../src/client";
-import { account, client, until } from "../helpers/sdk";
+import { client, directPair, startedClients, until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
-const running: ParleyClient[] = [];
-function started(c: ParleyClient) {
-  running.push(c);
-  void c.start();
-  return c;
-}
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
+const started = startedClients();
 
 async function world() {
-  const [alice, bob] = await Promise.all([account(baseUrl, "alice"), account(baseUrl, "bob")]);
-  const rest = client(baseUrl, alice, "setup").rest;
-  const { conversation } = await rest.call("createConversation", { body: { type: "direct", member_ids: [bob.user.user_id] } });
-  return { alice, bob, chat: conversation.conversation_id };
+  const { alice, bob, conversationId } = await directPair(baseUrl);
+  return { alice, bob, chat: conversationId };
 }
 
 async function firstMessages(a: ParleyClient, b: ParleyClient, chat: string) {
