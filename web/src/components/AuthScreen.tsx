@@ -1,3 +1,4 @@
+import { FormError } from "./Dialog";
 import { useState } from "preact/hooks";
 import { ParleyApiError, ParleyClient } from "../../../src/client";
 import type { Session } from "../session";
@@ -85,11 +86,7 @@ export function AuthScreen({ onSession }: { onSession(session: Session): void })
             />
             {registering && <p class="hint">At least 8 characters.</p>}
           </div>
-          {error && (
-            <p class="form-error" role="alert">
-              {error}
-            </p>
-          )}
+          <FormError error={error} />
           <button type="submit" class="button button-primary button-block" disabled={busy}>
             {registering ? "Create account" : "Log in"}
           </button>

@@ -48,3 +48,24 @@ export function Dialog({ title, onClose, children, variant = "modal" }: Props) {
     </dialog>
   );
 }
+
+/** A form's refusal, announced to screen readers; nothing when there is none. */
+export function FormError({ error }: { error: string | null | undefined }) {
+  return error ? (
+    <p class="form-error" role="alert">
+      {error}
+    </p>
+  ) : null;
+}
+
+/** A dialog's buttons: Cancel, then what the dialog is for. */
+export function DialogActions({ onCancel, children }: { onCancel(): void; children: ComponentChildren }) {
+  return (
+    <div class="dialog-actions">
+      <button type="button" class="button button-ghost" onClick={onCancel}>
+        Cancel
+      </button>
+      {children}
+    </div>
+  );
+}

@@ -3,7 +3,7 @@ import { GroupsAdd, ParleyApiError, PresenceVisibleTo, type UserSettings } from 
 import { useApp } from "../context";
 import { disablePush, enablePush, PUSH_BLOCKED, PUSH_UNAVAILABLE, PushSetupError, pushState, type PushState } from "../push";
 import { deviceId } from "../session";
-import { Dialog } from "./Dialog";
+import { Dialog, FormError } from "./Dialog";
 
 interface SwitchProps {
   label: string;
@@ -228,11 +228,7 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
           Log out all devices
         </button>
       </section>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
     </Dialog>
   );
 }

@@ -5,7 +5,7 @@ import { listTime } from "../format";
 import { mediaPreview } from "../media";
 import { Avatar } from "./Avatar";
 import { deletedText } from "./chat/MessageBubble";
-import { Dialog } from "./Dialog";
+import { Dialog, FormError } from "./Dialog";
 import { StarFilledIcon } from "./icons";
 
 /**
@@ -30,11 +30,7 @@ export function StarredDialog({ onClose }: { onClose(): void }) {
 
   return (
     <Dialog title="Starred messages" variant="sheet" onClose={onClose}>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       {!loaded && !error && starred.length === 0 && <p class="muted">Loading…</p>}
       {loaded && starred.length === 0 && <p class="muted">No starred messages. Star one from its menu to find it here.</p>}
       {starred.length > 0 && (

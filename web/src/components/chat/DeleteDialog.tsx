@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { ChatEntry } from "../../../../src/client";
 import { useApp } from "../../context";
 import { errorText } from "../../errors";
-import { Dialog } from "../Dialog";
+import { Dialog, FormError } from "../Dialog";
 import { canDeleteForEveryone, entryQuoteText } from "./messageRules";
 
 /**
@@ -33,11 +33,7 @@ export function DeleteDialog({ entry, admin, onClose }: { entry: ChatEntry; admi
     <Dialog title="Delete message?" onClose={onClose}>
       <blockquote class="message-info-quote">{entryQuoteText(entry)}</blockquote>
       {!entry.own && forEveryone && <p class="hint">As a group admin you can delete it for everyone.</p>}
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       <div class="dialog-actions dialog-actions-stacked">
         {forEveryone && (
           <button type="button" class="button button-danger" disabled={busy} onClick={() => void run((c, m) => client.deleteForEveryone(c, m))}>

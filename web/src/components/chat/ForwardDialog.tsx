@@ -4,7 +4,7 @@ import { conversationTitle, otherMember, useApp, useUsers } from "../../context"
 import { errorText } from "../../errors";
 import { matchesName } from "../../mentions";
 import { Avatar } from "../Avatar";
-import { Dialog } from "../Dialog";
+import { Dialog, DialogActions, FormError } from "../Dialog";
 import { entryQuoteText } from "./messageRules";
 
 /**
@@ -72,19 +72,12 @@ export function ForwardDialog({ entry, onClose }: { entry: ChatEntry; onClose():
           );
         })}
       </ul>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      <div class="dialog-actions">
-        <button type="button" class="button button-ghost" onClick={onClose}>
-          Cancel
-        </button>
+      <FormError error={error} />
+      <DialogActions onCancel={onClose}>
         <button type="button" class="button button-primary" disabled={busy || picked.length === 0} onClick={() => void forward()}>
           Forward{picked.length > 1 ? ` to ${picked.length}` : ""}
         </button>
-      </div>
+      </DialogActions>
     </Dialog>
   );
 }

@@ -3,7 +3,7 @@ import type { ConversationSummary, MemberRole } from "../../../../src/client";
 import { useApp, useUsers } from "../../context";
 import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
-import { Dialog } from "../Dialog";
+import { Dialog, FormError } from "../Dialog";
 
 /** The group's name and members; admins rename, add, remove and promote. Everyone can leave. */
 export function GroupInfo({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
@@ -86,11 +86,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
         )}
         <p class="muted">Group · {conversation.members.length} members</p>
       </div>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       {notice && (
         <p class="form-notice" role="status">
           {notice}

@@ -5,7 +5,7 @@ import { errorText } from "../../errors";
 import { relativeMoment } from "../../format";
 import { mediaPreview } from "../../media";
 import { Avatar } from "../Avatar";
-import { Dialog } from "../Dialog";
+import { Dialog, FormError } from "../Dialog";
 
 /** Who has received and read one of your messages, with when. */
 export function MessageInfoDialog({ entry, conversation, onClose }: { entry: ChatEntry; conversation: ConversationSummary; onClose(): void }) {
@@ -25,11 +25,7 @@ export function MessageInfoDialog({ entry, conversation, onClose }: { entry: Cha
   return (
     <Dialog title="Message info" onClose={onClose}>
       <blockquote class="message-info-quote">{entry.content_type === "text" ? entry.content : mediaPreview(entry)}</blockquote>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
       {!receipts && !error && <p class="muted">Loading…</p>}
       {receipts && receipts.length === 0 && <p class="muted">No one else is in this conversation.</p>}
       {receipts && receipts.length > 0 && (

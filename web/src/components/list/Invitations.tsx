@@ -1,3 +1,4 @@
+import { FormError } from "../Dialog";
 import { useEffect, useState } from "preact/hooks";
 import { useApp, useClientEvents } from "../../context";
 
@@ -39,11 +40,7 @@ export function Invitations() {
           </li>
         ))}
       </ul>
-      {error && (
-        <p class="form-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError error={error} />
     </section>
   );
 }

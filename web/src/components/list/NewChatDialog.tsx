@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { useApp } from "../../context";
 import { errorText } from "../../errors";
-import { Dialog } from "../Dialog";
+import { Dialog, DialogActions, FormError } from "../Dialog";
 
 /** Start (or reopen) a direct chat with someone by username. */
 export function NewChatDialog({ onClose }: { onClose(): void }) {
@@ -45,19 +45,12 @@ export function NewChatDialog({ onClose }: { onClose(): void }) {
             onInput={(e) => setUsername(e.currentTarget.value)}
           />
         </div>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="button button-ghost" onClick={onClose}>
-            Cancel
-          </button>
+        <FormError error={error} />
+        <DialogActions onCancel={onClose}>
           <button type="submit" class="button button-primary" disabled={busy}>
             Start chat
           </button>
-        </div>
+        </DialogActions>
       </form>
     </Dialog>
   );

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { User } from "../../../../src/client";
 import { useApp } from "../../context";
 import { errorText } from "../../errors";
-import { Dialog } from "../Dialog";
+import { Dialog, DialogActions, FormError } from "../Dialog";
 
 /** Name a group and add people by username, one at a time. */
 export function NewGroupDialog({ onClose }: { onClose(): void }) {
@@ -98,19 +98,12 @@ export function NewGroupDialog({ onClose }: { onClose(): void }) {
             ))}
           </ul>
         )}
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <div class="dialog-actions">
-          <button type="button" class="button button-ghost" onClick={onClose}>
-            Cancel
-          </button>
+        <FormError error={error} />
+        <DialogActions onCancel={onClose}>
           <button type="submit" class="button button-primary" disabled={busy}>
             Create group
           </button>
-        </div>
+        </DialogActions>
       </form>
     </Dialog>
   );
