@@ -33,7 +33,7 @@ import {
   NoContent,
   ReceiptsResponse,
   RegisterBody,
-  RenameBody,
+  UpdateGroupBody,
   SendMessageBody,
   SetRoleBody,
   UpdateMeBody,
@@ -257,14 +257,17 @@ export const Endpoints = {
       "201 when created; 200 for a direct conversation that already existed. Users whose settings do not let you add them are invited instead (`invited`).",
   }),
   conversation: endpoint({ method: "GET", path: "/conversations/:conversation_id", auth: true, response: ConversationResponse, errors: member, summary: "A conversation" }),
-  rename: endpoint({
+  updateGroup: endpoint({
     method: "PATCH",
     path: "/conversations/:conversation_id",
     auth: true,
-    body: RenameBody,
+    body: UpdateGroupBody,
     response: ConversationResponse,
     errors: admin,
-    summary: "Rename a group",
+    summary: "Change a group's name, description or settings",
+    description:
+      "Name and description: admins, or any member when the group's `only_admins_edit_info` is off. The settings " +
+      "(`only_admins_send`, `only_admins_edit_info`): admins only. Each change is a system message.",
   }),
   addMembers: endpoint({
     method: "POST",

@@ -74,6 +74,7 @@ export const Limits = {
    */
   typingToDevicesMaxMembers: 32,
   groupNameMaxLength: 100,
+  groupDescriptionMaxLength: 512,
   usernamePattern: /^[a-z0-9_]{3,32}$/,
   passwordMinLength: 8,
   passwordMaxLength: 256,

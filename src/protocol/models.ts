@@ -156,6 +156,15 @@ export type Member = z.infer<typeof Member>;
 export const ConversationType = z.enum(["direct", "group"]);
 export type ConversationType = z.infer<typeof ConversationType>;
 
+/** A group's settings, changed by its admins. */
+export const GroupSettings = z.object({
+  /** Only admins may send messages (members may still react). */
+  only_admins_send: z.boolean(),
+  /** Only admins may change the name and description (else any member may). */
+  only_admins_edit_info: z.boolean(),
+}).meta({ id: "GroupSettings" });
+export type GroupSettings = z.infer<typeof GroupSettings>;
+
 export const Conversation = z.object({
   conversation_id: ConversationId,
   type: ConversationType,
@@ -163,6 +172,10 @@ export const Conversation = z.object({
   members: z.array(Member),
   created_at: Timestamp,
   updated_at: Timestamp,
+  /** Groups, from `GET /conversations/{id}` (not in the list's summaries): what the group is about… */
+  description: z.string().optional(),
+  /** …and its settings. */
+  settings: GroupSettings.optional(),
 }).meta({ id: "Conversation" });
 export type Conversation = z.infer<typeof Conversation>;
 
@@ -192,6 +205,9 @@ export type Invitation = z.infer<typeof Invitation>;
 export const SystemEvent = z.discriminatedUnion("event", [
   z.object({ event: z.literal("group_created"), actor: UserId, name: z.string(), user_ids: z.array(UserId) }),
   z.object({ event: z.literal("renamed"), actor: UserId, name: z.string() }),
+  z.object({ event: z.literal("description_changed"), actor: UserId, description: z.string() }),
+  /** The settings after the change. */
+  z.object({ event: z.literal("settings_changed"), actor: UserId, settings: GroupSettings }),
   z.object({ event: z.literal("members_added"), actor: UserId, user_ids: z.array(UserId) }),
   /** Joined by accepting an invitation (`actor`: who invited) or with the invite link (`actor`: the joiner). */
   z.object({ event: z.literal("member_joined"), actor: UserId, user_id: UserId, via: z.enum(["invitation", "link"]) }),
@@ -224,6 +240,8 @@ export function membersAfter(members: Member[], event: SystemEvent): Member[] {
       return members.map((m) => (m.user_id === event.user_id ? { ...m, role: event.role } : m));
     case "group_created":
     case "renamed":
+    case "description_changed":
+    case "settings_changed":
     case "withheld":
       return members;
   }

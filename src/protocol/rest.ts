@@ -125,7 +125,16 @@ export type CreateConversationBody = z.infer<typeof CreateConversationBody>;
  * settings do not let this adder add them). Absent when nobody was.
  */
 export const ConversationResponse = z.object({ conversation: Conversation, invited: z.array(UserId).optional() });
-export const RenameBody = z.object({ name: GroupName });
+/** A group's name, description and settings: any of them, at least one. */
+export const UpdateGroupBody = z
+  .object({
+    name: GroupName.optional(),
+    description: z.string().trim().max(Limits.groupDescriptionMaxLength).optional(),
+    only_admins_send: z.boolean().optional(),
+    only_admins_edit_info: z.boolean().optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: "change at least one of name, description, only_admins_send, only_admins_edit_info" });
+export type UpdateGroupBody = z.infer<typeof UpdateGroupBody>;
 export const AddMembersBody = z.object({ user_ids: memberList.min(1) });
 export const SetRoleBody = z.object({ role: MemberRole });
 export const Receipt = z.object({ user_id: UserId, delivered_at: Timestamp.nullable(), read_at: Timestamp.nullable() });

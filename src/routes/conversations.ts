@@ -105,9 +105,9 @@ export const conversationRoutes = new Hono<AppEnv>()
     const done = new Set(await userHome(c.env, me).archiveConversations(me, ids, archived));
     return c.json(bulkResponse(ids, ids.map((id) => (done.has(id) ? ok(null) : refuse(ErrorCode.conversationNotFound, "not in your conversation list")))));
   })
-  .patch("/:conversation_id", validate("json", Endpoints.rename.body), async (c) => {
+  .patch("/:conversation_id", validate("json", Endpoints.updateGroup.body), async (c) => {
     const id = conversationParam(c.req.param("conversation_id"));
-    const conversation = unwrap(await conversationHome(c.env, id).renameGroup(id, c.var.userId, c.req.valid("json").name));
+    const conversation = unwrap(await conversationHome(c.env, id).updateGroup(id, c.var.userId, c.req.valid("json")));
     return c.json({ conversation });
   })
   .post("/:conversation_id/members", validate("json", Endpoints.addMembers.body), async (c) => {

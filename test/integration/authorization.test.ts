@@ -76,7 +76,7 @@ const restCases: Record<EndpointName, RestCase> = {
     why: "anyone may start a conversation; it grants nothing in others",
   },
   conversation: { request: (w) => ({ path: `/conversations/${w.group}` }), refused: { stranger: notAMember, removed: notAMember } },
-  rename: {
+  updateGroup: {
     request: (w) => ({ path: `/conversations/${w.group}`, body: { name: "hijacked" } }),
     refused: { stranger: notAMember, removed: notAMember, nonAdmin: forbidden },
   },
@@ -362,7 +362,7 @@ describe("authorization matrix: REST", () => {
 
   it("answers an unknown conversation id with 404 conversation_not_found", async () => {
     const unknown = `g_${"A".repeat(22)}`;
-    for (const name of ["conversation", "history", "sendMessage", "receipts", "rename", "addMembers", "removeMember", "setRole", "starMessage", "hideMessage"] as const) {
+    for (const name of ["conversation", "history", "sendMessage", "receipts", "updateGroup", "addMembers", "removeMember", "setRole", "starMessage", "hideMessage"] as const) {
       const e = Endpoints[name];
       const { path, body } = restCases[name].request({ ...world, group: unknown });
       const res = await api(e.method, `/api/v1${path}`, { token: world.admin.token, body });

@@ -256,7 +256,7 @@ describe("bad input over HTTP", () => {
     ];
     const real = { conversation_id: group, user_id: other.user.user_id, media_id: "md_nothing", server_msg_id: "m1_x", device_id: "dev" };
     const bodies: Partial<Record<EndpointName, unknown>> = {
-      rename: { name: "renamed?" },
+      updateGroup: { name: "renamed?" },
       setRole: { role: "admin" },
       sendMessage: text("odd path", "odd"),
     };

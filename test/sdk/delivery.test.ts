@@ -119,7 +119,7 @@ describe("the SDK against a real server", () => {
     };
     try {
       await anaRest.call("addMembers", { conversation_id: id, body: { user_ids: [cy.user.user_id] } });
-      await anaRest.call("rename", { conversation_id: id, body: { name: "road trip" } });
+      await anaRest.call("updateGroup", { conversation_id: id, body: { name: "road trip" } });
       await anaRest.call("setRole", { conversation_id: id, user_id: cy.user.user_id, body: { role: "admin" } });
       const summary = () => b.conversations().find((c) => c.conversation_id === id)!;
       await until([b], () => summary().name === "road trip" && summary().members.some((m) => m.user_id === cy.user.user_id && m.role === "admin"), "the changes");

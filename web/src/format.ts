@@ -97,6 +97,12 @@ export function systemText(content: string, name: (userId: string) => string): s
       return `${actor} created the group “${event.name}”`;
     case "renamed":
       return `${actor} renamed the group to “${event.name}”`;
+    case "description_changed":
+      return event.description ? `${actor} changed the group description` : `${actor} removed the group description`;
+    case "settings_changed":
+      return `${actor} changed the group's settings: ${event.settings.only_admins_send ? "only admins" : "all members"} can send messages, ${
+        event.settings.only_admins_edit_info ? "only admins" : "all members"
+      } can edit the group info`;
     case "members_added":
       return `${actor} added ${listNames(event.user_ids.map(object))}`;
     case "withheld":

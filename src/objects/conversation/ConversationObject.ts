@@ -17,6 +17,7 @@ import {
   type Message,
   type Outgoing,
   type Receipt,
+  type UpdateGroupBody,
 } from "../../protocol";
 import { conversationHome, conversationHomeName } from "../homes";
 import { closeSocket } from "../sockets";
@@ -122,8 +123,8 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).createGroup(creatorId, name, memberIds);
   }
 
-  renameGroup(conversationId: string, actor: string, name: string): Result<ConversationInfo> {
-    return this.conversation(conversationId).renameGroup(actor, name);
+  updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Result<ConversationInfo> {
+    return this.conversation(conversationId).updateGroup(actor, change);
   }
 
   addMembers(conversationId: string, actor: string, userIds: string[]): Promise<Result<ConversationInfo>> {

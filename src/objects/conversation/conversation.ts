@@ -15,6 +15,7 @@ import {
   type Outgoing,
   type ProtocolError,
   type Receipt,
+  type UpdateGroupBody,
 } from "../../protocol";
 import type { TaskKind } from "../alarms";
 import type { ObjectContext } from "../context";
@@ -164,8 +165,9 @@ export class Conversation implements Appended {
     return ok(conversation);
   }
 
-  renameGroup(actor: string, name: string): Result<ConversationInfo> {
-    return this.change(membership.rename(this.store, actor, name, Date.now()));
+  /** Name, description, settings (membership.ts). */
+  updateGroup(actor: string, change: UpdateGroupBody): Result<ConversationInfo> {
+    return this.change(membership.updateGroup(this.store, actor, change, Date.now()));
   }
 
   async addMembers(actor: string, userIds: string[]): Promise<Result<ConversationInfo>> {

@@ -11,7 +11,19 @@ type Rows = Record<string, SqlStorageValue>[];
 
 /** Every table of a conversation and its columns; names come from this list, never from the data. */
 const CONVERSATION_TABLES = {
-  conversations: ["conversation_id", "type", "name", "created_at", "updated_at", "last_seq", "fanout_seq", "archived_seq"],
+  conversations: [
+    "conversation_id",
+    "type",
+    "name",
+    "created_at",
+    "updated_at",
+    "last_seq",
+    "fanout_seq",
+    "archived_seq",
+    "description",
+    "only_admins_send",
+    "only_admins_edit_info",
+  ],
   members: ["conversation_id", "user_id", "role", "joined_seq", "joined_at", "delivered_seq", "delivered_at", "read_seq", "read_at", "removed_seq"],
   messages: ["conversation_id", "seq", "server_msg_id", "sender_id", "client_msg_id", "content", "content_type", "media", "timestamp", "target_seq", "extra"],
   cursor_advances: ["conversation_id", "user_id", "kind", "seq", "at"],

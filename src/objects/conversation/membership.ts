@@ -1,7 +1,7 @@
 import { randomToken } from "../../lib/ids";
 import { sameSecret } from "../../lib/timingSafe";
 import { ok, refuse, type Result } from "../../lib/result";
-import { ErrorCode, Limits, type MemberRole, type ProtocolError } from "../../protocol";
+import { ErrorCode, Limits, type GroupSettings, type MemberRole, type ProtocolError, type UpdateGroupBody } from "../../protocol";
 import type { ConversationStore } from "./store";
 
 /**
@@ -28,15 +28,49 @@ function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | n
   return null;
 }
 
-export function rename(store: ConversationStore, actor: string, name: string, now: number): Result<void> {
-  const denied = requireGroupAdmin(store, actor);
-  if (denied) return denied;
+/**
+ * Changes a group's name, description or settings, each change a system message. The info (name,
+ * description) is the admins' to change unless the group lets every member; the settings are always
+ * the admins'. A change to what it already is changes nothing.
+ */
+export function updateGroup(store: ConversationStore, actor: string, change: UpdateGroupBody, now: number): Result<void> {
+  if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
+  if (store.type !== "group") return refuse(ErrorCode.notAGroup, "direct conversations have no group info or settings");
+  const m = store.member(actor);
+  if (!m) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
+  const admin = m.role === "admin";
+  const current = store.settings;
+  const settings: GroupSettings = {
+    only_admins_send: change.only_admins_send ?? current.only_admins_send,
+    only_admins_edit_info: change.only_admins_edit_info ?? current.only_admins_edit_info,
+  };
+  const settingsChanged = settings.only_admins_send !== current.only_admins_send || settings.only_admins_edit_info !== current.only_admins_edit_info;
+  if (settingsChanged && !admin) return refuse(ErrorCode.forbidden, "only an admin can change the group's settings");
+  const info = change.name !== undefined || change.description !== undefined;
+  if (info && !admin && current.only_admins_edit_info) return refuse(ErrorCode.forbidden, "only an admin can change this group's name and description");
+  const before = store.describe();
   store.transaction(() => {
-    store.rename(name, now);
-    store.appendSystem({ event: "renamed", actor, name }, now);
+    if (change.name !== undefined && change.name !== before.name) {
+      store.rename(change.name, now);
+      store.appendSystem({ event: "renamed", actor, name: change.name }, now);
+    }
+    if (change.description !== undefined && change.description !== before.description) {
+      store.setDescription(change.description, now);
+      store.appendSystem({ event: "description_changed", actor, description: change.description }, now);
+    }
+    if (settingsChanged) {
+      store.setSettings(settings);
+      store.appendSystem({ event: "settings_changed", actor, settings }, now);
+    }
     store.saveHead();
   });
   return ok(undefined);
+}
+
+/** Why `senderId` may not send a message (not an action) here: a group where only admins send. */
+export function sendRefusal(store: ConversationStore, senderId: string): ProtocolError | null {
+  if (store.type !== "group" || !store.settings.only_admins_send || store.member(senderId)?.role === "admin") return null;
+  return { code: ErrorCode.forbidden, message: "only admins can send messages in this group" };
 }
 
 /** Adds users; returns the ones actually added (already-present members are skipped). */

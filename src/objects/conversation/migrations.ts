@@ -304,4 +304,15 @@ export const conversationMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 9,
+    name: "group settings",
+    sql: `
+      -- What a group is about, and who may send and change its info (admins only by default for
+      -- info, as renaming was before; everyone may send).
+      ALTER TABLE conversations ADD COLUMN description TEXT NOT NULL DEFAULT '';
+      ALTER TABLE conversations ADD COLUMN only_admins_send INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE conversations ADD COLUMN only_admins_edit_info INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];

@@ -8,7 +8,7 @@ import { archivedReferences, checkAction, messageRelations, type ArchivedTargets
 import type { HistoryArchive } from "./archive";
 import type { Erasure } from "./erasure";
 import { isMediaRef, resolveMedia } from "./media";
-import { memberRefusal } from "./membership";
+import { memberRefusal, sendRefusal } from "./membership";
 import type { MessageStates } from "./state";
 import type { ConversationStore, NewRow } from "./store";
 
@@ -179,6 +179,8 @@ export class SendPath {
       const original = prepared.forwards.get(m.client_msg_id);
       if (!original) return { code: ErrorCode.internal, message: "forward was not prepared" };
       if ("code" in original) return original;
+      const onlyAdmins = sendRefusal(this.store, senderId);
+      if (onlyAdmins) return onlyAdmins;
       return { row: original };
     }
     if (m.target_id !== undefined) {
@@ -188,6 +190,8 @@ export class SendPath {
     }
     const attached = prepared.media.get(m.client_msg_id);
     if (attached && !isMediaRef(attached)) return attached;
+    const onlyAdmins = sendRefusal(this.store, senderId);
+    if (onlyAdmins) return onlyAdmins;
     const relations = messageRelations(this.store, states, prepared.archived, senderId, m);
     if ("code" in relations) return relations;
     return { row: { content: m.content, content_type: m.content_type as NewRow["content_type"], media: attached ?? null, ...relations } };

@@ -2,6 +2,7 @@ import type {
   Conversation,
   ConversationType,
   DeliveryStatus,
+  GroupSettings,
   Member,
   MemberRole,
   Message,
@@ -26,6 +27,9 @@ type ConversationRow = {
   last_seq: number;
   fanout_seq: number;
   archived_seq: number;
+  description: string;
+  only_admins_send: number;
+  only_admins_edit_info: number;
 };
 
 export type MemberRow = {
@@ -269,7 +273,7 @@ export class ConversationStore {
 
   describe(): Conversation {
     const meta = this.meta!;
-    return {
+    const conversation: Conversation = {
       conversation_id: meta.conversation_id,
       type: meta.type,
       name: meta.name,
@@ -277,6 +281,32 @@ export class ConversationStore {
       created_at: meta.created_at,
       updated_at: meta.updated_at,
     };
+    if (meta.type === "group") {
+      conversation.description = meta.description;
+      conversation.settings = this.settings;
+    }
+    return conversation;
+  }
+
+  get settings(): GroupSettings {
+    return { only_admins_send: this.meta!.only_admins_send === 1, only_admins_edit_info: this.meta!.only_admins_edit_info === 1 };
+  }
+
+  setDescription(description: string, now: number) {
+    this.meta!.description = description;
+    this.meta!.updated_at = now;
+    this.sql.exec("UPDATE conversations SET description = ?, updated_at = ? WHERE conversation_id = ?", description, now, this.id);
+  }
+
+  setSettings(settings: GroupSettings) {
+    this.meta!.only_admins_send = settings.only_admins_send ? 1 : 0;
+    this.meta!.only_admins_edit_info = settings.only_admins_edit_info ? 1 : 0;
+    this.sql.exec(
+      "UPDATE conversations SET only_admins_send = ?, only_admins_edit_info = ? WHERE conversation_id = ?",
+      this.meta!.only_admins_send,
+      this.meta!.only_admins_edit_info,
+      this.id,
+    );
   }
 
   /**

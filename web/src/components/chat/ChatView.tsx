@@ -5,6 +5,7 @@ import { errorText } from "../../errors";
 import { useChatDialogs } from "./ChatDialogs";
 import { ChatHeader } from "./ChatHeader";
 import { Composer } from "./Composer";
+import { useGroupDetails } from "./useGroupDetails";
 import { DropOverlay, useFileDrop } from "./FileDrop";
 import { MediaErrorToast } from "./MediaErrorToast";
 import type { ComposeIntent } from "./chatActions";
@@ -40,6 +41,8 @@ export function ChatView({ conversationId: id, focus = null, onFocused = () => {
   useMarkRead(id);
   const me = users.me.user_id;
   const admin = isGroupAdmin(chat.summary, me);
+  const details = useGroupDetails(id, chat.group);
+  const onlyAdminsSend = details?.settings?.only_admins_send === true && !admin;
   const dialogs = useChatDialogs(chat.summary, admin);
   const [intent, setIntent] = useState<ComposeIntent | null>(null);
   const titleId = useId();
@@ -92,6 +95,10 @@ export function ChatView({ conversationId: id, focus = null, onFocused = () => {
       {chat.gone ? (
         <p class="chat-gone" role="status">
           You're no longer a member of this conversation.
+        </p>
+      ) : onlyAdminsSend ? (
+        <p class="chat-gone" role="status" data-testid="only-admins-send">
+          Only admins can send messages.
         </p>
       ) : (
         <Composer

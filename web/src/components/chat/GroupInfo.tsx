@@ -4,15 +4,24 @@ import { useApp, useUsers } from "../../context";
 import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
 import { Dialog, FormError } from "../Dialog";
+import { useGroupDetails } from "./useGroupDetails";
 
-/** The group's name and members; admins rename, add, remove and promote. Everyone can leave. */
+/**
+ * The group's name, description, settings and members; admins change the settings, add, remove and
+ * promote, and rename (so may every member when the group allows it). Everyone can leave.
+ */
 export function GroupInfo({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
   const { client, open } = useApp();
   const users = useUsers();
   const me = users.me.user_id;
   const id = conversation.conversation_id;
   const admin = conversation.members.some((m) => m.user_id === me && m.role === "admin");
+  const details = useGroupDetails(id, true);
+  const settings = details?.settings;
+  const canEditInfo = admin || settings?.only_admins_edit_info === false;
   const [name, setName] = useState(conversation.name ?? "");
+  const [description, setDescription] = useState<string | null>(null);
+  const shownDescription = description ?? details?.description ?? "";
   const [candidate, setCandidate] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -34,8 +43,16 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
 
   const rename = (e: Event) => {
     e.preventDefault();
-    if (name.trim() && name.trim() !== conversation.name) void act(() => client.rest.call("rename", { conversation_id: id, body: { name: name.trim() } }), "Group renamed.");
+    if (name.trim() && name.trim() !== conversation.name) void act(() => client.rest.call("updateGroup", { conversation_id: id, body: { name: name.trim() } }), "Group renamed.");
   };
+  const saveDescription = (e: Event) => {
+    e.preventDefault();
+    if (shownDescription.trim() !== (details?.description ?? "")) {
+      void act(() => client.rest.call("updateGroup", { conversation_id: id, body: { description: shownDescription.trim() } }), "Description saved.");
+    }
+  };
+  const setSetting = (key: "only_admins_send" | "only_admins_edit_info", value: boolean) =>
+    act(() => client.rest.call("updateGroup", { conversation_id: id, body: { [key]: value } }), "Settings saved.");
   const addMember = (e: Event) => {
     e.preventDefault();
     const username = candidate.trim().replace(/^@/, "");
@@ -71,7 +88,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
     <Dialog title="Group info" variant="sheet" onClose={onClose}>
       <div class="group-hero">
         <Avatar userId={id} name={conversation.name ?? "Group"} size="large" group />
-        {admin ? (
+        {canEditInfo ? (
           <form class="rename-form" onSubmit={rename}>
             <label for="group-name">Group name</label>
             <div class="input-row">
@@ -86,6 +103,48 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
         )}
         <p class="muted">Group · {conversation.members.length} members</p>
       </div>
+      {canEditInfo ? (
+        <form class="rename-form" onSubmit={saveDescription}>
+          <label for="group-description">Description</label>
+          <div class="input-row">
+            <textarea
+              id="group-description"
+              rows={2}
+              maxLength={512}
+              placeholder="What this group is about"
+              value={shownDescription}
+              onInput={(e) => setDescription(e.currentTarget.value)}
+            />
+            <button type="submit" class="button" disabled={busy || shownDescription.trim() === (details?.description ?? "")}>
+              Save
+            </button>
+          </div>
+        </form>
+      ) : (
+        details?.description && (
+          <p class="group-description" data-testid="group-description">
+            {details.description}
+          </p>
+        )
+      )}
+      {admin && settings && (
+        <fieldset class="group-settings">
+          <legend>Group settings</legend>
+          <label>
+            <input type="checkbox" checked={settings.only_admins_send} disabled={busy} onChange={(e) => void setSetting("only_admins_send", e.currentTarget.checked)} />
+            Only admins can send messages
+          </label>
+          <label>
+            <input
+              type="checkbox"
+              checked={settings.only_admins_edit_info}
+              disabled={busy}
+              onChange={(e) => void setSetting("only_admins_edit_info", e.currentTarget.checked)}
+            />
+            Only admins can edit the group's name and description
+          </label>
+        </fieldset>
+      )}
       <FormError error={error} />
       {notice && (
         <p class="form-notice" role="status">
