@@ -5,6 +5,8 @@ import { MediaResponse, MediaUploadBody, MediaUploadResponse, MediaUrlResponse }
 import { PushSubscriptionBody, VapidKeyResponse } from "./push";
 import {
   AddMembersBody,
+  ReportBody,
+  ReportResponse,
   ArchiveManyBody,
   AuthResponse,
   BlockedResponse,
@@ -268,6 +270,19 @@ export const Endpoints = {
     description:
       "Name and description: admins, or any member when the group's `only_admins_edit_info` is off. The settings " +
       "(`only_admins_send`, `only_admins_edit_info`): admins only. Each change is a system message.",
+  }),
+  report: endpoint({
+    method: "POST",
+    path: "/conversations/:conversation_id/report",
+    auth: true,
+    body: ReportBody,
+    response: ReportResponse,
+    status: [201],
+    errors: [...member, ErrorCode.storageUnavailable],
+    summary: "Report a conversation, and leave it",
+    description:
+      "Stores a report for the operators (R2, under `reports/`) with the newest 5 messages as you see them. " +
+      "With `leave`, you also leave the group (a direct chat cannot be left: block the other person instead).",
   }),
   addMembers: endpoint({
     method: "POST",

@@ -75,6 +75,9 @@ export const Limits = {
   typingToDevicesMaxMembers: 32,
   groupNameMaxLength: 100,
   groupDescriptionMaxLength: 512,
+  reportReasonMaxLength: 500,
+  /** The newest messages a report carries, as the reporter saw them (WhatsApp sends five). */
+  reportMessages: 5,
   usernamePattern: /^[a-z0-9_]{3,32}$/,
   passwordMinLength: 8,
   passwordMaxLength: 256,

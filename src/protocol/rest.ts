@@ -136,6 +136,12 @@ export const UpdateGroupBody = z
   .refine((b) => Object.values(b).some((v) => v !== undefined), { message: "change at least one of name, description, only_admins_send, only_admins_edit_info" });
 export type UpdateGroupBody = z.infer<typeof UpdateGroupBody>;
 export const AddMembersBody = z.object({ user_ids: memberList.min(1) });
+/** Reporting a conversation to the operators: why, and (groups) whether to leave it too. */
+export const ReportBody = z.object({
+  reason: z.string().trim().max(Limits.reportReasonMaxLength).optional(),
+  leave: z.boolean().default(false),
+});
+export const ReportResponse = z.object({ report_id: z.string(), left: z.boolean() });
 export const SetRoleBody = z.object({ role: MemberRole });
 export const Receipt = z.object({ user_id: UserId, delivered_at: Timestamp.nullable(), read_at: Timestamp.nullable() });
 export const ReceiptsResponse = z.object({ receipts: z.array(Receipt) });

@@ -105,6 +105,25 @@ export const conversationRoutes = new Hono<AppEnv>()
     const done = new Set(await userHome(c.env, me).archiveConversations(me, ids, archived));
     return c.json(bulkResponse(ids, ids.map((id) => (done.has(id) ? ok(null) : refuse(ErrorCode.conversationNotFound, "not in your conversation list")))));
   })
+  .post("/:conversation_id/report", validate("json", Endpoints.report.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
+    const me = c.var.userId;
+    const { reason, leave } = c.req.valid("json");
+    const home = conversationHome(c.env, id);
+    // What the reporter sees of the conversation now: its newest messages (membership is checked here).
+    const { messages } = unwrap(await home.history(id, me, { limit: Limits.reportMessages }));
+    const at = Date.now();
+    const reportId = `${new Date(at).toISOString()}-${me}`;
+    const report = { report_id: reportId, conversation_id: id, reporter_id: me, reason: reason ?? null, at, messages };
+    try {
+      await c.env.ARCHIVE.put(`reports/${id}/${reportId}.json`, JSON.stringify(report), { httpMetadata: { contentType: "application/json" } });
+    } catch (error) {
+      c.var.log.error("report not stored", { conversation_id: id, error });
+      throw new ApiError(ErrorCode.storageUnavailable, "the report could not be stored; try again");
+    }
+    const left = leave ? (await home.removeMember(id, me, me)).ok : false;
+    return c.json({ report_id: reportId, left }, 201);
+  })
   .patch("/:conversation_id", validate("json", Endpoints.updateGroup.body), async (c) => {
     const id = conversationParam(c.req.param("conversation_id"));
     const conversation = unwrap(await conversationHome(c.env, id).updateGroup(id, c.var.userId, c.req.valid("json")));

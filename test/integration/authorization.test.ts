@@ -76,6 +76,11 @@ const restCases: Record<EndpointName, RestCase> = {
     why: "anyone may start a conversation; it grants nothing in others",
   },
   conversation: { request: (w) => ({ path: `/conversations/${w.group}` }), refused: { stranger: notAMember, removed: notAMember } },
+  report: {
+    request: (w) => ({ path: `/conversations/${w.group}/report`, body: { reason: "testing who may report" } }),
+    // Any member may report; nobody else learns anything of the conversation.
+    refused: { stranger: notAMember, removed: notAMember },
+  },
   updateGroup: {
     request: (w) => ({ path: `/conversations/${w.group}`, body: { name: "hijacked" } }),
     refused: { stranger: notAMember, removed: notAMember, nonAdmin: forbidden },

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { SystemEvent, type Message } from "../../src/protocol";
+import { archiveBucket } from "../helpers/archiveFaults";
 import { api, createGroup, directConversation, quickUsers, text } from "../helpers/client";
 
 const events = (messages: Message[]) =>
   messages.filter((m) => m.content_type === "system").map((m) => SystemEvent.parse(JSON.parse(m.content)).event);
 
-describe("group settings", () => {
+describe("group settings and reports", () => {
   it("description and settings: who may change them, each change a system message, and 'only admins can send' enforced", async () => {
     const [ana, bo, cy] = await quickUsers(3, "gset");
     const group = await createGroup(ana!, [bo!, cy!], "weekend");
@@ -63,5 +64,23 @@ describe("group settings", () => {
     // The user objects keep the list's name from the rename.
     const list = await api("GET", "/api/v1/conversations", { token: cy!.token });
     expect(list.body.conversations.find((c: { conversation_id: string }) => c.conversation_id === group).name).toBe("Saturday");
+  });
+
+  it("a member reports a group to the operators with its newest messages, and leaves it", async () => {
+    const [ana, bo, eve] = await quickUsers(3, "rep");
+    const group = await createGroup(ana!, [bo!], "deals");
+    for (let i = 1; i <= 7; i++) await api("POST", `/api/v1/conversations/${group}/messages`, { token: ana!.token, body: text(`buy now ${i}`, `s${i}`) });
+    const stranger = await api("POST", `/api/v1/conversations/${group}/report`, { token: eve!.token, body: { reason: "spam" } });
+    expect(stranger).toMatchObject({ status: 403, body: { error: { code: "not_a_member" } } });
+
+    const reported = await api("POST", `/api/v1/conversations/${group}/report`, { token: bo!.token, body: { reason: "spam", leave: true } });
+    expect(reported).toMatchObject({ status: 201, body: { left: true } });
+    // The report is in R2 for the operators: who, why, and the five newest messages as Bo saw them.
+    const stored = await archiveBucket.get(`reports/${group}/${reported.body.report_id}.json`);
+    const report = JSON.parse(await stored!.text());
+    expect(report).toMatchObject({ conversation_id: group, reporter_id: bo!.user.user_id, reason: "spam" });
+    expect(report.messages.map((m: Message) => m.content)).toEqual(["buy now 3", "buy now 4", "buy now 5", "buy now 6", "buy now 7"]);
+    // And Bo has left.
+    expect((await api("GET", `/api/v1/conversations/${group}`, { token: bo!.token })).body.error.code).toBe("not_a_member");
   });
 });

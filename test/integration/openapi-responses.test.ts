@@ -109,6 +109,10 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("GET", `${path}/messages/${messageId}/receipts`, { token: ana.token })).status).toBe(200);
     expect((await api.fetch("GET", `${path}/messages/${messageId}/receipts`, { token: cy.token })).body.error.code).toBe("forbidden");
 
+    // A report (stored for the operators), and a stranger's refused.
+    expect((await api.fetch("POST", `${path}/report`, { token: cy.token, body: { reason: "spam" } })).status).toBe(201);
+    expect((await api.fetch("POST", `${path}/report`, { token: dan.token, body: {} })).body.error.code).toBe("not_a_member");
+
     // Message actions and forwards: answers and refusals as the document says.
     const actions = `${path}/messages/${messageId}/actions`;
     expect((await api.fetch("POST", actions, { token: cy.token, body: { action: "reaction", content: "👍", client_msg_id: "x-1" } })).status).toBe(201);

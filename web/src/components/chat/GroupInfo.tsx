@@ -8,7 +8,7 @@ import { useGroupDetails } from "./useGroupDetails";
 
 /**
  * The group's name, description, settings and members; admins change the settings, add, remove and
- * promote, and rename (so may every member when the group allows it). Everyone can leave.
+ * promote, and rename (so may every member when the group allows it). Everyone can leave, or report and leave.
  */
 export function GroupInfo({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
   const { client, open } = useApp();
@@ -67,10 +67,13 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
   const remove = (userId: string) => act(() => client.rest.call("removeMember", { conversation_id: id, user_id: userId }));
   const setRole = (userId: string, role: MemberRole) =>
     act(() => client.rest.call("setRole", { conversation_id: id, user_id: userId, body: { role } }));
-  const leave = async () => {
+  /** Leaves the group; with `report`, first reports it to the operators (the report leaves it too). */
+  const leave = async (report = false) => {
+    if (report && !window.confirm("Report this group to Parley's operators and leave it? Its 5 newest messages go with the report.")) return;
     setBusy(true);
     try {
-      await client.rest.call("removeMember", { conversation_id: id, user_id: me });
+      if (report) await client.rest.call("report", { conversation_id: id, body: { leave: true } });
+      else await client.rest.call("removeMember", { conversation_id: id, user_id: me });
       await client.refreshConversations().catch(() => {});
       onClose();
       open(null);
@@ -201,8 +204,11 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
           );
         })}
       </ul>
-      <button type="button" class="button button-danger button-block" onClick={leave} disabled={busy}>
+      <button type="button" class="button button-danger button-block" onClick={() => void leave()} disabled={busy}>
         Leave group
+      </button>
+      <button type="button" class="button button-danger-ghost button-block" onClick={() => void leave(true)} disabled={busy}>
+        Report and leave
       </button>
     </Dialog>
   );
