@@ -60,9 +60,12 @@ export class ChatEntries {
     for (const a of sender.pendingActions(conversationId)) waiting.set(a.server_msg_id, [...(waiting.get(a.server_msg_id) ?? []), a]);
     const deletedHere = new Set<string>();
     const rows: ChatEntry[] = [];
-    // A withheld placeholder (you blocked its sender) only keeps the sequence whole: not shown.
+    // A withheld placeholder (you blocked its sender) only keeps the sequence whole: not shown; nor is a
+    // disappearing message past its time (the server erases it then too).
+    const now = Date.now();
     for (const stored of timelines.messages(conversationId)) {
       if (isWithheld(stored) || marks.isHidden(conversationId, stored.server_msg_id)) continue;
+      if (stored.expires_at !== undefined && stored.expires_at <= now) continue;
       let m = stored;
       for (const a of waiting.get(m.server_msg_id) ?? []) m = applyAction(m, pendingRow(a, me));
       if (m.deleted && !stored.deleted) deletedHere.add(m.server_msg_id);

@@ -123,6 +123,8 @@ export const messageFields = {
   reactions: z.array(Reaction).optional(),
   /** The newest action already folded into this state (see above). */
   state_seq: Seq.optional(),
+  /** Disappearing messages: when this message disappears (sent while the conversation had a timer). */
+  expires_at: Timestamp.optional(),
 };
 
 export const Message = z.object(messageFields).meta({ id: "Message" });
@@ -176,6 +178,8 @@ export const Conversation = z.object({
   description: z.string().optional(),
   /** …and its settings. */
   settings: GroupSettings.optional(),
+  /** Disappearing messages: how long a message sent now lasts, in ms (0: off). From `GET /conversations/{id}`. */
+  disappearing_ms: z.number().int().nonnegative().optional(),
 }).meta({ id: "Conversation" });
 export type Conversation = z.infer<typeof Conversation>;
 
@@ -208,6 +212,8 @@ export const SystemEvent = z.discriminatedUnion("event", [
   z.object({ event: z.literal("description_changed"), actor: UserId, description: z.string() }),
   /** The settings after the change. */
   z.object({ event: z.literal("settings_changed"), actor: UserId, settings: GroupSettings }),
+  /** The disappearing-messages timer for messages sent from now on (0: off). */
+  z.object({ event: z.literal("disappearing_changed"), actor: UserId, ms: z.number().int().nonnegative() }),
   z.object({ event: z.literal("members_added"), actor: UserId, user_ids: z.array(UserId) }),
   /** Joined by accepting an invitation (`actor`: who invited) or with the invite link (`actor`: the joiner). */
   z.object({ event: z.literal("member_joined"), actor: UserId, user_id: UserId, via: z.enum(["invitation", "link"]) }),
@@ -242,6 +248,7 @@ export function membersAfter(members: Member[], event: SystemEvent): Member[] {
     case "renamed":
     case "description_changed":
     case "settings_changed":
+    case "disappearing_changed":
     case "withheld":
       return members;
   }

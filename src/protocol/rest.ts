@@ -132,8 +132,16 @@ export const UpdateGroupBody = z
     description: z.string().trim().max(Limits.groupDescriptionMaxLength).optional(),
     only_admins_send: z.boolean().optional(),
     only_admins_edit_info: z.boolean().optional(),
+    /** Disappearing messages (any conversation): 0 (off), 24 h, 7 days or 90 days, in ms. */
+    disappearing_ms: z
+      .number()
+      .int()
+      .refine((ms) => (Limits.disappearingChoicesMs as readonly number[]).includes(ms), { message: "disappearing_ms is 0, 86400000, 604800000 or 7776000000" })
+      .optional(),
   })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: "change at least one of name, description, only_admins_send, only_admins_edit_info" });
+  .refine((b) => Object.values(b).some((v) => v !== undefined), {
+    message: "change at least one of name, description, only_admins_send, only_admins_edit_info, disappearing_ms",
+  });
 export type UpdateGroupBody = z.infer<typeof UpdateGroupBody>;
 export const AddMembersBody = z.object({ user_ids: memberList.min(1) });
 /** Reporting a conversation to the operators: why, and (groups) whether to leave it too. */

@@ -97,6 +97,8 @@ export function systemText(content: string, name: (userId: string) => string): s
       return `${actor} created the group “${event.name}”`;
     case "renamed":
       return `${actor} renamed the group to “${event.name}”`;
+    case "disappearing_changed":
+      return event.ms === 0 ? `${actor} turned off disappearing messages` : `${actor} turned on disappearing messages: new messages disappear after ${durationText(event.ms)}`;
     case "description_changed":
       return event.description ? `${actor} changed the group description` : `${actor} removed the group description`;
     case "settings_changed":
@@ -135,4 +137,10 @@ export function hue(id: string): number {
   let h = 0;
   for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
   return h % 360;
+}
+
+/** A disappearing-messages timer in words: "24 hours", "7 days", "90 days". */
+export function durationText(ms: number): string {
+  const hours = ms / 3_600_000;
+  return hours < 48 ? `${hours} hours` : `${hours / 24} days`;
 }

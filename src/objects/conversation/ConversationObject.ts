@@ -79,6 +79,7 @@ export class ConversationObject extends DurableObject<Env> {
         typing: task("typing", (c, now) => c.expireTyping(now)),
         archive: task("archive", (c, now) => c.archiveHistory(now)),
         erase: task("erase", (c, now) => c.erase(now)),
+        expire: task("expire", (c, now) => c.expire(now)),
       },
       // A forward's original: read here when this object holds its conversation, else from its home.
       forwardLookup: (senderId, from) =>

@@ -170,6 +170,15 @@ export class HistoryArchive {
         first,
         last,
       );
+      // Disappearing messages keep their ends, so they disappear from the archive on time too.
+      this.sql.exec(
+        `INSERT OR REPLACE INTO archived_expiry (conversation_id, seq, expires_at)
+         SELECT conversation_id, seq, expires_at FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND expires_at IS NOT NULL
+         AND (content != '' OR media IS NOT NULL)`,
+        id,
+        first,
+        last,
+      );
       this.sql.exec("DELETE FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ?", id, first, last);
       this.states.forgetArchived(first, last, foldedThrough);
       // The cursor log (when each member first reached each seq, for message info) would otherwise

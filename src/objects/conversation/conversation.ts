@@ -32,6 +32,7 @@ import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
 import { archivedReferences, visibleMessage } from "./actions";
 import { Erasure } from "./erasure";
+import { Expiry } from "./expiry";
 import { SendPath, type Appended, type ForwardedContent, type ForwardLookup, type SendOutcome } from "./sending";
 import { MessageStates } from "./state";
 import { ConversationStore } from "./store";
@@ -47,7 +48,7 @@ export interface ConversationHost extends ObjectContext {
   readonly hotWindow: number;
   readonly fanoutConcurrency: number;
   /** The alarm tasks each conversation books under its id (the object has one alarm: alarms.ts). */
-  readonly tasks: { readonly fanout: TaskKind; readonly typing: TaskKind; readonly archive: TaskKind; readonly erase: TaskKind };
+  readonly tasks: { readonly fanout: TaskKind; readonly typing: TaskKind; readonly archive: TaskKind; readonly erase: TaskKind; readonly expire: TaskKind };
   /** A forward's original, from whichever conversation holds it (this object's, or another's by RPC). */
   readonly forwardLookup: ForwardLookup;
   /** Fan-out rounds on their way to user objects; rounds to the same object go as one call. */
@@ -74,6 +75,8 @@ export class Conversation implements Appended {
   private readonly states: MessageStates;
   /** Deletes for everyone: their copies in R2 (erasure.ts). */
   readonly erasure: Erasure;
+  /** Disappearing messages (expiry.ts). */
+  private readonly expiry: Expiry;
   private readonly cursors: CursorMoves;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
   private lastAppendAt = 0;
@@ -93,6 +96,7 @@ export class Conversation implements Appended {
     this.live = new LiveSockets(host.ctx, id);
     this.withheld = new WithheldRanges(host.storage, id);
     this.fanout = new Fanout(host, this.store, this.live, this.withheld);
+    this.expiry = new Expiry(host.storage.sql, this.store, { archive: this.archive, states: this.states, erasure: this.erasure, fanout: this.fanout });
     this.sending = new SendPath(
       host.env,
       this.store,
@@ -278,6 +282,8 @@ export class Conversation implements Appended {
     this.lastAppendAt = now;
     const archiveAt = this.archive.due(now);
     if (archiveAt !== null) this.host.tasks.archive.book(archiveAt, this.id);
+    // What was just sent with a disappearing timer ends then (a booking keeps the earliest time).
+    if (this.store.disappearingMs > 0) this.host.tasks.expire.book(now + this.store.disappearingMs, this.id);
     if (!this.fanout.behind) return;
     if (!this.fanout.alarmBooked) this.fanout.bookAlarm(now + FANOUT_RETRY_MS);
     this.host.waitUntil(this.fanout.publish());
@@ -286,6 +292,13 @@ export class Conversation implements Appended {
   /** A delete for everyone left archived copies or media to erase: now, and from the alarm until done. */
   erasing(): void {
     this.host.tasks.erase.book(Date.now(), this.id);
+  }
+
+  /** Disappearing messages whose time came (expiry.ts); returns when the next one is due. */
+  expire(now: number): number | null {
+    const { next, erasing } = this.expiry.run(now);
+    if (erasing) this.erasing();
+    return next;
   }
 
   /** Erases what deletes for everyone left outside the hot rows (erasure.ts); returns when to retry. */

@@ -33,6 +33,7 @@ export class Erasure {
    */
   note(seq: number, mediaId: string | null): boolean {
     const archived = seq <= this.archive.archivedUpTo || this.archive.archivedRefs(seq).length > 0;
+    // (An archived message's media is read from its segment when it is erased.)
     if (!archived && mediaId === null) return false;
     this.sql.exec(
       "INSERT OR REPLACE INTO erasures (conversation_id, seq, media_id) VALUES (?, ?, ?)",
@@ -55,7 +56,10 @@ export class Erasure {
       const rows = this.sql
         .exec<{ seq: number; media_id: string | null }>("SELECT seq, media_id FROM erasures WHERE conversation_id = ? ORDER BY seq", this.store.id)
         .toArray();
-      for (const { seq, media_id } of rows) {
+      for (const row of rows) {
+        const { seq } = row;
+        // A disappearing message that was archived names its media only in its segment.
+        const media_id = row.media_id ?? (seq <= this.archive.archivedUpTo ? ((await this.archive.messageAt(seq))?.media?.media_id ?? null) : null);
         const copies = [seq, ...this.archive.archivedRefs(seq)];
         const rewritten = await this.archive.rewrite(copies, (m) => scrubArchived(m, seq));
         const media = media_id === null ? null : await eraseMedia(this.env, media_id, this.store.id);

@@ -23,9 +23,10 @@ const CONVERSATION_TABLES = {
     "description",
     "only_admins_send",
     "only_admins_edit_info",
+    "disappearing_ms",
   ],
   members: ["conversation_id", "user_id", "role", "joined_seq", "joined_at", "delivered_seq", "delivered_at", "read_seq", "read_at", "removed_seq"],
-  messages: ["conversation_id", "seq", "server_msg_id", "sender_id", "client_msg_id", "content", "content_type", "media", "timestamp", "target_seq", "extra"],
+  messages: ["conversation_id", "seq", "server_msg_id", "sender_id", "client_msg_id", "content", "content_type", "media", "timestamp", "target_seq", "extra", "expires_at"],
   cursor_advances: ["conversation_id", "user_id", "kind", "seq", "at"],
   archive_segments: ["conversation_id", "first_seq", "last_seq", "key", "message_count", "bytes", "archived_at"],
   archive_senders: ["conversation_id", "first_seq", "sender_id", "messages", "last_seq", "last_server_msg_id"],
@@ -35,6 +36,7 @@ const CONVERSATION_TABLES = {
   message_state: ["conversation_id", "seq", "state", "state_seq"],
   archived_refs: ["conversation_id", "target_seq", "seq"],
   erasures: ["conversation_id", "seq", "media_id"],
+  archived_expiry: ["conversation_id", "seq", "expires_at"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

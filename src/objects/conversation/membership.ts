@@ -35,10 +35,12 @@ function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | n
  */
 export function updateGroup(store: ConversationStore, actor: string, change: UpdateGroupBody, now: number): Result<void> {
   if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
-  if (store.type !== "group") return refuse(ErrorCode.notAGroup, "direct conversations have no group info or settings");
   const m = store.member(actor);
   if (!m) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
-  const admin = m.role === "admin";
+  const groupOnly = change.name !== undefined || change.description !== undefined || change.only_admins_send !== undefined || change.only_admins_edit_info !== undefined;
+  if (store.type !== "group" && groupOnly) return refuse(ErrorCode.notAGroup, "direct conversations have no group info or settings");
+  // In a direct chat either person sets the disappearing timer; in a group, whoever may edit its info.
+  const admin = store.type !== "group" || m.role === "admin";
   const current = store.settings;
   const settings: GroupSettings = {
     only_admins_send: change.only_admins_send ?? current.only_admins_send,
@@ -46,7 +48,7 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
   };
   const settingsChanged = settings.only_admins_send !== current.only_admins_send || settings.only_admins_edit_info !== current.only_admins_edit_info;
   if (settingsChanged && !admin) return refuse(ErrorCode.forbidden, "only an admin can change the group's settings");
-  const info = change.name !== undefined || change.description !== undefined;
+  const info = change.name !== undefined || change.description !== undefined || change.disappearing_ms !== undefined;
   if (info && !admin && current.only_admins_edit_info) return refuse(ErrorCode.forbidden, "only an admin can change this group's name and description");
   const before = store.describe();
   store.transaction(() => {
@@ -61,6 +63,10 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
     if (settingsChanged) {
       store.setSettings(settings);
       store.appendSystem({ event: "settings_changed", actor, settings }, now);
+    }
+    if (change.disappearing_ms !== undefined && change.disappearing_ms !== store.disappearingMs) {
+      store.setDisappearing(change.disappearing_ms);
+      store.appendSystem({ event: "disappearing_changed", actor, ms: change.disappearing_ms }, now);
     }
     store.saveHead();
   });

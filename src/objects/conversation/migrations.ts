@@ -315,4 +315,23 @@ export const conversationMigrations: Migration[] = [
       ALTER TABLE conversations ADD COLUMN only_admins_edit_info INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    id: 10,
+    name: "disappearing messages",
+    sql: `
+      -- The conversation's timer for messages sent from now on (0: off), and each such message's end
+      -- (indexed: the \`expire\` alarm task finds what is due). Archived messages keep their ends in
+      -- archived_expiry, so their expiry needs no segment read to find.
+      ALTER TABLE conversations ADD COLUMN disappearing_ms INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages ADD COLUMN expires_at INTEGER;
+      CREATE INDEX messages_expiry ON messages (conversation_id, expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE archived_expiry (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      ) WITHOUT ROWID;
+      CREATE INDEX archived_expiry_due ON archived_expiry (conversation_id, expires_at);
+    `,
+  },
 ];

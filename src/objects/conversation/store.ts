@@ -10,6 +10,7 @@ import type {
   Receipt,
   SystemEvent,
 } from "../../protocol";
+import { isAction } from "../../protocol";
 import { newServerMsgId, seqOfServerMsgId } from "../../lib/ids";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 
@@ -30,6 +31,7 @@ type ConversationRow = {
   description: string;
   only_admins_send: number;
   only_admins_edit_info: number;
+  disappearing_ms: number;
 };
 
 export type MemberRow = {
@@ -57,9 +59,10 @@ type MessageRow = {
   timestamp: number;
   target_seq: number | null;
   extra: string | null;
+  expires_at: number | null;
 };
 
-const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, content_type, media, timestamp, target_seq, extra";
+const MESSAGE_COLUMNS = "seq, server_msg_id, sender_id, client_msg_id, content, content_type, media, timestamp, target_seq, extra, expires_at";
 
 /** The parts of a row that say how it relates to other messages (stored as JSON in `extra`). */
 export type MessageExtra = Pick<Message, "reply_to" | "mentions" | "forwarded" | "target">;
@@ -285,6 +288,7 @@ export class ConversationStore {
       conversation.description = meta.description;
       conversation.settings = this.settings;
     }
+    conversation.disappearing_ms = meta.disappearing_ms;
     return conversation;
   }
 
@@ -296,6 +300,32 @@ export class ConversationStore {
     this.meta!.description = description;
     this.meta!.updated_at = now;
     this.sql.exec("UPDATE conversations SET description = ?, updated_at = ? WHERE conversation_id = ?", description, now, this.id);
+  }
+
+  /** Disappearing messages: the timer of messages sent from now on (0: off). */
+  get disappearingMs(): number {
+    return this.meta?.disappearing_ms ?? 0;
+  }
+
+  setDisappearing(ms: number) {
+    this.meta!.disappearing_ms = ms;
+    this.sql.exec("UPDATE conversations SET disappearing_ms = ? WHERE conversation_id = ?", ms, this.id);
+  }
+
+  /**
+   * Hot messages whose time is up and that still hold something, with their media. An erased one
+   * keeps its row (a tombstone: its seq keeps the sequence whole) and its `expires_at`, so clients
+   * reading it later know to show nothing.
+   */
+  expiredHot(now: number): { seq: number; media: string | null }[] {
+    return this.sql
+      .exec<{ seq: number; media: string | null }>(
+        `SELECT seq, media FROM messages WHERE conversation_id = ? AND expires_at IS NOT NULL AND expires_at <= ?
+         AND (content != '' OR media IS NOT NULL)`,
+        this.id,
+        now,
+      )
+      .toArray();
   }
 
   setSettings(settings: GroupSettings) {
@@ -378,8 +408,10 @@ export class ConversationStore {
     const extra = encodeExtra(m);
     // An action's target, or the message a reply quotes: what a delete for everyone looks up.
     const targetSeq = m.target?.seq ?? m.reply_to?.seq ?? null;
+    // Disappearing messages: what people send while the timer is on (not system rows, not actions).
+    const expiresAt = meta.disappearing_ms > 0 && m.content_type !== "system" && !isAction(m) ? now + meta.disappearing_ms : null;
     const cursor = this.sql.exec(
-      `INSERT INTO messages (conversation_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${onConflict}`,
+      `INSERT INTO messages (conversation_id, ${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ${onConflict}`,
       this.id,
       seq,
       serverMsgId,
@@ -391,6 +423,7 @@ export class ConversationStore {
       now,
       targetSeq,
       extra,
+      expiresAt,
     );
     // A repeated (sender, client_msg_id) is skipped by ON CONFLICT: nothing written.
     if (onConflict && cursor.rowsWritten === 0) return null;
@@ -408,6 +441,7 @@ export class ConversationStore {
         timestamp: now,
         target_seq: targetSeq,
         extra,
+        expires_at: expiresAt,
       }),
     );
     return { seq, server_msg_id: serverMsgId, timestamp: now };
@@ -663,6 +697,7 @@ export class ConversationStore {
     };
     if (r.media) message.media = JSON.parse(r.media) as Message["media"];
     if (r.extra) Object.assign(message, JSON.parse(r.extra) as MessageExtra);
+    if (r.expires_at !== null) message.expires_at = r.expires_at;
     return message;
   }
 

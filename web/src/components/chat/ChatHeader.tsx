@@ -1,6 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { useApp } from "../../context";
-import { presenceText, typingText } from "../../format";
+import { Limits, type Conversation } from "../../../../src/client";
+import { errorText } from "../../errors";
+import { durationText, presenceText, typingText } from "../../format";
 import { Avatar } from "../Avatar";
 import { BackIcon, InfoIcon } from "../icons";
 import type { OpenChat } from "./useOpenChat";
@@ -12,10 +14,13 @@ interface Props {
   /** Names of the others typing here. */
   typingNames: string[];
   onGroupInfo(): void;
+  /** What the list does not say of the conversation (its disappearing timer), once read. */
+  details: Conversation | null;
+  admin: boolean;
 }
 
 /** Back to the list, who the chat is with, the status line (typing, members, presence), and its actions. */
-export function ChatHeader({ chat, titleId, typingNames, onGroupInfo }: Props) {
+export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, admin }: Props) {
   const { client, open } = useApp();
   const { id, summary, gone, group, partner, title } = chat;
 
@@ -39,6 +44,14 @@ export function ChatHeader({ chat, titleId, typingNames, onGroupInfo }: Props) {
           {status}
         </p>
       </div>
+      {details && !gone && (
+        <DisappearingSelect
+          conversationId={id}
+          ms={details.disappearing_ms ?? 0}
+          // In a group, whoever may edit its info sets the timer; in a direct chat, either person.
+          allowed={!group || admin || details.settings?.only_admins_edit_info === false}
+        />
+      )}
       {group && !gone && (
         <button type="button" class="icon-button" aria-label="Group info" onClick={onGroupInfo}>
           <InfoIcon />
@@ -81,5 +94,33 @@ function BlockButton({ userId, name }: { userId: string; name: string }) {
     <button type="button" class="button button-small button-ghost" disabled={busy} aria-pressed={blocked} onClick={() => void toggle()}>
       {blocked ? `Unblock ${name}` : "Block"}
     </button>
+  );
+}
+
+/** Disappearing messages: the timer for what is sent from now on (a system message tells everyone). */
+function DisappearingSelect({ conversationId, ms, allowed }: { conversationId: string; ms: number; allowed: boolean }) {
+  const { client } = useApp();
+  const [busy, setBusy] = useState(false);
+  const change = async (next: number) => {
+    setBusy(true);
+    try {
+      await client.rest.call("updateGroup", { conversation_id: conversationId, body: { disappearing_ms: next } });
+    } catch (err) {
+      window.alert(errorText(err));
+    }
+    setBusy(false);
+  };
+  return (
+    <label class="disappearing-select" title="Disappearing messages">
+      <span aria-hidden="true">⏱</span>
+      <span class="sr-only">Disappearing messages</span>
+      <select value={String(ms)} disabled={busy || !allowed} data-testid="disappearing-select" onChange={(e) => void change(Number(e.currentTarget.value))}>
+        {Limits.disappearingChoicesMs.map((choice) => (
+          <option key={choice} value={String(choice)}>
+            {choice === 0 ? "Off" : durationText(choice)}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

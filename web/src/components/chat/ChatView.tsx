@@ -5,7 +5,7 @@ import { errorText } from "../../errors";
 import { useChatDialogs } from "./ChatDialogs";
 import { ChatHeader } from "./ChatHeader";
 import { Composer } from "./Composer";
-import { useGroupDetails } from "./useGroupDetails";
+import { useConversationDetails } from "./useConversationDetails";
 import { DropOverlay, useFileDrop } from "./FileDrop";
 import { MediaErrorToast } from "./MediaErrorToast";
 import type { ComposeIntent } from "./chatActions";
@@ -41,7 +41,7 @@ export function ChatView({ conversationId: id, focus = null, onFocused = () => {
   useMarkRead(id);
   const me = users.me.user_id;
   const admin = isGroupAdmin(chat.summary, me);
-  const details = useGroupDetails(id, chat.group);
+  const details = useConversationDetails(id, !chat.gone);
   const onlyAdminsSend = details?.settings?.only_admins_send === true && !admin;
   const dialogs = useChatDialogs(chat.summary, admin);
   const [intent, setIntent] = useState<ComposeIntent | null>(null);
@@ -71,7 +71,7 @@ export function ChatView({ conversationId: id, focus = null, onFocused = () => {
 
   return (
     <section class="chat" aria-labelledby={titleId} {...drop.handlers}>
-      <ChatHeader chat={chat} titleId={titleId} typingNames={typingNames} onGroupInfo={dialogs.showGroupInfo} />
+      <ChatHeader chat={chat} titleId={titleId} typingNames={typingNames} onGroupInfo={dialogs.showGroupInfo} details={details} admin={admin} />
       <MessageList
         chat={chat}
         ready={ready}

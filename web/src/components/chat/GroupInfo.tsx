@@ -4,7 +4,7 @@ import { useApp, useUsers } from "../../context";
 import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
 import { Dialog, FormError } from "../Dialog";
-import { useGroupDetails } from "./useGroupDetails";
+import { useConversationDetails } from "./useConversationDetails";
 
 /**
  * The group's name, description, settings and members; admins change the settings, add, remove and
@@ -16,7 +16,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
   const me = users.me.user_id;
   const id = conversation.conversation_id;
   const admin = conversation.members.some((m) => m.user_id === me && m.role === "admin");
-  const details = useGroupDetails(id, true);
+  const details = useConversationDetails(id, true);
   const settings = details?.settings;
   const canEditInfo = admin || settings?.only_admins_edit_info === false;
   const [name, setName] = useState(conversation.name ?? "");

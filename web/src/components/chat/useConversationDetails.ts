@@ -2,20 +2,20 @@ import { useEffect, useState } from "preact/hooks";
 import type { Conversation } from "../../../../src/client";
 import { useApp } from "../../context";
 
-/** System events that change what `GET /conversations/{id}` says of a group beyond the list's summary. */
-const DETAIL_EVENTS = ['"event":"description_changed"', '"event":"settings_changed"'];
+/** System events that change what `GET /conversations/{id}` says beyond the list's summary. */
+const DETAIL_EVENTS = ['"event":"description_changed"', '"event":"settings_changed"', '"event":"disappearing_changed"'];
 
 /**
- * A group's description and settings, which the conversation list does not carry: read when the chat
- * opens, and again when one of its system messages says they changed. Null for a direct chat, or
- * until the first read answers.
+ * What the conversation list does not carry — a group's description and settings, any conversation's
+ * disappearing timer: read when the chat opens, and again when one of its system messages says they
+ * changed. Null while `enabled` is false, or until the first read answers.
  */
-export function useGroupDetails(conversationId: string, group: boolean): Conversation | null {
+export function useConversationDetails(conversationId: string, enabled: boolean): Conversation | null {
   const { client } = useApp();
   const [details, setDetails] = useState<Conversation | null>(null);
   useEffect(() => {
     setDetails(null);
-    if (!group) return;
+    if (!enabled) return;
     let live = true;
     const load = () =>
       client.rest
@@ -30,6 +30,6 @@ export function useGroupDetails(conversationId: string, group: boolean): Convers
       live = false;
       off();
     };
-  }, [conversationId, group]);
+  }, [conversationId, enabled]);
   return details;
 }
