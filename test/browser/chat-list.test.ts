@@ -91,4 +91,46 @@ describe("chat list settings in the web client", () => {
     await chatRow(pageB, "Ana Lima").getByTestId("unread-dot").waitFor();
     await expect.poll(async () => (await serverList(pageB))[0]?.marked_unread).toBe(true);
   });
+
+  it("opens a chat at its first unread message, under an \"N unread messages\" divider", async () => {
+    const [ana, bo] = [username("ana"), username("bo")];
+    const pageA = await registerInBrowser(await context(), baseUrl, ana, "Ana Lima");
+    const pageB = await registerInBrowser(await context(), baseUrl, bo, "Bo Chen");
+    await pageA.getByRole("button", { name: "New chat" }).click();
+    await pageA.getByLabel("Username").fill(bo);
+    await pageA.getByRole("button", { name: "Start chat" }).click();
+    await composer(pageA).fill("Morning!");
+    await composer(pageA).press("Enter");
+    const conversationId = (await chatRow(pageA, "Bo Chen").getAttribute("data-conversation-id"))!;
+    await chatRow(pageB, "Ana Lima").waitFor();
+    const { token } = await session(pageA);
+    const anaRest = new RestClient(baseUrl, () => token);
+    const say = async (content: string) =>
+      anaRest.call("sendMessage", { conversation_id: conversationId, body: { content, content_type: "text", client_msg_id: crypto.randomUUID() } });
+    for (let i = 1; i <= 20; i++) await say(`Earlier news ${i}`);
+    // Bo reads everything so far, and leaves the chat.
+    await expect.poll(() => chatRow(pageB, "Ana Lima").getByTestId("unread-badge").innerText()).toBe("21");
+    await chatRow(pageB, "Ana Lima").click();
+    await pageB.locator('[data-testid="message"]', { hasText: "Earlier news 20" }).first().waitFor();
+    await expect.poll(async () => (await serverList(pageB))[0]?.unread_count).toBe(0);
+    // The first time, all 21 were unread ("Morning!" and the news).
+    expect(await pageB.getByTestId("unread-divider").innerText()).toBe("21 unread messages");
+    await pageB.goBack();
+    for (let i = 1; i <= 25; i++) await say(`Later news ${i}`);
+    await expect.poll(() => chatRow(pageB, "Ana Lima").getByTestId("unread-badge").innerText()).toBe("25");
+
+    // Opened again: the divider sits above the first unread message, and the log shows it, not the bottom.
+    await chatRow(pageB, "Ana Lima").click();
+    const divider = pageB.getByTestId("unread-divider");
+    await divider.waitFor();
+    expect(await divider.innerText()).toBe("25 unread messages");
+    const next = divider.locator("xpath=following-sibling::*[1]");
+    expect(await next.innerText()).toContain("Later news 1");
+    const [log, line] = await Promise.all([pageB.getByTestId("message-list").boundingBox(), divider.boundingBox()]);
+    expect(line!.y).toBeGreaterThanOrEqual(log!.y);
+    expect(line!.y + line!.height).toBeLessThanOrEqual(log!.y + log!.height);
+    // The newest message is below the screen: the log did not open at the bottom.
+    const newest = await pageB.locator('[data-testid="message"]', { hasText: "Later news 25" }).first().boundingBox();
+    expect(newest!.y).toBeGreaterThan(log!.y + log!.height);
+  });
 });
