@@ -155,7 +155,6 @@ export class UserObject extends DurableObject<Env> {
 
   /** The user's own settings for a conversation in their list (mute, pin, mark as unread, archive). */
   updateConversationSettings(userId: string, conversationId: string, changes: UpdateConversationSettingsBody): Result<ConversationSettings> {
-    this.#inbox.flush();
     return this.#conversationSettings.update(userId, conversationId, changes, Date.now());
   }
 
