@@ -3,7 +3,7 @@ import { ErrorCode } from "../protocol/errors";
 import type { MessageAckFrame, Presence, ServerFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
-import { isAction, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
+import { isAction, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
 import type { BulkResponse, StarredMessage } from "../protocol/rest";
 import { CatchUp } from "./catch-up";
 import {
@@ -83,6 +83,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly catchUp: CatchUp;
   private readonly timelines: Timelines;
   private readonly list: ConversationList;
+  /** Whether the device socket opened before: a later open is a reconnect. */
+  private openedBefore = false;
   private readonly receipts: Receipts;
   private readonly presence: PresenceWatch;
   private readonly invites: Invitations;
@@ -392,6 +394,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   markRead(conversationId: string): void {
     this.receipts.markRead(conversationId);
+    // Reading ends "mark as unread"; a read acknowledgement that moves nothing is not sent, so say it.
+    if (this.list.get(conversationId)?.marked_unread) {
+      // Failing, the list is fetched again: it shows what the server has.
+      this.markUnread(conversationId, false).catch(() => this.list.reconnected());
+    }
   }
 
   // ---- reading ---------------------------------------------------------------------------------
@@ -418,6 +425,24 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   /** Archives (hides from the main list) or unarchives conversations: one request for many. */
   setArchived(conversationIds: string[], archived: boolean): Promise<BulkResponse> {
     return this.list.setArchived(conversationIds, archived);
+  }
+
+  /**
+   * Mutes the conversation for this user on all their devices until a time, "always", or (null)
+   * unmutes it: no push then except for messages that mention the user.
+   */
+  mute(conversationId: string, until: number | "always" | null): Promise<ConversationSettings> {
+    return this.list.updateSettings(conversationId, { muted_until: until });
+  }
+
+  /** Pins the conversation to the top of the list (at most three: a fourth is refused with `too_many_pinned`), or unpins it. */
+  pin(conversationId: string, pinned: boolean): Promise<ConversationSettings> {
+    return this.list.updateSettings(conversationId, { pinned });
+  }
+
+  /** Marks the conversation unread (until it is next read, on any device), or takes the mark away. */
+  markUnread(conversationId: string, unread: boolean): Promise<ConversationSettings> {
+    return this.list.updateSettings(conversationId, { marked_unread: unread });
   }
 
   /** Leaves groups: one request for many. */
@@ -519,6 +544,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   // ---- the sockets -----------------------------------------------------------------------------
 
   private onOpen(): void {
+    // A reopened socket (not the first): settings changed while away come with the list.
+    if (this.openedBefore) this.list.reconnected();
+    this.openedBefore = true;
     this.sender.resend();
     this.catchUp.reset();
     this.receipts.flushReads();
@@ -556,6 +584,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
         break;
       case "marks":
         this.marks.heard(frame.marks, true);
+        break;
+      case "conversation_settings":
+        this.list.applySettings(frame.settings);
         break;
       case "heartbeat_ack":
         break;

@@ -1,7 +1,7 @@
 import { Limits } from "../protocol/limits";
-import { isAction, membersAfter, removes, SystemEvent, type ConversationSummary, type Message } from "../protocol/models";
+import { isAction, membersAfter, removes, SystemEvent, type ConversationSettings, type ConversationSummary, type Message } from "../protocol/models";
 import { foldActions } from "./fold";
-import type { BulkResponse } from "../protocol/rest";
+import type { BulkResponse, UpdateConversationSettingsBody } from "../protocol/rest";
 import type { ClientContext } from "./context";
 import type { Timelines } from "./timelines";
 import { isWithheld } from "./entries";
@@ -28,10 +28,11 @@ export class ConversationList {
     return this.fetched;
   }
 
-  /** Most recently active first. */
+  /** Pinned first (most recently pinned first), then most recently active first. */
   all(): ConversationSummary[] {
     return [...this.summaries.values()].sort(
-      (a, b) => (b.last_message?.timestamp ?? b.updated_at) - (a.last_message?.timestamp ?? a.updated_at),
+      (a, b) =>
+        (b.pinned_at ?? 0) - (a.pinned_at ?? 0) || (b.last_message?.timestamp ?? b.updated_at) - (a.last_message?.timestamp ?? a.updated_at),
     );
   }
 
@@ -73,6 +74,30 @@ export class ConversationList {
     }
     this.changed();
     return result;
+  }
+
+  /**
+   * Changes the user's own settings for a conversation (mute, pin, mark as unread, archive). The
+   * server tells this user's other devices; this one applies the answer.
+   */
+  async updateSettings(conversationId: string, changes: UpdateConversationSettingsBody): Promise<ConversationSettings> {
+    const { settings } = await this.ctx.rest.call("conversationSettings", { conversation_id: conversationId, body: changes });
+    this.applySettings(settings);
+    return settings;
+  }
+
+  /** Settings changed on the server (here, on another device, or a new message unarchived the conversation). */
+  applySettings(settings: ConversationSettings): void {
+    const summary = this.summaries.get(settings.conversation_id);
+    if (!summary) return;
+    const { conversation_id: _, ...changed } = settings;
+    this.summaries.set(settings.conversation_id, { ...summary, ...changed });
+    this.changed();
+  }
+
+  /** The socket opened again: settings changed while it was away are read with the list. */
+  reconnected(): void {
+    if (this.loaded) this.refreshSoon();
   }
 
   /** Leaves groups: one request for many. */

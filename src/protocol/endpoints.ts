@@ -8,6 +8,8 @@ import {
   ReportBody,
   ReportResponse,
   ArchiveManyBody,
+  ConversationSettingsResponse,
+  UpdateConversationSettingsBody,
   AuthResponse,
   BlockedResponse,
   BulkResponse,
@@ -193,6 +195,18 @@ export const Endpoints = {
     body: ArchiveManyBody,
     response: BulkResponse,
     summary: "Archive or unarchive conversations",
+  }),
+  conversationSettings: endpoint({
+    method: "PATCH",
+    path: "/conversations/:conversation_id/settings",
+    auth: true,
+    body: UpdateConversationSettingsBody,
+    response: ConversationSettingsResponse,
+    errors: [ErrorCode.conversationNotFound, ErrorCode.tooManyPinned],
+    summary: "Mute, pin, mark as unread or archive a conversation (for you)",
+    description:
+      "Your own settings for one conversation in your list, the same on all your devices (a `conversation_settings` frame tells them). " +
+      "`muted_until`: a time, \"always\" (answered as the far-future MUTED_FOREVER) or null. Pinning a fourth → 422 `too_many_pinned`.",
   }),
   invitations: endpoint({ method: "GET", path: "/invitations", auth: true, response: InvitationListResponse, summary: "Your pending invitations to groups" }),
   acceptInvitation: endpoint({

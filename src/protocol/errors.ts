@@ -55,6 +55,8 @@ export const ErrorCode = {
   invalidReaction: "invalid_reaction",
   /** A mention of someone who is not a member of the conversation. */
   invalidMention: "invalid_mention",
+  /** Pinning one more conversation than Limits.pinnedConversations: unpin one first. */
+  tooManyPinned: "too_many_pinned",
   internal: "internal_error",
   misconfigured: "server_misconfigured",
   /** The deployment is in a maintenance window (MAINTENANCE=1, e.g. while users move between objects): retry later. */
@@ -98,6 +100,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   message_deleted: 410,
   invalid_reaction: 400,
   invalid_mention: 400,
+  too_many_pinned: 422,
   internal_error: 500,
   server_misconfigured: 500,
   maintenance: 503,

@@ -7,6 +7,7 @@ import {
   ClientMsgId,
   ContentType,
   ConversationId,
+  ConversationSettings,
   Invitation,
   Mention,
   messageFields,
@@ -264,7 +265,16 @@ export type MessageMark = z.infer<typeof MessageMark>;
 export const MarksFrame = z.object({ type: z.literal("marks"), marks: z.array(MessageMark) });
 export type MarksFrame = z.infer<typeof MarksFrame>;
 
+/**
+ * The user changed their settings for a conversation (mute, pin, mark as unread, archive), on any
+ * device, or a new message brought an archived one back: to all the user's devices. A device that
+ * was away reads them from `GET /conversations`.
+ */
+export const ConversationSettingsFrame = z.object({ type: z.literal("conversation_settings"), settings: ConversationSettings });
+export type ConversationSettingsFrame = z.infer<typeof ConversationSettingsFrame>;
+
 export const ServerFrame = z.discriminatedUnion("type", [
+  ConversationSettingsFrame,
   MarksFrame,
   InvitationFrame,
   MessageAckFrame,

@@ -138,6 +138,8 @@ export const Limits = {
   /** Conversations per page of `GET /conversations`. */
   conversationListDefaultPage: 100,
   conversationListMaxPage: 500,
+  /** Conversations a user may pin to the top of their list. */
+  pinnedConversations: 3,
   /** Conversations one `leave` or `archive` request may name. */
   bulkConversationsMax: 500,
   /** A signed-in session ends this long after login, however often its token is refreshed: log in again. */

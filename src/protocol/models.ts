@@ -183,13 +183,33 @@ export const Conversation = z.object({
 }).meta({ id: "Conversation" });
 export type Conversation = z.infer<typeof Conversation>;
 
-/** One row of a user's conversation list. */
+/** `muted_until` of a conversation muted "always": the latest time a JavaScript Date can hold. */
+export const MUTED_FOREVER = 8_640_000_000_000_000;
+
+/**
+ * What one user chose for one conversation, the same on all their devices. Muted while `muted_until`
+ * is in the future (MUTED_FOREVER: always): no push then, except for messages mentioning the user.
+ * Pinned conversations (at most Limits.pinnedConversations, never archived) head the list, most
+ * recently pinned first. `marked_unread` is the user's own "mark as unread": shown as unread whatever
+ * `unread_count` says, and cleared by the user's next read acknowledgement in the conversation.
+ */
+export const ConversationSettings = z.object({
+  conversation_id: ConversationId,
+  muted_until: Timestamp.nullable(),
+  pinned_at: Timestamp.nullable(),
+  marked_unread: z.boolean(),
+  /** Listed only with `?archived=true`; a new message brings it back unless the user keeps chats archived. */
+  archived: z.boolean(),
+}).meta({ id: "ConversationSettings" });
+export type ConversationSettings = z.infer<typeof ConversationSettings>;
+
+/** One row of a user's conversation list: the conversation, and the user's own settings for it. */
 export const ConversationSummary = Conversation.extend({
   member_count: z.number().int().nonnegative(),
   last_message: Message.nullable(),
+  /** Messages from others after the user's read cursor (marking unread does not change it). */
   unread_count: z.number().int().nonnegative(),
-  /** Archived by this user: listed only with `?archived=true`. */
-  archived: z.boolean(),
+  ...ConversationSettings.omit({ conversation_id: true }).shape,
 }).meta({ id: "ConversationSummary" });
 
 /** An invitation to a group, sent instead of adding a user whose settings do not let the adder add them. */

@@ -4,6 +4,7 @@ import {
   ClientMsgId,
   Conversation,
   ConversationId,
+  ConversationSettings,
   ConversationSummary,
   Invitation,
   MemberRole,
@@ -86,6 +87,8 @@ export const UserSettings = z.object({
   push_previews: z.boolean(),
   groups_add: GroupsAdd,
   presence_visible_to: PresenceVisibleTo,
+  /** Archived chats stay archived when a new message arrives (otherwise it brings them back to the list). */
+  keep_archived: z.boolean(),
 }).meta({ id: "UserSettings" });
 export type UserSettings = z.infer<typeof UserSettings>;
 export const MeResponse = z.object({ user: User, settings: UserSettings });
@@ -98,6 +101,7 @@ export const UpdateMeBody = z
     push_previews: z.boolean().optional(),
     groups_add: GroupsAdd.optional(),
     presence_visible_to: PresenceVisibleTo.optional(),
+    keep_archived: z.boolean().optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
@@ -174,6 +178,23 @@ export const ConversationListResponse = z.object({ conversations: z.array(Conver
 const ConversationIds = z.array(ConversationId).min(1).max(Limits.bulkConversationsMax);
 export const LeaveManyBody = z.object({ conversation_ids: ConversationIds });
 export const ArchiveManyBody = z.object({ conversation_ids: ConversationIds, archived: z.boolean() });
+
+/**
+ * Changes to the user's own settings for one conversation. `muted_until`: a time in the future, or
+ * "always", or null to unmute (a time already past unmutes too). Pinning an archived conversation
+ * brings it back to the list; archiving one unpins it.
+ */
+export const UpdateConversationSettingsBody = z
+  .object({
+    muted_until: z.union([Timestamp.nonnegative(), z.literal("always")]).nullable().optional(),
+    pinned: z.boolean().optional(),
+    marked_unread: z.boolean().optional(),
+    archived: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
+export type UpdateConversationSettingsBody = z.infer<typeof UpdateConversationSettingsBody>;
+export const ConversationSettingsResponse = z.object({ settings: ConversationSettings });
 /** What became of each named conversation: done, or the reason it was not. */
 export const BulkResponse = z.object({
   done: z.array(ConversationId),

@@ -105,6 +105,12 @@ export const conversationRoutes = new Hono<AppEnv>()
     const done = new Set(await userHome(c.env, me).archiveConversations(me, ids, archived));
     return c.json(bulkResponse(ids, ids.map((id) => (done.has(id) ? ok(null) : refuse(ErrorCode.conversationNotFound, "not in your conversation list")))));
   })
+  .patch("/:conversation_id/settings", validate("json", Endpoints.conversationSettings.body), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
+    const me = c.var.userId;
+    const settings = unwrap(await userHome(c.env, me).updateConversationSettings(me, id, c.req.valid("json")));
+    return c.json({ settings });
+  })
   .post("/:conversation_id/report", validate("json", Endpoints.report.body), async (c) => {
     const id = conversationParam(c.req.param("conversation_id"));
     const me = c.var.userId;

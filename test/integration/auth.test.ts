@@ -22,7 +22,7 @@ describe("accounts", () => {
     expect(login.body.user).toEqual(reg.body.user);
 
     const me = await api("GET", "/api/v1/users/me", { token: login.body.token });
-    expect(me).toEqual({ status: 200, body: { user: reg.body.user, settings: { last_seen_visible: true, push_previews: true, groups_add: "everyone", presence_visible_to: "everyone" } } });
+    expect(me).toEqual({ status: 200, body: { user: reg.body.user, settings: { last_seen_visible: true, push_previews: true, groups_add: "everyone", presence_visible_to: "everyone", keep_archived: false } } });
   });
 
   it("keeps usernames unique regardless of case", async () => {

@@ -32,6 +32,7 @@ const forbidden: Expected = { status: 403, code: "forbidden" };
 const mediaNotFound: Expected = { status: 404, code: "media_not_found" };
 const noInvitation: Expected = { status: 404, code: "invitation_not_found" };
 const badLink: Expected = { status: 404, code: "invite_link_invalid" };
+const notInList: Expected = { status: 404, code: "conversation_not_found" };
 
 interface World {
   admin: Account;
@@ -141,6 +142,11 @@ const restCases: Record<EndpointName, RestCase> = {
     request: (w) => ({ path: "/conversations/archive", body: { conversation_ids: [w.group], archived: true } }),
     refused: {},
     why: "the caller's own list (checked in consent.test.ts)",
+  },
+  conversationSettings: {
+    request: (w) => ({ path: `/conversations/${w.group}/settings`, body: { muted_until: "always" } }),
+    // The caller's own settings, for conversations in their own list only.
+    refused: { stranger: notInList, removed: notInList },
   },
   invitations: { request: () => ({ path: "/invitations" }), refused: {}, why: "the caller's own invitations" },
   acceptInvitation: {

@@ -181,6 +181,9 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("POST", "/api/v1/conversations/archive", { token: ana.token, body: { conversation_ids: [direct], archived: true } })).body.done).toEqual([
       direct,
     ]);
+    const settings = `/api/v1/conversations/${group}/settings`;
+    expect((await api.fetch("PATCH", settings, { token: ana.token, body: { muted_until: "always", pinned: true } })).body.settings).toMatchObject({ pinned_at: expect.any(Number) });
+    expect((await api.fetch("PATCH", settings, { token: ana.token, body: {} })).status).toBe(400);
     const left = await api.fetch("POST", "/api/v1/conversations/leave", { token: cy.token, body: { conversation_ids: [group, direct] } });
     expect(left.body.done).toEqual([group]);
     expect(left.body.failed.map((f: { conversation_id: string }) => f.conversation_id)).toEqual([direct]);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { userHome } from "../../src/objects/homes";
 import { consumePushJobs, PushJob } from "../../src/queues/push";
 import type { UserObject } from "../../src/objects/user/UserObject";
+import { MUTED_FOREVER } from "../../src/protocol";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
 import { b64url, decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
 
@@ -278,7 +279,7 @@ describe("push notifications", () => {
   it("leaves the message text out when previews are off", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     const off = await api("PATCH", "/api/v1/users/me", { token: bo.token, body: { push_previews: false } });
-    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false, groups_add: "everyone", presence_visible_to: "everyone" });
+    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false, groups_add: "everyone", presence_visible_to: "everyone", keep_archived: false });
     await send(ana, conversation, "the secret is 4711");
     const [push] = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "a push");
     const payload = (await decryptPush(b, push!.body)) as { body: string };
@@ -355,5 +356,65 @@ describe("push notifications", () => {
     const last = (await decryptPush(b, pushes[1]!.body)) as { body: string; unread_count: number };
     expect(last.body).toBe("2 new messages");
     expect(last.unread_count).toBe(4); // "group created", and Ana's three
+  });
+
+  it("pushes nothing for a muted conversation except mentions, and pushes again once the mute ends", async () => {
+    const [ana, bo] = await Promise.all([registerUser("ana"), registerUser("bo")]);
+    const { conversation } = (await api("POST", "/api/v1/conversations", { token: ana.token, body: { type: "group", name: "quiet", member_ids: [bo.user.user_id] } })).body;
+    const group: string = conversation.conversation_id;
+    const b = await pushBrowser();
+    expect((await subscribe(bo, b)).status).toBe(201);
+    const mute = (muted_until: number | "always" | null) => api("PATCH", `/api/v1/conversations/${group}/settings`, { token: bo.token, body: { muted_until } });
+    expect(await mute("always")).toMatchObject({ status: 200, body: { settings: { muted_until: MUTED_FOREVER } } });
+    const inboxHead = () =>
+      runInDurableObject(userObject(bo), (_o: UserObject, st) =>
+        st.storage.sql.exec<{ s: number }>("SELECT last_seq AS s FROM conversations WHERE conversation_id = ?", group).one().s,
+      );
+    const state = () =>
+      runInDurableObject(userObject(bo), (_o: UserObject, st) => ({
+        pending: st.storage.sql.exec<{ n: number }>("SELECT COALESCE(SUM(pending), 0) AS n FROM push_windows WHERE user_id = ?", bo.user.user_id).one().n,
+        outbox: st.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM push_outbox WHERE user_id = ?", bo.user.user_id).one().n,
+      }));
+
+    // Muted: two messages reach Bo's inbox and nothing is pushed, nor waits to be.
+    await send(ana, group, "lunch?");
+    await send(ana, group, "anyone?");
+    await waitFor(inboxHead, (seq) => seq >= 3, "Bo's inbox to have both");
+    // (No alarm is run here: running it early would jump to its booked time, which may be the end of Bo's session.)
+    expect(await state()).toEqual({ pending: 0, outbox: 0 });
+    expect(await recordedPushes(b)).toEqual([]);
+
+    // A mention is pushed despite the mute, and only the mention.
+    const mention = await api("POST", `/api/v1/conversations/${group}/messages`, {
+      token: ana.token,
+      body: { content: "@bo are you coming", content_type: "text", client_msg_id: "quiet-m1", mentions: [{ user_id: bo.user.user_id, offset: 0, length: 3 }] },
+    });
+    expect(mention.status).toBe(201);
+    const pushes = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "the mention's push", 10_000);
+    expect(pushes).toHaveLength(1);
+    expect(await decryptPush(b, pushes[0]!.body)).toMatchObject({ body: expect.stringMatching(/: @bo are you coming$/) });
+
+    // The mute runs out (as if its 8 hours had passed): messages are pushed again.
+    await mute(Date.now() + 8 * 3600_000);
+    await runInDurableObject(userObject(bo), (_o: UserObject, st) => {
+      st.storage.sql.exec("UPDATE inbox SET muted_until = ? WHERE user_id = ? AND conversation_id = ?", Date.now() - 1, bo.user.user_id, group);
+    });
+    await send(ana, group, "we're leaving");
+    await waitFor(inboxHead, (seq) => seq >= 5, "Bo's inbox to have it");
+    // It waits for the window the mention opened: the coalescing alarm sends it.
+    const after = await waitFor(
+      async () => {
+        await runDurableObjectAlarm(userObject(bo));
+        return recordedPushes(b);
+      },
+      (r) => r.length >= 2,
+      "the push after the mute",
+      10_000,
+    );
+    expect(await decryptPush(b, after[1]!.body)).toMatchObject({ body: expect.stringMatching(/: we're leaving$/) });
+
+    // Unmuted outright: pushed as before (a mute of a time already past answers as unmuted).
+    expect(await mute(Date.now() - 1000)).toMatchObject({ status: 200, body: { settings: { muted_until: null } } });
+    expect(await mute(null)).toMatchObject({ status: 200, body: { settings: { muted_until: null } } });
   });
 });

@@ -225,6 +225,9 @@ async function clientOnFakeServer() {
         member_count: 2,
         last_message: null,
         unread_count: 0,
+        muted_until: null,
+        pinned_at: null,
+        marked_unread: false,
         archived: false,
       };
       return Response.json({ conversations: url.searchParams.get("archived") === "true" ? [] : [summary], next: null });

@@ -12,12 +12,14 @@ import {
   Limits,
   Subprotocol,
   type Conversation,
+  type ConversationSettings,
   type ConversationSummary,
   type DeliveryStatus,
   type Invitation,
   type MarksResponse,
   type Presence,
   type PushSubscriptionBody,
+  type UpdateConversationSettingsBody,
   type UpdateMeBody,
   type User,
   type UserSettings,
@@ -32,6 +34,7 @@ import { Delivery } from "./delivery";
 import { DeviceFrameHandlers } from "./frames";
 import { exportUser, forgetUserRows, importUser, type UserBundle } from "./handover";
 import { conversationHome, userHomeName, userHome } from "../homes";
+import { ConversationSettingsStore } from "./conversationSettings";
 import { Consent, hiddenPresence, type JoinRequest, type JoinVerdict } from "./consent";
 import { InboxStore } from "./inbox";
 import { MessageMarks, type MarkedMessage, type StarredMark } from "./marks";
@@ -65,6 +68,7 @@ export class UserObject extends DurableObject<Env> {
   readonly #tokens: TokenLedger;
   readonly #uploads: UploadLedger;
   readonly #marks: MessageMarks;
+  readonly #conversationSettings: ConversationSettingsStore;
   /** The alarm task that ends sessions past their lifetime (tokens.ts) and closes their sockets. */
   readonly #sessionEnds: TaskKind;
 
@@ -82,13 +86,14 @@ export class UserObject extends DurableObject<Env> {
     this.#tokens = new TokenLedger(object);
     this.#uploads = new UploadLedger(object);
     this.#marks = new MessageMarks(object, this.#sessions);
-    this.#push = new PushNotifier(object, this.#profiles, this.#inbox, this.#sessions);
-    this.#delivery = new Delivery(object, this.#profiles, this.#inbox, this.#sessions, this.#push);
+    this.#conversationSettings = new ConversationSettingsStore(object, this.#sessions);
+    this.#push = new PushNotifier(object, this.#profiles, this.#inbox, this.#sessions, this.#conversationSettings);
+    this.#delivery = new Delivery(object, this.#profiles, this.#inbox, this.#sessions, this.#push, this.#conversationSettings);
     this.#presence = new PresenceKeeper(object, this.#profiles, this.#sessions, this.#consent);
     this.#sessionEnds = object.alarms.define("sessions", (now) => this.endExpiredSessions(now));
     const groupRate = groupChangeRate(env);
     this.#groupChanges = new TokenBuckets(groupRate.burst, groupRate.perSecond);
-    this.#frames = new DeviceFrameHandlers(env, this.#inbox, this.#sessions, this.#consent);
+    this.#frames = new DeviceFrameHandlers(env, this.#inbox, this.#sessions, this.#consent, this.#conversationSettings);
     // Heartbeats are answered by the runtime itself, so an idle socket never wakes the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
@@ -110,6 +115,7 @@ export class UserObject extends DurableObject<Env> {
       push_previews: this.#profiles.pushPreviews(userId),
       groups_add: this.#consent.groupsAdd(userId),
       presence_visible_to: this.#consent.presenceVisibleTo(userId),
+      keep_archived: this.#conversationSettings.keepArchived(userId),
     };
   }
 
@@ -118,6 +124,7 @@ export class UserObject extends DurableObject<Env> {
     if (changes.last_seen_visible !== undefined) this.#profiles.setLastSeenVisible(userId, changes.last_seen_visible);
     if (changes.push_previews !== undefined) this.#profiles.setPushPreviews(userId, changes.push_previews);
     if (changes.groups_add !== undefined) this.#consent.setGroupsAdd(userId, changes.groups_add);
+    if (changes.keep_archived !== undefined) this.#conversationSettings.setKeepArchived(userId, changes.keep_archived);
     if (changes.presence_visible_to !== undefined) {
       this.#consent.setPresenceVisibleTo(userId, changes.presence_visible_to);
       // Watchers learn at once: those no longer allowed see the user offline from now on.
@@ -143,7 +150,12 @@ export class UserObject extends DurableObject<Env> {
 
   /** Archives or unarchives conversations in the user's list; returns the ones in it. */
   archiveConversations(userId: string, conversationIds: string[], archived: boolean): string[] {
-    return this.#inbox.setArchived(userId, conversationIds, archived);
+    return this.#conversationSettings.setArchived(userId, conversationIds, archived, Date.now());
+  }
+
+  /** The user's own settings for a conversation in their list (mute, pin, mark as unread, archive). */
+  updateConversationSettings(userId: string, conversationId: string, changes: UpdateConversationSettingsBody): Result<ConversationSettings> {
+    return this.#conversationSettings.update(userId, conversationId, changes, Date.now());
   }
 
   // ---- consent (consent.ts) --------------------------------------------------
@@ -512,6 +524,7 @@ export class UserObject extends DurableObject<Env> {
     this.#object.schema.ensure();
     this.ctx.storage.transactionSync(() => importUser(this.ctx.storage.sql, bundle));
     this.#inbox.dropCaches();
+    this.#conversationSettings.dropCaches();
     this.#profiles.forget(bundle.user_id);
     // Their sessions, uploads and pushes came with them: each alarm task looks at what it now holds.
     this.#object.alarms.bookEvery(Date.now());

@@ -9,6 +9,7 @@ import { Limits, SystemEvent, type Message } from "../../protocol";
 import { deliveredOf, type DeliveredMessage, type DeliveryBatch, type DeliveryReceipt, type Recipient } from "../delivery";
 import { newMessageFrame, sendFrames } from "../sockets";
 import type { ObjectContext } from "../context";
+import type { ConversationSettingsStore } from "./conversationSettings";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
 import type { PushNotifier } from "./push";
@@ -36,6 +37,8 @@ export class Delivery {
     private readonly sessions: DeviceSessions,
     /** Told what reached a user while none of their devices was connected. */
     private readonly push: Pick<PushNotifier, "noteUndelivered">,
+    /** Told what arrived, which may bring archived conversations back to their users' lists. */
+    private readonly settings: Pick<ConversationSettingsStore, "delivered">,
   ) {
     this.env = object.env;
     const rate = catchUpRate(object.env);
@@ -88,6 +91,7 @@ export class Delivery {
       if (sessions.length === 0 && pushable.length > 0) offline.push([r.user_id, pushable]);
     }
     this.inbox.applyDelivered(conversationId, fresh, recipients);
+    this.settings.delivered(conversationId, fresh, recipients);
     // After the inbox counts them, so a push says the unread count that includes them.
     const now = Date.now();
     for (const [userId, theirs] of offline) this.push.noteUndelivered(userId, conversationId, theirs, now);

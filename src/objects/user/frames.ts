@@ -8,6 +8,7 @@ import { ErrorCode, Limits, type ClientFrame } from "../../protocol";
 import { FrameCore, type AdmittedSend, type FramePort } from "../frameCore";
 import { Acknowledgements } from "./acknowledgements";
 import type { Consent } from "./consent";
+import type { ConversationSettingsStore } from "./conversationSettings";
 import { byUserHome, conversationHome, userHomeStub } from "../homes";
 import type { InboxStore } from "./inbox";
 import { errorFrame, sendFrame } from "../sockets";
@@ -41,6 +42,8 @@ export class DeviceFrameHandlers implements FramePort<DeviceSession> {
     sessions: DeviceSessions,
     /** Presence as each user may see it, and the contacts a user's sends make. */
     private readonly consent: Pick<Consent, "asSeenBy" | "noteWrite">,
+    /** A read acknowledgement ends the user's "mark as unread" of the conversation. */
+    private readonly settings: Pick<ConversationSettingsStore, "read">,
   ) {
     const rate = sendRate(env);
     this.sendRate = new TokenBuckets(rate.burst, rate.perSecond);
@@ -76,6 +79,7 @@ export class DeviceFrameHandlers implements FramePort<DeviceSession> {
     if (!cursors) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
     if (seq === null || seq > cursors.last_seq) return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
     this.inbox.advanceDeviceCursor(userId, session.deviceId, conversationId, seq);
+    if (frame.status === "read") this.settings.read(userId, conversationId);
     if (seq > (frame.status === "read" ? cursors.read_seq : cursors.delivered_seq)) {
       this.acks.add(session, conversationId, { user_id: userId, status: frame.status, server_msg_id: frame.server_msg_id }, seq);
     }

@@ -39,7 +39,13 @@ type ListRow = {
   last_message: string | null;
   unread_count: number;
   archived: number;
+  muted_until: number | null;
+  pinned_at: number | null;
+  marked_unread: number;
 };
+
+/** The cursor after a first page that held only pinned conversations: the rest from the newest. */
+const AFTER_PINNED = "9999999999999999~_";
 
 const key = (...parts: string[]) => parts.join("\n");
 
@@ -295,16 +301,25 @@ export class InboxStore {
   }
 
   /**
-   * A page of the user's list, newest activity first: archived or not. The cursor is the last row's
-   * `updated_at~conversation_id`; a conversation whose activity moves while paging may show twice or
-   * move to a page already read, as in any list ordered by activity.
+   * A page of the user's list, newest activity first: archived or not. The first page of the main
+   * list starts with the pinned conversations (most recently pinned first), then the others fill it
+   * up to `limit`. The cursor is the last row's `updated_at~conversation_id`; a conversation whose
+   * activity moves while paging may show twice or move to a page already read, as in any list
+   * ordered by activity.
    */
   list(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {
     const [at, id] = page.cursor ? [Number(page.cursor.slice(0, page.cursor.indexOf("~"))), page.cursor.slice(page.cursor.indexOf("~") + 1)] : [null, null];
+    const columns = `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived,
+         i.muted_until, i.pinned_at, i.marked_unread
+       FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)`;
+    const pinned =
+      page.cursor || page.archived
+        ? []
+        : this.rows<ListRow>(`${columns} WHERE i.user_id = ? AND i.archived = 0 AND i.pinned_at IS NOT NULL ORDER BY i.pinned_at DESC`, userId);
+    const limit = Math.max(0, page.limit - pinned.length);
     const rows = this.rows<ListRow>(
-      `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived
-       FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)
-       WHERE i.user_id = ? AND i.archived = ?
+      `${columns}
+       WHERE i.user_id = ? AND i.archived = ? AND (i.pinned_at IS NULL OR i.archived = 1)
          AND (? IS NULL OR c.updated_at < ? OR (c.updated_at = ? AND c.conversation_id < ?))
        ORDER BY c.updated_at DESC, c.conversation_id DESC LIMIT ?`,
       userId,
@@ -313,13 +328,13 @@ export class InboxStore {
       at,
       at,
       id,
-      page.limit + 1,
+      limit + 1,
     );
-    const more = rows.length > page.limit;
-    const shown = rows.slice(0, page.limit);
+    const more = rows.length > limit;
+    const shown = rows.slice(0, limit);
     const last = shown[shown.length - 1];
     return {
-      conversations: shown.map((r) => {
+      conversations: [...pinned, ...shown].map((r) => {
         const members = JSON.parse(r.members) as Member[];
         return {
           conversation_id: r.conversation_id,
@@ -331,22 +346,14 @@ export class InboxStore {
           updated_at: r.updated_at,
           last_message: r.last_message ? messageOfFrame(r.last_message) : null,
           unread_count: r.unread_count,
+          muted_until: r.muted_until,
+          pinned_at: r.pinned_at,
+          marked_unread: r.marked_unread === 1,
           archived: r.archived === 1,
         };
       }),
-      next: more && last ? `${last.updated_at}~${last.conversation_id}` : null,
+      next: !more ? null : last ? `${last.updated_at}~${last.conversation_id}` : AFTER_PINNED,
     };
-  }
-
-  /** Archives or unarchives conversations in the user's list; returns the ones that are in it. */
-  setArchived(userId: string, conversationIds: string[], archived: boolean): string[] {
-    const done: string[] = [];
-    for (const id of conversationIds) {
-      if (this.sql.exec("UPDATE inbox SET archived = ? WHERE user_id = ? AND conversation_id = ? RETURNING 1", archived ? 1 : 0, userId, id).toArray().length > 0) {
-        done.push(id);
-      }
-    }
-    return done;
   }
 
   /** The users here who have the conversation in their list. */

@@ -459,4 +459,17 @@ export const userMigrations: Migration[] = [
       CREATE INDEX message_marks_starred ON message_marks (user_id, at) WHERE kind = 'starred' AND active = 1;
     `,
   },
+  {
+    id: 19,
+    name: "conversation settings: mute, pin, mark as unread, keep archived",
+    sql: `
+      -- A user's own settings for each conversation in their list (conversationSettings.ts): muted
+      -- until a time (MUTED_FOREVER: always), pinned at a time (at most three), marked unread.
+      ALTER TABLE inbox ADD COLUMN muted_until INTEGER;
+      ALTER TABLE inbox ADD COLUMN pinned_at INTEGER;
+      ALTER TABLE inbox ADD COLUMN marked_unread INTEGER NOT NULL DEFAULT 0;
+      -- Archived chats stay archived when a new message arrives.
+      ALTER TABLE users ADD COLUMN keep_archived INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

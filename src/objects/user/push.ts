@@ -9,6 +9,7 @@ import type { TaskKind } from "../alarms";
 import type { ObjectContext } from "../context";
 import type { DeliveredMessage } from "../delivery";
 import { userHome } from "../homes";
+import type { ConversationSettingsStore } from "./conversationSettings";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
 import type { DeviceSessions } from "./sessions";
@@ -74,6 +75,7 @@ export class PushNotifier {
     private readonly profiles: Profiles,
     private readonly inbox: InboxStore,
     private readonly sessions: DeviceSessions,
+    private readonly settings: Pick<ConversationSettingsStore, "muted">,
   ) {
     this.env = object.env;
     this.flushes = object.alarms.define("push", (now) => this.flushDue(now));
@@ -150,12 +152,14 @@ export class PushNotifier {
       deleted.add(m.action.target_seq);
       if (this.dropPending(userId, conversationId, m.action.target_seq, m.action.target_sender)) row = this.window(userId, conversationId);
     }
-    const notable = fresh.filter((m) => m.sender_id !== userId && m.system === undefined && !deleted.has(m.seq) && notifies(m, userId));
+    let notable = fresh.filter((m) => m.sender_id !== userId && m.system === undefined && !deleted.has(m.seq) && notifies(m, userId));
+    // A muted conversation pushes only what mentions the user.
+    if (notable.length > 0 && this.settings.muted(userId, conversationId, now)) notable = notable.filter((m) => m.mentioned?.includes(userId));
     if (notable.length === 0) return;
     const last = notable[notable.length - 1]!;
     const pending = (row?.pending ?? 0) + notable.length;
     const windowEnds = (row?.last_sent_at ?? 0) + Limits.pushCoalesceMs;
-    // A mention is pushed at once, not held for the window (and, once conversations can be muted, despite it).
+    // A mention is pushed at once, not held for the window (and despite a mute).
     const mentioned = notable.some((m) => m.mentioned?.includes(userId));
     if ((now >= windowEnds || mentioned) && this.takeRateSlot(userId, now)) {
       this.sql.exec(

@@ -128,3 +128,26 @@ export const BlockedIcon = svg(
     <path d="M6.5 17.5l11-11" stroke="currentColor" stroke-width="1.9" />
   </>,
 );
+export const MutedIcon = svg(
+  <path
+    d="M9 5.5A5.5 5.5 0 0 1 17.5 10v3.5l1.5 2.5H9M6.5 10v3.5L5 16h2M10 19a2 2 0 0 0 4 0M4 4l16 16"
+    fill="none"
+    stroke="currentColor"
+    stroke-width="1.9"
+    stroke-linecap="round"
+    stroke-linejoin="round"
+  />,
+);
+export const PinIcon = svg(
+  <path d="M9 4h6l-1 6 3 3v1.5H7V13l3-3zM12 14.5V20" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const ArchiveIcon = svg(
+  <path d="M4 5h16v4H4zM5.5 9v10h13V9M10 13h4" fill="none" stroke="currentColor" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round" />,
+);
+export const MoreIcon = svg(
+  <>
+    <circle cx="12" cy="5.5" r="1.8" fill="currentColor" />
+    <circle cx="12" cy="12" r="1.8" fill="currentColor" />
+    <circle cx="12" cy="18.5" r="1.8" fill="currentColor" />
+  </>,
+);

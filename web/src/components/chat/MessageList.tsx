@@ -1,5 +1,5 @@
 import type { MutableRef } from "preact/hooks";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { ChatEntry } from "../../../../src/client";
 import { useApp } from "../../context";
 import { dayLabel, sameDay, systemText } from "../../format";
@@ -42,6 +42,24 @@ export function MessageList({ chat, ready, loadError, atBottom, actions, focus, 
   const rowActions: ChatActions = { ...actions, menu: (entry, anchor, mode) => setMenu({ entry, anchor, mode }), jump: (seq) => void jump(seq) };
   // The menu follows its message as it changes (a reaction arrives) and closes if it goes (deleted for me).
   const menuEntry = menu && entries.find((e) => e.key === menu.entry.key);
+  // What was unread when the chat opened (read once, before reading clears it): a divider goes above
+  // the first of those messages, fixed once the newest page is in, and the log opens there.
+  const [unreadAtOpen] = useState(() => client.conversation(chat.id)?.unread_count ?? 0);
+  const unreadFrom = useRef<string | null | undefined>(undefined);
+  if (ready && unreadFrom.current === undefined) unreadFrom.current = firstUnread(entries, unreadAtOpen);
+  const openedAtUnread = useRef(false);
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    const divider = el?.querySelector<HTMLElement>('[data-testid="unread-divider"]');
+    if (!ready || openedAtUnread.current || !el || !divider) return;
+    openedAtUnread.current = true;
+    // Only when the first unread message is above the screen (opened at the bottom, as always).
+    const top = divider.getBoundingClientRect().top - el.getBoundingClientRect().top + el.scrollTop;
+    if (top < el.scrollTop) {
+      el.scrollTop = Math.max(0, top - 8);
+      atBottom.current = false;
+    }
+  });
 
   useEffect(() => {
     if (!ready || !focus) return;
@@ -64,7 +82,7 @@ export function MessageList({ chat, ready, loadError, atBottom, actions, focus, 
         </p>
       )}
       {ready && entries.length === 0 && !loadError && <p class="chat-empty muted">No messages yet. Say hello!</p>}
-      {messageRows(entries, chat.group, users, rowActions)}
+      {messageRows(entries, chat.group, users, rowActions, unreadFrom.current ? { key: unreadFrom.current, count: unreadAtOpen } : null)}
       {notice && (
         <p class="jump-notice" role="status">
           {notice}
@@ -88,10 +106,17 @@ export function MessageList({ chat, ready, loadError, atBottom, actions, focus, 
  * The rows of the log: a separator before each day's first message, system events as centred notices,
  * and bubbles, a run of one sender's messages grouped (the sender named above the first, in groups).
  */
-function messageRows(entries: ChatEntry[], group: boolean, users: UserDirectory, actions: ChatActions) {
+function messageRows(entries: ChatEntry[], group: boolean, users: UserDirectory, actions: ChatActions, unread: { key: string; count: number } | null) {
   const rows = [];
   let prev: ChatEntry | undefined;
   for (const entry of entries) {
+    if (entry.key === unread?.key) {
+      rows.push(
+        <div class="unread-divider" key="unread-divider" data-testid="unread-divider" role="separator" aria-label={unreadLabel(unread.count)}>
+          <span>{unreadLabel(unread.count)}</span>
+        </div>,
+      );
+    }
     const newDay = !prev || !sameDay(prev.timestamp, entry.timestamp);
     if (newDay) {
       rows.push(
@@ -121,4 +146,20 @@ function messageRows(entries: ChatEntry[], group: boolean, users: UserDirectory,
     prev = entry;
   }
   return rows;
+}
+
+const unreadLabel = (n: number) => (n === 1 ? "1 unread message" : `${n} unread messages`);
+
+/** The first of the `count` newest messages from others (the oldest loaded one, if not all are loaded), or null. */
+function firstUnread(entries: ChatEntry[], count: number): string | null {
+  if (count <= 0) return null;
+  let seen = 0;
+  let oldest: string | null = null;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!;
+    if (e.own) continue;
+    oldest = e.key;
+    if (++seen === count) break;
+  }
+  return oldest;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { otherMember, useApp, useClientEvents, useMinuteTick, useUsers } from "../../context";
-import { ChatIcon, GroupIcon } from "../icons";
+import { ChatIcon, GroupIcon, MoreIcon } from "../icons";
+import { ChatMenu } from "./ChatMenu";
 import { ConversationRow } from "./ConversationRow";
 import { Invitations } from "./Invitations";
 import { NewChatDialog } from "./NewChatDialog";
@@ -14,6 +15,8 @@ export function ConversationList({ selected }: { selected: string | null }) {
   useClientEvents(["conversations", "typing", "presence", "connection"]);
   const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
   const [showArchived, setShowArchived] = useState(false);
+  const [menu, setMenu] = useState<{ conversationId: string; anchor: HTMLElement } | null>(null);
+  const [menuError, setMenuError] = useState<string | null>(null);
   // Until the first list arrives, "no conversations yet" would be a lie: show a spinner instead.
   const [loaded, setLoaded] = useState(() => client.conversations().length > 0);
   useEffect(() => {
@@ -28,6 +31,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
   const all = client.conversations();
   const archivedCount = all.filter((c) => c.archived).length;
   const conversations = all.filter((c) => c.archived === (showArchived && archivedCount > 0));
+  const menuFor = menu && all.find((c) => c.conversation_id === menu.conversationId);
   const me = users.me.user_id;
 
   // Watch the presence of everyone we have a direct chat with (the SDK dedupes and renews).
@@ -63,13 +67,46 @@ export function ConversationList({ selected }: { selected: string | null }) {
         ) : (
           <ul class="conversation-list">
             {conversations.map((c) => (
-              <li key={c.conversation_id}>
-                <ConversationRow conversation={c} active={c.conversation_id === selected} />
+              <li key={c.conversation_id} class="conversation-entry">
+                <ConversationRow
+                  conversation={c}
+                  active={c.conversation_id === selected}
+                  onMenu={(anchor) => setMenu({ conversationId: c.conversation_id, anchor })}
+                />
+                <button
+                  type="button"
+                  class="tool-button chat-menu-button"
+                  aria-label="Chat actions"
+                  aria-haspopup="menu"
+                  aria-expanded={menu?.conversationId === c.conversation_id}
+                  data-testid="chat-menu-button"
+                  title="More"
+                  onClick={(e) => setMenu({ conversationId: c.conversation_id, anchor: e.currentTarget })}
+                >
+                  <MoreIcon />
+                </button>
               </li>
             ))}
           </ul>
         )}
       </nav>
+      {menuError && (
+        <p class="list-error" role="alert" onClick={() => setMenuError(null)}>
+          {menuError}
+        </p>
+      )}
+      {menu && menuFor && (
+        <ChatMenu
+          key={menu.conversationId}
+          conversation={menuFor}
+          anchor={menu.anchor}
+          onClose={() => setMenu(null)}
+          onError={(text) => {
+            setMenuError(text);
+            setTimeout(() => setMenuError(null), 5_000);
+          }}
+        />
+      )}
       {dialog === "chat" && <NewChatDialog onClose={() => setDialog(null)} />}
       {dialog === "group" && <NewGroupDialog onClose={() => setDialog(null)} />}
     </aside>

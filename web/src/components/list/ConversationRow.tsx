@@ -3,9 +3,11 @@ import { conversationTitle, otherMember, useApp } from "../../context";
 import { listTime, systemText, typingText } from "../../format";
 import { mediaPreview } from "../../media";
 import { Avatar } from "../Avatar";
+import { MutedIcon, PinIcon } from "../icons";
+import { isMuted } from "./ChatMenu";
 
 /** One chat in the list: avatar and presence dot, name, time, the last message (or who is typing), unread count. */
-export function ConversationRow({ conversation: c, active }: { conversation: ConversationSummary; active: boolean }) {
+export function ConversationRow({ conversation: c, active, onMenu }: { conversation: ConversationSummary; active: boolean; onMenu?(anchor: HTMLElement): void }) {
   const { client, users, open } = useApp();
   const me = users.me.user_id;
   const title = conversationTitle(c, users);
@@ -25,16 +27,24 @@ export function ConversationRow({ conversation: c, active }: { conversation: Con
     }
   } else preview = group ? "Group created" : "Say hello 👋";
   const unread = c.unread_count;
+  const muted = isMuted(c);
+  const pinned = c.pinned_at !== null;
   return (
     <a
       href={`#/c/${encodeURIComponent(c.conversation_id)}`}
-      class={`conversation-item${active ? " active" : ""}${unread ? " unread" : ""}`}
+      class={`conversation-item${active ? " active" : ""}${unread || c.marked_unread ? " unread" : ""}`}
       data-testid="conversation-item"
       data-conversation-id={c.conversation_id}
       aria-current={active ? "page" : undefined}
       onClick={(e) => {
         e.preventDefault();
         open(c.conversation_id);
+      }}
+      onContextMenu={(e) => {
+        if (!onMenu) return;
+        // Right click: the chat's menu instead of the browser's.
+        e.preventDefault();
+        onMenu(e.currentTarget);
       }}
     >
       <span class="avatar-wrap">
@@ -64,9 +74,20 @@ export function ConversationRow({ conversation: c, active }: { conversation: Con
           ) : (
             <span class="conversation-preview">{preview}</span>
           )}
-          <span class="unread-badge" data-testid="unread-badge" hidden={unread === 0} aria-label={`${unread} unread`}>
+          {muted && (
+            <span class="row-flag" data-testid="muted-icon" role="img" aria-label="Muted" title="Muted">
+              <MutedIcon />
+            </span>
+          )}
+          {pinned && (
+            <span class="row-flag" data-testid="pinned-icon" role="img" aria-label="Pinned" title="Pinned">
+              <PinIcon />
+            </span>
+          )}
+          <span class={`unread-badge${muted ? " quiet" : ""}`} data-testid="unread-badge" hidden={unread === 0} aria-label={`${unread} unread`}>
             {unread > 99 ? "99+" : unread}
           </span>
+          {unread === 0 && c.marked_unread && <span class="unread-dot" data-testid="unread-dot" role="img" aria-label="Marked as unread" />}
         </span>
       </span>
     </a>
