@@ -31,6 +31,7 @@ import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
 import { archivedReferences, visibleMessage } from "./actions";
 import { Erasure } from "./erasure";
+import { SearchIndex } from "./search";
 import { SendPath, type Appended, type ForwardedContent, type ForwardLookup, type SendOutcome } from "./sending";
 import { MessageStates } from "./state";
 import { ConversationStore } from "./store";
@@ -74,6 +75,8 @@ export class Conversation implements Appended {
   /** Deletes for everyone: their copies in R2 (erasure.ts). */
   readonly erasure: Erasure;
   private readonly cursors: CursorMoves;
+  /** Full-text search of the messages (search.ts). */
+  private readonly searchIndex: SearchIndex;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
   private lastAppendAt = 0;
   /** Frames from live sockets, through the frame core both socket kinds share. */
@@ -89,13 +92,21 @@ export class Conversation implements Appended {
     this.states = new MessageStates(host.storage.sql, id);
     this.archive = new HistoryArchive(host.storage, this.store, host.segments, host.hotWindow, this.states);
     this.erasure = new Erasure(host.env, host.storage.sql, this.store, this.archive);
+    this.searchIndex = new SearchIndex(host.storage.sql, id);
     this.live = new LiveSockets(host.ctx, id);
     this.withheld = new WithheldRanges(host.storage, id);
     this.fanout = new Fanout(host, this.store, this.live, this.withheld);
     this.sending = new SendPath(
       host.env,
       this.store,
-      { fanout: this.fanout, archive: this.archive, states: this.states, erasure: this.erasure, forwardLookup: host.forwardLookup },
+      {
+        fanout: this.fanout,
+        archive: this.archive,
+        states: this.states,
+        erasure: this.erasure,
+        search: this.searchIndex,
+        forwardLookup: host.forwardLookup,
+      },
       this,
     );
     this.cursors = new CursorMoves(host, this.store, this.archive, this.withheld);
@@ -357,6 +368,46 @@ export class Conversation implements Appended {
     // Newest first here: a cut keeps the newest, and the next page (before the oldest kept) goes on.
     const page = withinPageBytes(rows.slice(0, limit));
     return ok({ messages: view(page.reverse()), has_more: rows.length > page.length });
+  }
+
+  /** Messages matching `query` (an FTS5 query: search.ts) that `userId` can see, newest first, before `before`. */
+  async search(userId: string, query: string, before: number, limit: number): Promise<Result<{ messages: Message[]; has_more: boolean }>> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    await this.indexArchived();
+    const floor = this.store.member(userId)?.joined_seq;
+    if (floor === undefined) return this.checkMember(userId)!;
+    const seqs = this.searchIndex.find(query, floor, before, limit + 1);
+    return ok({ messages: await this.found(userId, seqs.slice(0, limit)), has_more: seqs.length > limit });
+  }
+
+  /**
+   * Messages search found, as `userId` sees them now (actions folded in): archived ones read first,
+   * then all with no await between. Deleted ones, and a blocked sender's withheld ones, are left out.
+   */
+  async found(userId: string, seqs: number[]): Promise<Message[]> {
+    const archived = new Map<number, Message | null>();
+    for (const seq of seqs) if (seq <= this.archive.archivedUpTo) archived.set(seq, await this.archive.messageAt(seq));
+    const member = this.store.member(userId);
+    if (!member) return [];
+    return seqs.flatMap((seq) => {
+      const row = archived.has(seq) ? archived.get(seq)! : this.store.messageAt(seq);
+      if (!row || row.seq <= member.joined_seq) return [];
+      const [m] = this.states.apply([row]);
+      return m && !m.deleted && (!this.withheld.any || this.withheld.withheldFrom(m) !== userId) ? [m] : [];
+    });
+  }
+
+  /** Archived messages from before search existed are indexed on the conversation's first search. */
+  async indexArchived(): Promise<void> {
+    const upTo = this.searchIndex.unindexedUpTo;
+    for (let after = 0; after < upTo; ) {
+      const rows = (await this.archive.messagesAfter(after, 500)).filter((m) => m.seq <= upTo);
+      // Folded with no await before the write: a delete stored meanwhile is already in the state.
+      const last = rows[rows.length - 1]?.seq ?? upTo;
+      this.searchIndex.indexArchived(this.states.apply(rows), last >= upTo);
+      after = last;
+    }
   }
 
   /**

@@ -23,6 +23,9 @@ const CONVERSATION_TABLES = {
   message_state: ["conversation_id", "seq", "state", "state_seq"],
   archived_refs: ["conversation_id", "target_seq", "seq"],
   erasures: ["conversation_id", "seq", "media_id"],
+  // The full-text index follows search_text by its triggers (migration 9).
+  search_text: ["conversation_id", "seq", "text"],
+  search_unindexed: ["conversation_id", "up_to"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

@@ -304,4 +304,51 @@ export const conversationMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 9,
+    name: "message search",
+    sql: `
+      -- The searchable text of each message (a text message's text, a media caption) as it is now:
+      -- replaced by an edit, removed by a delete for everyone. Kept apart from \`messages\` because it
+      -- outlives the hot rows: archived history stays searchable (search.ts).
+      CREATE TABLE search_text (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      );
+      -- Its full-text index (FTS5, external content): the triggers keep it in step with every write,
+      -- a handover's INSERT OR REPLACE included (the row it replaces is taken out first).
+      CREATE VIRTUAL TABLE search_index USING fts5(text, content='search_text', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+      CREATE TRIGGER search_text_replacing BEFORE INSERT ON search_text BEGIN
+        INSERT INTO search_index (search_index, rowid, text)
+          SELECT 'delete', rowid, text FROM search_text WHERE conversation_id = new.conversation_id AND seq = new.seq;
+      END;
+      CREATE TRIGGER search_text_inserted AFTER INSERT ON search_text BEGIN
+        INSERT INTO search_index (rowid, text) VALUES (new.rowid, new.text);
+      END;
+      CREATE TRIGGER search_text_deleted AFTER DELETE ON search_text BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.rowid, old.text);
+      END;
+      CREATE TRIGGER search_text_updated AFTER UPDATE ON search_text BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.rowid, old.text);
+        INSERT INTO search_index (rowid, text) VALUES (new.rowid, new.text);
+      END;
+
+      -- Messages stored before search existed: the hot rows are indexed here, as they are now (edits
+      -- folded, deletions left out). Archived ones are indexed from their segments by search.ts on
+      -- the conversation's first search: \`search_unindexed\` names the conversations still owed that.
+      INSERT INTO search_text (conversation_id, seq, text)
+        SELECT m.conversation_id, m.seq, COALESCE(json_extract(s.state, '$.content'), m.content)
+        FROM messages m LEFT JOIN message_state s ON s.conversation_id = m.conversation_id AND s.seq = m.seq
+        WHERE m.content_type IN ('text', 'image', 'video', 'document')
+          AND json_extract(s.state, '$.deleted') IS NULL
+          AND COALESCE(json_extract(s.state, '$.content'), m.content) != '';
+      CREATE TABLE search_unindexed (
+        conversation_id TEXT NOT NULL PRIMARY KEY,
+        up_to INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO search_unindexed (conversation_id, up_to) SELECT conversation_id, archived_seq FROM conversations WHERE archived_seq > 0;
+    `,
+  },
 ];
