@@ -87,6 +87,17 @@ describe("search", () => {
     expect(await searchIn(ana!, conv, "seal")).toEqual([]);
     expect((await searchAll(bo!, "walrus")).messages).toEqual([]);
     expect((await searchAll(bo!, "lighthouse")).messages.map((m) => m.seq)).toEqual([oldEdited.seq]);
+    // The deleted text is gone from the index itself, not only hidden when read; the edited-away text too.
+    const indexed = await runInDurableObject(conversationStub(conv), (_o, state) =>
+      state.storage.sql
+        .exec<{ text: string }>(
+          "SELECT t.text FROM search_index JOIN search_text t ON t.rowid = search_index.rowid WHERE search_index MATCH ? AND t.conversation_id = ?",
+          '"walrus" OR "seal" OR "harbour"',
+          conv,
+        )
+        .toArray(),
+    );
+    expect(indexed).toEqual([]);
 
     // Paging back with `before`.
     const page = await api("GET", `/api/v1/conversations/${conv}/search?q=filler&limit=5`, { token: bo!.token });
