@@ -1,7 +1,8 @@
 import { describe, expect, inject, it } from "vitest";
-import { account, client, until } from "../helpers/sdk";
+import { account, client } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
+
 /** Search through the SDK: a result opens the chat at its message, loading the history around it. */
 describe("search through the SDK against a real server", () => {
   it("finds a message in one chat and across chats, and jumpTo brings it into the timeline", async () => {
