@@ -128,3 +128,9 @@ export const BlockedIcon = svg(
     <path d="M6.5 17.5l11-11" stroke="currentColor" stroke-width="1.9" />
   </>,
 );
+export const SearchIcon = svg(
+  <>
+    <circle cx="10.5" cy="10.5" r="6" fill="none" stroke="currentColor" stroke-width="2" />
+    <path d="M15 15l5 5" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" />
+  </>,
+);

@@ -2,7 +2,8 @@ import { useEffect, useState } from "preact/hooks";
 import { useApp } from "../../context";
 import { presenceText, typingText } from "../../format";
 import { Avatar } from "../Avatar";
-import { BackIcon, InfoIcon } from "../icons";
+import { BackIcon, InfoIcon, SearchIcon } from "../icons";
+import { SearchDialog } from "../SearchDialog";
 import type { OpenChat } from "./useOpenChat";
 
 interface Props {
@@ -18,6 +19,7 @@ interface Props {
 export function ChatHeader({ chat, titleId, typingNames, onGroupInfo }: Props) {
   const { client, open } = useApp();
   const { id, summary, gone, group, partner, title } = chat;
+  const [searching, setSearching] = useState(false);
 
   let status = "";
   if (typingNames.length) status = typingText(typingNames, group);
@@ -39,6 +41,12 @@ export function ChatHeader({ chat, titleId, typingNames, onGroupInfo }: Props) {
           {status}
         </p>
       </div>
+      {!gone && (
+        <button type="button" class="icon-button" aria-label="Search in chat" title="Search in chat" onClick={() => setSearching(true)}>
+          <SearchIcon />
+        </button>
+      )}
+      {searching && <SearchDialog conversationId={id} onClose={() => setSearching(false)} />}
       {group && !gone && (
         <button type="button" class="icon-button" aria-label="Group info" onClick={onGroupInfo}>
           <InfoIcon />

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { otherMember, useApp, useClientEvents, useMinuteTick, useUsers } from "../../context";
-import { ChatIcon, GroupIcon } from "../icons";
+import { ChatIcon, GroupIcon, SearchIcon } from "../icons";
+import { SearchDialog } from "../SearchDialog";
 import { ConversationRow } from "./ConversationRow";
 import { Invitations } from "./Invitations";
 import { NewChatDialog } from "./NewChatDialog";
@@ -12,7 +13,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
   useUsers();
   useMinuteTick();
   useClientEvents(["conversations", "typing", "presence", "connection"]);
-  const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
+  const [dialog, setDialog] = useState<"chat" | "group" | "search" | null>(null);
   const [showArchived, setShowArchived] = useState(false);
   // Until the first list arrives, "no conversations yet" would be a lie: show a spinner instead.
   const [loaded, setLoaded] = useState(() => client.conversations().length > 0);
@@ -47,6 +48,9 @@ export function ConversationList({ selected }: { selected: string | null }) {
           <GroupIcon /> New group
         </button>
       </div>
+      <button type="button" class="search-field" data-testid="search-open" onClick={() => setDialog("search")}>
+        <SearchIcon /> <span>Search chats, people, messages</span>
+      </button>
       <Invitations />
       {(archivedCount > 0 || showArchived) && (
         <button type="button" class="button button-small button-ghost archived-toggle" aria-pressed={showArchived} onClick={() => setShowArchived(!showArchived)}>
@@ -72,6 +76,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
       </nav>
       {dialog === "chat" && <NewChatDialog onClose={() => setDialog(null)} />}
       {dialog === "group" && <NewGroupDialog onClose={() => setDialog(null)} />}
+      {dialog === "search" && <SearchDialog onClose={() => setDialog(null)} />}
     </aside>
   );
 }
