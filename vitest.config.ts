@@ -35,7 +35,7 @@ const queueShards = {
 /** Tests stream thousands of messages, groups and history pages from one user: the `limits` project checks the real limits. */
 const raisedSendRate = { SEND_BURST: "100000", SEND_PER_SECOND: "100000", GROUP_CHANGE_BURST: "100000", GROUP_CHANGES_PER_SECOND: "100000", HISTORY_BURST: "100000", HISTORY_PER_SECOND: "100000", UPLOAD_BURST: "100000", UPLOADS_PER_SECOND: "100000" };
 
-const layoutTests = ["messaging", "frame-contract", "groups", "presence", "cursor-writes", "push", "typing", "consent", "block", "lookups", "message-actions", "marks"].map(
+const layoutTests = ["messaging", "frame-contract", "groups", "presence", "cursor-writes", "push", "typing", "consent", "block", "lookups", "message-actions", "marks", "search"].map(
   (name) => `test/integration/${name}.test.ts`,
 );
 

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ftsQuery } from "../../src/objects/conversation/search";
@@ -180,7 +181,8 @@ describe("search", () => {
     const started = performance.now();
     const found = await searchAll(me!, "capybara hello");
     const ms = performance.now() - started;
-    console.log(JSON.stringify({ figure: "search across conversations", conversations: 300, ms: Math.round(ms) }));
+    const layout = { USER_SHARDS: env.USER_SHARDS ?? "", CONVERSATION_SHARDS: env.CONVERSATION_SHARDS ?? "" };
+    console.log(JSON.stringify({ figure: "search across conversations", conversations: 300, ...layout, ms: Math.round(ms) }));
     expect(found.messages).toHaveLength(20);
     expect(ms).toBeLessThan(1_000);
     phone.close();
