@@ -192,7 +192,7 @@ export class ConversationObject extends DurableObject<Env> {
 
   /** Messages of one conversation matching `query` (an FTS5 query built by search.ts's `ftsQuery`). */
   searchConversation(conversationId: string, userId: string, query: string, before: number, limit: number) {
-    return this.conversation(conversationId).search(userId, query, before, limit);
+    return this.conversation(conversationId).searchMessages(userId, query, before, limit);
   }
 
   /**
@@ -206,7 +206,7 @@ export class ConversationObject extends DurableObject<Env> {
       const c = this.conversation(id);
       const floor = c.exists ? c.joinedSeq(userId) : null;
       if (floor === null) continue;
-      await c.indexArchived();
+      await c.search.indexArchived();
       floors.set(id, floor);
     }
     // Some hits may be withheld from the reader: a few more are read than are answered.
@@ -214,7 +214,7 @@ export class ConversationObject extends DurableObject<Env> {
     for (const hit of findAcross(this.ctx.storage.sql, query, floors, limit * 2)) {
       byConversation.set(hit.conversation_id, [...(byConversation.get(hit.conversation_id) ?? []), hit.seq]);
     }
-    const found = await Promise.all([...byConversation].map(([id, seqs]) => this.conversation(id).found(userId, seqs)));
+    const found = await Promise.all([...byConversation].map(([id, seqs]) => this.conversation(id).search.read(userId, seqs)));
     return found
       .flat()
       .sort((a, b) => b.timestamp - a.timestamp)

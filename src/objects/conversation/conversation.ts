@@ -31,7 +31,7 @@ import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
 import { archivedReferences, visibleMessage } from "./actions";
 import { Erasure } from "./erasure";
-import { SearchIndex } from "./search";
+import { ConversationSearch, indexPending } from "./search";
 import { SendPath, type Appended, type ForwardedContent, type ForwardLookup, type SendOutcome } from "./sending";
 import { MessageStates } from "./state";
 import { ConversationStore } from "./store";
@@ -76,7 +76,7 @@ export class Conversation implements Appended {
   readonly erasure: Erasure;
   private readonly cursors: CursorMoves;
   /** Full-text search of the messages (search.ts). */
-  private readonly searchIndex: SearchIndex;
+  readonly search: ConversationSearch;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
   private lastAppendAt = 0;
   /** Frames from live sockets, through the frame core both socket kinds share. */
@@ -92,9 +92,9 @@ export class Conversation implements Appended {
     this.states = new MessageStates(host.storage.sql, id);
     this.archive = new HistoryArchive(host.storage, this.store, host.segments, host.hotWindow, this.states);
     this.erasure = new Erasure(host.env, host.storage.sql, this.store, this.archive);
-    this.searchIndex = new SearchIndex(host.storage.sql, id);
     this.live = new LiveSockets(host.ctx, id);
     this.withheld = new WithheldRanges(host.storage, id);
+    this.search = new ConversationSearch(host.storage.sql, this.store, this.archive, this.states, this.withheld);
     this.fanout = new Fanout(host, this.store, this.live, this.withheld);
     this.sending = new SendPath(
       host.env,
@@ -104,7 +104,7 @@ export class Conversation implements Appended {
         archive: this.archive,
         states: this.states,
         erasure: this.erasure,
-        search: this.searchIndex,
+        search: this.search.index,
         forwardLookup: host.forwardLookup,
       },
       this,
@@ -371,43 +371,10 @@ export class Conversation implements Appended {
   }
 
   /** Messages matching `query` (an FTS5 query: search.ts) that `userId` can see, newest first, before `before`. */
-  async search(userId: string, query: string, before: number, limit: number): Promise<Result<{ messages: Message[]; has_more: boolean }>> {
+  async searchMessages(userId: string, query: string, before: number, limit: number): Promise<Result<{ messages: Message[]; has_more: boolean }>> {
     const denied = this.checkMember(userId);
     if (denied) return denied;
-    await this.indexArchived();
-    const floor = this.store.member(userId)?.joined_seq;
-    if (floor === undefined) return this.checkMember(userId)!;
-    const seqs = this.searchIndex.find(query, floor, before, limit + 1);
-    return ok({ messages: await this.found(userId, seqs.slice(0, limit)), has_more: seqs.length > limit });
-  }
-
-  /**
-   * Messages search found, as `userId` sees them now (actions folded in): archived ones read first,
-   * then all with no await between. Deleted ones, and a blocked sender's withheld ones, are left out.
-   */
-  async found(userId: string, seqs: number[]): Promise<Message[]> {
-    const archived = new Map<number, Message | null>();
-    for (const seq of seqs) if (seq <= this.archive.archivedUpTo) archived.set(seq, await this.archive.messageAt(seq));
-    const member = this.store.member(userId);
-    if (!member) return [];
-    return seqs.flatMap((seq) => {
-      const row = archived.has(seq) ? archived.get(seq)! : this.store.messageAt(seq);
-      if (!row || row.seq <= member.joined_seq) return [];
-      const [m] = this.states.apply([row]);
-      return m && !m.deleted && (!this.withheld.any || this.withheld.withheldFrom(m) !== userId) ? [m] : [];
-    });
-  }
-
-  /** Archived messages from before search existed are indexed on the conversation's first search. */
-  async indexArchived(): Promise<void> {
-    const upTo = this.searchIndex.unindexedUpTo;
-    for (let after = 0; after < upTo; ) {
-      const rows = (await this.archive.messagesAfter(after, 500)).filter((m) => m.seq <= upTo);
-      // Folded with no await before the write: a delete stored meanwhile is already in the state.
-      const last = rows[rows.length - 1]?.seq ?? upTo;
-      this.searchIndex.indexArchived(this.states.apply(rows), last >= upTo);
-      after = last;
-    }
+    return ok(await this.search.find(userId, query, before, limit));
   }
 
   /**
@@ -480,6 +447,8 @@ export class Conversation implements Appended {
     if (this.fanout.unconfirmed) await this.fanout.confirm(quiet);
     this.store.flushCursors();
     this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+    // What was written for search since the last batch is indexed while things are quiet (search.ts).
+    if (quiet) indexPending(this.host.storage.sql);
     // A user object that keeps failing is tried again at its own backoff.
     const retry = this.fanout.ledger.nextRetryAt();
     if (retry !== null) return retry;

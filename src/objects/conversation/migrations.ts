@@ -310,33 +310,38 @@ export const conversationMigrations: Migration[] = [
     sql: `
       -- The searchable text of each message (a text message's text, a media caption) as it is now:
       -- replaced by an edit, removed by a delete for everyone. Kept apart from \`messages\` because it
-      -- outlives the hot rows: archived history stays searchable (search.ts).
+      -- outlives the hot rows: archived history stays searchable (search.ts). \`id\` never repeats
+      -- (AUTOINCREMENT): rows up to \`search_indexed.up_to\` are in the index, later ones not yet.
       CREATE TABLE search_text (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         conversation_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
         text TEXT NOT NULL,
-        PRIMARY KEY (conversation_id, seq)
+        UNIQUE (conversation_id, seq)
       );
-      -- Its full-text index (FTS5, external content): the triggers keep it in step with every write,
-      -- a handover's INSERT OR REPLACE included (the row it replaces is taken out first).
-      CREATE VIRTUAL TABLE search_index USING fts5(text, content='search_text', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+      -- Its full-text index (FTS5, external content), filled in batches: a row is written with its
+      -- message, and indexed with the rows after it before the next search or once the conversation
+      -- is quiet (one FTS5 write per batch, not per message). Taking a row out of the index must give
+      -- the text it was indexed with, so the triggers do that for indexed rows replaced or deleted
+      -- (an edit, a delete for everyone, a handover's INSERT OR REPLACE or its forgetting).
+      CREATE VIRTUAL TABLE search_index USING fts5(text, content='search_text', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+      CREATE TABLE search_indexed (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        up_to INTEGER NOT NULL
+      );
+      INSERT INTO search_indexed (id, up_to) VALUES (1, 0);
       CREATE TRIGGER search_text_replacing BEFORE INSERT ON search_text BEGIN
         INSERT INTO search_index (search_index, rowid, text)
-          SELECT 'delete', rowid, text FROM search_text WHERE conversation_id = new.conversation_id AND seq = new.seq;
+          SELECT 'delete', id, text FROM search_text
+          WHERE conversation_id = new.conversation_id AND seq = new.seq AND id <= (SELECT up_to FROM search_indexed);
       END;
-      CREATE TRIGGER search_text_inserted AFTER INSERT ON search_text BEGIN
-        INSERT INTO search_index (rowid, text) VALUES (new.rowid, new.text);
-      END;
-      CREATE TRIGGER search_text_deleted AFTER DELETE ON search_text BEGIN
-        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.rowid, old.text);
-      END;
-      CREATE TRIGGER search_text_updated AFTER UPDATE ON search_text BEGIN
-        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.rowid, old.text);
-        INSERT INTO search_index (rowid, text) VALUES (new.rowid, new.text);
+      CREATE TRIGGER search_text_deleted AFTER DELETE ON search_text
+        WHEN old.id <= (SELECT up_to FROM search_indexed) BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.id, old.text);
       END;
 
-      -- Messages stored before search existed: the hot rows are indexed here, as they are now (edits
-      -- folded, deletions left out). Archived ones are indexed from their segments by search.ts on
+      -- Messages stored before search existed: the hot rows are written here, as they are now (edits
+      -- folded, deletions left out), to be indexed with the first batch. Archived ones are indexed from their segments by search.ts on
       -- the conversation's first search: \`search_unindexed\` names the conversations still owed that.
       INSERT INTO search_text (conversation_id, seq, text)
         SELECT m.conversation_id, m.seq, COALESCE(json_extract(s.state, '$.content'), m.content)

@@ -1,4 +1,8 @@
 import { ClientContentType, Limits, type Message } from "../../protocol";
+import type { HistoryArchive } from "./archive";
+import { foldState, type MessageStates } from "./state";
+import type { ConversationStore } from "./store";
+import type { WithheldRanges } from "./withheld";
 
 /**
  * Full-text search of a conversation's messages: SQLite FTS5 over `search_text` (migration 9).
@@ -6,8 +10,21 @@ import { ClientContentType, Limits, type Message } from "../../protocol";
  * Each message people wrote has one entry, its text as it is now: written in the transaction that
  * stores the message, replaced in the one that stores an edit, removed in the one that stores a
  * delete for everyone. The entries outlive the hot rows, so archived history is found too; the
- * messages found are then read as they are now through the history machinery (conversation.ts).
+ * messages found are then read as they are now through the history machinery.
+ *
+ * The FTS5 index itself is written in batches (`indexPending`): an FTS5 write per message would be a
+ * new index segment per commit, a cost on the send path paid by every message. Reads catch it up first.
  */
+
+/** Indexes the entries written since the last batch, for every conversation of the object. */
+export function indexPending(sql: SqlStorage): void {
+  const { up_to, last } = sql
+    .exec<{ up_to: number; last: number }>("SELECT up_to, (SELECT COALESCE(MAX(id), 0) FROM search_text) AS last FROM search_indexed")
+    .one();
+  if (last <= up_to) return;
+  sql.exec("INSERT INTO search_index (rowid, text) SELECT id, text FROM search_text WHERE id > ? AND id <= ?", up_to, last);
+  sql.exec("UPDATE search_indexed SET up_to = ?", last);
+}
 
 /** The text a message is found by, or null: a text message's text, a media caption. */
 export function searchableText(m: Pick<Message, "content_type" | "content">): string | null {
@@ -64,9 +81,10 @@ export class SearchIndex {
 
   /** Seqs of matches after `floor` and before `before`, newest first. */
   find(query: string, floor: number, before: number, limit: number): number[] {
+    indexPending(this.sql);
     return this.sql
       .exec<{ seq: number }>(
-        `SELECT t.seq FROM search_index JOIN search_text t ON t.rowid = search_index.rowid
+        `SELECT t.seq FROM search_index JOIN search_text t ON t.id = search_index.rowid
          WHERE search_index MATCH ? AND t.conversation_id = ? AND t.seq > ? AND t.seq < ?
          ORDER BY t.seq DESC LIMIT ?`,
         query,
@@ -82,20 +100,80 @@ export class SearchIndex {
 
 /**
  * Matches in many conversations of this object at once, each after its reader's floor (the seq they
- * joined at): one FTS5 query for a whole home. Newest stored first (rowid order), at most `limit`.
+ * joined at): one FTS5 query for a whole home. Newest written first (`id` order), at most `limit`.
  */
 export function findAcross(sql: SqlStorage, query: string, floors: Map<string, number>, limit: number): SearchHit[] {
   if (floors.size === 0) return [];
+  indexPending(sql);
   return sql
     .exec<{ conversation_id: string; seq: number }>(
       `SELECT t.conversation_id, t.seq FROM search_index
-         JOIN search_text t ON t.rowid = search_index.rowid
+         JOIN search_text t ON t.id = search_index.rowid
          JOIN json_each(?) f ON f.key = t.conversation_id
        WHERE search_index MATCH ? AND t.seq > f.value
-       ORDER BY search_index.rowid DESC LIMIT ?`,
+       ORDER BY t.id DESC LIMIT ?`,
       JSON.stringify(Object.fromEntries(floors)),
       query,
       limit,
     )
     .toArray();
+}
+
+/** A conversation's search: what it finds, read as the reader sees it now. */
+export class ConversationSearch {
+  readonly index: SearchIndex;
+
+  constructor(
+    sql: SqlStorage,
+    private readonly store: ConversationStore,
+    private readonly archive: HistoryArchive,
+    private readonly states: MessageStates,
+    private readonly withheld: WithheldRanges,
+  ) {
+    this.index = new SearchIndex(sql, store.conversationId);
+  }
+
+  /** Matches `userId` (a member) can see, newest first, before `before`. */
+  async find(userId: string, query: string, before: number, limit: number): Promise<{ messages: Message[]; has_more: boolean }> {
+    await this.indexArchived();
+    const floor = this.store.member(userId)?.joined_seq;
+    if (floor === undefined) return { messages: [], has_more: false };
+    const seqs = this.index.find(query, floor, before, limit + 1);
+    return { messages: await this.read(userId, seqs.slice(0, limit)), has_more: seqs.length > limit };
+  }
+
+  /**
+   * Messages by seq as `userId` sees them now (actions folded in): archived ones read first (again
+   * if archiving moved more meanwhile), then all with no await between. Deleted ones, and a blocked
+   * sender's withheld ones, are left out.
+   */
+  async read(userId: string, seqs: number[]): Promise<Message[]> {
+    const archived = new Map<number, Message | null>();
+    const owed = () => seqs.filter((s) => s <= this.archive.archivedUpTo && !archived.has(s));
+    for (let some = owed(); some.length > 0; some = owed()) {
+      for (const seq of some) archived.set(seq, await this.archive.messageAt(seq));
+    }
+    const member = this.store.member(userId);
+    if (!member) return [];
+    return seqs.flatMap((seq) => {
+      const row = archived.has(seq) ? archived.get(seq)! : this.store.messageAt(seq);
+      if (!row || row.seq <= member.joined_seq) return [];
+      // One state each: the seqs found are scattered, not a page.
+      const state = this.states.get(seq);
+      const m = state ? foldState(row, state) : row;
+      return m.deleted || (this.withheld.any && this.withheld.withheldFrom(m) === userId) ? [] : [m];
+    });
+  }
+
+  /** Archived messages from before search existed are indexed on the conversation's first search. */
+  async indexArchived(): Promise<void> {
+    const upTo = this.index.unindexedUpTo;
+    for (let after = 0; after < upTo; ) {
+      const rows = (await this.archive.messagesAfter(after, 500)).filter((m) => m.seq <= upTo);
+      // Folded with no await before the write: a delete stored meanwhile is already in the state.
+      const last = rows[rows.length - 1]?.seq ?? upTo;
+      this.index.indexArchived(this.states.apply(rows), last >= upTo);
+      after = last;
+    }
+  }
 }
