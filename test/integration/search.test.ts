@@ -181,6 +181,19 @@ describe("search", () => {
     phone.close();
   });
 
+  it("leaves out what a block withholds from the reader", async () => {
+    const [ana, bo] = await quickUsers(2, "blk");
+    const conv = await directConversation(ana!, bo!);
+    const phone = await connect(ana!.token, "ana-phone");
+    const before = await sendAndAck(phone, conv, "tapir before the block", "t1");
+    await rest(bo!.token).call("block", { user_id: ana!.user.user_id });
+    const after = await sendAndAck(phone, conv, "tapir after the block", "t2");
+    expect((await searchIn(bo!, conv, "tapir")).map((m) => m.seq)).toEqual([before.seq]);
+    expect((await searchAll(bo!, "tapir")).messages.map((m) => m.seq)).toEqual([before.seq]);
+    expect((await searchIn(ana!, conv, "tapir")).map((m) => m.seq)).toEqual([after.seq, before.seq]);
+    phone.close();
+  });
+
   it("answers across 300 conversations within a second", async () => {
     const [me, ...others] = await quickUsers(21, "many");
     const conversations: string[] = [];
