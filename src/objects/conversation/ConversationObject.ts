@@ -206,7 +206,7 @@ export class ConversationObject extends DurableObject<Env> {
       const c = this.conversation(id);
       const floor = c.exists ? c.joinedSeq(userId) : null;
       if (floor === null) continue;
-      await c.search.indexArchived();
+      await c.search.prepare();
       floors.set(id, floor);
     }
     // Some hits may be withheld from the reader: a few more are read than are answered.

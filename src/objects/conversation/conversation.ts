@@ -31,7 +31,7 @@ import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
 import { archivedReferences, visibleMessage } from "./actions";
 import { Erasure } from "./erasure";
-import { ConversationSearch, indexPending } from "./search";
+import { ConversationSearch } from "./search";
 import { SendPath, type Appended, type ForwardedContent, type ForwardLookup, type SendOutcome } from "./sending";
 import { MessageStates } from "./state";
 import { ConversationStore } from "./store";
@@ -447,8 +447,8 @@ export class Conversation implements Appended {
     if (this.fanout.unconfirmed) await this.fanout.confirm(quiet);
     this.store.flushCursors();
     this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
-    // What was written for search since the last batch is indexed while things are quiet (search.ts).
-    if (quiet) indexPending(this.host.storage.sql);
+    // The messages stored since the last batch are taken for search while things are quiet (search.ts).
+    if (quiet) this.search.indexHot();
     // A user object that keeps failing is tried again at its own backoff.
     const retry = this.fanout.ledger.nextRetryAt();
     if (retry !== null) return retry;
@@ -462,6 +462,8 @@ export class Conversation implements Appended {
    */
   async archiveHistory(now: number): Promise<number | null> {
     this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+    // Search takes the hot rows before they leave for R2 (search.ts).
+    this.search.indexHot();
     const retry = await this.archive.run(now);
     if (retry !== null) return retry;
     return this.archive.due(now) !== null && (this.fanout.behind || this.fanout.unconfirmed) ? now + ARCHIVE_DELAY_MS : null;

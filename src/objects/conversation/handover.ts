@@ -25,6 +25,7 @@ const CONVERSATION_TABLES = {
   erasures: ["conversation_id", "seq", "media_id"],
   // The full-text index follows search_text by its triggers (migration 9).
   search_text: ["conversation_id", "seq", "text"],
+  search_progress: ["conversation_id", "indexed_seq"],
   search_unindexed: ["conversation_id", "up_to"],
 } as const;
 

@@ -308,52 +308,43 @@ export const conversationMigrations: Migration[] = [
     id: 9,
     name: "message search",
     sql: `
-      -- The searchable text of each message (a text message's text, a media caption) as it is now:
-      -- replaced by an edit, removed by a delete for everyone. Kept apart from \`messages\` because it
-      -- outlives the hot rows: archived history stays searchable (search.ts). \`id\` never repeats
-      -- (AUTOINCREMENT): rows up to \`search_indexed.up_to\` are in the index, later ones not yet.
+      -- The searchable text of each message (a text message's text, a media caption) as it is now.
+      -- Kept apart from \`messages\` because it outlives the hot rows: archived history stays
+      -- searchable (search.ts). Written in batches from the hot rows, not by the send path;
+      -- \`search_progress\` says up to which seq each conversation's hot rows were taken.
       CREATE TABLE search_text (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
         conversation_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
         text TEXT NOT NULL,
-        UNIQUE (conversation_id, seq)
+        PRIMARY KEY (conversation_id, seq)
       );
-      -- Its full-text index (FTS5, external content), filled in batches: a row is written with its
-      -- message, and indexed with the rows after it before the next search or once the conversation
-      -- is quiet (one FTS5 write per batch, not per message). Taking a row out of the index must give
-      -- the text it was indexed with, so the triggers do that for indexed rows replaced or deleted
-      -- (an edit, a delete for everyone, a handover's INSERT OR REPLACE or its forgetting).
-      CREATE VIRTUAL TABLE search_index USING fts5(text, content='search_text', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
-      CREATE TABLE search_indexed (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        up_to INTEGER NOT NULL
-      );
-      INSERT INTO search_indexed (id, up_to) VALUES (1, 0);
+      CREATE TABLE search_progress (
+        conversation_id TEXT NOT NULL PRIMARY KEY,
+        indexed_seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- Its full-text index (FTS5, external content), kept in step by the triggers with every write
+      -- to search_text: an edit's new text, a delete for everyone, a handover's INSERT OR REPLACE
+      -- (the row it replaces is taken out first) and its forgetting.
+      CREATE VIRTUAL TABLE search_index USING fts5(text, content='search_text', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
       CREATE TRIGGER search_text_replacing BEFORE INSERT ON search_text BEGIN
         INSERT INTO search_index (search_index, rowid, text)
-          SELECT 'delete', id, text FROM search_text
-          WHERE conversation_id = new.conversation_id AND seq = new.seq AND id <= (SELECT up_to FROM search_indexed);
+          SELECT 'delete', rowid, text FROM search_text WHERE conversation_id = new.conversation_id AND seq = new.seq;
       END;
-      CREATE TRIGGER search_text_deleted AFTER DELETE ON search_text
-        WHEN old.id <= (SELECT up_to FROM search_indexed) BEGIN
-        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.id, old.text);
+      CREATE TRIGGER search_text_inserted AFTER INSERT ON search_text BEGIN
+        INSERT INTO search_index (rowid, text) VALUES (new.rowid, new.text);
+      END;
+      CREATE TRIGGER search_text_deleted AFTER DELETE ON search_text BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.rowid, old.text);
       END;
 
-      -- Messages stored before search existed: the hot rows are written here, as they are now (edits
-      -- folded, deletions left out), to be indexed with the first batch. Archived ones are indexed from their segments by search.ts on
-      -- the conversation's first search: \`search_unindexed\` names the conversations still owed that.
-      INSERT INTO search_text (conversation_id, seq, text)
-        SELECT m.conversation_id, m.seq, COALESCE(json_extract(s.state, '$.content'), m.content)
-        FROM messages m LEFT JOIN message_state s ON s.conversation_id = m.conversation_id AND s.seq = m.seq
-        WHERE m.content_type IN ('text', 'image', 'video', 'document')
-          AND json_extract(s.state, '$.deleted') IS NULL
-          AND COALESCE(json_extract(s.state, '$.content'), m.content) != '';
+      -- Conversations from before search: their hot rows are taken by the first batch, like any;
+      -- their archived history by the conversation's first search, reading the segments once.
       CREATE TABLE search_unindexed (
         conversation_id TEXT NOT NULL PRIMARY KEY,
         up_to INTEGER NOT NULL
       ) WITHOUT ROWID;
       INSERT INTO search_unindexed (conversation_id, up_to) SELECT conversation_id, archived_seq FROM conversations WHERE archived_seq > 0;
+      INSERT INTO search_progress (conversation_id, indexed_seq) SELECT conversation_id, archived_seq FROM conversations;
     `,
   },
 ];

@@ -7,24 +7,14 @@ import type { WithheldRanges } from "./withheld";
 /**
  * Full-text search of a conversation's messages: SQLite FTS5 over `search_text` (migration 9).
  *
- * Each message people wrote has one entry, its text as it is now: written in the transaction that
- * stores the message, replaced in the one that stores an edit, removed in the one that stores a
- * delete for everyone. The entries outlive the hot rows, so archived history is found too; the
- * messages found are then read as they are now through the history machinery.
- *
- * The FTS5 index itself is written in batches (`indexPending`): an FTS5 write per message would be a
- * new index segment per commit, a cost on the send path paid by every message. Reads catch it up first.
+ * Each message people wrote has one entry, its text as it is now. The send path writes nothing for
+ * search: the hot rows are taken in batches (`indexHot`) — when the conversation is quiet, before
+ * the archive moves them to R2, and before a search reads — with their edits folded and deletions
+ * left out, one FTS5 write per batch rather than a new index segment per commit. An edit or a
+ * delete for everyone of a message already taken changes its entry in its own transaction. The
+ * entries outlive the hot rows, so archived history is found too; what is found is read as it is
+ * now through the history machinery.
  */
-
-/** Indexes the entries written since the last batch, for every conversation of the object. */
-export function indexPending(sql: SqlStorage): void {
-  const { up_to, last } = sql
-    .exec<{ up_to: number; last: number }>("SELECT up_to, (SELECT COALESCE(MAX(id), 0) FROM search_text) AS last FROM search_indexed")
-    .one();
-  if (last <= up_to) return;
-  sql.exec("INSERT INTO search_index (rowid, text) SELECT id, text FROM search_text WHERE id > ? AND id <= ?", up_to, last);
-  sql.exec("UPDATE search_indexed SET up_to = ?", last);
-}
 
 /** The text a message is found by, or null: a text message's text, a media caption. */
 export function searchableText(m: Pick<Message, "content_type" | "content">): string | null {
@@ -55,14 +45,45 @@ export class SearchIndex {
     private readonly conversationId: string,
   ) {}
 
-  /** The message's text as it is now (a new message, or an edit's new text). */
-  put(seq: number, text: string): void {
-    this.sql.exec("INSERT OR REPLACE INTO search_text (conversation_id, seq, text) VALUES (?, ?, ?)", this.conversationId, seq, text);
+  /** Hot rows up to this seq have been taken (later ones are taken by the next batch). */
+  get indexedSeq(): number {
+    return (
+      this.sql.exec<{ s: number }>("SELECT indexed_seq AS s FROM search_progress WHERE conversation_id = ?", this.conversationId).toArray()[0]?.s ?? 0
+    );
+  }
+
+  /** Takes the hot rows after the last batch, as they are now (`states` folded in), into the index. */
+  indexHot(store: ConversationStore, states: MessageStates): void {
+    const from = this.indexedSeq;
+    if (store.lastSeq <= from) return;
+    for (let after = from; ; ) {
+      const rows = store.messagesAfter(after, 500);
+      if (rows.length === 0) break;
+      for (const m of states.apply(rows)) {
+        const text = m.deleted ? null : searchableText(m);
+        if (text !== null) this.put(m.seq, text);
+      }
+      after = rows[rows.length - 1]!.seq;
+    }
+    this.sql.exec(
+      "INSERT INTO search_progress (conversation_id, indexed_seq) VALUES (?, ?) ON CONFLICT (conversation_id) DO UPDATE SET indexed_seq = excluded.indexed_seq",
+      this.conversationId,
+      store.lastSeq,
+    );
+  }
+
+  /** An edit: a message already taken is found by its new text (a later one is taken as it is then). */
+  edited(seq: number, text: string): void {
+    if (seq <= this.indexedSeq) this.put(seq, text);
   }
 
   /** A delete for everyone: the message is no longer found. */
   remove(seq: number): void {
     this.sql.exec("DELETE FROM search_text WHERE conversation_id = ? AND seq = ?", this.conversationId, seq);
+  }
+
+  private put(seq: number, text: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO search_text (conversation_id, seq, text) VALUES (?, ?, ?)", this.conversationId, seq, text);
   }
 
   /** Archived messages from before search existed, not yet indexed: up to this seq (0: none). */
@@ -81,10 +102,9 @@ export class SearchIndex {
 
   /** Seqs of matches after `floor` and before `before`, newest first. */
   find(query: string, floor: number, before: number, limit: number): number[] {
-    indexPending(this.sql);
     return this.sql
       .exec<{ seq: number }>(
-        `SELECT t.seq FROM search_index JOIN search_text t ON t.id = search_index.rowid
+        `SELECT t.seq FROM search_index JOIN search_text t ON t.rowid = search_index.rowid
          WHERE search_index MATCH ? AND t.conversation_id = ? AND t.seq > ? AND t.seq < ?
          ORDER BY t.seq DESC LIMIT ?`,
         query,
@@ -100,18 +120,18 @@ export class SearchIndex {
 
 /**
  * Matches in many conversations of this object at once, each after its reader's floor (the seq they
- * joined at): one FTS5 query for a whole home. Newest written first (`id` order), at most `limit`.
+ * joined at): one FTS5 query for a whole home, newest written first (rowid order), at most `limit`.
+ * Each conversation's hot rows are taken first (`ConversationSearch.prepare`).
  */
 export function findAcross(sql: SqlStorage, query: string, floors: Map<string, number>, limit: number): SearchHit[] {
   if (floors.size === 0) return [];
-  indexPending(sql);
   return sql
     .exec<{ conversation_id: string; seq: number }>(
       `SELECT t.conversation_id, t.seq FROM search_index
-         JOIN search_text t ON t.id = search_index.rowid
+         JOIN search_text t ON t.rowid = search_index.rowid
          JOIN json_each(?) f ON f.key = t.conversation_id
        WHERE search_index MATCH ? AND t.seq > f.value
-       ORDER BY t.id DESC LIMIT ?`,
+       ORDER BY t.rowid DESC LIMIT ?`,
       JSON.stringify(Object.fromEntries(floors)),
       query,
       limit,
@@ -133,9 +153,20 @@ export class ConversationSearch {
     this.index = new SearchIndex(sql, store.conversationId);
   }
 
+  /** Before a search reads the index: archived history owed since before search, then the hot rows. */
+  async prepare(): Promise<void> {
+    await this.indexArchived();
+    this.indexHot();
+  }
+
+  /** Takes the hot rows after the last batch: when quiet, before archiving, before a search. */
+  indexHot(): void {
+    this.index.indexHot(this.store, this.states);
+  }
+
   /** Matches `userId` (a member) can see, newest first, before `before`. */
   async find(userId: string, query: string, before: number, limit: number): Promise<{ messages: Message[]; has_more: boolean }> {
-    await this.indexArchived();
+    await this.prepare();
     const floor = this.store.member(userId)?.joined_seq;
     if (floor === undefined) return { messages: [], has_more: false };
     const seqs = this.index.find(query, floor, before, limit + 1);

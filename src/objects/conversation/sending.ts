@@ -9,7 +9,7 @@ import type { HistoryArchive } from "./archive";
 import type { Erasure } from "./erasure";
 import { isMediaRef, resolveMedia } from "./media";
 import { memberRefusal } from "./membership";
-import { searchableText, type SearchIndex } from "./search";
+import type { SearchIndex } from "./search";
 import type { MessageStates } from "./state";
 import type { ConversationStore, NewRow } from "./store";
 
@@ -149,17 +149,15 @@ export class SendPath {
           this.parts.fanout.noteOrigin(stored.seq, originDevice);
           if (row.action) {
             this.parts.states.record(row.action.targetSeq, stored.seq, (s) => row.action!.change(s, now));
-            // Search finds a message by its text as it is now: an edit's, and after a delete, nothing.
-            if (row.row.content_type === "edit") this.parts.search.put(row.action.targetSeq, row.row.content);
+            // Search finds a message by its text as it is now: an edit's, and after a delete, nothing
+            // (one not taken for search yet is taken as it is then: search.ts).
+            if (row.row.content_type === "edit") this.parts.search.edited(row.action.targetSeq, row.row.content);
             if (row.action.erases) {
               this.parts.search.remove(row.action.targetSeq);
               this.store.scrub(row.action.targetSeq);
               this.parts.fanout.forgetEncoded();
               erasing = this.parts.erasure.note(row.action.targetSeq, row.action.erases.media_id) || erasing;
             }
-          } else {
-            const text = searchableText(row.row);
-            if (text !== null) this.parts.search.put(stored.seq, text);
           }
         }
         return { ok: true, ack: this.store.ack(m.client_msg_id, stored) };
