@@ -51,6 +51,7 @@ const layoutTests = [
   "group-settings",
   "disappearing",
   "conversation-settings",
+  "search",
 ].map(
   (name) => `test/integration/${name}.test.ts`,
 );

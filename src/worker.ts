@@ -18,6 +18,7 @@ import { messageMarkRoutes, myMarkRoutes } from "./routes/marks";
 import { mediaRoutes, mediaUploadRoutes } from "./routes/media";
 import { pushRoutes } from "./routes/push";
 import { documentRoutes, referenceRoutes } from "./routes/reference";
+import { conversationSearchRoutes, searchRoutes } from "./routes/search";
 import { socketRoutes } from "./routes/sockets";
 import { userRoutes } from "./routes/users";
 
@@ -60,6 +61,8 @@ const api = new Hono<AppEnv>()
   .route("/users", myMarkRoutes)
   .route("/conversations", conversationRoutes)
   .route("/conversations", messageMarkRoutes)
+  .route("/conversations", conversationSearchRoutes)
+  .route("/search", searchRoutes)
   .route("/invitations", invitationRoutes)
   .route("/invite-links", inviteLinkRoutes)
   .route("/media", mediaRoutes)

@@ -4,7 +4,7 @@ import type { MessageAckFrame, Presence, ServerFrame } from "../protocol/frames"
 import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
 import { isAction, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
-import type { BulkResponse, StarredMessage } from "../protocol/rest";
+import type { BulkResponse, ConversationSearchResponse, SearchResponse, StarredMessage } from "../protocol/rest";
 import { CatchUp } from "./catch-up";
 import {
   Connection,
@@ -321,6 +321,18 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       return e;
     }
     return undefined;
+  }
+
+  // ---- search (REST; a result opens with `jumpTo(conversation_id, seq)`) ----------------------
+
+  /** Searches all your conversations: those whose name matches, people in them by name, and messages (newest first). */
+  search(q: string, options: { limit?: number } = {}): Promise<SearchResponse> {
+    return this.rest.call("search", { query: { q, ...options } });
+  }
+
+  /** Searches one conversation's messages, newest first; `before` a seq (the last result's) for the next page. */
+  searchIn(conversationId: string, q: string, options: { before?: number; limit?: number } = {}): Promise<ConversationSearchResponse> {
+    return this.rest.call("searchConversation", { conversation_id: conversationId, query: { q, ...options } });
   }
 
   /**

@@ -85,3 +85,16 @@ export function byUserHome<T>(env: Env, items: Iterable<T>, userOf: (item: T) =>
   }
   return groups;
 }
+
+/** Conversation ids grouped by the object that holds them: one call per object, not per conversation. */
+export function byConversationHome(env: Env, conversationIds: Iterable<string>): Map<string, string[]> {
+  const placement = placementOf(env, "conversations");
+  const groups = new Map<string, string[]>();
+  for (const id of conversationIds) {
+    const name = homeNameIn(placement, id);
+    const group = groups.get(name);
+    if (group) group.push(id);
+    else groups.set(name, [id]);
+  }
+  return groups;
+}

@@ -43,6 +43,10 @@ import {
   UpdateMeBody,
   UserLookupQuery,
   UserResponse,
+  ConversationSearchQuery,
+  ConversationSearchResponse,
+  SearchQuery,
+  SearchResponse,
 } from "./rest";
 
 /**
@@ -427,6 +431,28 @@ export const Endpoints = {
     response: MarksResponse,
     summary: "Changes to your starred and hidden messages",
     description: "Those after `after` (a marks `version`), oldest first: what a device missed while away.",
+  }),
+  searchConversation: endpoint({
+    method: "GET",
+    path: "/conversations/:conversation_id/search",
+    auth: true,
+    query: ConversationSearchQuery,
+    response: ConversationSearchResponse,
+    errors: [...member, ErrorCode.rateLimited],
+    summary: "Search a conversation's messages",
+    description:
+      "Newest first, each message as it is now; `before` a seq to page back. Every word of `q` must match (as a word or the start of one); " +
+      "hot and archived history alike, only what you can see (since you joined). Edited messages are found by their new text, deleted ones not at all.",
+  }),
+  search: endpoint({
+    method: "GET",
+    path: "/search",
+    auth: true,
+    query: SearchQuery,
+    response: SearchResponse,
+    errors: [ErrorCode.rateLimited],
+    summary: "Search all your conversations",
+    description: "Conversations whose name matches, people in your conversations whose name matches, and messages (newest first) from all your conversations.",
   }),
   receipts: endpoint({
     method: "GET",

@@ -170,6 +170,14 @@ export const Limits = {
   starredPageMax: 100,
   /** Marks (starred, hidden) per page of `GET /users/me/marks`. */
   marksPageMax: 500,
+  /** A search's text, in UTF-16 code units. */
+  searchQueryMax: 200,
+  /** Words of a search that count (each must match); the rest are ignored. */
+  searchTermsMax: 8,
+  /** Messages per page of a search. */
+  searchPageMax: 50,
+  /** Conversations and people in an answer of `GET /search`. */
+  searchNamesMax: 20,
 } as const;
 
 const SEGMENTER = typeof Intl !== "undefined" && "Segmenter" in Intl ? new Intl.Segmenter("en", { granularity: "grapheme" }) : null;

@@ -269,6 +269,32 @@ export const StarredQuery = z.object({
 export const StarredResponse = z.object({ starred: z.array(StarredMessage), has_more: z.boolean() });
 export type StarredResponse = z.infer<typeof StarredResponse>;
 
+/** What a person typed into a search box: its words are matched as prefixes, all of them required. */
+const SearchText = z.string().trim().min(1).max(Limits.searchQueryMax);
+
+/** `GET /conversations/:conversation_id/search`: messages of one conversation, newest first; `before` a seq to page back. */
+export const ConversationSearchQuery = z.object({
+  q: SearchText,
+  before: seqParam.optional(),
+  limit: z.coerce.number().int().min(1).max(Limits.searchPageMax).default(20),
+});
+export type ConversationSearchQuery = z.infer<typeof ConversationSearchQuery>;
+export const ConversationSearchResponse = z.object({ messages: z.array(Message), has_more: z.boolean() });
+export type ConversationSearchResponse = z.infer<typeof ConversationSearchResponse>;
+
+/** `GET /search`: across all of the user's conversations — their names, the people in them, the messages. */
+export const SearchQuery = z.object({
+  q: SearchText,
+  limit: z.coerce.number().int().min(1).max(Limits.searchPageMax).default(20),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;
+export const SearchResponse = z.object({
+  conversations: z.array(ConversationSummary),
+  people: z.array(User),
+  messages: z.array(Message),
+});
+export type SearchResponse = z.infer<typeof SearchResponse>;
+
 /** `GET /users/me/marks`: the user's marks changed after `after` (a marks version), oldest change first. */
 export const MarksQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),

@@ -86,6 +86,9 @@ describe("POST /api/v1/admin/rehome", () => {
       [1, expect.stringContaining("group_created")],
       [2, "before the move"],
     ]);
+    // Its search index came along: the moved text is found at its home.
+    const found = await api("GET", `/api/v1/conversations/${conversationId}/search?q=move`, { token: bo!.token });
+    expect(found.body.messages.map((m: { seq: number }) => m.seq)).toEqual([2]);
     const repeat = await api("POST", `/api/v1/conversations/${conversationId}/messages`, {
       token: ana!.token,
       body: { content: "before the move", content_type: "text", client_msg_id: "m1" },

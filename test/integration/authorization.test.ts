@@ -180,6 +180,8 @@ const restCases: Record<EndpointName, RestCase> = {
   },
   starred: { request: () => ({ path: "/users/me/starred" }), refused: {}, why: "the caller's own starred messages" },
   marks: { request: () => ({ path: "/users/me/marks?after=0" }), refused: {}, why: "the caller's own marks" },
+  searchConversation: { request: (w) => ({ path: `/conversations/${w.group}/search?q=hello` }), refused: { stranger: notAMember, removed: notAMember } },
+  search: { request: () => ({ path: "/search?q=hello" }), refused: {}, why: "searches only the caller's own conversations" },
 };
 
 /** Every client frame type, aimed at the group (device socket) — what each persona must get back. */

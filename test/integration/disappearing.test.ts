@@ -53,6 +53,9 @@ describe("disappearing messages", () => {
       ms: DAY,
     });
 
+    const search = async () => (await api("GET", `/api/v1/conversations/${conv}/search?q=7788`, { token: bo!.token })).body.messages as Message[];
+    expect((await search()).map((m) => m.seq)).toEqual([said.body.seq]);
+
     // Their time comes; nobody sends anything: the conversation's alarm erases them.
     await comeDue(conv, "messages", [said.body.seq, pic.body.seq]);
     const stub = conversationStub(conv);
@@ -68,6 +71,13 @@ describe("disappearing messages", () => {
     const tombstone = rows.find((m) => m.seq === said.body.seq)!;
     expect(tombstone).toMatchObject({ content: "", deleted: true });
     expect(tombstone.expires_at).toBeLessThanOrEqual(Date.now());
+
+    // Search no longer finds it, and its index holds its text no more (read in storage).
+    expect(await search()).toEqual([]);
+    const indexed = await runInDurableObject(stub, (_o, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM search_text WHERE conversation_id = ? AND seq = ?", conv, said.body.seq).one().n,
+    );
+    expect(indexed).toBe(0);
 
     // Turned off: what is sent next stays.
     expect((await api("PATCH", path, { token: ana!.token, body: { disappearing_ms: 0 } })).status).toBe(200);

@@ -152,6 +152,21 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("GET", "/api/v1/users/me/marks?after=-1", { token: cy.token })).status).toBe(400);
   });
 
+  it("search: one conversation's messages, and all of the caller's conversations", async () => {
+    const sent = await api.fetch("POST", `/api/v1/conversations/${group}/messages`, { token: ana.token, body: { content: "quokka sighting", content_type: "text", client_msg_id: "s-1" } });
+    expect(sent.status).toBe(201);
+    const inGroup = await api.fetch("GET", `/api/v1/conversations/${group}/search?q=quok`, { token: ana.token });
+    expect(inGroup.status).toBe(200);
+    expect(inGroup.body.messages.map((m: { server_msg_id: string }) => m.server_msg_id)).toEqual([sent.body.server_msg_id]);
+    expect((await api.fetch("GET", `/api/v1/conversations/${group}/search?q=quokka`, { token: dan.token })).body.error.code).toBe("not_a_member");
+    expect((await api.fetch("GET", `/api/v1/conversations/${group}/search?q=`, { token: ana.token })).status).toBe(400);
+    const everywhere = await api.fetch("GET", "/api/v1/search?q=quokka", { token: ana.token });
+    expect(everywhere.status).toBe(200);
+    expect(everywhere.body.messages.map((m: { server_msg_id: string }) => m.server_msg_id)).toEqual([sent.body.server_msg_id]);
+    expect(everywhere.body.conversations).toEqual([]);
+    expect((await api.fetch("GET", "/api/v1/search?q=quokka", { token: dan.token })).body.messages).toEqual([]);
+  });
+
   it("invitations and invite links", async () => {
     const invitations = await api.fetch("GET", "/api/v1/invitations", { token: bo.token });
     expect(invitations.body.invitations.map((i: { conversation_id: string }) => i.conversation_id)).toEqual([group]);

@@ -23,6 +23,7 @@ import { conversationHome, conversationHomeName } from "../homes";
 import { closeSocket } from "../sockets";
 import { CONVERSATION_ID_HEADER, jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { parseHotWindow } from "./archive";
+import { findAcross } from "./search";
 import { Conversation, type ConversationHost } from "./conversation";
 import type { CursorMove, CursorMoved } from "./cursors";
 import { parseFanoutConcurrency } from "./fanout";
@@ -189,6 +190,37 @@ export class ConversationObject extends DurableObject<Env> {
   /** Messages by id as `userId` sees them now (null where they cannot): stars and the starred list. */
   messagesAt(conversationId: string, userId: string, serverMsgIds: string[]): Promise<Result<(Message | null)[]>> {
     return this.conversation(conversationId).messagesAt(userId, serverMsgIds);
+  }
+
+  /** Messages of one conversation matching `query` (an FTS5 query built by search.ts's `ftsQuery`). */
+  searchConversation(conversationId: string, userId: string, query: string, before: number, limit: number) {
+    return this.conversation(conversationId).searchMessages(userId, query, before, limit);
+  }
+
+  /**
+   * Messages matching `query` in those of `conversationIds` held here that `userId` is in, newest
+   * first: one FTS5 query for all of them, each conversation's matches after the seq they joined at.
+   */
+  async searchConversations(userId: string, conversationIds: string[], query: string, limit: number): Promise<Message[]> {
+    if (!this.host.schema.ready) return [];
+    const floors = new Map<string, number>();
+    for (const id of conversationIds) {
+      const c = this.conversation(id);
+      const floor = c.exists ? c.joinedSeq(userId) : null;
+      if (floor === null) continue;
+      await c.search.prepare();
+      floors.set(id, floor);
+    }
+    // Some hits may be withheld from the reader: a few more are read than are answered.
+    const byConversation = new Map<string, number[]>();
+    for (const hit of findAcross(this.ctx.storage.sql, query, floors, limit * 2)) {
+      byConversation.set(hit.conversation_id, [...(byConversation.get(hit.conversation_id) ?? []), hit.seq]);
+    }
+    const found = await Promise.all([...byConversation].map(([id, seqs]) => this.conversation(id).search.read(userId, seqs)));
+    return found
+      .flat()
+      .sort((a, b) => b.timestamp - a.timestamp)
+      .slice(0, limit);
   }
 
   /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */

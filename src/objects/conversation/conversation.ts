@@ -33,6 +33,7 @@ import type { SegmentStore } from "./segments";
 import { archivedReferences, visibleMessage } from "./actions";
 import { Erasure } from "./erasure";
 import { Expiry } from "./expiry";
+import { ConversationSearch } from "./search";
 import { SendPath, type Appended, type ForwardedContent, type ForwardLookup, type SendOutcome } from "./sending";
 import { MessageStates } from "./state";
 import { ConversationStore } from "./store";
@@ -78,6 +79,8 @@ export class Conversation implements Appended {
   /** Disappearing messages (expiry.ts). */
   private readonly expiry: Expiry;
   private readonly cursors: CursorMoves;
+  /** Full-text search of the messages (search.ts). */
+  readonly search: ConversationSearch;
   /** When a message was last stored (the alarm stands by while messages keep coming). */
   private lastAppendAt = 0;
   /** Frames from live sockets, through the frame core both socket kinds share. */
@@ -95,12 +98,26 @@ export class Conversation implements Appended {
     this.erasure = new Erasure(host.env, host.storage.sql, this.store, this.archive);
     this.live = new LiveSockets(host.ctx, id);
     this.withheld = new WithheldRanges(host.storage, id);
+    this.search = new ConversationSearch(host.storage.sql, this.store, this.archive, this.states, this.withheld);
     this.fanout = new Fanout(host, this.store, this.live, this.withheld);
-    this.expiry = new Expiry(host.storage.sql, this.store, { archive: this.archive, states: this.states, erasure: this.erasure, fanout: this.fanout });
+    this.expiry = new Expiry(host.storage.sql, this.store, {
+      archive: this.archive,
+      states: this.states,
+      erasure: this.erasure,
+      fanout: this.fanout,
+      search: this.search.index,
+    });
     this.sending = new SendPath(
       host.env,
       this.store,
-      { fanout: this.fanout, archive: this.archive, states: this.states, erasure: this.erasure, forwardLookup: host.forwardLookup },
+      {
+        fanout: this.fanout,
+        archive: this.archive,
+        states: this.states,
+        erasure: this.erasure,
+        search: this.search.index,
+        forwardLookup: host.forwardLookup,
+      },
       this,
     );
     this.cursors = new CursorMoves(host, this.store, this.archive, this.withheld);
@@ -374,6 +391,13 @@ export class Conversation implements Appended {
     return ok({ messages: view(page.reverse()), has_more: rows.length > page.length });
   }
 
+  /** Messages matching `query` (an FTS5 query: search.ts) that `userId` can see, newest first, before `before`. */
+  async searchMessages(userId: string, query: string, before: number, limit: number): Promise<Result<{ messages: Message[]; has_more: boolean }>> {
+    const denied = this.checkMember(userId);
+    if (denied) return denied;
+    return ok(await this.search.find(userId, query, before, limit));
+  }
+
   /**
    * Moves members' delivered or read cursors (cumulative) and tells the senders of the messages
    * they passed (cursors.ts); after a read, the member's unread count.
@@ -444,6 +468,8 @@ export class Conversation implements Appended {
     if (this.fanout.unconfirmed) await this.fanout.confirm(quiet);
     this.store.flushCursors();
     this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+    // The messages stored since the last batch are taken for search while things are quiet (search.ts).
+    if (quiet) this.search.indexHot();
     // A user object that keeps failing is tried again at its own backoff.
     const retry = this.fanout.ledger.nextRetryAt();
     if (retry !== null) return retry;
@@ -457,6 +483,8 @@ export class Conversation implements Appended {
    */
   async archiveHistory(now: number): Promise<number | null> {
     this.store.saveFanoutSeq(this.fanout.confirmedUpTo);
+    // Search takes the hot rows before they leave for R2 (search.ts).
+    this.search.indexHot();
     const retry = await this.archive.run(now);
     if (retry !== null) return retry;
     return this.archive.due(now) !== null && (this.fanout.behind || this.fanout.unconfirmed) ? now + ARCHIVE_DELAY_MS : null;

@@ -1,5 +1,6 @@
 import type { HistoryArchive } from "./archive";
 import type { Erasure } from "./erasure";
+import type { SearchIndex } from "./search";
 import type { MessageStates } from "./state";
 import type { ConversationStore } from "./store";
 
@@ -14,7 +15,14 @@ export class Expiry {
   constructor(
     private readonly sql: SqlStorage,
     private readonly store: ConversationStore,
-    private readonly parts: { archive: HistoryArchive; states: MessageStates; erasure: Erasure; fanout: { forgetEncoded(): void } },
+    private readonly parts: {
+      archive: HistoryArchive;
+      states: MessageStates;
+      erasure: Erasure;
+      fanout: { forgetEncoded(): void };
+      /** A disappeared message is no longer found by search. */
+      search: Pick<SearchIndex, "remove">;
+    },
   ) {}
 
   /** Erases what is due; returns when the next message disappears (null: none waits), and whether the erasure has work. */
@@ -37,6 +45,7 @@ export class Expiry {
             s.deleted = true;
           });
           this.store.scrub(seq);
+          this.parts.search.remove(seq);
           const mediaId = media ? (JSON.parse(media) as { media_id: string }).media_id : null;
           erasing = this.parts.erasure.note(seq, mediaId) || erasing;
         }
@@ -45,6 +54,7 @@ export class Expiry {
             for (const key of Object.keys(s) as (keyof typeof s)[]) delete s[key];
             s.deleted = true;
           });
+          this.parts.search.remove(seq);
           erasing = this.parts.erasure.note(seq, null) || erasing;
           this.sql.exec("DELETE FROM archived_expiry WHERE conversation_id = ? AND seq = ?", id, seq);
         }

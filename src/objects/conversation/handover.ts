@@ -37,6 +37,10 @@ const CONVERSATION_TABLES = {
   archived_refs: ["conversation_id", "target_seq", "seq"],
   erasures: ["conversation_id", "seq", "media_id"],
   archived_expiry: ["conversation_id", "seq", "expires_at"],
+  // The full-text index follows search_text by its triggers (migration 11).
+  search_text: ["conversation_id", "seq", "text"],
+  search_progress: ["conversation_id", "indexed_seq"],
+  search_unindexed: ["conversation_id", "up_to"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

@@ -334,4 +334,47 @@ export const conversationMigrations: Migration[] = [
       CREATE INDEX archived_expiry_due ON archived_expiry (conversation_id, expires_at);
     `,
   },
+  {
+    id: 11,
+    name: "message search",
+    sql: `
+      -- The searchable text of each message (a text message's text, a media caption) as it is now.
+      -- Kept apart from \`messages\` because it outlives the hot rows: archived history stays
+      -- searchable (search.ts). Written in batches from the hot rows, not by the send path;
+      -- \`search_progress\` says up to which seq each conversation's hot rows were taken.
+      CREATE TABLE search_text (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      );
+      CREATE TABLE search_progress (
+        conversation_id TEXT NOT NULL PRIMARY KEY,
+        indexed_seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- Its full-text index (FTS5, external content), kept in step by the triggers with every write
+      -- to search_text: an edit's new text, a delete for everyone, a handover's INSERT OR REPLACE
+      -- (the row it replaces is taken out first) and its forgetting.
+      CREATE VIRTUAL TABLE search_index USING fts5(text, content='search_text', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2');
+      CREATE TRIGGER search_text_replacing BEFORE INSERT ON search_text BEGIN
+        INSERT INTO search_index (search_index, rowid, text)
+          SELECT 'delete', rowid, text FROM search_text WHERE conversation_id = new.conversation_id AND seq = new.seq;
+      END;
+      CREATE TRIGGER search_text_inserted AFTER INSERT ON search_text BEGIN
+        INSERT INTO search_index (rowid, text) VALUES (new.rowid, new.text);
+      END;
+      CREATE TRIGGER search_text_deleted AFTER DELETE ON search_text BEGIN
+        INSERT INTO search_index (search_index, rowid, text) VALUES ('delete', old.rowid, old.text);
+      END;
+
+      -- Conversations from before search: their hot rows are taken by the first batch, like any;
+      -- their archived history by the conversation's first search, reading the segments once.
+      CREATE TABLE search_unindexed (
+        conversation_id TEXT NOT NULL PRIMARY KEY,
+        up_to INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO search_unindexed (conversation_id, up_to) SELECT conversation_id, archived_seq FROM conversations WHERE archived_seq > 0;
+      INSERT INTO search_progress (conversation_id, indexed_seq) SELECT conversation_id, archived_seq FROM conversations;
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import type { HistoryArchive } from "./archive";
 import type { Erasure } from "./erasure";
 import { isMediaRef, resolveMedia } from "./media";
 import { memberRefusal, sendRefusal } from "./membership";
+import type { SearchIndex } from "./search";
 import type { MessageStates } from "./state";
 import type { ConversationStore, NewRow } from "./store";
 
@@ -53,6 +54,7 @@ export class SendPath {
       archive: HistoryArchive;
       states: MessageStates;
       erasure: Erasure;
+      search: SearchIndex;
       forwardLookup: ForwardLookup;
     },
     private readonly conversation: Appended,
@@ -147,7 +149,11 @@ export class SendPath {
           this.parts.fanout.noteOrigin(stored.seq, originDevice);
           if (row.action) {
             this.parts.states.record(row.action.targetSeq, stored.seq, (s) => row.action!.change(s, now));
+            // Search finds a message by its text as it is now: an edit's, and after a delete, nothing
+            // (one not taken for search yet is taken as it is then: search.ts).
+            if (row.row.content_type === "edit") this.parts.search.edited(row.action.targetSeq, row.row.content);
             if (row.action.erases) {
+              this.parts.search.remove(row.action.targetSeq);
               this.store.scrub(row.action.targetSeq);
               this.parts.fanout.forgetEncoded();
               erasing = this.parts.erasure.note(row.action.targetSeq, row.action.erases.media_id) || erasing;

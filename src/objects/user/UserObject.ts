@@ -109,6 +109,11 @@ export class UserObject extends DurableObject<Env> {
     return this.#profiles.get(userId);
   }
 
+  /** The profiles of those of `userIds` held here (search's "people"). */
+  profilesOf(userIds: string[]): User[] {
+    return userIds.flatMap((id) => this.#profiles.get(id) ?? []);
+  }
+
   settings(userId: string): UserSettings {
     return {
       last_seen_visible: this.#profiles.presenceSettings(userId).last_seen_visible,

@@ -151,3 +151,9 @@ export const MoreIcon = svg(
     <circle cx="12" cy="18.5" r="1.8" fill="currentColor" />
   </>,
 );
+export const SearchIcon = svg(
+  <>
+    <circle cx="10.5" cy="10.5" r="6" fill="none" stroke="currentColor" stroke-width="2" />
+    <path d="M15 15l5 5" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" />
+  </>,
+);

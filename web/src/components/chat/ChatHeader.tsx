@@ -4,7 +4,8 @@ import { Limits, type Conversation } from "../../../../src/client";
 import { errorText } from "../../errors";
 import { durationText, presenceText, typingText } from "../../format";
 import { Avatar } from "../Avatar";
-import { BackIcon, InfoIcon } from "../icons";
+import { BackIcon, InfoIcon, SearchIcon } from "../icons";
+import { SearchDialog } from "../SearchDialog";
 import type { OpenChat } from "./useOpenChat";
 
 interface Props {
@@ -23,6 +24,7 @@ interface Props {
 export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, admin }: Props) {
   const { client, open } = useApp();
   const { id, summary, gone, group, partner, title } = chat;
+  const [searching, setSearching] = useState(false);
 
   let status = "";
   if (typingNames.length) status = typingText(typingNames, group);
@@ -52,6 +54,12 @@ export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, a
           allowed={!group || admin || details.settings?.only_admins_edit_info === false}
         />
       )}
+      {!gone && (
+        <button type="button" class="icon-button" aria-label="Search in chat" title="Search in chat" onClick={() => setSearching(true)}>
+          <SearchIcon />
+        </button>
+      )}
+      {searching && <SearchDialog conversationId={id} onClose={() => setSearching(false)} />}
       {group && !gone && (
         <button type="button" class="icon-button" aria-label="Group info" onClick={onGroupInfo}>
           <InfoIcon />

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { otherMember, useApp, useClientEvents, useMinuteTick, useUsers } from "../../context";
-import { ChatIcon, GroupIcon, MoreIcon } from "../icons";
+import { ChatIcon, GroupIcon, MoreIcon, SearchIcon } from "../icons";
+import { SearchDialog } from "../SearchDialog";
 import { ChatMenu } from "./ChatMenu";
 import { ConversationRow } from "./ConversationRow";
 import { Invitations } from "./Invitations";
@@ -13,7 +14,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
   useUsers();
   useMinuteTick();
   useClientEvents(["conversations", "typing", "presence", "connection"]);
-  const [dialog, setDialog] = useState<"chat" | "group" | null>(null);
+  const [dialog, setDialog] = useState<"chat" | "group" | "search" | null>(null);
   const [showArchived, setShowArchived] = useState(false);
   const [menu, setMenu] = useState<{ conversationId: string; anchor: HTMLElement } | null>(null);
   const [menuError, setMenuError] = useState<string | null>(null);
@@ -51,6 +52,9 @@ export function ConversationList({ selected }: { selected: string | null }) {
           <GroupIcon /> New group
         </button>
       </div>
+      <button type="button" class="search-field" data-testid="search-open" onClick={() => setDialog("search")}>
+        <SearchIcon /> <span>Search chats, people, messages</span>
+      </button>
       <Invitations />
       {(archivedCount > 0 || showArchived) && (
         <button type="button" class="button button-small button-ghost archived-toggle" aria-pressed={showArchived} onClick={() => setShowArchived(!showArchived)}>
@@ -109,6 +113,7 @@ export function ConversationList({ selected }: { selected: string | null }) {
       )}
       {dialog === "chat" && <NewChatDialog onClose={() => setDialog(null)} />}
       {dialog === "group" && <NewGroupDialog onClose={() => setDialog(null)} />}
+      {dialog === "search" && <SearchDialog onClose={() => setDialog(null)} />}
     </aside>
   );
 }
