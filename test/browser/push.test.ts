@@ -311,7 +311,7 @@ describe("notifications in the web client", () => {
     await expect.poll(async () => (await notificationsIn(again)).map((n) => n.tag)).toEqual(["another-chat"]);
   });
 
-  it("message previews and last seen are saved to the account and kept after a reload", async () => {
+  it("message previews, last seen and keeping chats archived are saved to the account and kept after a reload", async () => {
     const page = await registerInBrowser(await context({ notifications: false }), baseUrl, username("ola"), "Ola Berg");
     await openSettings(page);
     expect(await previewsSwitch(page).isChecked()).toBe(true);
@@ -321,12 +321,22 @@ describe("notifications in the web client", () => {
     await settingsDialog(page).getByRole("switch", { name: "Show message text in notifications", checked: false, disabled: false }).waitFor();
     await lastSeenSwitch(page).click();
     await settingsDialog(page).getByRole("switch", { name: "Share my last seen", checked: false, disabled: false }).waitFor();
+    const keepArchived = settingsDialog(page).getByRole("switch", { name: "Keep chats archived" });
+    expect(await keepArchived.isChecked()).toBe(false);
+    await keepArchived.click();
+    await settingsDialog(page).getByRole("switch", { name: "Keep chats archived", checked: true, disabled: false }).waitFor();
 
     const me = async () =>
       (await (await fetch(`${baseUrl}/api/v1/users/me`, { headers: { Authorization: `Bearer ${await token(page)}` } })).json()) as {
-        settings: { push_previews: boolean; last_seen_visible: boolean };
+        settings: { push_previews: boolean; last_seen_visible: boolean; keep_archived: boolean };
       };
-    expect((await me()).settings).toMatchObject({ push_previews: false, last_seen_visible: false, groups_add: "everyone", presence_visible_to: "everyone" });
+    expect((await me()).settings).toMatchObject({
+      push_previews: false,
+      last_seen_visible: false,
+      keep_archived: true,
+      groups_add: "everyone",
+      presence_visible_to: "everyone",
+    });
 
     await page.reload();
     await openSettings(page);

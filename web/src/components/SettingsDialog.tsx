@@ -191,6 +191,18 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
           onChange={(on) => void update("push_previews", on)}
         />
       </section>
+      <section class="settings-section" aria-labelledby="settings-chats">
+        <h3 id="settings-chats" class="settings-heading">
+          Chats
+        </h3>
+        <Switch
+          label="Keep chats archived"
+          description="When on, an archived chat stays archived when a new message arrives. Applies to all your devices."
+          checked={settings?.keep_archived ?? false}
+          disabled={!settings || saving === "keep_archived"}
+          onChange={(on) => void update("keep_archived", on)}
+        />
+      </section>
       <section class="settings-section" aria-labelledby="settings-privacy">
         <h3 id="settings-privacy" class="settings-heading">
           Privacy
