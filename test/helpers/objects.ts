@@ -51,3 +51,15 @@ export async function recordTasksDue(state: DurableObjectState, tasks: string[],
   const stored = await state.storage.getAlarm();
   if (stored === null || stored > at) await state.storage.setAlarm(at);
 }
+
+/**
+ * Waits for work an object's alarm does (an erasure, an expiry): the runtime may be running that alarm
+ * already, so this runs it when one is booked and otherwise waits a moment, up to 10 s.
+ */
+export async function untilAlarmDone(stub: DurableObjectStub, done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error("the alarm's work never finished");
+    if (!(await runDurableObjectAlarm(stub))) await new Promise((r) => setTimeout(r, 20));
+  }
+}

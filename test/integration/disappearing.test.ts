@@ -1,23 +1,14 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bytesKey } from "../../src/media/records";
 import { Limits, type Message } from "../../src/protocol";
 import { archiveBucket, archivePrefix } from "../helpers/archiveFaults";
 import { api, directConversation, quickUsers, text } from "../helpers/client";
 import { png, upload } from "../helpers/media";
-import { conversationStub, runAlarms, taskDueAt } from "../helpers/objects";
+import { conversationStub, runAlarms, taskDueAt, untilAlarmDone } from "../helpers/objects";
 
 const DAY = Limits.disappearingChoicesMs[1]!;
-
-/** Waits for what the object's alarm does; the runtime may be running it already. */
-async function eventually(stub: DurableObjectStub, done: () => Promise<boolean>) {
-  const deadline = Date.now() + 10_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error("the alarm's work never finished");
-    if (!(await runDurableObjectAlarm(stub))) await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** As if the messages' time had come: their ends moved to the past (the server's clock is not mocked). */
 async function comeDue(conv: string, table: "messages" | "archived_expiry", seqs: number[]) {
@@ -63,7 +54,7 @@ describe("disappearing messages", () => {
       runInDurableObject(stub, (_o, state) =>
         state.storage.sql.exec<{ content: string; media: string | null }>("SELECT content, media FROM messages WHERE conversation_id = ? AND seq = ?", conv, seq).one(),
       );
-    await eventually(stub, async () => (await row(said.body.seq)).content === "" && (await env.MEDIA.head(bytesKey(photo))) === null);
+    await untilAlarmDone(stub, async () => (await row(said.body.seq)).content === "" && (await env.MEDIA.head(bytesKey(photo))) === null);
     expect(await row(said.body.seq)).toEqual({ content: "", media: null });
     expect((await row(pic.body.seq)).media).toBeNull();
     // History keeps the seq (a tombstone, still carrying its end, so clients show nothing).
@@ -106,7 +97,7 @@ describe("disappearing messages", () => {
     expect(await segments()).toContain("4455");
 
     await comeDue(conv, "archived_expiry", [secret.body.seq]);
-    await eventually(stub, async () => !(await segments()).includes("4455"));
+    await untilAlarmDone(stub, async () => !(await segments()).includes("4455"));
     const oldest: Message[] = (await api("GET", `${path}/messages?after=0&limit=10`, { token: bo!.token })).body.messages;
     expect(oldest.find((m) => m.seq === secret.body.seq)).toMatchObject({ content: "", deleted: true });
   });

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bytesKey, thumbnailKey } from "../../src/media/records";
 import { userHome } from "../../src/objects/homes";
@@ -7,7 +7,7 @@ import type { ErrorFrame, Message, MessageAckFrame, NewMessageFrame } from "../.
 import { archiveBucket, archivePrefix } from "../helpers/archiveFaults";
 import { api, connect, createGroup, directConversation, quickUsers, sendAndAck, text, type Account, type TestSocket } from "../helpers/client";
 import { png, upload } from "../helpers/media";
-import { conversationStub, runAlarms } from "../helpers/objects";
+import { conversationStub, runAlarms, untilAlarmDone } from "../helpers/objects";
 
 // vitest.config.ts sets HISTORY_HOT_WINDOW to 100 for the workers project.
 const WINDOW = 100;
@@ -90,18 +90,6 @@ async function age(conversation: string, seq: number, ms: number) {
   // The conversation keeps recent rows in memory: a fresh instance reads the aged one.
   const { evictDurableObject } = await import("cloudflare:test");
   await evictDurableObject(conversationStub(conversation), { webSockets: "hibernate" });
-}
-
-/**
- * Waits for what an object's alarm does (the erasure runs from it): the runtime may already be
- * running the alarm, so this runs it when one is booked and otherwise waits a moment, up to 10 s.
- */
-async function eventually(stub: DurableObjectStub, done: () => Promise<boolean>) {
-  const deadline = Date.now() + 10_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error("the alarm's work never finished");
-    if (!(await runDurableObjectAlarm(stub))) await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe("message actions", () => {
@@ -269,7 +257,7 @@ describe("message actions", () => {
       const bodies = await Promise.all(listed.objects.map(async (o) => (await archiveBucket.get(o.key))!.text()));
       return bodies.join("\n");
     };
-    await eventually(stub, async () => !(await segmentsText()).includes("4217"));
+    await untilAlarmDone(stub, async () => !(await segmentsText()).includes("4217"));
     expect(await segmentsText()).not.toContain("4217");
     const pending = await runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM erasures WHERE conversation_id = ?", conv).one().n);
     expect(pending).toBe(0);
@@ -318,7 +306,7 @@ describe("message actions", () => {
     const stub = conversationStub(conv);
     const erased = async () =>
       runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM erasures WHERE conversation_id = ?", conv).one().n === 0);
-    await eventually(stub, erased);
+    await untilAlarmDone(stub, erased);
     // Members of the first conversation lost access through it; the bytes stay for the forwarded copy.
     expect((await api("GET", `/api/v1/media/${photo}/url`, { token: dee!.token })).status).toBe(404);
     expect(await env.MEDIA.head(bytesKey(photo))).not.toBeNull();
@@ -327,7 +315,7 @@ describe("message actions", () => {
     // Bo deletes the forward too: no conversation holds the photo any more, and its bytes and thumbnail go.
     await acked(boPhone, actionFrame(other, "d3", "delete", fwd.server_msg_id));
     const otherStub = conversationStub(other);
-    await eventually(otherStub, async () => (await env.MEDIA.head(bytesKey(photo))) === null);
+    await untilAlarmDone(otherStub, async () => (await env.MEDIA.head(bytesKey(photo))) === null);
     expect(await env.MEDIA.head(bytesKey(photo))).toBeNull();
     expect(await env.MEDIA.head(thumbnailKey(photo))).toBeNull();
     // Its size no longer counts toward Ana's quota.

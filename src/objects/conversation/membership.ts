@@ -75,7 +75,7 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
 
 /** Why `senderId` may not send a message (not an action) here: a group where only admins send. */
 export function sendRefusal(store: ConversationStore, senderId: string): ProtocolError | null {
-  if (store.type !== "group" || !store.settings.only_admins_send || store.member(senderId)?.role === "admin") return null;
+  if (!store.onlyAdminsSend || store.member(senderId)?.role === "admin") return null;
   return { code: ErrorCode.forbidden, message: "only admins can send messages in this group" };
 }
 

@@ -292,6 +292,11 @@ export class ConversationStore {
     return conversation;
   }
 
+  /** Only admins may send (a group setting): read per message sent, so without building the settings. */
+  get onlyAdminsSend(): boolean {
+    return this.meta?.only_admins_send === 1;
+  }
+
   get settings(): GroupSettings {
     return { only_admins_send: this.meta!.only_admins_send === 1, only_admins_edit_info: this.meta!.only_admins_edit_info === 1 };
   }
