@@ -89,6 +89,7 @@ function workersProject(name: string, include: string[], extra: Record<string, s
       include,
       testTimeout: 60_000,
       globalSetup: ["test/helpers/globalS3.ts", "test/helpers/globalPush.ts"],
+      setupFiles: ["test/helpers/settleObjects.ts"],
     },
   };
 }
