@@ -52,6 +52,7 @@ const layoutTests = [
   "disappearing",
   "conversation-settings",
   "search",
+  "profiles",
 ].map(
   (name) => `test/integration/${name}.test.ts`,
 );

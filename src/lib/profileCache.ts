@@ -1,29 +1,24 @@
-import { User } from "../protocol";
-
 /**
- * Profiles never change: a username and display name are fixed at registration, and there is no
- * rename or deletion. So a look-up by username or by id is kept in the location's cache (Cache API)
- * for a day: a name everyone looks up costs its directory object one request per location a day, not
- * one per look-up (docs/scaling.md, the user directory). Misses are not kept, so a name registered a
- * moment later is found. (On workers.dev the Cache API stores nothing, and every look-up is a miss.)
+ * A username names one account forever (there is no rename of usernames, and no deletion), so a
+ * look-up of the user id behind a username is kept in the location's cache (Cache API) for a day: a
+ * name everyone looks up costs its directory object one request per location a day, not one per
+ * look-up (docs/scaling.md, the user directory). Misses are not kept, so a name registered a moment
+ * later is found. Profiles themselves are not cached here: display names, photos and "about" change,
+ * and what a viewer may see of them depends on the viewer. (On workers.dev the Cache API stores
+ * nothing, and every look-up is a miss.)
  */
 const TTL_S = 86_400;
 
-const keyOf = (by: "username" | "id", value: string) => new Request(`https://profiles.parley.invalid/${by}/${encodeURIComponent(value)}`);
+const keyOf = (username: string) => new Request(`https://profiles.parley.invalid/username-id/${encodeURIComponent(username)}`);
 
-export async function cachedProfile(
-  by: "username" | "id",
-  value: string,
-  load: () => Promise<User | null>,
-  ctx: { waitUntil(p: Promise<unknown>): void },
-): Promise<User | null> {
-  const key = keyOf(by, value);
+export async function cachedUserId(username: string, load: () => Promise<string | null>, ctx: { waitUntil(p: Promise<unknown>): void }): Promise<string | null> {
+  const key = keyOf(username);
   const hit = await caches.default.match(key);
   if (hit) {
-    const parsed = User.safeParse(await hit.json());
-    if (parsed.success) return parsed.data;
+    const id: unknown = await hit.json();
+    if (typeof id === "string") return id;
   }
-  const user = await load();
-  if (user) ctx.waitUntil(caches.default.put(key, Response.json(user, { headers: { "Cache-Control": `max-age=${TTL_S}` } })));
-  return user;
+  const id = await load();
+  if (id) ctx.waitUntil(caches.default.put(key, Response.json(id, { headers: { "Cache-Control": `max-age=${TTL_S}` } })));
+  return id;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Env } from "../env";
-import { MediaKind, type MediaRef } from "../protocol";
+import { ok, refuse, type Result } from "../lib/result";
+import { ErrorCode, MediaKind, type MediaRef } from "../protocol";
 
 /**
  * What Parley knows about one upload, kept beside the bytes in the MEDIA bucket (`meta/<id>.json`):
@@ -20,8 +21,11 @@ export const MediaRecord = z.object({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
   thumbnail: z.boolean().optional(),
+  /** A profile or group photo: whose. Who may see it is then the owner's to say (routes/media.ts mayView). */
+  photo_of: z.object({ kind: z.enum(["user", "group"]), id: z.string() }).optional(),
 });
 export type MediaRecord = z.infer<typeof MediaRecord>;
+export type PhotoOwner = NonNullable<MediaRecord["photo_of"]>;
 
 export const mediaIdPattern = /^md_[A-Za-z0-9_-]{16,40}$/;
 export const bytesKey = (id: string) => `media/${id}`;
@@ -81,8 +85,35 @@ export async function grantedConversations(env: Env, mediaId: string): Promise<{
  */
 export async function eraseMedia(env: Env, mediaId: string, conversationId: string): Promise<{ bytesDeleted: boolean }> {
   await env.MEDIA.delete(`${grantPrefix(mediaId)}${conversationId}`);
-  if ((await grantedConversations(env, mediaId)).length > 0) return { bytesDeleted: false };
   const record = await readRecord(env, mediaId);
+  // A photo sent in a chat as well stays while it is a photo (erasePhoto removes it then).
+  if (record?.photo_of) return { bytesDeleted: false };
+  return deleteUnlessGranted(env, mediaId, record);
+}
+
+/**
+ * Makes an upload the photo of a user or a group: only the asker's own finished image, not sent in
+ * any conversation nor another's photo. Its record names the owner from then on.
+ */
+export async function claimPhoto(env: Env, mediaId: string, askerId: string, owner: PhotoOwner): Promise<Result<void>> {
+  const record = await readRecord(env, mediaId);
+  if (!record || record.uploader !== askerId) return refuse(ErrorCode.invalidPhoto, "the photo must be an image you uploaded");
+  if (record.kind !== "image" || record.status !== "ready") return refuse(ErrorCode.invalidPhoto, "the photo must be a finished image upload");
+  if (record.photo_of && (record.photo_of.kind !== owner.kind || record.photo_of.id !== owner.id)) {
+    return refuse(ErrorCode.invalidPhoto, "that image is already another photo");
+  }
+  if ((await grantedConversations(env, mediaId)).length > 0) return refuse(ErrorCode.invalidPhoto, "that image was sent in a chat; upload it again");
+  await writeRecord(env, { ...record, photo_of: owner });
+  return ok(undefined);
+}
+
+/** A photo was replaced or removed: its bytes, thumbnail and record go, and the uploader gets the size back. */
+export async function erasePhoto(env: Env, mediaId: string): Promise<{ bytesDeleted: boolean }> {
+  return deleteUnlessGranted(env, mediaId, await readRecord(env, mediaId));
+}
+
+async function deleteUnlessGranted(env: Env, mediaId: string, record: MediaRecord | null): Promise<{ bytesDeleted: boolean }> {
+  if ((await grantedConversations(env, mediaId)).length > 0) return { bytesDeleted: false };
   const { mediaStore } = await import("./storage");
   await (await mediaStore(env)).delete(mediaId);
   await env.MEDIA.delete(thumbnailKey(mediaId));

@@ -52,6 +52,12 @@ export async function signView(secret: string, grant: ViewGrant): Promise<string
   return toHex(await crypto.subtle.sign("HMAC", await key(secret), encoder.encode(viewMessage(grant))));
 }
 
+/** The path of a view URL (same origin as the API): what push payloads carry, and what routes/media.ts hands out. */
+export async function viewPath(secret: string, grant: ViewGrant): Promise<string> {
+  const sig = await signView(secret, grant);
+  return `/api/v1/media/${grant.media_id}/view?${new URLSearchParams({ variant: grant.variant, expires: String(grant.expires), sig }).toString()}`;
+}
+
 export async function verifyView(secret: string, grant: ViewGrant, signature: string): Promise<boolean> {
   if (!/^[0-9a-f]{64}$/.test(signature)) return false;
   const bytes = new Uint8Array(signature.match(/../g)!.map((h) => parseInt(h, 16)));

@@ -57,6 +57,8 @@ export const ErrorCode = {
   invalidMention: "invalid_mention",
   /** Pinning one more conversation than Limits.pinnedConversations: unpin one first. */
   tooManyPinned: "too_many_pinned",
+  /** A photo (profile or group) that is not a finished image upload of the asker's own, or is in use elsewhere. */
+  invalidPhoto: "invalid_photo",
   internal: "internal_error",
   misconfigured: "server_misconfigured",
   /** The deployment is in a maintenance window (MAINTENANCE=1, e.g. while users move between objects): retry later. */
@@ -101,6 +103,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   invalid_reaction: 400,
   invalid_mention: 400,
   too_many_pinned: 422,
+  invalid_photo: 422,
   internal_error: 500,
   server_misconfigured: 500,
   maintenance: 503,

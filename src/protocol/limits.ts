@@ -75,6 +75,8 @@ export const Limits = {
   typingToDevicesMaxMembers: 32,
   groupNameMaxLength: 100,
   groupDescriptionMaxLength: 512,
+  /** A profile's "about" text, as WhatsApp's. */
+  aboutMaxLength: 139,
   /** Disappearing messages: the timers a conversation may have (0 = off): 24 hours, 7 days, 90 days. */
   disappearingChoicesMs: [0, 24 * 3_600_000, 7 * 24 * 3_600_000, 90 * 24 * 3_600_000],
   reportReasonMaxLength: 500,

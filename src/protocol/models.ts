@@ -143,10 +143,24 @@ export function quoteOf(m: Message): QuotedMessage | null {
 }
 export type Message = z.infer<typeof Message>;
 
+/**
+ * A profile or group photo: an image uploaded through the media pipeline. Clients load it (and its
+ * thumbnail) with `GET /media/{media_id}/url`, which checks the viewer may see it.
+ */
+export const Photo = z.object({ media_id: z.string() }).meta({ id: "Photo" });
+export type Photo = z.infer<typeof Photo>;
+
+/**
+ * A profile as the asker may see it. `about` and `photo` are absent when unset, or when the user's
+ * privacy settings hide them from the asker (everyone / contacts / nobody; the user always sees
+ * their own).
+ */
 export const User = z.object({
   user_id: UserId,
   username: z.string(),
   display_name: z.string(),
+  about: z.string().optional(),
+  photo: Photo.optional(),
 }).meta({ id: "User" });
 export type User = z.infer<typeof User>;
 
@@ -180,6 +194,8 @@ export const Conversation = z.object({
   settings: GroupSettings.optional(),
   /** Disappearing messages: how long a message sent now lasts, in ms (0: off). From `GET /conversations/{id}`. */
   disappearing_ms: z.number().int().nonnegative().optional(),
+  /** A group's photo, when it has one (the list's summaries carry it too). */
+  photo: Photo.optional(),
 }).meta({ id: "Conversation" });
 export type Conversation = z.infer<typeof Conversation>;
 
@@ -230,6 +246,8 @@ export const SystemEvent = z.discriminatedUnion("event", [
   z.object({ event: z.literal("group_created"), actor: UserId, name: z.string(), user_ids: z.array(UserId) }),
   z.object({ event: z.literal("renamed"), actor: UserId, name: z.string() }),
   z.object({ event: z.literal("description_changed"), actor: UserId, description: z.string() }),
+  /** The group's new photo, or null when it was removed. */
+  z.object({ event: z.literal("photo_changed"), actor: UserId, photo: Photo.nullable() }),
   /** The settings after the change. */
   z.object({ event: z.literal("settings_changed"), actor: UserId, settings: GroupSettings }),
   /** The disappearing-messages timer for messages sent from now on (0: off). */
@@ -267,6 +285,7 @@ export function membersAfter(members: Member[], event: SystemEvent): Member[] {
     case "group_created":
     case "renamed":
     case "description_changed":
+    case "photo_changed":
     case "settings_changed":
     case "disappearing_changed":
     case "withheld":

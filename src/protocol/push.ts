@@ -32,5 +32,10 @@ export const PushPayload = z.object({
   title: z.string(),
   body: z.string(),
   unread_count: z.number().int().nonnegative(),
+  /**
+   * The sender's profile photo (a direct chat, if the recipient may see it) or the group's photo:
+   * a same-origin path to its thumbnail that authorizes itself for a day.
+   */
+  icon: z.string().optional(),
 });
 export type PushPayload = z.infer<typeof PushPayload>;

@@ -51,10 +51,14 @@ const visibleName = (max: number, empty: string) =>
     .transform(normaliseName)
     .pipe(z.string().min(1, empty).max(max));
 
+const DisplayName = visibleName(Limits.displayNameMaxLength, "a display name needs a visible character");
+/** A media id as the server hands them out (`md_…`). */
+const MediaIdRef = (field: string) => z.string().regex(/^md_[A-Za-z0-9_-]{16,40}$/, `${field} must be a media id`);
+
 export const RegisterBody = z.object({
   username: Username,
   password: Password,
-  display_name: visibleName(Limits.displayNameMaxLength, "a display name needs a visible character").optional(),
+  display_name: DisplayName.optional(),
 });
 export type RegisterBody = z.infer<typeof RegisterBody>;
 
@@ -81,6 +85,12 @@ export type GroupsAdd = z.infer<typeof GroupsAdd>;
  */
 export const PresenceVisibleTo = z.enum(["everyone", "contacts", "nobody"]);
 export type PresenceVisibleTo = z.infer<typeof PresenceVisibleTo>;
+/**
+ * Who sees the user's profile photo or "about": any signed-in user (the default, as WhatsApp), their
+ * contacts, or nobody. Whoever may not see it gets the profile without the field.
+ */
+export const ProfileVisibleTo = z.enum(["everyone", "contacts", "nobody"]);
+export type ProfileVisibleTo = z.infer<typeof ProfileVisibleTo>;
 /** Your own settings, returned with your profile by GET/PATCH /users/me. */
 export const UserSettings = z.object({
   last_seen_visible: z.boolean(),
@@ -89,6 +99,13 @@ export const UserSettings = z.object({
   presence_visible_to: PresenceVisibleTo,
   /** Archived chats stay archived when a new message arrives (otherwise it brings them back to the list). */
   keep_archived: z.boolean(),
+  photo_visible_to: ProfileVisibleTo,
+  about_visible_to: ProfileVisibleTo,
+  /**
+   * Off: others are not told when this user has read their messages, and this user is not told when
+   * others have read theirs (as in WhatsApp); delivered ticks still show both ways.
+   */
+  read_receipts: z.boolean(),
 }).meta({ id: "UserSettings" });
 export type UserSettings = z.infer<typeof UserSettings>;
 export const MeResponse = z.object({ user: User, settings: UserSettings });
@@ -102,6 +119,14 @@ export const UpdateMeBody = z
     groups_add: GroupsAdd.optional(),
     presence_visible_to: PresenceVisibleTo.optional(),
     keep_archived: z.boolean().optional(),
+    display_name: DisplayName.optional(),
+    /** Up to Limits.aboutMaxLength characters; "" clears it. */
+    about: z.string().trim().max(Limits.aboutMaxLength).optional(),
+    /** An image the user uploaded (POST /media/upload), or null to remove the photo. */
+    photo_media_id: MediaIdRef("photo_media_id").nullable().optional(),
+    photo_visible_to: ProfileVisibleTo.optional(),
+    about_visible_to: ProfileVisibleTo.optional(),
+    read_receipts: z.boolean().optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, { message: "nothing to change" });
@@ -136,6 +161,8 @@ export const UpdateGroupBody = z
     description: z.string().trim().max(Limits.groupDescriptionMaxLength).optional(),
     only_admins_send: z.boolean().optional(),
     only_admins_edit_info: z.boolean().optional(),
+    /** An image the changer uploaded (POST /media/upload) as the group's photo, or null to remove it. */
+    photo_media_id: MediaIdRef("photo_media_id").nullable().optional(),
     /** Disappearing messages (any conversation): 0 (off), 24 h, 7 days or 90 days, in ms. */
     disappearing_ms: z
       .number()

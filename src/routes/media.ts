@@ -8,7 +8,7 @@ import { checkDeclared } from "../media/policy";
 import { grantedConversations, mediaIdPattern, readRecord, thumbnailKey, toMediaRef, writeRecord, type MediaRecord } from "../media/records";
 import { matchesDeclaredType, SNIFF_BYTES } from "../media/sniff";
 import { mediaStore } from "../media/storage";
-import { signUpload, signView, verifyUpload, verifyView } from "../media/uploadToken";
+import { signUpload, verifyUpload, verifyView, viewPath } from "../media/uploadToken";
 import type { AppEnv } from "../middleware/auth";
 import { ApiError, unwrap } from "../middleware/errors";
 import { validate } from "../middleware/validate";
@@ -80,11 +80,15 @@ async function completeUpload(c: MediaContext, record: MediaRecord): Promise<Med
 
 /**
  * The uploader may always see their media; others only as members of a conversation it was sent to
- * who joined before it was sent there.
+ * who joined before it was sent there, or as the owner of a photo lets them.
  */
 async function mayView(c: MediaContext, record: MediaRecord, userId: string): Promise<boolean> {
   if (record.uploader === userId) return true;
   const env = c.env;
+  // A profile photo as its owner's privacy settings allow; a group's photo to its members.
+  const owner = record.photo_of;
+  if (owner?.kind === "user" && (await userHome(env, owner.id).showsPhoto(owner.id, userId, record.media_id))) return true;
+  if (owner?.kind === "group" && (await conversationHome(env, owner.id).joinedSeq(owner.id, userId)) !== null) return true;
   for (const { conversation_id, seq } of await fromBucket(c.var.log, "list grants", record.media_id, grantedConversations(env, record.media_id))) {
     const joined = await conversationHome(env, conversation_id).joinedSeq(conversation_id, userId);
     if (joined !== null && (seq === null || joined < seq)) return true;
@@ -110,10 +114,7 @@ async function viewable(c: MediaContext, mediaId: string, userId: string): Promi
 const VIEW_URL_ROUNDING_MS = 5 * 60_000;
 
 async function viewUrl(env: Env, requestUrl: string, mediaId: string, variant: "content" | "thumbnail", expires: number): Promise<string> {
-  const sig = await signView(signingSecret(env), { media_id: mediaId, variant, expires });
-  const url = new URL(`/api/v1/media/${mediaId}/view`, requestUrl);
-  url.search = new URLSearchParams({ variant, expires: String(expires), sig }).toString();
-  return url.toString();
+  return new URL(await viewPath(signingSecret(env), { media_id: mediaId, variant, expires }), requestUrl).toString();
 }
 
 async function serveContent(c: MediaContext, record: MediaRecord): Promise<Response> {

@@ -45,7 +45,7 @@ function nameMatches(name: string, words: string[]): boolean {
 
 async function peopleIn(env: Env, userId: string, conversations: ConversationSummary[]): Promise<User[]> {
   const ids = [...new Set(conversations.flatMap((c) => c.members.map((m) => m.user_id)))].filter((id) => id !== userId).slice(0, PEOPLE_LOOKED_AT);
-  const found = await Promise.all([...byUserHome(env, ids, (id) => id)].map(([home, some]) => userHomeStub(env, home).profilesOf(some)));
+  const found = await Promise.all([...byUserHome(env, ids, (id) => id)].map(([home, some]) => userHomeStub(env, home).profilesOf(some, userId)));
   return found.flat();
 }
 

@@ -1,8 +1,9 @@
 import { Hono, type Context } from "hono";
 import { directoryStub } from "../env";
-import { conversationHome, userHome } from "../objects/homes";
+import { byConversationHome, conversationHome, conversationHomeStub, userHome } from "../objects/homes";
 import { directConversationId, userIdPattern } from "../lib/ids";
-import { cachedProfile } from "../lib/profileCache";
+import { cachedUserId } from "../lib/profileCache";
+import { claimPhoto, erasePhoto } from "../media/records";
 import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
@@ -16,7 +17,7 @@ async function setBlocked(c: Context<AppEnv>, blocked: boolean) {
   const me = c.var.userId;
   const other = c.req.param("user_id")!;
   if (other === me) throw new ApiError(ErrorCode.badRequest, "you cannot block yourself");
-  const user = userIdPattern.test(other) ? await cachedProfile("id", other, () => userHome(c.env, other).profile(other), c.executionCtx) : null;
+  const user = userIdPattern.test(other) ? await userHome(c.env, other).profile(other) : null;
   if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
   const directId = await directConversationId(me, other);
   const outcome = await userHome(c.env, me).setBlocked(me, other, blocked, directId);
@@ -35,19 +36,38 @@ export const userRoutes = new Hono<AppEnv>()
   })
   .patch("/me", validate("json", Endpoints.updateMe.body), async (c) => {
     const me = c.var.userId;
+    const changes = c.req.valid("json");
     const home = userHome(c.env, me);
-    const user = await home.updateSettings(me, c.req.valid("json"));
-    if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+    if (changes.photo_media_id) unwrap(await claimPhoto(c.env, changes.photo_media_id, me, { kind: "user", id: me }));
+    const updated = await home.updateSettings(me, changes);
+    if (!updated) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
+    const { user, edit, conversationIds } = updated;
+    const log = c.var.log;
+    if (edit.replacedPhoto) {
+      const replaced = edit.replacedPhoto;
+      c.executionCtx.waitUntil(erasePhoto(c.env, replaced).catch((error: unknown) => log.warn("replaced photo not deleted", { media_id: replaced, error })));
+    }
+    // Each conversation keeps a copy of the switch (conversation/cursors.ts); a join copies it too.
+    if (edit.readReceipts !== null) {
+      const on = edit.readReceipts;
+      for (const [home, ids] of byConversationHome(c.env, conversationIds)) {
+        c.executionCtx.waitUntil(
+          conversationHomeStub(c.env, home)
+            .setReadReceipts(ids, me, on)
+            .catch((error: unknown) => log.warn("read receipts switch not told to conversations", { home, conversations: ids.length, error })),
+        );
+      }
+    }
     return c.json({ user, settings: await home.settings(me) });
   })
   .get("/me/blocked", async (c) => c.json({ user_ids: await userHome(c.env, c.var.userId).blocked(c.var.userId) }))
   .post("/:user_id/block", (c) => setBlocked(c, true))
   .delete("/:user_id/block", (c) => setBlocked(c, false))
   .get("/:user_id", async (c) => {
-    // Ids are unguessable and a profile is only a name: anyone signed in may resolve one (as a
-    // client must, to name the members of its conversations).
+    // Ids are unguessable: anyone signed in may resolve one (as a client must, to name the members
+    // of its conversations), and gets what the user's privacy settings show them.
     const id = c.req.param("user_id");
-    const user = userIdPattern.test(id) ? await cachedProfile("id", id, () => userHome(c.env, id).profile(id), c.executionCtx) : null;
+    const user = userIdPattern.test(id) ? await userHome(c.env, id).profileFor(id, c.var.userId) : null;
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no such user");
     return c.json({ user });
   })
@@ -56,15 +76,8 @@ export const userRoutes = new Hono<AppEnv>()
   })
   .get("/", validate("query", Endpoints.findUser.query), async (c) => {
     const { username } = c.req.valid("query");
-    const user = await cachedProfile(
-      "username",
-      username,
-      async () => {
-        const account = await directoryStub(c.env, username).lookup();
-        return account ? userHome(c.env, account.user_id).profile(account.user_id) : null;
-      },
-      c.executionCtx,
-    );
+    const id = await cachedUserId(username, async () => (await directoryStub(c.env, username).lookup())?.user_id ?? null, c.executionCtx);
+    const user = id ? await userHome(c.env, id).profileFor(id, c.var.userId) : null;
     if (!user) throw new ApiError(ErrorCode.userNotFound, "no user with that username");
     return c.json({ user });
   });

@@ -13,22 +13,25 @@ import { afterAll } from "vitest";
  * (helpers/objects.ts untilAlarmDone); nothing a later file sees depends on these alarms.
  */
 afterAll(async () => {
-  const namespaces = [env.USERS, env.CONVERSATIONS, env.DIRECTORY] as DurableObjectNamespace[];
   for (let round = 0; round < 20; round++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    let booked = 0;
-    for (const namespace of namespaces) {
-      const ids = await listDurableObjectIds(namespace);
-      await Promise.all(
-        ids.map((id) =>
-          runInDurableObject(namespace.get(id), async (_object, state) => {
-            if ((await state.storage.getAlarm()) === null) return;
-            booked++;
-            await state.storage.deleteAlarm();
-          }),
-        ),
-      );
-    }
+    const booked = (await cancelAlarms(env.USERS)) + (await cancelAlarms(env.CONVERSATIONS)) + (await cancelAlarms(env.DIRECTORY));
     if (booked === 0) return;
   }
 });
+
+/** Cancels the booked alarm of every object of `namespace`; returns how many had one. */
+async function cancelAlarms<T extends Rpc.DurableObjectBranded | undefined>(namespace: DurableObjectNamespace<T>): Promise<number> {
+  let booked = 0;
+  const ids = await listDurableObjectIds(namespace);
+  await Promise.all(
+    ids.map((id) =>
+      runInDurableObject(namespace.get(id), async (_object, state) => {
+        if ((await state.storage.getAlarm()) === null) return;
+        booked++;
+        await state.storage.deleteAlarm();
+      }),
+    ),
+  );
+  return booked;
+}

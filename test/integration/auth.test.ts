@@ -22,7 +22,7 @@ describe("accounts", () => {
     expect(login.body.user).toEqual(reg.body.user);
 
     const me = await api("GET", "/api/v1/users/me", { token: login.body.token });
-    expect(me).toEqual({ status: 200, body: { user: reg.body.user, settings: { last_seen_visible: true, push_previews: true, groups_add: "everyone", presence_visible_to: "everyone", keep_archived: false } } });
+    expect(me).toEqual({ status: 200, body: { user: reg.body.user, settings: { last_seen_visible: true, push_previews: true, groups_add: "everyone", presence_visible_to: "everyone", keep_archived: false, photo_visible_to: "everyone", about_visible_to: "everyone", read_receipts: true } } });
   });
 
   it("keeps usernames unique regardless of case", async () => {
@@ -68,7 +68,7 @@ describe("accounts", () => {
     expect(missing.status).toBe(404);
   });
 
-  it("answers look-ups from the location's cache once found, but never caches a miss", async () => {
+  it("answers which account a username names from the location's cache once found, but never caches a miss, nor a profile", async () => {
     const a = await registerUser();
     const later = uniqueName("later");
     expect((await api("GET", `/api/v1/users?username=${later}`, { token: a.token })).status).toBe(404);
@@ -78,15 +78,17 @@ describe("accounts", () => {
     // Registered a moment after the miss: found, because the miss was not kept.
     const found = await api("GET", `/api/v1/users?username=${later}`, { token: a.token });
     expect(found).toEqual({ status: 200, body: { user: b.user } });
-    // Now the answer comes from the cache: a doctored entry there is what the route returns.
-    const key = new Request(`https://profiles.parley.invalid/username/${encodeURIComponent(b.user.username)}`);
+    // Now which account the name is comes from the cache: a doctored entry there is what the route follows.
+    const key = new Request(`https://profiles.parley.invalid/username-id/${encodeURIComponent(b.user.username)}`);
     await expect.poll(async () => (await caches.default.match(key)) !== undefined).toBe(true);
-    await caches.default.put(key, Response.json({ ...b.user, display_name: "From the cache" }, { headers: { "Cache-Control": "max-age=60" } }));
+    await caches.default.put(key, Response.json(a.user.user_id, { headers: { "Cache-Control": "max-age=60" } }));
     const cached = await api("GET", `/api/v1/users?username=${later}`, { token: a.token });
-    expect(cached.body.user.display_name).toBe("From the cache");
-    // By id too.
-    await rest(a.token).call("user", { user_id: b.user.user_id });
-    await expect.poll(async () => (await caches.default.match(new Request(`https://profiles.parley.invalid/id/${b.user.user_id}`))) !== undefined).toBe(true);
+    expect(cached.body.user.user_id).toBe(a.user.user_id);
+    await caches.default.delete(key);
+    // The profile is never cached: a new display name shows at once, by name and by id.
+    expect((await api("PATCH", "/api/v1/users/me", { token: reg.body.token as string, body: { display_name: "Later, renamed" } })).status).toBe(200);
+    expect((await api("GET", `/api/v1/users?username=${later}`, { token: a.token })).body.user.display_name).toBe("Later, renamed");
+    expect((await rest(a.token).call("user", { user_id: b.user.user_id })).user.display_name).toBe("Later, renamed");
   });
 
   it("resolves a user id to a profile, and 404s an unknown or malformed id", async () => {

@@ -1,4 +1,4 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { userHome } from "../../src/objects/homes";
@@ -6,6 +6,7 @@ import { consumePushJobs, PushJob } from "../../src/queues/push";
 import type { UserObject } from "../../src/objects/user/UserObject";
 import { MUTED_FOREVER } from "../../src/protocol";
 import { api, connect, directConversation, registerUser, type Account } from "../helpers/client";
+import { png, upload } from "../helpers/media";
 import { b64url, decryptPush, pushBrowser, recordedPushes, subscriptionOf, type PushBrowser } from "../helpers/webpush";
 
 /**
@@ -150,6 +151,21 @@ describe("push notifications", () => {
     void bo;
   });
 
+  it("shows the sender's photo: the payload's icon is a same-origin URL of its thumbnail that works without a token", async () => {
+    const { ana, conversation, b } = await pairWithBrowser();
+    const photo = await upload(ana, png(96, 96), "image/png");
+    expect((await api("PATCH", "/api/v1/users/me", { token: ana.token, body: { display_name: "Ana Photo", photo_media_id: photo } })).status).toBe(200);
+    await send(ana, conversation, "look at my new photo");
+    const [push] = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "a push");
+    const payload = (await decryptPush(b, push!.body)) as { title: string; icon?: string };
+    expect(payload.title).toBe("Ana Photo");
+    expect(payload.icon).toMatch(new RegExp(`^/api/v1/media/${photo}/view\\?variant=thumbnail&expires=\\d+&sig=[0-9a-f]{64}$`));
+    // The notification loads it as a plain image request, once the thumbnail is made.
+    await expect
+      .poll(async () => (await exports.default.fetch(`http://localhost${payload.icon}`)).headers.get("content-type"), { timeout: 10_000 })
+      .toBe("image/jpeg");
+  });
+
   it("sends a push that was decided but not yet queued when the object died (the outbox), once, and empties the outbox", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     // A normal push leaves nothing behind in the outbox.
@@ -279,7 +295,7 @@ describe("push notifications", () => {
   it("leaves the message text out when previews are off", async () => {
     const { ana, bo, conversation, b } = await pairWithBrowser();
     const off = await api("PATCH", "/api/v1/users/me", { token: bo.token, body: { push_previews: false } });
-    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false, groups_add: "everyone", presence_visible_to: "everyone", keep_archived: false });
+    expect(off.body.settings).toEqual({ last_seen_visible: true, push_previews: false, groups_add: "everyone", presence_visible_to: "everyone", keep_archived: false, photo_visible_to: "everyone", about_visible_to: "everyone", read_receipts: true });
     await send(ana, conversation, "the secret is 4711");
     const [push] = await waitFor(() => recordedPushes(b), (r) => r.length >= 1, "a push");
     const payload = (await decryptPush(b, push!.body)) as { body: string };

@@ -75,7 +75,8 @@ async function onPush(payload) {
     // One notification per conversation: a newer push replaces the older one, and still alerts.
     tag: payload.conversation_id,
     renotify: true,
-    icon: ICON,
+    // The sender's (or the group's) photo, by a URL that authorizes itself for a day; else the app's icon.
+    icon: typeof payload.icon === "string" && payload.icon.startsWith("/") ? payload.icon : ICON,
     badge: BADGE,
     timestamp: Date.now(),
     data: { conversation_id: payload.conversation_id, unread_count: payload.unread_count },

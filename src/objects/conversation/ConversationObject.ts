@@ -125,8 +125,16 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).createGroup(creatorId, name, memberIds);
   }
 
-  updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Result<ConversationInfo> {
+  updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Result<{ conversation: ConversationInfo; replacedPhoto: string | null }> {
     return this.conversation(conversationId).updateGroup(actor, change);
+  }
+
+  /** A user switched read receipts: the copies of their conversations held here follow. */
+  setReadReceipts(conversationIds: string[], userId: string, on: boolean): void {
+    for (const id of conversationIds) {
+      const c = this.conversation(id);
+      if (c.exists) c.setReadReceipts(userId, on);
+    }
   }
 
   addMembers(conversationId: string, actor: string, userIds: string[]): Promise<Result<ConversationInfo>> {

@@ -186,9 +186,17 @@ export class Conversation implements Appended {
     return ok(conversation);
   }
 
-  /** Name, description, settings (membership.ts). */
-  updateGroup(actor: string, change: UpdateGroupBody): Result<ConversationInfo> {
-    return this.change(membership.updateGroup(this.store, actor, change, Date.now()));
+  /** Name, description, photo, settings (membership.ts); and the photo a new one replaced. */
+  updateGroup(actor: string, change: UpdateGroupBody): Result<{ conversation: ConversationInfo; replacedPhoto: string | null }> {
+    const updated = membership.updateGroup(this.store, actor, change, Date.now());
+    const changed = this.change(updated);
+    if (!changed.ok || !updated.ok) return changed as Result<never>;
+    return ok({ conversation: changed.value, replacedPhoto: updated.value.replacedPhoto });
+  }
+
+  /** A member switched read receipts (their user object's setting): this conversation's copy follows. */
+  setReadReceipts(userId: string, on: boolean): void {
+    this.store.setReadReceipts(userId, on);
   }
 
   async addMembers(actor: string, userIds: string[]): Promise<Result<ConversationInfo>> {
@@ -248,7 +256,13 @@ export class Conversation implements Appended {
     }
     // Whoever blocked the sender never got it: their cursor passing it says nothing.
     const blocker = this.withheld.withheldFrom(message);
-    return ok(this.store.receipts(message.seq, message.sender_id).map((r) => (r.user_id === blocker ? { ...r, delivered_at: null, read_at: null } : r)));
+    // Read receipts off (the asker's, or a reader's): delivered shows, read does not.
+    const askerSees = this.store.readReceipts(userId);
+    return ok(
+      this.store.receipts(message.seq, message.sender_id).map((r) =>
+        r.user_id === blocker ? { ...r, delivered_at: null, read_at: null } : askerSees && this.store.readReceipts(r.user_id) ? r : { ...r, read_at: null },
+      ),
+    );
   }
 
   private change(result: Result<unknown>): Result<ConversationInfo> {
@@ -271,7 +285,10 @@ export class Conversation implements Appended {
     const joins = userIds.map((id) => ({ user_id: id, joined_seq: this.store.member(id)?.joined_seq ?? 0 }));
     const env = this.host.env;
     const results = await Promise.allSettled(
-      [...byUserHome(env, joins, (j) => j.user_id)].map(([home, group]) => userHomeStub(env, home).joinConversation(conversation, group)),
+      [...byUserHome(env, joins, (j) => j.user_id)].map(async ([home, group]) => {
+        // Joiners who turned read receipts off: the conversation keeps a copy (cursors.ts).
+        for (const id of await userHomeStub(env, home).joinConversation(conversation, group)) this.store.setReadReceipts(id, false);
+      }),
     );
     const failed = results.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;

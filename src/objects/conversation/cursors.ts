@@ -63,8 +63,11 @@ export class CursorMoves {
 
   /** Each sender of a passed message hears once, of their latest one: the status is cumulative. */
   private notify(latest: LatestBySender, reader: string, status: DeliveryStatus) {
+    // With read receipts off on either side (the reader's or the sender's), a read is not told.
+    const privateRead = status === "read" && !this.store.readReceipts(reader);
     for (const row of latest) {
       if (row.sender_id === reader || this.withheld.blocking(reader, row.sender_id)) continue;
+      if (privateRead || (status === "read" && !this.store.readReceipts(row.sender_id))) continue;
       this.host.notices.add(row.sender_id, {
         type: "message_status",
         conversation_id: this.store.conversationId,

@@ -29,15 +29,21 @@ function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | n
 }
 
 /**
- * Changes a group's name, description or settings, each change a system message. The info (name,
- * description) is the admins' to change unless the group lets every member; the settings are always
- * the admins'. A change to what it already is changes nothing.
+ * Changes a group's name, description, photo or settings, each change a system message. The info
+ * (name, description, photo) is the admins' to change unless the group lets every member; the
+ * settings are always the admins'. A change to what it already is changes nothing. Returns the photo
+ * a new one replaced (its media is then deleted: the route claimed the new one beforehand).
  */
-export function updateGroup(store: ConversationStore, actor: string, change: UpdateGroupBody, now: number): Result<void> {
+export function updateGroup(store: ConversationStore, actor: string, change: UpdateGroupBody, now: number): Result<{ replacedPhoto: string | null }> {
   if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
   const m = store.member(actor);
   if (!m) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
-  const groupOnly = change.name !== undefined || change.description !== undefined || change.only_admins_send !== undefined || change.only_admins_edit_info !== undefined;
+  const groupOnly =
+    change.name !== undefined ||
+    change.description !== undefined ||
+    change.photo_media_id !== undefined ||
+    change.only_admins_send !== undefined ||
+    change.only_admins_edit_info !== undefined;
   if (store.type !== "group" && groupOnly) return refuse(ErrorCode.notAGroup, "direct conversations have no group info or settings");
   // In a direct chat either person sets the disappearing timer; in a group, whoever may edit its info.
   const admin = store.type !== "group" || m.role === "admin";
@@ -48,9 +54,10 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
   };
   const settingsChanged = settings.only_admins_send !== current.only_admins_send || settings.only_admins_edit_info !== current.only_admins_edit_info;
   if (settingsChanged && !admin) return refuse(ErrorCode.forbidden, "only an admin can change the group's settings");
-  const info = change.name !== undefined || change.description !== undefined || change.disappearing_ms !== undefined;
-  if (info && !admin && current.only_admins_edit_info) return refuse(ErrorCode.forbidden, "only an admin can change this group's name and description");
+  const info = change.name !== undefined || change.description !== undefined || change.photo_media_id !== undefined || change.disappearing_ms !== undefined;
+  if (info && !admin && current.only_admins_edit_info) return refuse(ErrorCode.forbidden, "only an admin can change this group's name, description and photo");
   const before = store.describe();
+  let replacedPhoto: string | null = null;
   store.transaction(() => {
     if (change.name !== undefined && change.name !== before.name) {
       store.rename(change.name, now);
@@ -59,6 +66,10 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
     if (change.description !== undefined && change.description !== before.description) {
       store.setDescription(change.description, now);
       store.appendSystem({ event: "description_changed", actor, description: change.description }, now);
+    }
+    if (change.photo_media_id !== undefined && change.photo_media_id !== (before.photo?.media_id ?? null)) {
+      replacedPhoto = store.setPhoto(change.photo_media_id, now);
+      store.appendSystem({ event: "photo_changed", actor, photo: change.photo_media_id ? { media_id: change.photo_media_id } : null }, now);
     }
     if (settingsChanged) {
       store.setSettings(settings);
@@ -70,7 +81,7 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
     }
     store.saveHead();
   });
-  return ok(undefined);
+  return ok({ replacedPhoto });
 }
 
 /** Why `senderId` may not send a message (not an action) here: a group where only admins send. */

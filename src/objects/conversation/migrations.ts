@@ -377,4 +377,15 @@ export const conversationMigrations: Migration[] = [
       INSERT INTO search_progress (conversation_id, indexed_seq) SELECT conversation_id, archived_seq FROM conversations;
     `,
   },
+  {
+    id: 12,
+    name: "group photo; members' read receipts switch",
+    sql: `
+      -- A group's photo: a media id (its record names the group: media/records.ts claimPhoto).
+      ALTER TABLE conversations ADD COLUMN photo_media_id TEXT;
+      -- A copy of each member's read-receipts setting (their user object's): off, their reads are not
+      -- told to others, nor others' reads to them (cursors.ts, receipts).
+      ALTER TABLE members ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];

@@ -32,6 +32,7 @@ type ConversationRow = {
   only_admins_send: number;
   only_admins_edit_info: number;
   disappearing_ms: number;
+  photo_media_id: string | null;
 };
 
 export type MemberRow = {
@@ -46,6 +47,8 @@ export type MemberRow = {
   read_at: number | null;
   /** Set when the member was removed or left: the seq of that system message (which they still get). */
   removed_seq: number | null;
+  /** 0: the member turned read receipts off (a copy of their setting). */
+  read_receipts: number;
 };
 
 type MessageRow = {
@@ -168,6 +171,8 @@ export class ConversationStore {
       read_seq: 0,
       read_at: null,
       removed_seq: null,
+      // Kept on a re-add (the row's copy is): a joiner's user object tells it anyway (tellJoined).
+      read_receipts: this.members.get(userId)?.read_receipts ?? 1,
     };
     this.sql.exec(
       `INSERT INTO members (conversation_id, user_id, role, joined_seq, joined_at) VALUES (?, ?, ?, ?, ?)
@@ -201,6 +206,27 @@ export class ConversationStore {
     if (!m) return;
     m.role = role;
     this.sql.exec("UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?", role, this.id, userId);
+  }
+
+  /** The group's photo (null: none); returns the one it replaced. */
+  setPhoto(mediaId: string | null, now: number): string | null {
+    const replaced = this.meta!.photo_media_id;
+    this.meta!.photo_media_id = mediaId;
+    this.meta!.updated_at = now;
+    this.sql.exec("UPDATE conversations SET photo_media_id = ?, updated_at = ? WHERE conversation_id = ?", mediaId, now, this.id);
+    return replaced;
+  }
+
+  /** Whether the member sends and sees read receipts (their setting, copied here). */
+  readReceipts(userId: string): boolean {
+    return (this.members.get(userId)?.read_receipts ?? 1) === 1;
+  }
+
+  setReadReceipts(userId: string, on: boolean): void {
+    const m = this.members.get(userId);
+    if (!m || (m.read_receipts === 1) === on) return;
+    m.read_receipts = on ? 1 : 0;
+    this.sql.exec("UPDATE members SET read_receipts = ? WHERE conversation_id = ? AND user_id = ?", m.read_receipts, this.id, userId);
   }
 
   rename(name: string, now: number) {
@@ -287,6 +313,7 @@ export class ConversationStore {
     if (meta.type === "group") {
       conversation.description = meta.description;
       conversation.settings = this.settings;
+      if (meta.photo_media_id) conversation.photo = { media_id: meta.photo_media_id };
     }
     conversation.disappearing_ms = meta.disappearing_ms;
     return conversation;

@@ -18,6 +18,7 @@ import {
   type Invitation,
   type MarksResponse,
   type Presence,
+  type ProfileVisibleTo,
   type PushSubscriptionBody,
   type UpdateConversationSettingsBody,
   type UpdateMeBody,
@@ -40,7 +41,7 @@ import { InboxStore } from "./inbox";
 import { MessageMarks, type MarkedMessage, type StarredMark } from "./marks";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
-import { Profiles } from "./profiles";
+import { Profiles, type ProfileEdit } from "./profiles";
 import { PushNotifier } from "./push";
 import { DeviceSessions } from "./sessions";
 import { TokenLedger } from "./tokens";
@@ -109,9 +110,9 @@ export class UserObject extends DurableObject<Env> {
     return this.#profiles.get(userId);
   }
 
-  /** The profiles of those of `userIds` held here (search's "people"). */
-  profilesOf(userIds: string[]): User[] {
-    return userIds.flatMap((id) => this.#profiles.get(id) ?? []);
+  /** The profiles of those of `userIds` held here, as `viewerId` may see them (search's "people"). */
+  profilesOf(userIds: string[], viewerId: string): User[] {
+    return userIds.flatMap((id) => this.profileFor(id, viewerId) ?? []);
   }
 
   settings(userId: string): UserSettings {
@@ -121,11 +122,36 @@ export class UserObject extends DurableObject<Env> {
       groups_add: this.#consent.groupsAdd(userId),
       presence_visible_to: this.#consent.presenceVisibleTo(userId),
       keep_archived: this.#conversationSettings.keepArchived(userId),
+      ...this.#profiles.privacy(userId),
     };
   }
 
-  updateSettings(userId: string, changes: UpdateMeBody): User | null {
+  /**
+   * The user's profile as `viewerId` may see it: the photo and about by the user's privacy settings
+   * (everyone, contacts, nobody), and neither to someone the user blocked, as in WhatsApp.
+   */
+  profileFor(userId: string, viewerId: string): User | null {
+    const user = this.#profiles.get(userId);
+    if (!user || viewerId === userId) return user;
+    const privacy = this.#profiles.privacy(userId);
+    const shows = (to: ProfileVisibleTo) =>
+      to !== "nobody" && !this.#consent.blocks(userId, viewerId) && (to === "everyone" || this.#consent.isContact(userId, viewerId));
+    const { about, photo, ...always } = user;
+    return { ...always, ...(about && shows(privacy.about_visible_to) ? { about } : {}), ...(photo && shows(privacy.photo_visible_to) ? { photo } : {}) };
+  }
+
+  /** Whether `viewerId` may load `mediaId` as the user's photo: it is their photo now, and shown to the viewer. */
+  showsPhoto(userId: string, viewerId: string, mediaId: string): boolean {
+    return this.profileFor(userId, viewerId)?.photo?.media_id === mediaId;
+  }
+
+  /**
+   * Profile, privacy and settings changes. Returns the profile, the photo it replaced (its media goes),
+   * and, when read receipts were switched, the user's conversations (each keeps a copy of the switch).
+   */
+  updateSettings(userId: string, changes: UpdateMeBody): { user: User; edit: ProfileEdit; conversationIds: string[] } | null {
     if (!this.#profiles.has(userId)) return null;
+    const edit = this.#profiles.edit(userId, changes);
     if (changes.last_seen_visible !== undefined) this.#profiles.setLastSeenVisible(userId, changes.last_seen_visible);
     if (changes.push_previews !== undefined) this.#profiles.setPushPreviews(userId, changes.push_previews);
     if (changes.groups_add !== undefined) this.#consent.setGroupsAdd(userId, changes.groups_add);
@@ -135,18 +161,23 @@ export class UserObject extends DurableObject<Env> {
       // Watchers learn at once: those no longer allowed see the user offline from now on.
       this.#presence.broadcast(userId, true);
     }
-    return this.#profiles.get(userId);
+    const user = this.#profiles.get(userId)!;
+    return { user, edit, conversationIds: edit.readReceipts === null ? [] : this.#inbox.conversationIds(userId) };
   }
 
   // ---- conversations -------------------------------------------------------
 
   /** Members (of this object) joined a conversation: each sees messages after their `joined_seq`. */
-  joinConversation(conversation: Conversation, joins: { user_id: string; joined_seq: number }[]): void {
+  /** Returns those of the joiners who turned read receipts off: the conversation keeps a copy. */
+  joinConversation(conversation: Conversation, joins: { user_id: string; joined_seq: number }[]): string[] {
+    const noReadReceipts: string[] = [];
     for (const j of joins) {
       if (!this.#profiles.has(j.user_id)) continue;
       this.#inbox.join(j.user_id, conversation, j.joined_seq);
       this.#consent.joined(j.user_id, conversation.conversation_id);
+      if (!this.#profiles.privacy(j.user_id).read_receipts) noReadReceipts.push(j.user_id);
     }
+    return noReadReceipts;
   }
 
   listConversations(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {

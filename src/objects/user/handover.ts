@@ -29,6 +29,11 @@ const USER_TABLES = {
     "presence_visible_to",
     "marks_version",
     "keep_archived",
+    "about",
+    "photo_media_id",
+    "photo_visible_to",
+    "about_visible_to",
+    "read_receipts",
   ],
   inbox: ["user_id", "conversation_id", "delivered_seq", "read_seq", "unread_count", "added_by_other", "archived", "muted_until", "pinned_at", "marked_unread"],
   devices: ["user_id", "device_id", "first_seen", "last_seen"],
@@ -67,7 +72,7 @@ export function exportUser(sql: SqlStorage, userId: string): UserBundle {
   }
   const conversations = sql
     .exec(
-      `SELECT c.conversation_id, c.type, c.name, c.created_at, c.updated_at, c.last_seq, c.last_message
+      `SELECT c.conversation_id, c.type, c.name, c.photo_media_id, c.created_at, c.updated_at, c.last_seq, c.last_message
        FROM conversations c JOIN inbox i USING (conversation_id) WHERE i.user_id = ?`,
       userId,
     )
@@ -86,13 +91,14 @@ export function importUser(sql: SqlStorage, bundle: UserBundle): void {
   }
   for (const c of bundle.conversations) {
     sql.exec(
-      `INSERT INTO conversations (conversation_id, type, name, created_at, updated_at, last_seq, last_message) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO conversations (conversation_id, type, name, photo_media_id, created_at, updated_at, last_seq, last_message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (conversation_id) DO UPDATE SET
          last_message = CASE WHEN excluded.last_seq > conversations.last_seq THEN excluded.last_message ELSE conversations.last_message END,
          last_seq = MAX(conversations.last_seq, excluded.last_seq), updated_at = MAX(conversations.updated_at, excluded.updated_at)`,
       c.conversation_id,
       c.type,
       c.name,
+      c.photo_media_id ?? null,
       c.created_at,
       c.updated_at,
       c.last_seq,

@@ -33,6 +33,7 @@ type ListRow = {
   conversation_id: string;
   type: Conversation["type"];
   name: string | null;
+  photo_media_id: string | null;
   members: string;
   created_at: number;
   updated_at: number;
@@ -86,12 +87,13 @@ export class InboxStore {
   join(userId: string, c: Conversation, joinedSeq = 0): void {
     this.#writes.flush();
     this.sql.exec(
-      `INSERT INTO conversations (conversation_id, type, name, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name,
+      `INSERT INTO conversations (conversation_id, type, name, photo_media_id, created_at, updated_at, last_seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (conversation_id) DO UPDATE SET type = excluded.type, name = excluded.name, photo_media_id = excluded.photo_media_id,
          updated_at = MAX(conversations.updated_at, excluded.updated_at)`,
       c.conversation_id,
       c.type,
       c.name,
+      c.photo?.media_id ?? null,
       c.created_at,
       c.updated_at,
       joinedSeq,
@@ -202,10 +204,13 @@ export class InboxStore {
   }
 
   /** What a push notification about this conversation needs to say. */
-  notificationContext(userId: string, conversationId: string): { type: "direct" | "group"; name: string | null; unread_count: number } | null {
+  notificationContext(
+    userId: string,
+    conversationId: string,
+  ): { type: "direct" | "group"; name: string | null; photo_media_id: string | null; unread_count: number } | null {
     return (
-      this.rows<{ type: "direct" | "group"; name: string | null; unread_count: number }>(
-        `SELECT c.type, c.name, i.unread_count FROM inbox i JOIN conversations c USING (conversation_id)
+      this.rows<{ type: "direct" | "group"; name: string | null; photo_media_id: string | null; unread_count: number }>(
+        `SELECT c.type, c.name, c.photo_media_id, i.unread_count FROM inbox i JOIN conversations c USING (conversation_id)
          WHERE i.user_id = ? AND i.conversation_id = ?`,
         userId,
         conversationId,
@@ -309,7 +314,7 @@ export class InboxStore {
    */
   list(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {
     const [at, id] = page.cursor ? [Number(page.cursor.slice(0, page.cursor.indexOf("~"))), page.cursor.slice(page.cursor.indexOf("~") + 1)] : [null, null];
-    const columns = `SELECT c.conversation_id, c.type, c.name, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived,
+    const columns = `SELECT c.conversation_id, c.type, c.name, c.photo_media_id, m.members, c.created_at, c.updated_at, c.last_message, i.unread_count, i.archived,
          i.muted_until, i.pinned_at, i.marked_unread
        FROM inbox i JOIN conversations c USING (conversation_id) JOIN conversation_members m USING (conversation_id)`;
     const pinned =
@@ -340,6 +345,7 @@ export class InboxStore {
           conversation_id: r.conversation_id,
           type: r.type,
           name: r.name,
+          ...(r.photo_media_id ? { photo: { media_id: r.photo_media_id } } : {}),
           members,
           member_count: members.length,
           created_at: r.created_at,
@@ -379,6 +385,7 @@ export class InboxStore {
     for (const id of removed) this.leave(id, conversationId);
     if (!this.knows(conversationId)) return removed;
     if (event.event === "renamed") this.sql.exec("UPDATE conversations SET name = ? WHERE conversation_id = ?", event.name, conversationId);
+    if (event.event === "photo_changed") this.sql.exec("UPDATE conversations SET photo_media_id = ? WHERE conversation_id = ?", event.photo?.media_id ?? null, conversationId);
     const before = JSON.parse(row.members) as Member[];
     const members = membersAfter(before, event);
     if (members !== before) this.setMembers(conversationId, members);

@@ -472,4 +472,19 @@ export const userMigrations: Migration[] = [
       ALTER TABLE users ADD COLUMN keep_archived INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 20,
+    name: "profiles: about, photo, and who may see them; read receipts",
+    sql: `
+      -- The profile a user edits (profiles.ts), and their privacy choices for it: everyone, contacts, nobody.
+      ALTER TABLE users ADD COLUMN about TEXT;
+      ALTER TABLE users ADD COLUMN photo_media_id TEXT;
+      ALTER TABLE users ADD COLUMN photo_visible_to TEXT NOT NULL DEFAULT 'everyone';
+      ALTER TABLE users ADD COLUMN about_visible_to TEXT NOT NULL DEFAULT 'everyone';
+      -- Off: the user's reads are not shown to others, nor others' reads to them (their conversations keep a copy).
+      ALTER TABLE users ADD COLUMN read_receipts INTEGER NOT NULL DEFAULT 1;
+      -- This object's copy of a group's photo, as of its name (inbox.ts), for the list.
+      ALTER TABLE conversations ADD COLUMN photo_media_id TEXT;
+    `,
+  },
 ];

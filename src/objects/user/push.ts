@@ -9,6 +9,8 @@ import type { TaskKind } from "../alarms";
 import type { ObjectContext } from "../context";
 import type { DeliveredMessage } from "../delivery";
 import { userHome } from "../homes";
+import { signingSecret } from "../../auth/tokens";
+import { viewPath } from "../../media/uploadToken";
 import type { ConversationSettingsStore } from "./conversationSettings";
 import type { InboxStore } from "./inbox";
 import type { Profiles } from "./profiles";
@@ -61,8 +63,15 @@ const OUTBOX_RETRY_MS = 60_000;
 /** A push the queue keeps refusing is dropped after this many tries (about an hour and a half at the retry pace). */
 const OUTBOX_MAX_ATTEMPTS = 100;
 
+/** How long a sender's name and photo are kept before they are asked for again. */
+const SENDER_TTL_MS = 5 * 60_000;
+const SENDERS_KEPT = 10_000;
+/** A push's icon URL works this long: a phone that was off may show the notification hours later. */
+const PUSH_ICON_TTL_MS = 24 * 3_600_000;
+
 export class PushNotifier {
-  private readonly names = new Map<string, string>();
+  /** Senders as recipients here may see them (name, photo), kept a few minutes: profiles change. */
+  private readonly senders = new Map<string, { name: string; photo: string | null; until: number }>();
   /** The drain running now, and whether rows were added while it ran. */
   private draining: Promise<void> | null = null;
   private drainAgain = false;
@@ -376,7 +385,8 @@ export class PushNotifier {
       .toArray();
     const context = this.inbox.notificationContext(userId, conversationId);
     if (subscriptions.length === 0 || !context) return true; // nobody to push to any more: done
-    const sender = senderId ? await this.nameOf(senderId) : null;
+    const senderProfile = senderId ? await this.senderAsSeenBy(senderId, userId) : null;
+    const sender = senderProfile?.name ?? null;
     const title = context.type === "group" ? (context.name ?? "Group") : (sender ?? "New message");
     const previews = this.profiles.pushPreviews(userId);
     let body: string;
@@ -384,6 +394,8 @@ export class PushNotifier {
     else if (previews && latest) body = context.type === "group" && sender ? `${sender}: ${latest}` : latest;
     else body = "New message";
     const payload: PushPayload = { conversation_id: conversationId, title, body, unread_count: context.unread_count };
+    const photo = context.type === "group" ? context.photo_media_id : (senderProfile?.photo ?? null);
+    if (photo) payload.icon = await viewPath(signingSecret(this.env), { media_id: photo, variant: "thumbnail", expires: Date.now() + PUSH_ICON_TTL_MS });
     const topic = await pushTopic(conversationId);
     const jobs = subscriptions.map(
       (s): PushJob => ({
@@ -405,20 +417,22 @@ export class PushNotifier {
     }
   }
 
-  private async nameOf(userId: string): Promise<string | null> {
-    const known = this.names.get(userId);
-    if (known) return known;
-    const profile =
-      this.profiles.get(userId) ??
-      (await userHome(this.env, userId)
-        .profile(userId)
-        .catch((error: unknown) => {
-          // The push goes without the sender's name rather than not at all.
-          log.warn("sender's name not found for a push", { user_id: userId, error });
-          return null;
-        }));
-    if (profile) this.names.set(userId, profile.display_name);
-    return profile?.display_name ?? null;
+  private async senderAsSeenBy(senderId: string, recipientId: string): Promise<{ name: string; photo: string | null } | null> {
+    const key = `${senderId}\n${recipientId}`;
+    const known = this.senders.get(key);
+    if (known && known.until > Date.now()) return known;
+    const profile = await userHome(this.env, senderId)
+      .profileFor(senderId, recipientId)
+      .catch((error: unknown) => {
+        // The push goes without the sender's name rather than not at all.
+        log.warn("sender's profile not found for a push", { user_id: senderId, error });
+        return null;
+      });
+    if (!profile) return null;
+    if (this.senders.size > SENDERS_KEPT) this.senders.clear();
+    const seen = { name: profile.display_name, photo: profile.photo?.media_id ?? null, until: Date.now() + SENDER_TTL_MS };
+    this.senders.set(key, seen);
+    return seen;
   }
 }
 
