@@ -3,8 +3,8 @@ import { ErrorCode } from "../protocol/errors";
 import type { MessageAckFrame, Presence, ServerFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
-import { isAction, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type User } from "../protocol/models";
-import type { BulkResponse, ConversationSearchResponse, SearchResponse, StarredMessage } from "../protocol/rest";
+import { isAction, type Conversation, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type Photo, type User } from "../protocol/models";
+import type { BulkResponse, ConversationSearchResponse, SearchResponse, StarredMessage, UserSettings } from "../protocol/rest";
 import { CatchUp } from "./catch-up";
 import {
   Connection,
@@ -511,6 +511,40 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.users.remember(user);
   }
 
+  /** This account's profile as last saved (name, about, photo). */
+  profile(): User {
+    return this.users.byId(this.user.user_id) ?? this.user;
+  }
+
+  /**
+   * Changes the profile, privacy or settings (PATCH /users/me): `display_name`, `about`,
+   * `photo_visible_to`, `about_visible_to`, `read_receipts`, … A `user` event follows.
+   */
+  async updateMe(changes: EndpointInput<"updateMe">["body"]): Promise<{ user: User; settings: UserSettings }> {
+    const saved = await this.rest.call("updateMe", { body: changes });
+    this.users.learned(saved.user);
+    return saved;
+  }
+
+  /** Uploads `file` as the profile photo (null removes it); the one it replaces is deleted. */
+  async setProfilePhoto(file: Blob | null): Promise<User> {
+    const photo_media_id = file ? await this.media.uploadPhoto(file) : null;
+    return (await this.updateMe({ photo_media_id })).user;
+  }
+
+  /** Uploads `file` as a group's photo (null removes it), if this user may edit the group's info. */
+  async setGroupPhoto(conversationId: string, file: Blob | null): Promise<Conversation> {
+    const photo_media_id = file ? await this.media.uploadPhoto(file) : null;
+    return (await this.rest.call("updateGroup", { conversation_id: conversationId, body: { photo_media_id } })).conversation;
+  }
+
+  /** A URL for a profile or group photo's thumbnail (an <img> needs no token for it), or null without one. */
+  async photoUrl(photo: Photo | undefined): Promise<string | null> {
+    if (!photo) return null;
+    const urls = await this.media.urls(photo.media_id);
+    return urls.thumbnail_url ?? urls.url;
+  }
+
   presenceOf(userId: string): Presence | undefined {
     return this.presence.of(userId);
   }
@@ -557,7 +591,11 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
 
   private onOpen(): void {
     // A reopened socket (not the first): settings changed while away come with the list.
-    if (this.openedBefore) this.list.reconnected();
+    if (this.openedBefore) {
+      this.list.reconnected();
+      // Names, photos and privacy may have changed while away.
+      this.users.stale();
+    }
     this.openedBefore = true;
     this.sender.resend();
     this.catchUp.reset();

@@ -178,7 +178,12 @@ export class ConversationList {
       return summary;
     }
     const members = membersAfter(summary.members, event);
-    return { ...summary, name: event.event === "renamed" ? event.name : summary.name, members, member_count: members.length };
+    const next: ConversationSummary = { ...summary, name: event.event === "renamed" ? event.name : summary.name, members, member_count: members.length };
+    if (event.event === "photo_changed") {
+      if (event.photo) next.photo = event.photo;
+      else delete next.photo;
+    }
+    return next;
   }
 
   private refreshSoon(): void {

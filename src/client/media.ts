@@ -71,6 +71,23 @@ export class Media {
     }
   }
 
+  /**
+   * Uploads an image to be a profile or group photo (no message carries it): resolves with its
+   * media id once the server has checked it.
+   */
+  async uploadPhoto(file: Blob): Promise<string> {
+    const contentType = (file.type || "application/octet-stream").split(";")[0]!.toLowerCase();
+    if (mediaKindOf(contentType) !== "image") throw new ParleyApiError(415, ErrorCode.unsupportedMediaType, "a photo must be an image");
+    try {
+      const slot = await this.ctx.rest.call("mediaUpload", { body: { content_type: contentType, size: file.size } });
+      await putBytes(slot.upload_url, slot.headers, file, () => {});
+      return (await this.ctx.rest.call("mediaComplete", { media_id: slot.media_id })).media.media_id;
+    } catch (err) {
+      if (err instanceof ParleyApiError) throw err;
+      throw new ParleyApiError(0, "upload_failed", err instanceof Error ? err.message : "the upload failed");
+    }
+  }
+
   /** The upload's row goes (its message's row, if any, is already there). */
   finished(upload: UploadInProgress): void {
     this.uploads.delete(upload.key);

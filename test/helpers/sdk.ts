@@ -59,7 +59,7 @@ export function until(clients: ParleyClient[], done: () => boolean, what: string
     };
     const timer = setTimeout(() => finish(new Error(`timed out waiting for ${what}`)), timeoutMs);
     for (const c of clients) {
-      for (const event of ["conversation", "connection", "message", "sent", "receipt", "conversations", "presence", "typing"] as const) {
+      for (const event of ["conversation", "connection", "message", "sent", "receipt", "conversations", "presence", "typing", "user"] as const) {
         offs.push(c.on(event, check));
       }
     }

@@ -99,6 +99,8 @@ export function systemText(content: string, name: (userId: string) => string): s
       return `${actor} renamed the group to “${event.name}”`;
     case "disappearing_changed":
       return event.ms === 0 ? `${actor} turned off disappearing messages` : `${actor} turned on disappearing messages: new messages disappear after ${durationText(event.ms)}`;
+    case "photo_changed":
+      return event.photo ? `${actor} changed the group photo` : `${actor} removed the group photo`;
     case "description_changed":
       return event.description ? `${actor} changed the group description` : `${actor} removed the group description`;
     case "settings_changed":

@@ -29,6 +29,7 @@ export class UserDirectory {
   /** Fetch unknown users by id through the client; returns the unsubscribe. */
   attach(client: ParleyClient): () => void {
     this.lookup = (userId) => client.userById(userId);
+    // Saved profiles may be old (names, photos, privacy change): the SDK fetches each again when first asked for.
     for (const user of this.users.values()) client.rememberUser(user);
     const off = client.on("user", (user) => this.put(user));
     return () => {
@@ -43,7 +44,15 @@ export class UserDirectory {
 
   put(user: User): void {
     const known = this.users.get(user.user_id);
-    if (known && known.display_name === user.display_name && known.username === user.username) return;
+    if (
+      known &&
+      known.display_name === user.display_name &&
+      known.username === user.username &&
+      known.about === user.about &&
+      known.photo?.media_id === user.photo?.media_id
+    ) {
+      return;
+    }
     this.users.set(user.user_id, user);
     try {
       localStorage.setItem(this.storageKey, JSON.stringify([...this.users.values()]));
@@ -56,14 +65,25 @@ export class UserDirectory {
   /** A display name; "You" for the signed-in user when `you` is set. */
   name(userId: string, you = false): string {
     if (you && userId === this.me.user_id) return "You";
-    const user = this.users.get(userId) ?? this.fetch(userId);
+    const user = this.fetch(userId) ?? this.users.get(userId);
     if (user) return user.display_name || user.username;
     return `User ${userId.slice(-6)}`;
   }
 
+  /** A user's profile photo, if they have one the signed-in user may see. */
+  photo(userId: string): User["photo"] {
+    return (this.fetch(userId) ?? this.users.get(userId))?.photo;
+  }
+
+  /** A user's "about", if set and shown to the signed-in user. */
+  about(userId: string): string | undefined {
+    return (this.fetch(userId) ?? this.users.get(userId))?.about;
+  }
+
+  /** The SDK's copy (fetched again behind it once no longer fresh; a `user` event brings the answer). */
   private fetch(userId: string): User | undefined {
     const user = this.lookup?.(userId);
-    if (user) queueMicrotask(() => this.put(user));
+    if (user && user !== this.users.get(userId)) queueMicrotask(() => this.put(user));
     return user;
   }
 

@@ -113,7 +113,13 @@ export function SearchDialog({ conversationId, onClose }: { conversationId?: str
             {found.conversations.map((c) => (
               <li key={c.conversation_id} class="starred-item" data-testid="search-chat">
                 <button type="button" class="starred-open" onClick={() => (onClose(), open(c.conversation_id))}>
-                  <Avatar userId={otherMember(c, me) ?? c.conversation_id} name={conversationTitle(c, users)} group={c.type === "group"} size="small" />
+                  <Avatar
+                    userId={otherMember(c, me) ?? c.conversation_id}
+                    name={conversationTitle(c, users)}
+                    group={c.type === "group"}
+                    size="small"
+                    photo={c.type === "group" ? c.photo : otherMember(c, me) ? users.photo(otherMember(c, me)!) : undefined}
+                  />
                   <span class="starred-main">
                     <span class="starred-sender">{highlighted(conversationTitle(c, users), words)}</span>
                     <span class="starred-text">{c.type === "group" ? `${c.member_count ?? c.members.length} members` : "Direct chat"}</span>
@@ -131,7 +137,7 @@ export function SearchDialog({ conversationId, onClose }: { conversationId?: str
             {found.people.map((p) => (
               <li key={p.user_id} class="starred-item" data-testid="search-person">
                 <button type="button" class="starred-open" onClick={() => void openPerson(p).catch((err: unknown) => setError(errorText(err)))}>
-                  <Avatar userId={p.user_id} name={p.display_name} size="small" />
+                  <Avatar userId={p.user_id} name={p.display_name} size="small" photo={p.photo} />
                   <span class="starred-main">
                     <span class="starred-sender">{highlighted(p.display_name, words)}</span>
                     <span class="starred-text">@{highlighted(p.username, words)}</span>

@@ -1,9 +1,10 @@
 import { useEffect, useId, useState } from "preact/hooks";
-import { GroupsAdd, ParleyApiError, PresenceVisibleTo, type UserSettings } from "../../../src/client";
+import { GroupsAdd, ParleyApiError, PresenceVisibleTo, ProfileVisibleTo, type UserSettings } from "../../../src/client";
 import { useApp } from "../context";
 import { disablePush, enablePush, PUSH_BLOCKED, PUSH_UNAVAILABLE, PushSetupError, pushState, type PushState } from "../push";
 import { deviceId } from "../session";
 import { Dialog, FormError } from "./Dialog";
+import { ProfileEditor } from "./ProfileEditor";
 
 interface SwitchProps {
   label: string;
@@ -55,7 +56,7 @@ function errorText(err: unknown): string {
 type SettingKey = keyof UserSettings;
 
 /** The protocol's audiences for a privacy setting (the same three for both today). */
-type Audience = GroupsAdd | PresenceVisibleTo;
+type Audience = GroupsAdd | PresenceVisibleTo | ProfileVisibleTo;
 const AUDIENCE_LABELS: Record<Audience, string> = {
   everyone: "Everyone",
   contacts: "My contacts",
@@ -104,7 +105,7 @@ function AudienceChoice<T extends Audience>({ label, description, choices, value
   );
 }
 
-/** Notifications on this device, push previews and last seen (account-wide, from `me`). */
+/** The profile, notifications on this device, and the account-wide settings and privacy (from `me`). */
 export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): void; onLogoutEverywhere(): void }) {
   const { client, users } = useApp();
   const userId = users.me.user_id;
@@ -171,6 +172,7 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
 
   return (
     <Dialog title="Settings" onClose={onClose}>
+      <ProfileEditor />
       <section class="settings-section" aria-labelledby="settings-notifications">
         <h3 id="settings-notifications" class="settings-heading">
           Notifications
@@ -221,6 +223,30 @@ export function SettingsDialog({ onClose, onLogoutEverywhere }: { onClose(): voi
           value={settings?.presence_visible_to ?? "everyone"}
           disabled={!settings || saving === "presence_visible_to"}
           onChange={(v) => void update("presence_visible_to", v)}
+        />
+        <AudienceChoice
+          label="Who sees my profile photo"
+          description="Anyone else sees your initials instead."
+          choices={ProfileVisibleTo.options}
+          value={settings?.photo_visible_to ?? "everyone"}
+          disabled={!settings || saving === "photo_visible_to"}
+          onChange={(v) => void update("photo_visible_to", v)}
+        />
+        <AudienceChoice
+          label="Who sees my about"
+          description="The line under your name in your profile."
+          choices={ProfileVisibleTo.options}
+          value={settings?.about_visible_to ?? "everyone"}
+          disabled={!settings || saving === "about_visible_to"}
+          onChange={(v) => void update("about_visible_to", v)}
+        />
+        <Switch
+          label="Read receipts"
+          description="When off, people don't see when you've read their messages, and you don't see when they've read yours. Delivered ticks still show."
+          checked={settings?.read_receipts ?? true}
+          disabled={!settings || saving === "read_receipts"}
+          onChange={(on) => void update("read_receipts", on)}
+          testId="read-receipts"
         />
         <AudienceChoice
           label="Who can add me to groups"

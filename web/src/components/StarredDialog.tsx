@@ -51,7 +51,7 @@ export function StarredDialog({ onClose }: { onClose(): void }) {
                     openMessage(m.conversation_id, m.seq);
                   }}
                 >
-                  <Avatar userId={m.sender_id} name={users.name(m.sender_id)} size="small" />
+                  <Avatar userId={m.sender_id} name={users.name(m.sender_id)} size="small" photo={users.photo(m.sender_id)} />
                   <span class="starred-main">
                     <span class="starred-top">
                       <span class="starred-sender">{sender}</span>

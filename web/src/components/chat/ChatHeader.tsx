@@ -22,7 +22,7 @@ interface Props {
 
 /** Back to the list, who the chat is with, the status line (typing, members, presence), and its actions. */
 export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, admin }: Props) {
-  const { client, open } = useApp();
+  const { client, open, users } = useApp();
   const { id, summary, gone, group, partner, title } = chat;
   const [searching, setSearching] = useState(false);
 
@@ -31,13 +31,15 @@ export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, a
   else if (group) status = `${summary?.member_count ?? summary?.members.length ?? 0} members`;
   // While disconnected the last presence we heard may be stale: say nothing rather than "online".
   else if (partner && client.connectionState === "open") status = presenceText(client.presenceOf(partner));
+  // Their "about" (if they show it to this user), under the status.
+  const about = !group && partner ? users.about(partner) : undefined;
 
   return (
     <header class="chat-header">
       <button type="button" class="icon-button back-button" aria-label="Back to chats" onClick={() => open(null)}>
         <BackIcon />
       </button>
-      <Avatar userId={partner ?? id} name={title} group={group} />
+      <Avatar userId={partner ?? id} name={title} group={group} photo={group ? (details?.photo ?? summary?.photo) : partner ? users.photo(partner) : undefined} />
       <div class="chat-heading">
         <h2 id={titleId} class="chat-title">
           {title}
@@ -45,6 +47,11 @@ export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, a
         <p class={`chat-status${typingNames.length ? " typing" : ""}`} data-testid="chat-status" aria-live="polite">
           {status}
         </p>
+        {about && (
+          <p class="contact-about" data-testid="contact-about">
+            {about}
+          </p>
+        )}
       </div>
       {details && !gone && (
         <DisappearingSelect

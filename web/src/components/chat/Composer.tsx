@@ -223,7 +223,7 @@ export function Composer({ conversationId, intent, onIntent, mentionable, onSent
                 pick(u);
               }}
             >
-              <Avatar userId={u} name={users.name(u)} size="small" />
+              <Avatar userId={u} name={users.name(u)} size="small" photo={users.photo(u)} />
               <span class="mention-option-name">{users.name(u)}</span>
               {users.get(u)?.username && <span class="mention-option-username muted">@{users.get(u)!.username}</span>}
             </li>

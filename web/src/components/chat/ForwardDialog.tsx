@@ -65,7 +65,13 @@ export function ForwardDialog({ entry, onClose }: { entry: ChatEntry; onClose():
                   disabled={!checked && picked.length >= max}
                   onChange={(e) => toggle(c.conversation_id, e.currentTarget.checked)}
                 />
-                <Avatar userId={partner ?? c.conversation_id} name={title} size="small" group={c.type === "group"} />
+                <Avatar
+                  userId={partner ?? c.conversation_id}
+                  name={title}
+                  size="small"
+                  group={c.type === "group"}
+                  photo={c.type === "group" ? c.photo : partner ? users.photo(partner) : undefined}
+                />
                 <span class="forward-name">{title}</span>
               </label>
             </li>

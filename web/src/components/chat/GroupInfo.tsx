@@ -4,6 +4,7 @@ import { useApp, useUsers } from "../../context";
 import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
 import { Dialog, FormError } from "../Dialog";
+import { GroupPhoto } from "./GroupPhoto";
 import { useConversationDetails } from "./useConversationDetails";
 
 /**
@@ -90,7 +91,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
   return (
     <Dialog title="Group info" variant="sheet" onClose={onClose}>
       <div class="group-hero">
-        <Avatar userId={id} name={conversation.name ?? "Group"} size="large" group />
+        <GroupPhoto conversation={conversation} canEdit={canEditInfo} onError={setError} />
         {canEditInfo ? (
           <form class="rename-form" onSubmit={rename}>
             <label for="group-name">Group name</label>
@@ -179,10 +180,11 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
           const self = m.user_id === me;
           return (
             <li key={m.user_id} class="member-row" data-testid="member-row" data-user-id={m.user_id}>
-              <Avatar userId={m.user_id} name={users.name(m.user_id)} size="small" />
+              <Avatar userId={m.user_id} name={users.name(m.user_id)} size="small" photo={users.photo(m.user_id)} />
               <span class="member-name" id={nameId}>
                 {self ? "You" : users.name(m.user_id)}
                 {m.role === "admin" && <span class="role-badge">Admin</span>}
+                {users.about(m.user_id) && <span class="contact-about">{users.about(m.user_id)}</span>}
               </span>
               {admin && !self && (
                 <span class="member-actions">

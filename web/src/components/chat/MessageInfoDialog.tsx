@@ -32,7 +32,7 @@ export function MessageInfoDialog({ entry, conversation, onClose }: { entry: Cha
         <ul class="receipt-list" aria-label="Receipts">
           {receipts.map((r) => (
             <li key={r.user_id} class="receipt-row" data-testid="receipt-row">
-              <Avatar userId={r.user_id} name={users.name(r.user_id)} size="small" />
+              <Avatar userId={r.user_id} name={users.name(r.user_id)} size="small" photo={users.photo(r.user_id)} />
               <span class="receipt-name">{users.name(r.user_id)}</span>
               <dl class="receipt-times">
                 <div>

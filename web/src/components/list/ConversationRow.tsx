@@ -48,7 +48,7 @@ export function ConversationRow({ conversation: c, active, onMenu }: { conversat
       }}
     >
       <span class="avatar-wrap">
-        <Avatar userId={partner ?? c.conversation_id} name={title} group={group} />
+        <Avatar userId={partner ?? c.conversation_id} name={title} group={group} photo={group ? c.photo : partner ? users.photo(partner) : undefined} />
         {!group && (
           <span
             class={`presence-dot ${presence?.status === "online" ? "online" : "offline"}`}

@@ -15,7 +15,7 @@ export function AppHeader({ onStarred, onSettings, onLogout }: { onStarred(): vo
         <span class="brand-name">Parley</span>
       </div>
       <div class="app-user">
-        <Avatar userId={me} name={users.name(me)} size="small" />
+        <Avatar userId={me} name={users.name(me)} size="small" photo={users.photo(me)} />
         <span class="app-user-name" data-testid="current-user">
           {users.name(me)}
         </span>
