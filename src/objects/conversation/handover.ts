@@ -41,6 +41,7 @@ const CONVERSATION_TABLES = {
   search_text: ["conversation_id", "seq", "text"],
   search_progress: ["conversation_id", "indexed_seq"],
   search_unindexed: ["conversation_id", "up_to"],
+  member_history: ["conversation_id", "seq", "user_id", "change", "actor", "via", "at"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

@@ -1,0 +1,67 @@
+import type { JoinedVia, MemberChange, MemberHistoryQuery, MemberHistoryResponse, SystemEvent } from "../../protocol";
+
+/**
+ * A group's membership history (migration 12's `member_history`): one row per person per system
+ * message that brought them in or took them out, written in that message's transaction. The
+ * messages themselves move to R2 segments past the hot window; these rows stay, so an admin's list
+ * reads a few rows, never the archive.
+ */
+
+/** The rows a system event adds to the history (none for events that change no membership). */
+function changesOf(event: SystemEvent): { user_id: string; change: MemberChange["change"]; via: JoinedVia | null }[] {
+  switch (event.event) {
+    case "group_created":
+      return [event.actor, ...event.user_ids].map((user_id) => ({ user_id, change: "joined" as const, via: "created" as const }));
+    case "members_added":
+      return event.user_ids.map((user_id) => ({ user_id, change: "joined" as const, via: "added" as const }));
+    case "member_joined":
+      return [{ user_id: event.user_id, change: "joined", via: event.via }];
+    case "member_left":
+      return [{ user_id: event.user_id, change: "left", via: null }];
+    case "member_removed":
+      return [{ user_id: event.user_id, change: "removed", via: null }];
+    default:
+      return [];
+  }
+}
+
+/** Records what `event` (stored at `seq`) did to the membership; inside the caller's transaction. */
+export function recordMembership(sql: SqlStorage, conversationId: string, seq: number, event: SystemEvent, at: number): void {
+  for (const c of changesOf(event)) {
+    sql.exec(
+      "INSERT OR REPLACE INTO member_history (conversation_id, seq, user_id, change, actor, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      conversationId,
+      seq,
+      c.user_id,
+      c.change,
+      event.actor,
+      c.via,
+      at,
+    );
+  }
+}
+
+/** A page of the history, newest first; `next` is the position of its last entry, for the page after. */
+export function memberHistoryPage(sql: SqlStorage, conversationId: string, query: MemberHistoryQuery): MemberHistoryResponse {
+  const [beforeSeq, beforeUser] = query.before ? splitCursor(query.before) : [Number.MAX_SAFE_INTEGER, ""];
+  const rows = sql
+    .exec<MemberChange>(
+      `SELECT seq, change, user_id, actor, via, at FROM member_history
+       WHERE conversation_id = ? AND (seq < ? OR (seq = ? AND user_id < ?))
+       ORDER BY seq DESC, user_id DESC LIMIT ?`,
+      conversationId,
+      beforeSeq,
+      beforeSeq,
+      beforeUser,
+      query.limit + 1,
+    )
+    .toArray();
+  const changes = rows.slice(0, query.limit);
+  const last = changes.at(-1);
+  return { changes, next: rows.length > query.limit && last ? `${last.seq}~${last.user_id}` : null };
+}
+
+function splitCursor(cursor: string): [number, string] {
+  const at = cursor.indexOf("~");
+  return [Number(cursor.slice(0, at)), cursor.slice(at + 1)];
+}
