@@ -52,6 +52,7 @@ const layoutTests = [
   "disappearing",
   "conversation-settings",
   "search",
+  "member-history",
 ].map(
   (name) => `test/integration/${name}.test.ts`,
 );
