@@ -145,6 +145,35 @@ describe("a group's membership history", () => {
     expect(after.slice(1)).toEqual(before);
   });
 
+  it("reads changes archived before the history existed from their segments, once, on the first read", async () => {
+    const [ana, bo, cy] = (await quickUsers(3, "owed")) as [Account, Account, Account];
+    const group = await createGroup(ana, [bo]);
+    await rest(ana.token).call("addMembers", { conversation_id: group, body: { user_ids: [cy.user.user_id] } });
+    await rest(cy.token).call("removeMember", { conversation_id: group, user_id: cy.user.user_id });
+    const phone = await connect(ana.token, "ana-phone");
+    for (let i = 0; i < WINDOW + 20; i++) phone.send({ type: "send_message", conversation_id: group, ...text(`filler ${i}`, `f${i}`) });
+    await phone.until((s) => s.of("message_ack").length >= WINDOW + 20, "the filler acks");
+    phone.close();
+    await runAlarms(conversationStub(group), async () => (await archivedSeq(group)) >= 3, 40);
+    const expected = (await allChanges(ana, group, 100)).changes;
+    expect(summary(expected)).toEqual([
+      ["left", cy.user.user_id, cy.user.user_id, null],
+      ["joined", cy.user.user_id, ana.user.user_id, "added"],
+      ...[ana, bo].map((u) => u.user.user_id).sort().reverse().map((u) => ["joined", u, ana.user.user_id, "created"]),
+    ]);
+    // As a group from before the history: its archived changes not listed, the archive owed.
+    const owed = (sqlText: string) => runInDurableObject(conversationStub(group), (_o, state) => state.storage.sql.exec(sqlText, group).toArray());
+    await runInDurableObject(conversationStub(group), (_o, state) => {
+      const upTo = state.storage.sql.exec<{ a: number }>("SELECT archived_seq AS a FROM conversations WHERE conversation_id = ?", group).one().a;
+      state.storage.sql.exec("DELETE FROM member_history WHERE conversation_id = ? AND seq <= ?", group, upTo);
+      state.storage.sql.exec("INSERT INTO member_history_owed (conversation_id, up_to) VALUES (?, ?)", group, upTo);
+    });
+    expect(await owed("SELECT * FROM member_history WHERE conversation_id = ?")).toEqual([]);
+
+    expect((await allChanges(ana, group, 2)).changes).toEqual(expected);
+    expect(await owed("SELECT * FROM member_history_owed WHERE conversation_id = ?")).toEqual([]);
+  });
+
   it("moves with the conversation to another object (a change of CONVERSATION_SHARDS)", async () => {
     const [ana, bo, cy] = (await quickUsers(3, "mov")) as [Account, Account, Account];
     // Made in the object the old layout (one per conversation) names, then handed to its home.
@@ -191,7 +220,14 @@ describe("a group's membership history", () => {
       system(5, { event: "member_left", user_id: "u_b" });
       system(6, { event: "member_removed", user_id: "u_c" });
       sql.exec("INSERT INTO messages (conversation_id, seq, server_msg_id, sender_id, content, content_type, timestamp) VALUES ('g_old', 7, 'm7', 'u_a', 'hi', 'text', 1007)");
+      // Groups with archived history owe what their segments hold; a direct chat has no members' history.
+      const conversation = (id: string, type: string, archived: number) =>
+        sql.exec("INSERT INTO conversations (conversation_id, type, created_at, updated_at, last_seq, archived_seq) VALUES (?, ?, 0, 0, ?, ?)", id, type, archived + 7, archived);
+      conversation("g_old", "group", 0);
+      conversation("g_archived", "group", 40);
+      conversation("d_archived", "direct", 40);
       migrate(state.storage, conversationMigrations);
+      expect(sql.exec("SELECT conversation_id, up_to FROM member_history_owed").toArray()).toEqual([{ conversation_id: "g_archived", up_to: 40 }]);
       const rows = sql.exec("SELECT seq, user_id, change, actor, via, at FROM member_history WHERE conversation_id = 'g_old' ORDER BY seq, user_id").toArray();
       expect(rows).toEqual([
         { seq: 1, user_id: "u_a", change: "joined", actor: "u_a", via: "created", at: 1001 },

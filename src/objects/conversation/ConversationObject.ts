@@ -171,7 +171,7 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).describe(userId);
   }
 
-  memberHistory(conversationId: string, userId: string, query: MemberHistoryQuery): Result<MemberHistoryResponse> {
+  memberHistory(conversationId: string, userId: string, query: MemberHistoryQuery): Promise<Result<MemberHistoryResponse>> {
     return this.conversation(conversationId).memberHistory(userId, query);
   }
 

@@ -29,7 +29,7 @@ import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import { LiveSockets, type LiveAttachment } from "./live";
 import { LiveFramePort, liveSession } from "./liveFrames";
 import * as membership from "./membership";
-import { memberHistoryPage } from "./memberHistory";
+import { memberHistoryPage, recordArchived } from "./memberHistory";
 import type { DeliveryPost } from "./post";
 import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
@@ -292,9 +292,10 @@ export class Conversation implements Appended {
   }
 
   /** Who joined, left and was removed (memberHistory.ts): the group's admins only. */
-  memberHistory(userId: string, query: MemberHistoryQuery): Result<MemberHistoryResponse> {
+  async memberHistory(userId: string, query: MemberHistoryQuery): Promise<Result<MemberHistoryResponse>> {
     const denied = membership.requireGroupAdmin(this.store, userId);
     if (denied) return denied;
+    await recordArchived(this.host.storage.sql, this.id, this.archive);
     return ok(memberHistoryPage(this.host.storage.sql, this.id, query));
   }
 

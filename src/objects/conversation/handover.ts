@@ -42,6 +42,7 @@ const CONVERSATION_TABLES = {
   search_progress: ["conversation_id", "indexed_seq"],
   search_unindexed: ["conversation_id", "up_to"],
   member_history: ["conversation_id", "seq", "user_id", "change", "actor", "via", "at"],
+  member_history_owed: ["conversation_id", "up_to"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

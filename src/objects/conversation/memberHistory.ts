@@ -1,10 +1,11 @@
-import type { JoinedVia, MemberChange, MemberHistoryQuery, MemberHistoryResponse, SystemEvent } from "../../protocol";
+import { SystemEvent, type JoinedVia, type MemberChange, type MemberHistoryQuery, type MemberHistoryResponse } from "../../protocol";
+import type { HistoryArchive } from "./archive";
 
 /**
  * A group's membership history (migration 12's `member_history`): one row per person per system
  * message that brought them in or took them out, written in that message's transaction. The
  * messages themselves move to R2 segments past the hot window; these rows stay, so an admin's list
- * reads a few rows, never the archive.
+ * reads a few rows, never the archive (except once, for changes archived before the table existed).
  */
 
 /** The rows a system event adds to the history (none for events that change no membership). */
@@ -39,6 +40,26 @@ export function recordMembership(sql: SqlStorage, conversationId: string, seq: n
       at,
     );
   }
+}
+
+/**
+ * Changes whose system messages were archived before this table existed (migration 12 noted up to
+ * which seq in `member_history_owed`): read from the segments once, before the group's first page.
+ * Writes are upserts, so two reads racing here record the same rows.
+ */
+export async function recordArchived(sql: SqlStorage, conversationId: string, archive: HistoryArchive): Promise<void> {
+  const upTo = sql.exec<{ up_to: number }>("SELECT up_to FROM member_history_owed WHERE conversation_id = ?", conversationId).toArray()[0]?.up_to ?? 0;
+  if (upTo === 0) return;
+  for (let after = 0; after < upTo; ) {
+    const rows = (await archive.messagesAfter(after, 500)).filter((m) => m.seq <= upTo);
+    for (const m of rows) {
+      if (m.content_type !== "system") continue;
+      const event = SystemEvent.safeParse(JSON.parse(m.content));
+      if (event.success) recordMembership(sql, conversationId, m.seq, event.data, m.timestamp);
+    }
+    after = rows.at(-1)?.seq ?? upTo;
+  }
+  sql.exec("DELETE FROM member_history_owed WHERE conversation_id = ?", conversationId);
 }
 
 /** A page of the history, newest first; `next` is the position of its last entry, for the page after. */

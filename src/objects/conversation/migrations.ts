@@ -394,7 +394,13 @@ export const conversationMigrations: Migration[] = [
         at INTEGER NOT NULL,
         PRIMARY KEY (conversation_id, seq, user_id)
       ) WITHOUT ROWID;
-      -- What the hot system messages already record (changes archived before this are not listed).
+      -- What the hot system messages already record; those archived already are read from their
+      -- segments once, on the group's first history read (member_history_owed: up to which seq).
+      CREATE TABLE member_history_owed (
+        conversation_id TEXT NOT NULL PRIMARY KEY,
+        up_to INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO member_history_owed (conversation_id, up_to) SELECT conversation_id, archived_seq FROM conversations WHERE type = 'group' AND archived_seq > 0;
       INSERT OR IGNORE INTO member_history (conversation_id, seq, user_id, change, actor, via, at)
         SELECT conversation_id, seq, json_extract(content, '$.actor'), 'joined', json_extract(content, '$.actor'), 'created', timestamp
         FROM messages WHERE content_type = 'system' AND json_extract(content, '$.event') = 'group_created';
