@@ -23,11 +23,8 @@ export const MemberChange = z.object({
 });
 export type MemberChange = z.infer<typeof MemberChange>;
 
-/** A position in the history, as `next` gives it: `<seq>~<user_id>`. */
-const MemberHistoryCursor = z
-  .string()
-  .max(100)
-  .regex(/^\d{1,16}~[A-Za-z0-9_-]{1,64}$/, "not a cursor from this history");
+/** A place in the history, as `next` gives it. */
+const MemberHistoryCursor = z.string().regex(/^\d{1,16}~\d{1,4}$/, "not a cursor from this history");
 
 export const MemberHistoryQuery = z.object({
   before: MemberHistoryCursor.optional(),

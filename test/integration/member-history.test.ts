@@ -57,15 +57,14 @@ describe("a group's membership history", () => {
 
     const { changes, pages } = await allChanges(ana, group, 100);
     expect(pages).toBe(1);
-    const created = [ana, bo, cy].map(id).sort().reverse();
     expect(summary(changes)).toEqual([
       ["removed", id(dan), id(ana), null],
       ["left", id(cy), id(cy), null],
       ["joined", id(eve), id(eve), "link"],
       ["joined", id(fay), id(ana), "invitation"],
       ["joined", id(dan), id(ana), "added"],
-      // The group's creation, one seq: its people by id, as the page order has it.
-      ...created.map((u) => ["joined", u, id(ana), "created"]),
+      // The group's creation, one seq: its creator first in time, so last.
+      ...[cy, bo, ana].map((u) => ["joined", id(u), id(ana), "created"]),
     ]);
     const seqs = changes.map((c) => c.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
@@ -159,7 +158,7 @@ describe("a group's membership history", () => {
     expect(summary(expected)).toEqual([
       ["left", cy.user.user_id, cy.user.user_id, null],
       ["joined", cy.user.user_id, ana.user.user_id, "added"],
-      ...[ana, bo].map((u) => u.user.user_id).sort().reverse().map((u) => ["joined", u, ana.user.user_id, "created"]),
+      ...[bo, ana].map((u) => ["joined", u.user.user_id, ana.user.user_id, "created"]),
     ]);
     // As a group from before the history: its archived changes not listed, the archive owed.
     const owed = (sqlText: string) => runInDurableObject(conversationStub(group), (_o, state) => state.storage.sql.exec(sqlText, group).toArray());
@@ -228,15 +227,15 @@ describe("a group's membership history", () => {
       conversation("d_archived", "direct", 40);
       migrate(state.storage, conversationMigrations);
       expect(sql.exec("SELECT conversation_id, up_to FROM member_history_owed").toArray()).toEqual([{ conversation_id: "g_archived", up_to: 40 }]);
-      const rows = sql.exec("SELECT seq, user_id, change, actor, via, at FROM member_history WHERE conversation_id = 'g_old' ORDER BY seq, user_id").toArray();
+      const rows = sql.exec("SELECT seq, position, user_id, change, actor, via, at FROM member_history WHERE conversation_id = 'g_old' ORDER BY seq, position").toArray();
       expect(rows).toEqual([
-        { seq: 1, user_id: "u_a", change: "joined", actor: "u_a", via: "created", at: 1001 },
-        { seq: 1, user_id: "u_b", change: "joined", actor: "u_a", via: "created", at: 1001 },
-        { seq: 2, user_id: "u_c", change: "joined", actor: "u_a", via: "added", at: 1002 },
-        { seq: 2, user_id: "u_d", change: "joined", actor: "u_a", via: "added", at: 1002 },
-        { seq: 4, user_id: "u_e", change: "joined", actor: "u_a", via: "link", at: 1004 },
-        { seq: 5, user_id: "u_b", change: "left", actor: "u_a", via: null, at: 1005 },
-        { seq: 6, user_id: "u_c", change: "removed", actor: "u_a", via: null, at: 1006 },
+        { seq: 1, position: 0, user_id: "u_a", change: "joined", actor: "u_a", via: "created", at: 1001 },
+        { seq: 1, position: 1, user_id: "u_b", change: "joined", actor: "u_a", via: "created", at: 1001 },
+        { seq: 2, position: 0, user_id: "u_c", change: "joined", actor: "u_a", via: "added", at: 1002 },
+        { seq: 2, position: 1, user_id: "u_d", change: "joined", actor: "u_a", via: "added", at: 1002 },
+        { seq: 4, position: 0, user_id: "u_e", change: "joined", actor: "u_a", via: "link", at: 1004 },
+        { seq: 5, position: 0, user_id: "u_b", change: "left", actor: "u_a", via: null, at: 1005 },
+        { seq: 6, position: 0, user_id: "u_c", change: "removed", actor: "u_a", via: null, at: 1006 },
       ]);
     });
   });

@@ -28,11 +28,12 @@ function changesOf(event: SystemEvent): { user_id: string; change: MemberChange[
 
 /** Records what `event` (stored at `seq`) did to the membership; inside the caller's transaction. */
 export function recordMembership(sql: SqlStorage, conversationId: string, seq: number, event: SystemEvent, at: number): void {
-  for (const c of changesOf(event)) {
+  for (const [position, c] of changesOf(event).entries()) {
     sql.exec(
-      "INSERT OR REPLACE INTO member_history (conversation_id, seq, user_id, change, actor, via, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO member_history (conversation_id, seq, position, user_id, change, actor, via, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       conversationId,
       seq,
+      position,
       c.user_id,
       c.change,
       event.actor,
@@ -62,27 +63,22 @@ export async function recordArchived(sql: SqlStorage, conversationId: string, ar
   sql.exec("DELETE FROM member_history_owed WHERE conversation_id = ?", conversationId);
 }
 
-/** A page of the history, newest first; `next` is the position of its last entry, for the page after. */
+/** A page of the history, newest first; `next` is the place of its last entry, for the page after. */
 export function memberHistoryPage(sql: SqlStorage, conversationId: string, query: MemberHistoryQuery): MemberHistoryResponse {
-  const [beforeSeq, beforeUser] = query.before ? splitCursor(query.before) : [Number.MAX_SAFE_INTEGER, ""];
+  const [seq, position] = query.before ? query.before.split("~").map(Number) : [Number.MAX_SAFE_INTEGER, 0];
   const rows = sql
-    .exec<MemberChange>(
-      `SELECT seq, change, user_id, actor, via, at FROM member_history
-       WHERE conversation_id = ? AND (seq < ? OR (seq = ? AND user_id < ?))
-       ORDER BY seq DESC, user_id DESC LIMIT ?`,
+    .exec<MemberChange & { position: number }>(
+      `SELECT seq, position, change, user_id, actor, via, at FROM member_history
+       WHERE conversation_id = ? AND (seq < ? OR (seq = ? AND position < ?))
+       ORDER BY seq DESC, position DESC LIMIT ?`,
       conversationId,
-      beforeSeq,
-      beforeSeq,
-      beforeUser,
+      seq,
+      seq,
+      position,
       query.limit + 1,
     )
     .toArray();
-  const changes = rows.slice(0, query.limit);
-  const last = changes.at(-1);
-  return { changes, next: rows.length > query.limit && last ? `${last.seq}~${last.user_id}` : null };
-}
-
-function splitCursor(cursor: string): [number, string] {
-  const at = cursor.indexOf("~");
-  return [Number(cursor.slice(0, at)), cursor.slice(at + 1)];
+  const changes = rows.slice(0, query.limit).map(({ position: _, ...change }) => change);
+  const last = rows[query.limit - 1];
+  return { changes, next: rows.length > query.limit && last ? `${last.seq}~${last.position}` : null };
 }
