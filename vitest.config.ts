@@ -53,6 +53,7 @@ const layoutTests = [
   "conversation-settings",
   "search",
   "profiles",
+  "member-history",
 ].map(
   (name) => `test/integration/${name}.test.ts`,
 );

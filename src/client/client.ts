@@ -5,6 +5,7 @@ import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
 import { isAction, type Conversation, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type Photo, type User } from "../protocol/models";
 import type { BulkResponse, ConversationSearchResponse, SearchResponse, StarredMessage, UserSettings } from "../protocol/rest";
+import type { MemberHistoryResponse } from "../protocol/memberHistory";
 import { CatchUp } from "./catch-up";
 import {
   Connection,
@@ -341,6 +342,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   jumpTo(conversationId: string, seq: number): Promise<boolean> {
     return this.timelines.jumpTo(conversationId, seq);
+  }
+
+  // ---- groups --------------------------------------------------------------------------------
+
+  /**
+   * Who joined, left and was removed from a group, newest first: `next` of one page is `before` of
+   * the next (null: no older changes). Only the group's admins may read it (ParleyApiError `forbidden`).
+   */
+  memberHistory(conversationId: string, options: { before?: string; limit?: number } = {}): Promise<MemberHistoryResponse> {
+    return this.rest.call("memberHistory", { conversation_id: conversationId, query: options });
   }
 
   /**

@@ -48,6 +48,7 @@ import {
   SearchQuery,
   SearchResponse,
 } from "./rest";
+import { MemberHistoryQuery, MemberHistoryResponse } from "./memberHistory";
 
 /**
  * Every REST endpoint as data: method, path (with `:params`), the schemas of what goes in and what
@@ -329,6 +330,18 @@ export const Endpoints = {
     response: ConversationResponse,
     errors: [...admin, ErrorCode.userNotFound],
     summary: "Make a member an admin, or not",
+  }),
+  memberHistory: endpoint({
+    method: "GET",
+    path: "/conversations/:conversation_id/members/history",
+    auth: true,
+    query: MemberHistoryQuery,
+    response: MemberHistoryResponse,
+    errors: admin,
+    summary: "Who joined and left a group (admins)",
+    description:
+      "Joins (with the group, added, by invitation or link), leaves and removals, with who did it and when; newest first, " +
+      "`before` the `next` of the previous page. A group's admins only: other members → 403 `forbidden`.",
   }),
   history: endpoint({
     method: "GET",

@@ -13,3 +13,4 @@ export * from "./media";
 export * from "./push";
 export * from "./admin";
 export * from "./frameSchema";
+export * from "./memberHistory";

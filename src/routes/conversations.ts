@@ -195,6 +195,10 @@ export const conversationRoutes = new Hono<AppEnv>()
     const conversation = unwrap(await conversationHome(c.env, id).describe(id, c.var.userId));
     return c.json({ conversation });
   })
+  .get("/:conversation_id/members/history", validate("query", Endpoints.memberHistory.query), async (c) => {
+    const id = conversationParam(c.req.param("conversation_id"));
+    return c.json(unwrap(await conversationHome(c.env, id).memberHistory(id, c.var.userId, c.req.valid("query"))));
+  })
   .get("/:conversation_id/messages", validate("query", Endpoints.history.query), async (c) => {
     const id = conversationParam(c.req.param("conversation_id"));
     if (!(await userHome(c.env, c.var.userId).admitHistory(c.var.userId))) {

@@ -126,6 +126,13 @@ describe("the web client in Chromium", () => {
     await pageA.getByLabel("Add member by username").fill(cy);
     await pageA.getByRole("button", { name: "Add member", exact: true }).click();
     await pageA.getByText("Cy Okafor").first().waitFor();
+    // As an admin, Ana sees who joined, newest first.
+    const activity = pageA.getByRole("list", { name: "Member activity" }).getByTestId("member-change");
+    await expect.poll(() => activity.allTextContents()).toEqual([
+      expect.stringMatching(/^You added Cy Okafor/),
+      expect.stringMatching(/^You created the group with Bo Chen/),
+      expect.stringMatching(/^You created the group(today|$)/),
+    ]);
     await shoot(pageA, "group-info");
     await pageA.keyboard.press("Escape");
 
@@ -136,6 +143,11 @@ describe("the web client in Chromium", () => {
     await message(pageA, "bring mine").waitFor();
     await message(pageB, "bring mine").waitFor();
     await shoot(pageC, "chat-phone");
+    // Bo is a member, not an admin: his group info lists the members but not their comings and goings.
+    await pageB.getByRole("button", { name: "Group info" }).click();
+    await pageB.getByRole("list", { name: "Members" }).getByText("Cy Okafor").waitFor();
+    expect(await pageB.getByRole("heading", { name: "Member activity" }).count()).toBe(0);
+    await pageB.keyboard.press("Escape");
 
     // Message info: per-member delivered/read for Ana's first message.
     await own(pageA, "bringing the tent", "read").waitFor();

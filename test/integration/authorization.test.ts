@@ -98,6 +98,11 @@ const restCases: Record<EndpointName, RestCase> = {
     request: (w) => ({ path: `/conversations/${w.group}/members/${w.admin.user.user_id}`, body: { role: "member" } }),
     refused: { stranger: notAMember, removed: notAMember, nonAdmin: forbidden },
   },
+  memberHistory: {
+    request: (w) => ({ path: `/conversations/${w.group}/members/history` }),
+    // The admins' view: members see who is in the group now, not who came and went.
+    refused: { stranger: notAMember, removed: notAMember, nonAdmin: forbidden },
+  },
   history: { request: (w) => ({ path: `/conversations/${w.group}/messages?after=0` }), refused: { stranger: notAMember, removed: notAMember } },
   sendMessage: {
     request: (w) => ({ path: `/conversations/${w.group}/messages`, body: text("intruder", `intrude-${crypto.randomUUID()}`) }),

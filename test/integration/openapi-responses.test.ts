@@ -97,6 +97,15 @@ describe("every documented operation, driven for real", () => {
     expect((await api.fetch("POST", `${path}/members`, { token: ana.token, body: { user_ids: [dan.user.user_id] } })).status).toBe(200);
     expect((await api.fetch("PATCH", `${path}/members/${dan.user.user_id}`, { token: ana.token, body: { role: "admin" } })).status).toBe(200);
     expect((await api.fetch("DELETE", `${path}/members/${dan.user.user_id}`, { token: ana.token })).status).toBe(200);
+    const changes = await api.fetch("GET", `${path}/members/history?limit=2`, { token: ana.token });
+    expect(changes.body.changes.map((c: { change: string; user_id: string }) => [c.change, c.user_id])).toEqual([
+      ["removed", dan.user.user_id],
+      ["joined", dan.user.user_id],
+    ]);
+    expect((await api.fetch("GET", `${path}/members/history?before=${changes.body.next}`, { token: ana.token })).body.next).toBeNull();
+    expect((await api.fetch("GET", `${path}/members/history`, { token: cy.token })).body.error.code).toBe("forbidden");
+    expect((await api.fetch("GET", `${path}/members/history?before=nonsense`, { token: ana.token })).body.error.code).toBe("bad_request");
+    expect((await api.fetch("GET", `/api/v1/conversations/${direct}/members/history`, { token: ana.token })).body.error.code).toBe("not_a_group");
 
     const sent = await api.fetch("POST", `${path}/messages`, { token: ana.token, body: { content: "hello", content_type: "text", client_msg_id: "m-1" } });
     expect(sent.status).toBe(201);

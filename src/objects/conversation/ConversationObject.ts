@@ -13,6 +13,8 @@ import {
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
+  type MemberHistoryQuery,
+  type MemberHistoryResponse,
   type MemberRole,
   type Message,
   type Outgoing,
@@ -175,6 +177,10 @@ export class ConversationObject extends DurableObject<Env> {
 
   describe(conversationId: string, userId: string): Result<ConversationInfo> {
     return this.conversation(conversationId).describe(userId);
+  }
+
+  memberHistory(conversationId: string, userId: string, query: MemberHistoryQuery): Promise<Result<MemberHistoryResponse>> {
+    return this.conversation(conversationId).memberHistory(userId, query);
   }
 
   history(conversationId: string, userId: string, query: Pick<HistoryQuery, "before" | "after"> & { limit: number }): Promise<Result<HistoryResponse>> {

@@ -10,6 +10,8 @@ import {
   type DeliveryStatus,
   type HistoryQuery,
   type HistoryResponse,
+  type MemberHistoryQuery,
+  type MemberHistoryResponse,
   type MemberRole,
   type Message,
   type Outgoing,
@@ -27,6 +29,7 @@ import { Fanout, FANOUT_RETRY_MS } from "./fanout";
 import { LiveSockets, type LiveAttachment } from "./live";
 import { LiveFramePort, liveSession } from "./liveFrames";
 import * as membership from "./membership";
+import { memberHistoryPage, recordArchived } from "./memberHistory";
 import type { DeliveryPost } from "./post";
 import type { SenderNotices } from "./receipts";
 import type { SegmentStore } from "./segments";
@@ -303,6 +306,14 @@ export class Conversation implements Appended {
     const denied = this.checkMember(userId);
     if (denied) return denied;
     return ok(this.store.describe());
+  }
+
+  /** Who joined, left and was removed (memberHistory.ts): the group's admins only. */
+  async memberHistory(userId: string, query: MemberHistoryQuery): Promise<Result<MemberHistoryResponse>> {
+    const denied = membership.requireGroupAdmin(this.store, userId);
+    if (denied) return denied;
+    await recordArchived(this.host.storage.sql, this.id, this.archive);
+    return ok(memberHistoryPage(this.host.storage.sql, this.id, query));
   }
 
   /** Stores a batch of one sender's messages, in order, durably before the acks (sending.ts). */

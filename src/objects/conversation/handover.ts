@@ -42,6 +42,8 @@ const CONVERSATION_TABLES = {
   search_text: ["conversation_id", "seq", "text"],
   search_progress: ["conversation_id", "indexed_seq"],
   search_unindexed: ["conversation_id", "up_to"],
+  member_history: ["conversation_id", "seq", "position", "user_id", "change", "actor", "via", "at"],
+  member_history_owed: ["conversation_id", "up_to"],
 } as const;
 
 type ConversationTable = keyof typeof CONVERSATION_TABLES;

@@ -19,7 +19,8 @@ export function memberRefusal(store: ConversationStore, userId: string): Refusal
   return null;
 }
 
-function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | null {
+/** Why `actor` may not do an admin's part in the conversation, or null. */
+export function requireGroupAdmin(store: ConversationStore, actor: string): Refusal | null {
   if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
   if (store.type !== "group") return refuse(ErrorCode.notAGroup, "direct conversations have no admins or membership changes");
   const m = store.member(actor);

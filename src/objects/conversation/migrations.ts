@@ -379,6 +379,50 @@ export const conversationMigrations: Migration[] = [
   },
   {
     id: 12,
+    name: "membership history",
+    sql: `
+      -- Who joined, left or was removed, one row per person per system message (memberHistory.ts),
+      -- written with the message; \`position\` orders the people of one message (a group's creator
+      -- first, then its members as listed). Kept apart from \`messages\` because it outlives the hot
+      -- rows: the admins' list must not read every archived segment to find a few changes.
+      CREATE TABLE member_history (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        change TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        via TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, seq, position)
+      ) WITHOUT ROWID;
+      -- What the hot system messages already record; those archived already are read from their
+      -- segments once, on the group's first history read (member_history_owed: up to which seq).
+      CREATE TABLE member_history_owed (
+        conversation_id TEXT NOT NULL PRIMARY KEY,
+        up_to INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO member_history_owed (conversation_id, up_to) SELECT conversation_id, archived_seq FROM conversations WHERE type = 'group' AND archived_seq > 0;
+      INSERT OR IGNORE INTO member_history (conversation_id, seq, position, user_id, change, actor, via, at)
+        SELECT conversation_id, seq, 0, json_extract(content, '$.actor'), 'joined', json_extract(content, '$.actor'), 'created', timestamp
+        FROM messages WHERE content_type = 'system' AND json_extract(content, '$.event') = 'group_created';
+      INSERT OR IGNORE INTO member_history (conversation_id, seq, position, user_id, change, actor, via, at)
+        SELECT m.conversation_id, m.seq, u.key + 1, u.value, 'joined', json_extract(m.content, '$.actor'), 'created', m.timestamp
+        FROM messages m, json_each(m.content, '$.user_ids') u
+        WHERE m.content_type = 'system' AND json_extract(m.content, '$.event') = 'group_created';
+      INSERT OR IGNORE INTO member_history (conversation_id, seq, position, user_id, change, actor, via, at)
+        SELECT m.conversation_id, m.seq, u.key, u.value, 'joined', json_extract(m.content, '$.actor'), 'added', m.timestamp
+        FROM messages m, json_each(m.content, '$.user_ids') u
+        WHERE m.content_type = 'system' AND json_extract(m.content, '$.event') = 'members_added';
+      INSERT OR IGNORE INTO member_history (conversation_id, seq, position, user_id, change, actor, via, at)
+        SELECT conversation_id, seq, 0, json_extract(content, '$.user_id'),
+               CASE json_extract(content, '$.event') WHEN 'member_joined' THEN 'joined' WHEN 'member_left' THEN 'left' ELSE 'removed' END,
+               json_extract(content, '$.actor'), json_extract(content, '$.via'), timestamp
+        FROM messages WHERE content_type = 'system' AND json_extract(content, '$.event') IN ('member_joined', 'member_left', 'member_removed');
+    `,
+  },
+  {
+    id: 13,
     name: "group photo; members' read receipts switch",
     sql: `
       -- A group's photo: a media id (its record names the group: media/records.ts claimPhoto).

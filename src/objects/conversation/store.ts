@@ -13,6 +13,7 @@ import type {
 import { isAction } from "../../protocol";
 import { newServerMsgId, seqOfServerMsgId } from "../../lib/ids";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
+import { recordMembership } from "./memberHistory";
 
 /**
  * The queries of one conversation (an object may hold many: CONVERSATION_SHARDS). Every row is
@@ -479,9 +480,11 @@ export class ConversationStore {
     return { seq, server_msg_id: serverMsgId, timestamp: now };
   }
 
-  /** Appends a server-written `system` message recording who did what; returns its seq. */
+  /** Appends a server-written `system` message recording who did what (and any membership change it records); returns its seq. */
   appendSystem(event: SystemEvent, now: number): number {
-    return this.append(event.actor, { content: JSON.stringify(event), content_type: "system", client_msg_id: null }, now).seq;
+    const { seq } = this.append(event.actor, { content: JSON.stringify(event), content_type: "system", client_msg_id: null }, now);
+    recordMembership(this.sql, this.id, seq, event, now);
+    return seq;
   }
 
   /**

@@ -5,11 +5,13 @@ import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
 import { Dialog, FormError } from "../Dialog";
 import { GroupPhoto } from "./GroupPhoto";
+import { MemberActivity } from "./MemberActivity";
 import { useConversationDetails } from "./useConversationDetails";
 
 /**
  * The group's name, description, settings and members; admins change the settings, add, remove and
- * promote, and rename (so may every member when the group allows it). Everyone can leave, or report and leave.
+ * promote, rename (so may every member when the group allows it) and see who joined and left.
+ * Everyone can leave, or report and leave.
  */
 export function GroupInfo({ conversation, onClose }: { conversation: ConversationSummary; onClose(): void }) {
   const { client, open } = useApp();
@@ -206,6 +208,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
           );
         })}
       </ul>
+      {admin && <MemberActivity conversationId={id} membersKey={conversation.members.map((m) => m.user_id).join()} />}
       <button type="button" class="button button-danger button-block" onClick={() => void leave()} disabled={busy}>
         Leave group
       </button>
