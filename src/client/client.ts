@@ -649,6 +649,9 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       case "conversation_settings":
         this.list.applySettings(frame.settings);
         break;
+      case "profile":
+        this.users.learned(frame.user);
+        break;
       case "heartbeat_ack":
         break;
     }

@@ -14,6 +14,7 @@ import {
   Seq,
   ServerMsgId,
   Timestamp,
+  User,
   UserId,
 } from "./models";
 
@@ -273,8 +274,13 @@ export type MarksFrame = z.infer<typeof MarksFrame>;
 export const ConversationSettingsFrame = z.object({ type: z.literal("conversation_settings"), settings: ConversationSettings });
 export type ConversationSettingsFrame = z.infer<typeof ConversationSettingsFrame>;
 
+/** The user changed their profile (name, about, photo) or settings on some device: to all their devices. */
+export const ProfileFrame = z.object({ type: z.literal("profile"), user: User });
+export type ProfileFrame = z.infer<typeof ProfileFrame>;
+
 export const ServerFrame = z.discriminatedUnion("type", [
   ConversationSettingsFrame,
+  ProfileFrame,
   MarksFrame,
   InvitationFrame,
   MessageAckFrame,

@@ -137,6 +137,8 @@ describe("the socket protocol's JSON Schema", () => {
     await bobDevice.until(bobDevice.has("marks"), "the marks frame");
     await call("PATCH", `/conversations/${conv}/settings`, bob.token, { muted_until: "always", pinned: true });
     await bobDevice.until(bobDevice.has("conversation_settings"), "the conversation_settings frame");
+    await call("PATCH", "/users/me", bob.token, { about: "on holiday" });
+    await bobDevice.until(bobDevice.has("profile"), "the profile frame");
     bobDevice.send({ type: "typing", conversation_id: conv, status: "typing" });
     await aliceDevice.until(aliceDevice.has("typing"), "typing");
     bobDevice.send({ type: "sync", conversation_id: conv, after_seq: 0, limit: 10 });
@@ -189,7 +191,7 @@ describe("the socket protocol's JSON Schema", () => {
     expect([...seen.live.client].sort()).toEqual([...clientTypes].sort());
     // Every server frame type on the device socket; on the live socket, all but what only the device
     // socket carries (receipts to senders, presence, invitations, the user's own marks and settings).
-    expect([...seen.device.server].sort()).toEqual(["conversation_settings", "error", "heartbeat_ack", "invitation", "marks", "message_ack", "message_status", "new_message", "presence", "typing"]);
+    expect([...seen.device.server].sort()).toEqual(["conversation_settings", "error", "heartbeat_ack", "invitation", "marks", "message_ack", "message_status", "new_message", "presence", "profile", "typing"]);
     expect([...seen.live.server].sort()).toEqual(["error", "heartbeat_ack", "message_ack", "new_message", "typing"]);
     // And the schema is not a rubber stamp: a frame with a wrong field fails it.
     expect(serverMessage({ type: "message_ack", client_msg_id: "x" })).toBe(false);

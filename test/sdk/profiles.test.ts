@@ -15,9 +15,11 @@ afterEach(() => {
 });
 
 describe("profiles through the SDK against a real server", () => {
-  it("a new photo, name and about reach the other person after a reconnect, and the photo's URL loads without a token", async () => {
+  it("a new photo, name and about reach the user's other devices at once and the other person after a reconnect; the photo's URL loads without a token", async () => {
     const { alice, bob } = await directPair(baseUrl);
     const alicePhone = started(client(baseUrl, alice, "alice-phone"));
+    const aliceLaptop = started(client(baseUrl, alice, "alice-laptop"));
+    await until([aliceLaptop], () => aliceLaptop.connectionState === "open", "Alice's laptop connected");
     const network = new FlakyNetwork();
     const bobPhone = started(client(baseUrl, bob, "bob-phone", { createSocket: network.createSocket }));
     // Bob knows Alice as she was.
@@ -31,6 +33,9 @@ describe("profiles through the SDK against a real server", () => {
     expect(user).toMatchObject({ display_name: "Alice Photo", about: "On a boat", photo: me.photo });
     expect(settings.photo_visible_to).toBe("everyone");
     expect(alicePhone.profile()).toEqual(user);
+    // Her laptop shows it at once (a `profile` frame), not after its copy goes stale.
+    await until([aliceLaptop], () => aliceLaptop.profile().about === "On a boat", "the profile on Alice's laptop");
+    expect(aliceLaptop.profile()).toEqual(user);
     // Not an image: refused before anything is uploaded.
     await expect(alicePhone.setProfilePhoto(new Blob(["%PDF-1.4"], { type: "application/pdf" }))).rejects.toBeInstanceOf(ParleyApiError);
 

@@ -18,6 +18,7 @@ import {
   type Invitation,
   type MarksResponse,
   type Presence,
+  type ProfileFrame,
   type ProfileVisibleTo,
   type PushSubscriptionBody,
   type UpdateConversationSettingsBody,
@@ -162,6 +163,9 @@ export class UserObject extends DurableObject<Env> {
       this.#presence.broadcast(userId, true);
     }
     const user = this.#profiles.get(userId)!;
+    // The user's other devices show the new name, about and photo at once.
+    const frame = JSON.stringify({ type: "profile", user } satisfies ProfileFrame);
+    for (const session of this.#sessions.ofUser(userId)) sendFrame(session.ws, frame);
     return { user, edit, conversationIds: edit.readReceipts === null ? [] : this.#inbox.conversationIds(userId) };
   }
 
