@@ -52,6 +52,7 @@ const layoutTests = [
   "disappearing",
   "conversation-settings",
   "search",
+  "voice",
 ].map(
   (name) => `test/integration/${name}.test.ts`,
 );

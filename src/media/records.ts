@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Env } from "../env";
-import { MediaKind, type MediaRef } from "../protocol";
+import { MediaKind, VoiceInfo, type MediaRef } from "../protocol";
 
 /**
  * What Parley knows about one upload, kept beside the bytes in the MEDIA bucket (`meta/<id>.json`):
@@ -20,6 +20,8 @@ export const MediaRecord = z.object({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
   thumbnail: z.boolean().optional(),
+  /** A voice message: what its recorder measured, given with the upload and carried by every message of it. */
+  voice: VoiceInfo.optional(),
 });
 export type MediaRecord = z.infer<typeof MediaRecord>;
 
@@ -106,5 +108,6 @@ export function toMediaRef(record: MediaRecord): MediaRef {
     ...(record.width !== undefined ? { width: record.width } : {}),
     ...(record.height !== undefined ? { height: record.height } : {}),
     ...(record.kind === "image" ? { thumbnail: `/api/v1/media/${record.media_id}/thumbnail` } : {}),
+    ...(record.voice ? { voice: true as const, duration_ms: record.voice.duration_ms, waveform: record.voice.waveform } : {}),
   };
 }

@@ -89,6 +89,12 @@ export const Limits = {
   maxImageBytes: 16 * 1024 * 1024,
   maxVideoBytes: 64 * 1024 * 1024,
   maxDocumentBytes: 100 * 1024 * 1024,
+  /** Audio: a voice message of the longest length below is a few MB of Opus; an attached song fits too. */
+  maxAudioBytes: 16 * 1024 * 1024,
+  /** The longest voice message a recorder may declare (WhatsApp allows about 15 minutes; ours is an hour). */
+  voiceMaxDurationMs: 60 * 60_000,
+  /** Amplitude bars a voice message's waveform holds at most. */
+  waveformMaxBars: 64,
   /** How long a pre-signed upload URL stays valid. */
   uploadUrlTtlMs: 15 * 60_000,
   mediaFilenameMaxLength: 255,
