@@ -124,6 +124,12 @@ describe("voice messages in the web client", () => {
     const again = pageA.locator('[data-testid="conversation-item"]', { hasText: "Bo Chen" });
     await again.click();
     await expect.poll(() => pageA.getByTestId("voice-player").getAttribute("data-played")).toBe("true");
+    // Message info says who played it.
+    await sent.getByTestId("tick").click();
+    const info = pageA.getByRole("dialog", { name: "Message info" });
+    await expect.poll(() => info.getByTestId("receipt-played").textContent()).toBe("Yes");
+    await pageA.keyboard.press("Escape");
+    await info.waitFor({ state: "hidden" });
 
     // Bo answers with a voice message; Ana plays part of it (the bars heard so far highlighted) and pauses.
     await pageB.getByRole("button", { name: "Record a voice message" }).click();
@@ -142,7 +148,11 @@ describe("voice messages in the web client", () => {
     expect(heard).toBeGreaterThan(8);
     expect(heard).toBeLessThan(await reply.getByTestId("voice-bar").count());
     await expect.poll(() => reply.getAttribute("data-played")).toBe("true");
-    await pageA.mouse.move(0, 0); // no hover toolbar in the picture
+    // No hover or focus toolbar in the picture.
+    await pageA.mouse.move(0, 0);
+    await reply.getByRole("button", { name: /^Play voice message/ }).evaluate((el) => (el as unknown as { blur(): void }).blur());
+    const tools = pageA.locator('[data-testid="message"][data-own="false"] .message-tools');
+    await expect.poll(() => tools.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { opacity: string } }).getComputedStyle(el).opacity)).toBe("0");
     await shoot(pageA, "voice-message");
   });
 
