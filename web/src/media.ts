@@ -1,4 +1,4 @@
-import { durationText } from "./voice";
+import { durationText } from "./waveform";
 import { MediaTypes, mediaKindOf, type MediaKind, type MediaRef, type Message } from "../../src/client";
 
 /** File extensions for the allow-list, so the picker also offers files the OS has no MIME type for. */

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatEntry, MediaRef } from "../../../../src/client";
 import { useApp } from "../../context";
-import { durationText, durationWords } from "../../voice";
+import { durationText, durationWords } from "../../waveform";
 import { MicIcon, PauseIcon, PlayIcon } from "../icons";
 import { useMediaUrls } from "./Media";
 

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useApp } from "../../context";
 import { errorText } from "../../errors";
-import { durationText, measure, microphoneError, MIN_RECORDING_MS, recordingType, recordingUnavailable } from "../../voice";
+import { measure, microphoneError, MIN_RECORDING_MS, recordingType, recordingUnavailable } from "../../voice";
+import { durationText } from "../../waveform";
 import { MicIcon, SendIcon, TrashIcon } from "../icons";
 
 interface Props {
