@@ -1,8 +1,10 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ErrorFrame, Message, MessageAckFrame } from "../../src/protocol";
-import { api, connect, createGroup, directConversation, quickUsers, sendAndAck, type Account, type TestSocket } from "../helpers/client";
+import { runInDurableObject } from "cloudflare:test";
+import { api, connect, createGroup, directConversation, quickUsers, sendAndAck, text, type Account, type TestSocket } from "../helpers/client";
 import { png, put, requestUpload, upload } from "../helpers/media";
+import { conversationStub, runAlarms } from "../helpers/objects";
 
 type Frame = Record<string, unknown> & { type: string };
 
@@ -196,6 +198,46 @@ describe("voice messages", () => {
     expect(summary.unread_count).toBe(0);
     expect(summary.last_message).toMatchObject({ seq: words.seq });
     for (const s of [anaPhone, boPhone, cyPhone, back]) s.close();
+  });
+
+  it("played marks on archived voice messages: history keeps them, new listeners add to them, a repeat changes nothing", async () => {
+    const [ana, bo, cy] = await quickUsers(3, "varch");
+    const group = await createGroup(ana!, [bo!, cy!], "archive");
+    const anaPhone = await connect(ana!.token, "ana-phone");
+    const boPhone = await connect(bo!.token, "bo-phone");
+    const { mediaId } = await uploadVoice(ana!);
+    const note = await acked(anaPhone, sendVoice(group, mediaId, "v1"));
+    const first = await acked(boPhone, played(group, note.server_msg_id, "p1"));
+    // Push the voice message and Bo's played row out of the hot window.
+    for (let batch = 0; batch < 2; batch++) {
+      const frames = Array.from({ length: 70 }, (_, i) => ({ type: "send_message", conversation_id: group, ...text(`filler ${batch}-${i}`, `f${batch}-${i}`) }));
+      anaPhone.send(frames);
+      const last = frames.at(-1)!.client_msg_id;
+      await anaPhone.until((s) => s.of("message_ack").some((a) => a.client_msg_id === last), "the filler acks");
+    }
+    const stub = conversationStub(group);
+    const archivedSeq = async () =>
+      runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ a: number }>("SELECT archived_seq AS a FROM conversations WHERE conversation_id = ?", group).one().a);
+    await runAlarms(stub, async () => (await archivedSeq()) >= first.seq, 40);
+    expect(await archivedSeq()).toBeGreaterThanOrEqual(first.seq);
+    const oldest = async () => {
+      const res = await api<{ messages: Message[] }>("GET", `/api/v1/conversations/${group}/messages?limit=10&after=0`, { token: ana!.token });
+      return res.body.messages.find((m) => m.seq === note.seq)!;
+    };
+    expect((await oldest()).played_by).toEqual([bo!.user.user_id]);
+
+    // Cy plays the archived message: the mark reaches Ana live and history shows both.
+    const cyPhone = await connect(cy!.token, "cy-phone");
+    const second = await acked(cyPhone, played(group, note.server_msg_id, "c1"));
+    await anaPhone.until((s) => s.of("new_message").some((m) => m.seq === second.seq), "cy's played, live");
+    expect((await oldest()).played_by).toEqual([bo!.user.user_id, cy!.user.user_id]);
+    // Bo again, his first played row archived: acknowledged, and the message is as it was.
+    const again = await acked(boPhone, played(group, note.server_msg_id, "p2"));
+    expect(again.seq).toBeGreaterThan(second.seq);
+    const after = await oldest();
+    expect(after.played_by).toEqual([bo!.user.user_id, cy!.user.user_id]);
+    expect(after.media).toMatchObject({ voice: true, duration_ms: voice.duration_ms, waveform: voice.waveform });
+    for (const s of [anaPhone, boPhone, cyPhone]) s.close();
   });
 
   it("a voice message deleted for everyone loses its played marks and cannot be played", async () => {
