@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { Limits } from "../../../../src/client";
 import { useApp } from "../../context";
 import { errorText } from "../../errors";
 import { measure, microphoneError, MIN_RECORDING_MS, recordingType, recordingUnavailable } from "../../voice";
@@ -16,6 +17,7 @@ interface Props {
 const LIVE_BARS = 36;
 /** How often the analyser is read and the clock redrawn. */
 const TICK_MS = 50;
+const SPEECH_BITS_PER_SECOND = 32_000;
 
 interface Recording {
   stream: MediaStream;
@@ -63,7 +65,8 @@ export function VoiceRecorder({ conversationId, onError, onSent }: Props) {
       return onError(microphoneError(err));
     }
     const type = recordingType();
-    const recorder = new MediaRecorder(stream, type ? { mimeType: type } : undefined);
+    // Speech-quality Opus: an hour stays under the audio size limit (browsers default to 128 kbit/s).
+    const recorder = new MediaRecorder(stream, { audioBitsPerSecond: SPEECH_BITS_PER_SECOND, ...(type ? { mimeType: type } : {}) });
     const context = new AudioContext();
     const analyser = context.createAnalyser();
     analyser.fftSize = 1024;
@@ -82,8 +85,11 @@ export function VoiceRecorder({ conversationId, onError, onSent }: Props) {
         let sum = 0;
         for (const s of samples) sum += s * s;
         rec.heard.push(Math.sqrt(sum / samples.length));
-        setElapsed(performance.now() - rec.startedAt);
+        const elapsed = performance.now() - rec.startedAt;
+        setElapsed(elapsed);
         setLive(rec.heard.slice(-LIVE_BARS));
+        // The longest a voice message may be: it is sent as it stands.
+        if (elapsed >= Limits.voiceMaxDurationMs - 1_000) void finish(true);
       }, TICK_MS),
     };
     recorder.ondataavailable = (e) => {
