@@ -54,6 +54,7 @@ const layoutTests = [
   "search",
   "profiles",
   "member-history",
+  "voice",
 ].map(
   (name) => `test/integration/${name}.test.ts`,
 );

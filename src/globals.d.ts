@@ -49,6 +49,7 @@ declare namespace Cloudflare {
     MEDIA_MAX_IMAGE_BYTES?: string;
     MEDIA_MAX_VIDEO_BYTES?: string;
     MEDIA_MAX_DOCUMENT_BYTES?: string;
+    MEDIA_MAX_AUDIO_BYTES?: string;
     /** Push jobs (src/queues/push.ts) and their dead letters. */
     PUSH_JOBS: Queue<import("./queues/push").PushJob>;
     /** VAPID key pair (base64url; the public key is the uncompressed P-256 point). `npm start` generates one. */

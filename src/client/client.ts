@@ -1,9 +1,9 @@
 import type { EndpointInput, EndpointOutput } from "../protocol/endpoints";
 import { ErrorCode } from "../protocol/errors";
-import type { MessageAckFrame, Presence, ServerFrame } from "../protocol/frames";
+import { describeIssues, type MessageAckFrame, type Presence, type ServerFrame } from "../protocol/frames";
 import { Limits } from "../protocol/limits";
 import type { MediaUrlResponse } from "../protocol/media";
-import { isAction, type Conversation, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type Photo, type User } from "../protocol/models";
+import { isAction, VoiceInfo, type Conversation, type ConversationSettings, type ConversationSummary, type Invitation, type Mention, type Message, type Photo, type User } from "../protocol/models";
 import type { BulkResponse, ConversationSearchResponse, SearchResponse, StarredMessage, UserSettings } from "../protocol/rest";
 import type { MemberHistoryResponse } from "../protocol/memberHistory";
 import { CatchUp } from "./catch-up";
@@ -23,13 +23,13 @@ import { ChatEntries, type ChatEntry } from "./entries";
 import type { ParleyClientEvents } from "./events";
 import { Invitations } from "./invitations";
 import { LiveSocket } from "./live";
-import { Media, type UploadInProgress } from "./media";
+import { Media, type MediaOptions, type UploadInProgress } from "./media";
 import { Marks } from "./marks";
 import { MessageActions } from "./message-actions";
 import { isPendingAction, MemoryOutbox, type OutboxStore, type PendingMessage } from "./outbox";
 import { PresenceWatch } from "./presence";
 import { Receipts } from "./receipts";
-import { RestClient } from "./rest";
+import { ParleyApiError, RestClient } from "./rest";
 import { RecentEmojis } from "./recent-emojis";
 import { Sender } from "./sending";
 import { Session } from "./session";
@@ -360,7 +360,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    * once uploaded, is in the outbox and survives like any other. Throws ParleyApiError when the
    * server refuses the file (type, size) or the upload fails.
    */
-  async sendMedia(conversationId: string, file: Blob, options: { filename?: string; caption?: string } = {}): Promise<PendingMessage> {
+  async sendMedia(conversationId: string, file: Blob, options: MediaOptions = {}): Promise<PendingMessage> {
     const { upload, media } = await this.media.upload(conversationId, file, options);
     const pending: PendingMessage = {
       conversation_id: conversationId,
@@ -376,6 +376,25 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.media.finished(upload);
     await queued;
     return pending;
+  }
+
+  /**
+   * Sends a voice message: the recording (audio/webm, ogg, mp4…) through the same upload and outbox
+   * as any media, with the length and waveform (0–100 per bar, at most Limits.waveformMaxBars) its
+   * recorder measured. Throws ParleyApiError, before anything is uploaded, for metadata out of range.
+   */
+  sendVoice(conversationId: string, recording: Blob, voice: VoiceInfo): Promise<PendingMessage> {
+    const checked = VoiceInfo.safeParse(voice);
+    if (!checked.success) return Promise.reject(new ParleyApiError(400, ErrorCode.badRequest, `voice: ${describeIssues(checked.error)}`));
+    return this.sendMedia(conversationId, recording, { voice: checked.data });
+  }
+
+  /**
+   * Marks someone else's voice message played (their blue microphone), once per member; the
+   * sender's devices see you in its `played_by`. Queued like any action.
+   */
+  markPlayed(conversationId: string, serverMsgId: string): Promise<void> {
+    return this.actions.markPlayed(conversationId, serverMsgId);
   }
 
   /** Uploads under way, oldest first. */

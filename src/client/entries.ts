@@ -40,7 +40,7 @@ export function isWithheld(m: Pick<Message, "content_type" | "content">): boolea
 
 /** Your action waiting in the outbox, as the row it will be, to show it applied meanwhile. */
 function pendingRow(action: PendingAction, me: string): Pick<Message, "content_type" | "content" | "sender_id" | "timestamp"> {
-  return { content_type: action.action, content: action.action === "delete" ? "" : (action.content ?? ""), sender_id: me, timestamp: action.created_at };
+  return { content_type: action.action, content: action.action === "delete" || action.action === "played" ? "" : (action.content ?? ""), sender_id: me, timestamp: action.created_at };
 }
 
 /** What a chat shows, put together from the parts that hold it. */

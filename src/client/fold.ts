@@ -1,9 +1,9 @@
 import type { Message } from "../protocol/models";
 
 /**
- * What an action row (edit, reaction, delete for everyone) does to the message it targets, as the
+ * What an action row (edit, reaction, delete for everyone, played) does to the message it targets, as the
  * server folds it: an edit replaces the text (`edited_at` its time), a reaction sets or ("") takes
- * back its sender's emoji, a delete empties the message. Nothing changes a deleted message. Always
+ * back its sender's emoji, played adds its sender to `played_by` once, a delete empties the message. Nothing changes a deleted message. Always
  * returns a new object when something changed, so a renderer can compare by reference.
  */
 export function applyAction(target: Message, action: Pick<Message, "content_type" | "content" | "sender_id" | "timestamp">): Message {
@@ -18,8 +18,11 @@ export function applyAction(target: Message, action: Pick<Message, "content_type
       const { reactions: _, ...rest } = target;
       return byUser.size > 0 ? { ...rest, reactions: [...byUser].map(([user_id, emoji]) => ({ user_id, emoji })) } : rest;
     }
+    case "played":
+      if (action.sender_id === target.sender_id || target.played_by?.includes(action.sender_id)) return target;
+      return { ...target, played_by: [...(target.played_by ?? []), action.sender_id] };
     case "delete": {
-      const { media: _m, reply_to: _r, mentions: _n, reactions: _x, edited_at: _e, ...rest } = target;
+      const { media: _m, reply_to: _r, mentions: _n, reactions: _x, edited_at: _e, played_by: _p, ...rest } = target;
       return {
         ...rest,
         content: "",

@@ -5,7 +5,7 @@
 export { ParleyClient, type ParleyClientOptions } from "./client";
 export { isWithheld, type ChatEntry, type MessageState } from "./entries";
 export type { ParleyClientEvents, SendError } from "./events";
-export type { UploadInProgress } from "./media";
+export type { MediaOptions, UploadInProgress } from "./media";
 export { backoffDelay, type ConnectionState, type SocketFactory, type SocketLike } from "./connection";
 export { isPendingAction, MemoryOutbox, type OutboxEntry, type OutboxStore, type PendingAction, type PendingMessage } from "./outbox";
 export { MemoryStorage, type KeyValueStorage } from "./storage";

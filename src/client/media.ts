@@ -1,6 +1,6 @@
 import { ErrorCode } from "../protocol/errors";
 import { mediaKindOf, type MediaKind, type MediaUploadResponse, type MediaUrlResponse } from "../protocol/media";
-import type { MediaRef } from "../protocol/models";
+import type { MediaRef, VoiceInfo } from "../protocol/models";
 import { ErrorBody } from "../protocol/rest";
 import type { ClientContext } from "./context";
 import { ParleyApiError } from "./rest";
@@ -19,6 +19,14 @@ export interface UploadInProgress {
   caption: string;
 }
 
+/** What `sendMedia` takes besides the bytes. */
+export interface MediaOptions {
+  filename?: string;
+  caption?: string;
+  /** A voice message recorded in the app: its length and waveform (audio only). */
+  voice?: VoiceInfo;
+}
+
 /** URLs are fetched again this long before they expire, so a page never shows one that just lapsed. */
 const URL_REFRESH_MARGIN_MS = 5 * 60_000;
 
@@ -35,7 +43,7 @@ export class Media {
    * the message row can take over in one step. Throws ParleyApiError when the server refuses the file
    * (type, size) or the upload fails.
    */
-  async upload(conversationId: string, file: Blob, options: { filename?: string; caption?: string }): Promise<{ upload: UploadInProgress; media: MediaRef }> {
+  async upload(conversationId: string, file: Blob, options: MediaOptions): Promise<{ upload: UploadInProgress; media: MediaRef }> {
     const contentType = (file.type || "application/octet-stream").split(";")[0]!.toLowerCase();
     const kind = mediaKindOf(contentType);
     if (!kind) throw new ParleyApiError(415, ErrorCode.unsupportedMediaType, `${contentType} files cannot be sent`);
@@ -55,7 +63,7 @@ export class Media {
     this.progressed(upload, false);
     try {
       const slot = await this.ctx.rest.call("mediaUpload", {
-        body: { content_type: contentType, size: file.size, ...(filename ? { filename } : {}) },
+        body: { content_type: contentType, size: file.size, ...(filename ? { filename } : {}), ...(options.voice ? { voice: options.voice } : {}) },
       });
       await putBytes(slot.upload_url, slot.headers, file, (loaded, total) => {
         upload.loaded = loaded;

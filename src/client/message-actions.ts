@@ -18,7 +18,7 @@ function refusal(code: ErrorCodeValue, message: string): ParleyApiError {
 }
 
 /**
- * Replies, mentions, forwards and the message actions (edit, reaction, delete for everyone): each
+ * Replies, mentions, forwards and the message actions (edit, reaction, delete for everyone, played): each
  * pre-checked against what this device holds (the server decides), then queued in the outbox like
  * a send; and, once acknowledged, the row the server stored, built here so it joins the timeline
  * without a round trip.
@@ -93,6 +93,22 @@ export class MessageActions {
     await this.queue(conversationId, serverMsgId, "delete", "");
   }
 
+  /**
+   * Marks someone else's voice message played, once: nothing is queued when this device already
+   * shows you among `played_by` (the server answers a repeat with the first anyway).
+   */
+  async markPlayed(conversationId: string, serverMsgId: string): Promise<void> {
+    const target = this.shown(conversationId, serverMsgId);
+    const me = this.ctx.user.user_id;
+    if (target) {
+      if (target.deleted) throw refusal(ErrorCode.messageDeleted, "that message was deleted");
+      if (target.content_type !== "audio" || !target.media?.voice) throw refusal(ErrorCode.notVoice, "only a voice message can be marked played");
+      if (target.sender_id === me) throw refusal(ErrorCode.ownMessage, "only its recipients can mark a voice message played");
+      if (target.played_by?.includes(me)) return;
+    }
+    await this.queue(conversationId, serverMsgId, "played", "");
+  }
+
   /** One `forward_message` per target, each with its own client_msg_id, shown pending with this device's copy. */
   async forward(fromConversationId: string, serverMsgId: string, targetConversationIds: string[]): Promise<PendingMessage[]> {
     const targets = [...new Set(targetConversationIds)];
@@ -145,7 +161,7 @@ export class MessageActions {
       if (pending.target_seq === undefined || pending.target_sender_id === undefined) return null;
       return {
         ...stored,
-        content: pending.action === "delete" ? "" : (pending.content ?? ""),
+        content: pending.action === "delete" || pending.action === "played" ? "" : (pending.content ?? ""),
         content_type: pending.action,
         target: { server_msg_id: pending.server_msg_id, seq: pending.target_seq, sender_id: pending.target_sender_id },
       };

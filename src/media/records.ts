@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Env } from "../env";
 import { ok, refuse, type Result } from "../lib/result";
-import { ErrorCode, MediaKind, type MediaRef } from "../protocol";
+import { ErrorCode, MediaKind, VoiceInfo, type MediaRef } from "../protocol";
 
 /**
  * What Parley knows about one upload, kept beside the bytes in the MEDIA bucket (`meta/<id>.json`):
@@ -23,6 +23,8 @@ export const MediaRecord = z.object({
   thumbnail: z.boolean().optional(),
   /** A profile or group photo: whose. Who may see it is then the owner's to say (routes/media.ts mayView). */
   photo_of: z.object({ kind: z.enum(["user", "group"]), id: z.string() }).optional(),
+  /** A voice message: what its recorder measured, given with the upload and carried by every message of it. */
+  voice: VoiceInfo.optional(),
 });
 export type MediaRecord = z.infer<typeof MediaRecord>;
 export type PhotoOwner = NonNullable<MediaRecord["photo_of"]>;
@@ -137,5 +139,6 @@ export function toMediaRef(record: MediaRecord): MediaRef {
     ...(record.width !== undefined ? { width: record.width } : {}),
     ...(record.height !== undefined ? { height: record.height } : {}),
     ...(record.kind === "image" ? { thumbnail: `/api/v1/media/${record.media_id}/thumbnail` } : {}),
+    ...(record.voice ? { voice: true as const, duration_ms: record.voice.duration_ms, waveform: record.voice.waveform } : {}),
   };
 }

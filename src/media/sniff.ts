@@ -10,6 +10,7 @@ const ascii = (bytes: Uint8Array, at: number, text: string) =>
   bytes.length >= at + text.length && [...text].every((ch, i) => bytes[at + i] === ch.charCodeAt(0));
 const prefix = (bytes: Uint8Array, sig: number[]) => bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
 
+const EBML = [0x1a, 0x45, 0xdf, 0xa3];
 const ZIP = [0x50, 0x4b, 0x03, 0x04];
 const ZIP_EMPTY = [0x50, 0x4b, 0x05, 0x06];
 /** Legacy Office files are OLE2 compound documents. */
@@ -22,7 +23,15 @@ const signatures: Record<string, (b: Uint8Array) => boolean> = {
   "image/webp": (b) => ascii(b, 0, "RIFF") && ascii(b, 8, "WEBP"),
   "video/mp4": (b) => ascii(b, 4, "ftyp"),
   "video/quicktime": (b) => ["ftyp", "moov", "mdat", "wide", "free", "skip"].some((box) => ascii(b, 4, box)),
-  "video/webm": (b) => prefix(b, [0x1a, 0x45, 0xdf, 0xa3]),
+  "video/webm": (b) => prefix(b, EBML),
+  // WebM audio and video share the EBML signature: which one a file is, the declared type says.
+  "audio/webm": (b) => prefix(b, EBML),
+  "audio/ogg": (b) => ascii(b, 0, "OggS"),
+  "audio/mp4": (b) => ascii(b, 4, "ftyp"),
+  // Raw AAC: ADTS frames (a 12-bit sync word, layer 0) or an ADIF header.
+  "audio/aac": (b) => (b.length >= 2 && b[0] === 0xff && (b[1]! & 0xf6) === 0xf0) || ascii(b, 0, "ADIF"),
+  // MP3: an ID3 tag first, or straight into an MPEG audio frame (an 11-bit sync word).
+  "audio/mpeg": (b) => ascii(b, 0, "ID3") || (b.length >= 2 && b[0] === 0xff && (b[1]! & 0xe0) === 0xe0),
   "application/pdf": (b) => ascii(b, 0, "%PDF-"),
   "application/zip": (b) => prefix(b, ZIP) || prefix(b, ZIP_EMPTY),
   "application/msword": (b) => prefix(b, OLE2),

@@ -53,6 +53,10 @@ export const ErrorCode = {
   messageDeleted: "message_deleted",
   /** A reaction that is not exactly one emoji. */
   invalidReaction: "invalid_reaction",
+  /** `played` on a message that is not a voice message. */
+  notVoice: "not_voice",
+  /** An action its sender may not do on their own message (`played`: only recipients play). */
+  ownMessage: "own_message",
   /** A mention of someone who is not a member of the conversation. */
   invalidMention: "invalid_mention",
   /** Pinning one more conversation than Limits.pinnedConversations: unpin one first. */
@@ -101,6 +105,8 @@ export const errorStatus: Record<ErrorCode, number> = {
   action_window_closed: 403,
   message_deleted: 410,
   invalid_reaction: 400,
+  not_voice: 422,
+  own_message: 403,
   invalid_mention: 400,
   too_many_pinned: 422,
   invalid_photo: 422,

@@ -37,7 +37,7 @@ export type OutgoingMessage = z.infer<typeof OutgoingMessage>;
 const actionFields = {
   action: ActionType,
   client_msg_id: ClientMsgId,
-  /** The new text of an edit, or the emoji of a reaction ("" takes the reaction back). Empty for a delete. */
+  /** The new text of an edit, or the emoji of a reaction ("" takes the reaction back). Empty for a delete or played. */
   content: z.string().optional(),
 };
 export const MessageActionBody = z.object(actionFields);
@@ -61,7 +61,8 @@ export type Outgoing = Omit<OutgoingMessage, "content_type"> & {
 
 /** An action frame or body as the send path's row. */
 export function actionOutgoing(a: MessageActionBody, targetId: string): Outgoing {
-  return { content: a.action === "delete" ? "" : (a.content ?? ""), content_type: a.action, client_msg_id: a.client_msg_id, target_id: targetId };
+  const content = a.action === "delete" || a.action === "played" ? "" : (a.content ?? "");
+  return { content, content_type: a.action, client_msg_id: a.client_msg_id, target_id: targetId };
 }
 
 /** A forward as the send path's row: the conversation fills in the content from the original. */
@@ -87,7 +88,7 @@ export function checkOutgoing(m: Outgoing): ProtocolError | null {
   }
   // A forward's content is the original's, copied by the conversation (which checks the original).
   if (m.forward_of !== undefined) return null;
-  if (m.content_type === "edit" || m.content_type === "reaction" || m.content_type === "delete") return checkAction(m);
+  if (ActionType.safeParse(m.content_type).success) return checkAction(m);
   const mentionRefused = checkMentions(m);
   if (mentionRefused) return mentionRefused;
   if (m.content_type === "text") {
@@ -95,7 +96,7 @@ export function checkOutgoing(m: Outgoing): ProtocolError | null {
     if (m.media_id !== undefined) return { code: ErrorCode.badRequest, message: "a text message carries no media_id" };
     return null;
   }
-  // image, video, document: the media is uploaded first; `content` is an optional caption.
+  // image, video, document, audio: the media is uploaded first; `content` is an optional caption.
   if (m.media_id === undefined) {
     return { code: ErrorCode.badRequest, message: `${m.content_type} messages need the media_id of an upload` };
   }

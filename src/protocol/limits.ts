@@ -91,6 +91,12 @@ export const Limits = {
   maxImageBytes: 16 * 1024 * 1024,
   maxVideoBytes: 64 * 1024 * 1024,
   maxDocumentBytes: 100 * 1024 * 1024,
+  /** Audio: the longest voice message below, recorded as speech-quality Opus (32 kbit/s), fits; so does a song. */
+  maxAudioBytes: 16 * 1024 * 1024,
+  /** The longest voice message a recorder may declare (the web client stops recording there). */
+  voiceMaxDurationMs: 60 * 60_000,
+  /** Amplitude bars a voice message's waveform holds at most. */
+  waveformMaxBars: 64,
   /** How long a pre-signed upload URL stays valid. */
   uploadUrlTtlMs: 15 * 60_000,
   mediaFilenameMaxLength: 255,

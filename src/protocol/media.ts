@@ -1,14 +1,19 @@
 import { z } from "zod";
 import { Limits } from "./limits";
-import { MediaRef, Timestamp } from "./models";
+import { MediaRef, Timestamp, VoiceInfo } from "./models";
 
-export const MediaKind = z.enum(["image", "video", "document"]);
+export const MediaKind = z.enum(["image", "video", "document", "audio"]);
 export type MediaKind = z.infer<typeof MediaKind>;
 
 /** The allow-list: every MIME type Parley accepts, by kind. Anything else is `unsupported_media_type`. */
 export const MediaTypes: Record<MediaKind, readonly string[]> = {
   image: ["image/jpeg", "image/png", "image/webp", "image/gif"],
   video: ["video/mp4", "video/webm", "video/quicktime"],
+  /**
+   * What browsers record and play: Chromium's MediaRecorder makes audio/webm (Opus), Firefox audio/ogg,
+   * Safari audio/mp4 (AAC); audio/mpeg for attached MP3s.
+   */
+  audio: ["audio/webm", "audio/ogg", "audio/mp4", "audio/aac", "audio/mpeg"],
   document: [
     "application/pdf",
     "text/plain",
@@ -34,6 +39,7 @@ export const defaultMediaLimits: Record<MediaKind, number> = {
   image: Limits.maxImageBytes,
   video: Limits.maxVideoBytes,
   document: Limits.maxDocumentBytes,
+  audio: Limits.maxAudioBytes,
 };
 
 /** A MIME type as declared by a client: lower-cased, parameters (`; charset=…`) dropped. */
@@ -55,6 +61,8 @@ export const MediaUploadBody = z.object({
     .transform((s) => s.replace(/^.*[\\/]/, "").replace(/[\u0000-\u001f\u007f]/g, ""))
     .pipe(z.string().min(1, "filename is empty"))
     .optional(),
+  /** A voice message recorded in the app (audio only): its length and waveform, shown before it is played. */
+  voice: VoiceInfo.optional(),
 });
 export type MediaUploadBody = z.infer<typeof MediaUploadBody>;
 

@@ -11,22 +11,25 @@ export const Seq = z.number().int().nonnegative();
 export const Timestamp = z.number().int();
 
 /**
- * What a row of the sequence is. `text`, `image`, `video`, `document` are messages people send;
- * `system` records a membership change (written by the server); `edit`, `reaction` and `delete` are
+ * What a row of the sequence is. `text`, `image`, `video`, `document`, `audio` are messages people send;
+ * `system` records a membership change (written by the server); `edit`, `reaction`, `delete` and `played` are
  * message actions: rows of the sequence that change an earlier message (`target`) instead of adding
  * one, so they are ordered, caught up and acknowledged exactly like messages.
  */
-export const ContentType = z.enum(["text", "image", "video", "document", "system", "edit", "reaction", "delete"]);
+export const ContentType = z.enum(["text", "image", "video", "document", "audio", "system", "edit", "reaction", "delete", "played"]);
 export type ContentType = z.infer<typeof ContentType>;
 /** What a client may send as a message: `system` messages are written only by the server. */
-export const ClientContentType = z.enum(["text", "image", "video", "document"]);
+export const ClientContentType = z.enum(["text", "image", "video", "document", "audio"]);
 export type ClientContentType = z.infer<typeof ClientContentType>;
-/** The message actions, each a row of the sequence that names its target. */
-export const ActionType = z.enum(["edit", "reaction", "delete"]);
+/**
+ * The message actions, each a row of the sequence that names its target. `played`: a recipient
+ * played a voice message (the sender's blue microphone).
+ */
+export const ActionType = z.enum(["edit", "reaction", "delete", "played"]);
 export type ActionType = z.infer<typeof ActionType>;
 
 const ACTIONS: ReadonlySet<string> = new Set(ActionType.options);
-/** Whether a row of the sequence is a message action (edit, reaction, delete) rather than a message. */
+/** Whether a row of the sequence is a message action (edit, reaction, delete, played) rather than a message. */
 export function isAction(m: { content_type: string }): boolean {
   return ACTIONS.has(m.content_type);
 }
@@ -38,6 +41,16 @@ export function countsAsMessage(m: { content_type: string }): boolean {
   return !ACTIONS.has(m.content_type);
 }
 
+/**
+ * What the recording client measured of a voice message: its length, and amplitude levels
+ * (0–100, at most Limits.waveformMaxBars) that players draw as bars.
+ */
+export const VoiceInfo = z.object({
+  duration_ms: z.number().int().min(1).max(Limits.voiceMaxDurationMs),
+  waveform: z.array(z.number().int().min(0).max(100)).min(1).max(Limits.waveformMaxBars),
+});
+export type VoiceInfo = z.infer<typeof VoiceInfo>;
+
 export const MediaRef = z.object({
   media_id: z.string(),
   content_type: z.string(),
@@ -46,6 +59,10 @@ export const MediaRef = z.object({
   width: z.number().int().optional(),
   height: z.number().int().optional(),
   thumbnail: z.string().optional(),
+  /** A voice message recorded in the app (not an attached audio file), with what its recorder measured. */
+  voice: z.literal(true).optional(),
+  duration_ms: VoiceInfo.shape.duration_ms.optional(),
+  waveform: VoiceInfo.shape.waveform.optional(),
 }).meta({ id: "MediaRef" });
 export type MediaRef = z.infer<typeof MediaRef>;
 
@@ -111,7 +128,7 @@ export const messageFields = {
   mentions: z.array(Mention).optional(),
   /** Forwarded: how many hops from its original (1 = forwarded once). Limits.forwardedManyTimes and up reads "Forwarded many times". */
   forwarded: z.number().int().min(1).optional(),
-  /** An action (`edit`, `reaction`, `delete`): the message it changes. */
+  /** An action (`edit`, `reaction`, `delete`, `played`): the message it changes. */
   target: ActionTarget.optional(),
   /** When the text was last edited. */
   edited_at: Timestamp.optional(),
@@ -121,6 +138,8 @@ export const messageFields = {
   deleted_by: UserId.optional(),
   /** Current reactions, one per person. */
   reactions: z.array(Reaction).optional(),
+  /** A voice message: the members (never its sender) who played it, in the order they did. */
+  played_by: z.array(UserId).optional(),
   /** The newest action already folded into this state (see above). */
   state_seq: Seq.optional(),
   /** Disappearing messages: when this message disappears (sent while the conversation had a timer). */

@@ -216,6 +216,7 @@ export const mediaRoutes = new Hono<AppEnv>()
       content_type: body.content_type,
       size: body.size,
       filename: body.filename ?? null,
+      ...(body.voice ? { voice: body.voice } : {}),
       status: "pending",
       created_at: now,
       expires_at: now + Limits.uploadUrlTtlMs,

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, expect } from "vitest";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export async function launchChromium(): Promise<Browser> {
+/** `args`: more Chromium switches for one test file (a recording for the fake microphone to play, say). */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (see .ci/run)`);
   }
@@ -25,6 +26,10 @@ export async function launchChromium(): Promise<Browser> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // Voice messages: a fake microphone (a beeping tone) that is granted without a prompt.
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      ...args,
     ],
   });
 }
@@ -69,12 +74,12 @@ export const message = (page: Page, text: string) => page.locator('[data-testid=
  * desktop-sized (or given-size) contexts. Every context reports what the Content-Security-Policy
  * (web/public/_headers) blocked, and the file fails if anything was: the app must need nothing it forbids.
  */
-export function chromiumForTests() {
+export function chromiumForTests(options: { args?: string[] } = {}) {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const cspViolations: string[] = [];
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await launchChromium(options.args);
   });
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => {});

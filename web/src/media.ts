@@ -1,3 +1,4 @@
+import { durationText } from "./waveform";
 import { MediaTypes, mediaKindOf, type MediaKind, type MediaRef, type Message } from "../../src/client";
 
 /** File extensions for the allow-list, so the picker also offers files the OS has no MIME type for. */
@@ -11,6 +12,11 @@ const EXTENSIONS: Record<string, string> = {
   m4v: "video/mp4",
   webm: "video/webm",
   mov: "video/quicktime",
+  mp3: "audio/mpeg",
+  m4a: "audio/mp4",
+  aac: "audio/aac",
+  ogg: "audio/ogg",
+  opus: "audio/ogg",
   pdf: "application/pdf",
   txt: "text/plain",
   zip: "application/zip",
@@ -87,17 +93,21 @@ export function typeName(contentType: string): string {
 export function displayName(media: Pick<MediaRef, "filename" | "content_type">): string {
   if (media.filename) return media.filename;
   const kind = kindOf(media);
-  return kind === "image" ? "Photo" : kind === "video" ? "Video" : "Document";
+  return kind === "image" ? "Photo" : kind === "video" ? "Video" : kind === "audio" ? "Voice message" : "Document";
 }
 
-/** A conversation-list preview for a media message: "📷 Photo", "🎥 Video", "📄 report.pdf", plus the caption. */
+/** A conversation-list preview for a media message: "📷 Photo", "🎥 Video", "🎤 Voice message (0:07)", "📄 report.pdf", plus the caption. */
 export function mediaPreview(message: Pick<Message, "content" | "content_type" | "media">): string {
   const label =
     message.content_type === "image"
       ? "📷 Photo"
       : message.content_type === "video"
         ? "🎥 Video"
-        : `📄 ${message.media?.filename ?? "Document"}`;
+        : message.content_type === "audio"
+          ? message.media?.voice
+            ? `🎤 Voice message${message.media.duration_ms ? ` (${durationText(message.media.duration_ms)})` : ""}`
+            : `🎵 ${message.media?.filename ?? "Audio"}`
+          : `📄 ${message.media?.filename ?? "Document"}`;
   const caption = message.content.trim();
   return caption ? `${label} · ${caption}` : label;
 }

@@ -14,7 +14,7 @@ import { foldState, type MessageState, type MessageStates } from "./state";
 import type { ConversationStore, NewRow } from "./store";
 
 /**
- * Replies, mentions and the message actions (edit, reaction, delete for everyone): what each may
+ * Replies, mentions and the message actions (edit, reaction, delete for everyone, played): what each may
  * do, checked where the conversation's order is decided — in its own object, against its own
  * members and rows, on the server's clock.
  */
@@ -96,10 +96,12 @@ export interface CheckedAction {
   change: (state: MessageState, at: number) => void;
   /** A delete for everyone: the target's copies and media are to be erased. */
   erases?: { media_id: string | null };
+  /** Changes nothing (`played` by someone who already played it): the earlier action's ack answers it. */
+  repeats?: true;
 }
 
 /**
- * Checks an edit, reaction or delete by `actorId`. The windows run on the server's clock, from the
+ * Checks an edit, reaction, delete or played by `actorId`. The windows run on the server's clock, from the
  * time the server stored the message.
  */
 export function checkAction(
@@ -159,5 +161,17 @@ export function checkAction(
         erases: { media_id: target.media?.media_id ?? null },
       };
     }
+    case "played":
+      if (target.content_type !== "audio" || !target.media?.voice) return { code: ErrorCode.notVoice, message: "only a voice message can be marked played" };
+      if (target.sender_id === actorId) return { code: ErrorCode.ownMessage, message: "only its recipients can mark a voice message played" };
+      return {
+        row,
+        targetSeq: target.seq,
+        change: (s) => {
+          if (!s.played_by?.includes(actorId)) s.played_by = [...(s.played_by ?? []), actorId];
+        },
+        // Played once is played: a repeat (another device, a replay) is answered with the first.
+        ...(target.played_by?.includes(actorId) ? { repeats: true } : {}),
+      };
   }
 }

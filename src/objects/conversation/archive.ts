@@ -165,7 +165,7 @@ export class HistoryArchive {
       this.sql.exec(
         `INSERT OR IGNORE INTO archived_refs (conversation_id, target_seq, seq)
          SELECT conversation_id, target_seq, seq FROM messages
-         WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND target_seq IS NOT NULL AND content_type NOT IN ('reaction', 'delete')`,
+         WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND target_seq IS NOT NULL AND content_type NOT IN ('reaction', 'delete', 'played')`,
         id,
         first,
         last,

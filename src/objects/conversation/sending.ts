@@ -144,6 +144,11 @@ export class SendPath {
         if (refused) return { ok: false, client_msg_id: m.client_msg_id, error: refused };
         const row = this.rowOf(senderId, m, prepared, now);
         if ("code" in row) return refuse(row);
+        if (row.action?.repeats) {
+          // Stores nothing while the earlier action is a hot row; once archived, a new row changes nothing either.
+          const earlier = this.store.findBySenderKey(senderId, m.client_msg_id) ?? this.store.actionOn(row.action.targetSeq, senderId, m.content_type);
+          if (earlier) return { ok: true, ack: { ...earlier, client_msg_id: m.client_msg_id } };
+        }
         const stored = this.store.appendOnce(senderId, { ...row.row, client_msg_id: m.client_msg_id }, now);
         if (stored.fresh) {
           this.parts.fanout.noteOrigin(stored.seq, originDevice);

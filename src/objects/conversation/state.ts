@@ -1,7 +1,8 @@
 import type { Message } from "../../protocol";
 
 /**
- * What actions did to a message, folded: the latest text of its edits, its deletion, its reactions.
+ * What actions did to a message, folded: the latest text of its edits, its deletion, its reactions,
+ * who played it (voice messages).
  * Kept apart from the message's row (`message_state`), so a message is written once and history of
  * any age — hot rows or R2 segments — is shown as it is now by folding the state over it.
  *
@@ -18,6 +19,8 @@ export interface MessageState {
   deleted_by?: string;
   /** Per person, their emoji; "" records a reaction taken back (it also clears an archived one). */
   reactions?: Record<string, string>;
+  /** A voice message: who played it, each once (adding someone already there changes nothing). */
+  played_by?: string[];
 }
 
 export interface StoredState {
@@ -39,8 +42,10 @@ export function foldState(message: Message, stored: StoredState): Message {
     delete out.mentions;
     delete out.reactions;
     delete out.edited_at;
+    delete out.played_by;
     return out;
   }
+  if (state.played_by) out.played_by = [...new Set([...(message.played_by ?? []), ...state.played_by])];
   if (state.content !== undefined) {
     out.content = state.content;
     if (state.edited_at !== undefined) out.edited_at = state.edited_at;

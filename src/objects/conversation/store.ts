@@ -10,7 +10,7 @@ import type {
   Receipt,
   SystemEvent,
 } from "../../protocol";
-import { isAction } from "../../protocol";
+import { ActionType, isAction } from "../../protocol";
 import { newServerMsgId, seqOfServerMsgId } from "../../lib/ids";
 import { CURSOR_WRITE_DELAY_MS, WriteBehind } from "../writeBehind";
 import { recordMembership } from "./memberHistory";
@@ -79,7 +79,7 @@ export interface NewRow extends MessageExtra {
 }
 
 /** The SQL that leaves actions out of what counts as a message (unread counts, receipt notices). */
-export const COUNTED = "content_type NOT IN ('edit', 'reaction', 'delete')";
+export const COUNTED = `content_type NOT IN (${ActionType.options.map((a) => `'${a}'`).join(", ")})`;
 
 /** How many of the newest messages stored here are kept in memory for fan-out to read back. */
 const RECENT_MESSAGES = 512;
@@ -391,6 +391,21 @@ export class ConversationStore {
       )
       .toArray()[0];
     return row ? this.ack(clientMsgId, row) : null;
+  }
+
+  /** The ack of `senderId`'s first hot action of this kind on message `targetSeq`, if any. */
+  actionOn(targetSeq: number, senderId: string, kind: string): MessageAck | null {
+    const row = this.sql
+      .exec<Pick<MessageRow, "seq" | "server_msg_id" | "timestamp" | "client_msg_id">>(
+        `SELECT seq, server_msg_id, timestamp, client_msg_id FROM messages
+         WHERE conversation_id = ? AND target_seq = ? AND sender_id = ? AND content_type = ? ORDER BY seq LIMIT 1`,
+        this.id,
+        targetSeq,
+        senderId,
+        kind,
+      )
+      .toArray()[0];
+    return row ? this.ack(row.client_msg_id ?? "", row) : null;
   }
 
   /**

@@ -482,7 +482,7 @@ function messageOfFrame(frame: string): Message {
  * text, a delete shows the message as deleted. Anything else, or another message, leaves it as it is.
  */
 function previewAfter(frame: string, action: NonNullable<DeliveredMessage["action"]>): string {
-  if (action.kind === "reaction") return frame;
+  if (action.kind === "reaction" || action.kind === "played") return frame;
   const shown = JSON.parse(frame) as NewMessageFrame;
   if (shown.seq !== action.target_seq) return frame;
   if (action.kind === "edit") return JSON.stringify({ ...shown, content: action.content, edited_at: Date.now() });

@@ -449,10 +449,11 @@ function notifies(m: DeliveredMessage, userId: string): boolean {
 function preview(m: DeliveredMessage): string | null {
   if (m.action?.kind === "reaction") return `Reacted ${m.action.content} to your message`;
   try {
-    const frame = JSON.parse(m.frame) as { content: string; content_type: string; media?: { filename?: string | null } };
+    const frame = JSON.parse(m.frame) as { content: string; content_type: string; media?: { filename?: string | null; voice?: true } };
     if (frame.content_type === "image") return frame.content ? `📷 ${frame.content}` : "📷 Photo";
     if (frame.content_type === "video") return frame.content ? `🎥 ${frame.content}` : "🎥 Video";
     if (frame.content_type === "document") return `📄 ${frame.media?.filename ?? "Document"}`;
+    if (frame.content_type === "audio") return frame.media?.voice ? "🎤 Voice message" : `🎵 ${frame.media?.filename ?? "Audio"}`;
     return frame.content.length > 120 ? `${frame.content.slice(0, 117)}…` : frame.content;
   } catch {
     // A frame of ours that does not read as expected costs the preview, not the push.

@@ -157,3 +157,16 @@ export const SearchIcon = svg(
     <path d="M15 15l5 5" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" />
   </>,
 );
+export const MicIcon = svg(
+  <>
+    <rect x="9" y="3" width="6" height="11" rx="3" fill="currentColor" />
+    <path d="M5.5 11a6.5 6.5 0 0013 0M12 17.5V21" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+  </>,
+);
+export const PlayIcon = svg(<path d="M8 5.5v13l10.5-6.5z" fill="currentColor" stroke="currentColor" stroke-width="1.5" stroke-linejoin="round" />);
+export const PauseIcon = svg(
+  <>
+    <rect x="6.5" y="5" width="4" height="14" rx="1" fill="currentColor" />
+    <rect x="13.5" y="5" width="4" height="14" rx="1" fill="currentColor" />
+  </>,
+);

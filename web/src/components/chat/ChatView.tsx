@@ -54,7 +54,8 @@ export function ChatView({ conversationId: id, focus = null, onFocused = () => {
   useEffect(
     () =>
       client.on("actionFailed", ({ action, error }) => {
-        if (action.conversation_id === id) setToast(`Your ${actionName[action.action]} wasn't saved: ${error.message}`);
+        // A played mark refused (the message was deleted meanwhile) is nothing to tell the listener.
+        if (action.conversation_id === id && action.action !== "played") setToast(`Your ${actionName[action.action]} wasn't saved: ${error.message}`);
       }),
     [id],
   );

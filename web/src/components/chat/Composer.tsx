@@ -8,6 +8,7 @@ import { Avatar } from "../Avatar";
 import { AttachIcon, CloseIcon, EditIcon, ReplyIcon, SendIcon } from "../icons";
 import type { ComposeIntent } from "./chatActions";
 import { entryQuoteText } from "./messageRules";
+import { VoiceRecorder } from "./VoiceRecorder";
 
 /** Unsent text (and the mentions in it) per conversation, kept while switching chats. */
 const drafts = new Map<string, { text: string; mentions: DraftMention[] }>();
@@ -34,7 +35,7 @@ interface Props {
  * The message box: Enter sends, Shift+Enter is a new line; each keystroke tells others we type.
  * Attach (or a drop on the chat) sends each file as its own message, the typed text as the first one's caption.
  * Above the box, a bar says what is being replied to or edited (Escape cancels it); ↑ in an empty box
- * edits your last message. In groups "@" opens a list of members; picking one writes "@Name" and
+ * edits your last message. An empty box offers the microphone (VoiceRecorder) in Send's place. In groups "@" opens a list of members; picking one writes "@Name" and
  * records a structured mention whose offsets follow any later edit of the text.
  */
 export function Composer({ conversationId, intent, onIntent, mentionable, onSent, sendFilesRef, onFileError }: Props) {
@@ -327,9 +328,14 @@ export function Composer({ conversationId, intent, onIntent, mentionable, onSent
             }
           }}
         />
-        <button type="submit" class="send-button" aria-label="Send" disabled={!text.trim()}>
-          <SendIcon />
-        </button>
+        {/* An empty box offers the microphone instead of Send (not while editing a message). */}
+        {!text.trim() && intent?.kind !== "edit" ? (
+          <VoiceRecorder conversationId={conversationId} onError={setError} onSent={onSent} />
+        ) : (
+          <button type="submit" class="send-button" aria-label="Send" disabled={!text.trim()}>
+            <SendIcon />
+          </button>
+        )}
       </div>
     </form>
   );

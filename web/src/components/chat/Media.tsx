@@ -2,7 +2,8 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { ChatEntry, MediaRef, MediaUrlResponse } from "../../../../src/client";
 import { useApp } from "../../context";
 import { displayBox, displayName, humanSize, kindOf, localPreview, typeName } from "../../media";
-import { CloseIcon, DownloadIcon, FileIcon, ImageIcon, VideoIcon } from "../icons";
+import { VoicePlayer } from "./VoicePlayer";
+import { CloseIcon, DownloadIcon, FileIcon, ImageIcon, MicIcon, VideoIcon } from "../icons";
 
 /** Waits between attempts to load a thumbnail that is not made yet (the server answers 404 meanwhile). */
 const THUMBNAIL_RETRIES_MS = [500, 1000, 2000, 4000];
@@ -43,14 +44,30 @@ export function useMediaUrls(mediaId: string | undefined): MediaUrlResponse | nu
   return mediaId ? urls : null;
 }
 
-/** The media part of a message bubble: photo, video or document card. */
+/** The media part of a message bubble: photo, video, voice message, audio file or document card. */
 export function MediaContent({ entry }: { entry: ChatEntry }) {
   const media = entry.media!;
   if (entry.upload) return <UploadPreview entry={entry} />;
   const kind = kindOf(media) ?? entry.content_type;
   if (kind === "image") return <MediaImage entry={entry} media={media} />;
   if (kind === "video") return <MediaVideo entry={entry} media={media} />;
+  if (kind === "audio" && media.voice) return <VoicePlayer entry={entry} media={media} />;
+  if (kind === "audio") return <MediaAudio media={media} />;
   return <MediaDocument media={media} />;
+}
+
+/** An attached audio file (not a voice message): the browser's own player, named. */
+function MediaAudio({ media }: { media: MediaRef }) {
+  const urls = useMediaUrls(media.media_id);
+  const name = displayName(media);
+  return (
+    <div class="media-audio">
+      <span class="document-name" title={name}>
+        {name}
+      </span>
+      {urls && <audio controls preload="metadata" src={urls.url} aria-label={name} />}
+    </div>
+  );
 }
 
 function MediaImage({ entry, media }: { entry: ChatEntry; media: MediaRef }) {
@@ -246,7 +263,7 @@ function UploadPreview({ entry }: { entry: ChatEntry }) {
       ) : (
         <div class="media-document">
           <span class="document-icon" aria-hidden="true">
-            {kind === "video" ? <VideoIcon /> : kind === "image" ? <ImageIcon /> : <FileIcon />}
+            {kind === "video" ? <VideoIcon /> : kind === "image" ? <ImageIcon /> : kind === "audio" ? <MicIcon /> : <FileIcon />}
           </span>
           <span class="document-info">
             <span class="document-name" title={name}>

@@ -7,7 +7,7 @@ import { mediaPreview } from "../../media";
 import { Avatar } from "../Avatar";
 import { Dialog, FormError } from "../Dialog";
 
-/** Who has received and read one of your messages, with when. */
+/** Who has received and read one of your messages, with when (and, for a voice message, who played it). */
 export function MessageInfoDialog({ entry, conversation, onClose }: { entry: ChatEntry; conversation: ConversationSummary; onClose(): void }) {
   const { client } = useApp();
   const users = useUsers();
@@ -43,6 +43,12 @@ export function MessageInfoDialog({ entry, conversation, onClose }: { entry: Cha
                   <dt>Read</dt>
                   <dd>{r.read_at ? relativeMoment(r.read_at) : "—"}</dd>
                 </div>
+                {entry.media?.voice && (
+                  <div>
+                    <dt>Played</dt>
+                    <dd data-testid="receipt-played">{entry.played_by?.includes(r.user_id) ? "Yes" : "—"}</dd>
+                  </div>
+                )}
               </dl>
             </li>
           ))}

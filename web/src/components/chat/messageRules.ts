@@ -32,7 +32,7 @@ export function forwardedLabel(hops: number | undefined): string {
   return hops >= Limits.forwardedManyTimes ? "Forwarded many times" : "Forwarded";
 }
 
-const kindLabel = { image: "📷 Photo", video: "🎥 Video", document: "📄 Document" } as const;
+const kindLabel = { image: "📷 Photo", video: "🎥 Video", document: "📄 Document", audio: "🎤 Voice message" } as const;
 
 /** The line a quote shows: the snippet, or the media kind (with its caption), or that it was deleted. */
 export function quoteText(quote: Pick<QuotedMessage, "content_type" | "snippet" | "deleted">): string {
@@ -47,6 +47,6 @@ export function entryQuoteText(entry: ChatEntry): string {
   if (entry.deleted) return "This message was deleted";
   const snippet = (entry.content.split("\n", 1)[0] ?? "").slice(0, Limits.quoteSnippetMax);
   const kind = entry.content_type;
-  if (kind === "image" || kind === "video" || kind === "document") return quoteText({ content_type: kind, snippet });
+  if (kind === "image" || kind === "video" || kind === "document" || kind === "audio") return quoteText({ content_type: kind, snippet });
   return snippet;
 }
