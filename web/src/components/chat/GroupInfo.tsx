@@ -147,7 +147,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
               disabled={busy}
               onChange={(e) => void setSetting("only_admins_edit_info", e.currentTarget.checked)}
             />
-            Only admins can edit the group's name and description
+            Only admins can edit the group's name, description and photo
           </label>
         </fieldset>
       )}
