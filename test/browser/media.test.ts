@@ -1,6 +1,6 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
-import { chromiumForTests, message, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, message, openChatWith, registerInBrowser, shoot, username } from "../helpers/browser";
 import { naturalWidth, sunsetPng } from "../helpers/images";
 
 const baseUrl = inject("serverUrl");
@@ -9,12 +9,6 @@ const context = (viewport?: { width: number; height: number }) => chromium.conte
 
 const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
 
-async function openChatWith(page: Page, other: string) {
-  await page.getByRole("button", { name: "New chat" }).click();
-  await page.getByLabel("Username").fill(other);
-  await page.getByRole("button", { name: "Start chat" }).click();
-  await composer(page).waitFor();
-}
 
 /** A DataTransfer holding one file, made in the page, for synthetic drag-and-drop events. */
 function fileDrop(page: Page, file: { name: string; type: string; text: string }) {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
-import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, openChatWith, registerInBrowser, shoot, username } from "../helpers/browser";
 
 /**
  * Something like speech for the fake microphone (Chromium loops it): syllables of a voiced tone with
@@ -51,12 +51,6 @@ const chromium = chromiumForTests({ args: [`--use-file-for-fake-audio-capture=${
 
 const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
 
-async function openChatWith(page: Page, other: string) {
-  await page.getByRole("button", { name: "New chat" }).click();
-  await page.getByLabel("Username").fill(other);
-  await page.getByRole("button", { name: "Start chat" }).click();
-  await composer(page).waitFor();
-}
 
 /** Seconds shown as "m:ss". */
 const seconds = (text: string | null) => {

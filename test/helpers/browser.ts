@@ -98,3 +98,11 @@ export function chromiumForTests(options: { args?: string[] } = {}) {
     },
   };
 }
+
+/** Starts (or opens) the direct chat with `username` from the list, and waits for its composer. */
+export async function openChatWith(page: Page, username: string): Promise<void> {
+  await page.getByRole("button", { name: "New chat" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByRole("button", { name: "Start chat" }).click();
+  await page.getByRole("textbox", { name: "Message", exact: true }).waitFor();
+}

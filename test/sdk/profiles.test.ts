@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
-import { ParleyApiError, type ParleyClient } from "../../src/client";
+import { describe, expect, inject, it } from "vitest";
+import { ParleyApiError } from "../../src/client";
 import { sunsetPng } from "../helpers/images";
-import { client, directPair, FlakyNetwork, until } from "../helpers/sdk";
+import { client, directPair, FlakyNetwork, startedClients, until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
-const running: ParleyClient[] = [];
-function started(c: ParleyClient) {
-  running.push(c);
-  void c.start();
-  return c;
-}
-afterEach(() => {
-  for (const c of running.splice(0)) c.stop();
-});
+const started = startedClients();
 
 describe("profiles through the SDK against a real server", () => {
   it("a new photo, name and about reach the user's other devices at once and the other person after a reconnect; the photo's URL loads without a token", async () => {

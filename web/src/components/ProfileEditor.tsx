@@ -1,8 +1,9 @@
-import { useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { Limits, ParleyApiError } from "../../../src/client";
 import { useApp } from "../context";
 import { Avatar } from "./Avatar";
 import { FormError } from "./Dialog";
+import { PhotoPicker } from "./PhotoPicker";
 
 function errorText(err: unknown): string {
   if (err instanceof ParleyApiError && err.status !== 0) return err.message;
@@ -22,7 +23,6 @@ export function ProfileEditor() {
   const [busy, setBusy] = useState<"photo" | "text" | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
-  const fileInput = useRef<HTMLInputElement>(null);
   const photo = users.photo(me);
 
   async function act(kind: "photo" | "text", work: () => Promise<void>) {
@@ -62,27 +62,14 @@ export function ProfileEditor() {
       <div class="profile-photo-row">
         <Avatar userId={me} name={users.name(me)} size="large" photo={photo} />
         <div class="profile-photo-actions">
-          <input
-            ref={fileInput}
-            type="file"
-            accept="image/jpeg,image/png,image/webp,image/gif"
-            class="sr-only"
-            aria-label="Choose a profile photo"
-            data-testid="profile-photo-input"
-            onChange={(e) => {
-              const file = e.currentTarget.files?.[0] ?? null;
-              e.currentTarget.value = "";
-              if (file) void setPhoto(file);
-            }}
+          <PhotoPicker
+            hasPhoto={photo !== undefined}
+            busy={busy !== null}
+            addLabel="Add photo"
+            inputLabel="Choose a profile photo"
+            testId="profile-photo-input"
+            onPick={(file) => void setPhoto(file)}
           />
-          <button type="button" class="button button-small" disabled={busy !== null} onClick={() => fileInput.current?.click()}>
-            {busy === "photo" ? "Uploading…" : photo ? "Change photo" : "Add photo"}
-          </button>
-          {photo && (
-            <button type="button" class="button button-small button-ghost" disabled={busy !== null} onClick={() => void setPhoto(null)}>
-              Remove photo
-            </button>
-          )}
         </div>
       </div>
       <form class="profile-form" onSubmit={saveText}>

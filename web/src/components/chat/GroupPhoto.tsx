@@ -1,8 +1,9 @@
-import { useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { ConversationSummary } from "../../../../src/client";
 import { useApp } from "../../context";
 import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
+import { PhotoPicker } from "../PhotoPicker";
 
 /**
  * The group's photo, large, with "Change photo" / "Remove photo" for whoever may edit the group's
@@ -11,7 +12,6 @@ import { Avatar } from "../Avatar";
 export function GroupPhoto({ conversation, canEdit, onError }: { conversation: ConversationSummary; canEdit: boolean; onError(message: string | null): void }) {
   const { client } = useApp();
   const [busy, setBusy] = useState(false);
-  const fileInput = useRef<HTMLInputElement>(null);
   const id = conversation.conversation_id;
 
   async function set(file: File | null) {
@@ -31,27 +31,14 @@ export function GroupPhoto({ conversation, canEdit, onError }: { conversation: C
       <Avatar userId={id} name={conversation.name ?? "Group"} size="large" group photo={conversation.photo} />
       {canEdit && (
         <div class="group-photo-actions">
-          <input
-            ref={fileInput}
-            type="file"
-            accept="image/jpeg,image/png,image/webp,image/gif"
-            class="sr-only"
-            aria-label="Choose a group photo"
-            data-testid="group-photo-input"
-            onChange={(e) => {
-              const file = e.currentTarget.files?.[0] ?? null;
-              e.currentTarget.value = "";
-              if (file) void set(file);
-            }}
+          <PhotoPicker
+            hasPhoto={conversation.photo !== undefined}
+            busy={busy}
+            addLabel="Add group photo"
+            inputLabel="Choose a group photo"
+            testId="group-photo-input"
+            onPick={(file) => void set(file)}
           />
-          <button type="button" class="button button-small button-ghost" disabled={busy} onClick={() => fileInput.current?.click()}>
-            {busy ? "Uploading…" : conversation.photo ? "Change photo" : "Add group photo"}
-          </button>
-          {conversation.photo && (
-            <button type="button" class="button button-small button-ghost" disabled={busy} onClick={() => void set(null)}>
-              Remove photo
-            </button>
-          )}
         </div>
       )}
     </>
