@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { directoryStub } from "../env";
-import { byConversationHome, conversationHome, conversationHomeStub, userHome } from "../objects/homes";
+import { conversationHome, userHome } from "../objects/homes";
 import { directConversationId, userIdPattern } from "../lib/ids";
 import { cachedUserId } from "../lib/profileCache";
 import { claimPhoto, erasePhoto } from "../media/records";
@@ -41,22 +41,10 @@ export const userRoutes = new Hono<AppEnv>()
     if (changes.photo_media_id) unwrap(await claimPhoto(c.env, changes.photo_media_id, me, { kind: "user", id: me }));
     const updated = await home.updateSettings(me, changes);
     if (!updated) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    const { user, edit, conversationIds } = updated;
-    const log = c.var.log;
-    if (edit.replacedPhoto) {
-      const replaced = edit.replacedPhoto;
-      c.executionCtx.waitUntil(erasePhoto(c.env, replaced).catch((error: unknown) => log.warn("replaced photo not deleted", { media_id: replaced, error })));
-    }
-    // Each conversation keeps a copy of the switch (conversation/cursors.ts); a join copies it too.
-    if (edit.readReceipts !== null) {
-      const on = edit.readReceipts;
-      for (const [home, ids] of byConversationHome(c.env, conversationIds)) {
-        c.executionCtx.waitUntil(
-          conversationHomeStub(c.env, home)
-            .setReadReceipts(ids, me, on)
-            .catch((error: unknown) => log.warn("read receipts switch not told to conversations", { home, conversations: ids.length, error })),
-        );
-      }
+    const { user, replacedPhoto } = updated;
+    if (replacedPhoto) {
+      const log = c.var.log;
+      c.executionCtx.waitUntil(erasePhoto(c.env, replacedPhoto).catch((error: unknown) => log.warn("replaced photo not deleted", { media_id: replacedPhoto, error })));
     }
     return c.json({ user, settings: await home.settings(me) });
   })

@@ -1,7 +1,7 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { bytesKey, thumbnailKey } from "../../src/media/records";
-import { userHome } from "../../src/objects/homes";
+import { conversationHome, userHome } from "../../src/objects/homes";
 import { SystemEvent, type Message } from "../../src/protocol";
 import { api, connect, createGroup, directConversation, quickUsers, sendAndAck, type Account } from "../helpers/client";
 import { png, upload } from "../helpers/media";
@@ -12,6 +12,14 @@ const photoUrl = (viewer: Account, mediaId: string) => api("GET", `/api/v1/media
 const uploadCount = (who: Account, mediaId: string) =>
   runInDurableObject(userHome(env, who.user.user_id), (_o, state) =>
     state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM media_uploads WHERE user_id = ? AND media_id = ?", who.user.user_id, mediaId).one().n,
+  );
+
+/** A conversation's copy of a member's read-receipts setting (1: on). */
+const readReceiptsCopy = (conversation: string, member: Account) =>
+  runInDurableObject(conversationHome(env, conversation), (_o, state) =>
+    state.storage.sql
+      .exec<{ r: number }>("SELECT read_receipts AS r FROM members WHERE conversation_id = ? AND user_id = ?", conversation, member.user.user_id)
+      .one().r,
   );
 
 describe("profiles and privacy", () => {
@@ -92,6 +100,8 @@ describe("profiles and privacy", () => {
     const [ana, bo, cy] = await quickUsers(3, "rr");
     const direct = await directConversation(ana!, bo!);
     expect((await patchMe(bo!, { read_receipts: false })).body.settings.read_receipts).toBe(false);
+    // The direct chat (from before the switch) hears of it from Bo's user object's alarm.
+    await expect.poll(() => readReceiptsCopy(direct, bo!)).toBe(0);
     // A group made after the switch: the conversation learns it from Bo's user object as he joins.
     const group = await createGroup(cy!, [ana!, bo!], "after the switch");
     const anaPhone = await connect(ana!.token, "ana-phone");
@@ -122,6 +132,8 @@ describe("profiles and privacy", () => {
     await readBy(anaPhone, group, toGroup.server_msg_id);
     await readBy(boPhone, group, toGroup.server_msg_id);
     await cyPhone.until((s) => s.of("message_status").some((f) => f.user_id === ana!.user.user_id && f.status === "read"), "Ana's read");
+    // Notices to a sender are gathered for 200 ms: Bo's delivered may come after Ana's read.
+    await cyPhone.until((s) => s.of("message_status").some((f) => f.user_id === bo!.user.user_id && f.status === "delivered"), "Bo's delivered");
     const groupReceipts = (await api("GET", `/api/v1/conversations/${group}/messages/${toGroup.server_msg_id}/receipts`, { token: cy!.token })).body.receipts;
     expect(groupReceipts.find((r: { user_id: string }) => r.user_id === ana!.user.user_id).read_at).toEqual(expect.any(Number));
     expect(groupReceipts.find((r: { user_id: string }) => r.user_id === bo!.user.user_id)).toMatchObject({ delivered_at: expect.any(Number), read_at: null });
@@ -139,6 +151,34 @@ describe("profiles and privacy", () => {
       })
       .toBe(true);
     for (const s of [anaPhone, boPhone, cyPhone]) s.close();
+  });
+
+  it("a read-receipts switch reaches every conversation: one whose home fails is told again by the user object's alarm", async () => {
+    const [ana, bo, cy] = await quickUsers(3, "rrsync");
+    const direct = await directConversation(ana!, bo!);
+    const group = await createGroup(cy!, [bo!], "elsewhere");
+    const copyOf = (conversation: string) => readReceiptsCopy(conversation, bo!);
+    const booked = () =>
+      runInDurableObject(userHome(env, bo!.user.user_id), (_o, state) =>
+        state.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM alarm_tasks WHERE task = 'read_receipts' AND subject = ?", bo!.user.user_id).toArray()[0]?.due_at ?? null,
+      );
+    // The direct chat's home refuses the call for now (an own property is not callable over RPC).
+    await runInDurableObject(conversationHome(env, direct), (o) => {
+      Object.defineProperty(o, "setReadReceipts", { value: () => {}, configurable: true });
+    });
+    const switchedAt = Date.now();
+    expect((await patchMe(bo!, { read_receipts: false })).status).toBe(200);
+    // The alarm tried, found a home that did not take it, and booked itself again.
+    await expect.poll(booked, { timeout: 10_000 }).toBeGreaterThan(switchedAt + 1_000);
+    expect(await copyOf(direct)).toBe(1);
+    // The home works again: the next run tells it, and nothing stays booked.
+    await runInDurableObject(conversationHome(env, direct), (o) => {
+      delete (o as unknown as Record<string, unknown>).setReadReceipts;
+    });
+    await runDurableObjectAlarm(userHome(env, bo!.user.user_id));
+    await expect.poll(() => copyOf(direct)).toBe(0);
+    expect(await copyOf(group)).toBe(0);
+    expect(await booked()).toBeNull();
   });
 
   it("a group photo: set by whoever may edit the info, a system message, in every member's list, seen by members only", async () => {

@@ -42,7 +42,8 @@ import { InboxStore } from "./inbox";
 import { MessageMarks, type MarkedMessage, type StarredMark } from "./marks";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
-import { Profiles, type ProfileEdit } from "./profiles";
+import { Profiles } from "./profiles";
+import { ReadReceiptsSync } from "./readReceipts";
 import { PushNotifier } from "./push";
 import { DeviceSessions } from "./sessions";
 import { TokenLedger } from "./tokens";
@@ -58,6 +59,7 @@ export class UserObject extends DurableObject<Env> {
   /** What the modules share: storage, the lazy schema, the alarm tasks, waitUntil. */
   readonly #object: ObjectContext;
   readonly #profiles: Profiles;
+  readonly #readReceipts: ReadReceiptsSync;
   readonly #inbox: InboxStore;
   readonly #consent: Consent;
   readonly #sessions: DeviceSessions;
@@ -84,6 +86,7 @@ export class UserObject extends DurableObject<Env> {
     this.#profiles = new Profiles(object);
     this.#inbox = new InboxStore(object);
     this.#consent = new Consent(object, this.#profiles, this.#inbox);
+    this.#readReceipts = new ReadReceiptsSync(object, this.#profiles, this.#inbox);
     this.#sessions = new DeviceSessions(object);
     this.#tokens = new TokenLedger(object);
     this.#uploads = new UploadLedger(object);
@@ -146,11 +149,8 @@ export class UserObject extends DurableObject<Env> {
     return this.profileFor(userId, viewerId)?.photo?.media_id === mediaId;
   }
 
-  /**
-   * Profile, privacy and settings changes. Returns the profile, the photo it replaced (its media goes),
-   * and, when read receipts were switched, the user's conversations (each keeps a copy of the switch).
-   */
-  updateSettings(userId: string, changes: UpdateMeBody): { user: User; edit: ProfileEdit; conversationIds: string[] } | null {
+  /** Profile, privacy and settings changes. Returns the profile, and the photo it replaced (its media goes). */
+  updateSettings(userId: string, changes: UpdateMeBody): { user: User; replacedPhoto: string | null } | null {
     if (!this.#profiles.has(userId)) return null;
     const edit = this.#profiles.edit(userId, changes);
     if (changes.last_seen_visible !== undefined) this.#profiles.setLastSeenVisible(userId, changes.last_seen_visible);
@@ -166,7 +166,9 @@ export class UserObject extends DurableObject<Env> {
     // The user's other devices show the new name, about and photo at once.
     const frame = JSON.stringify({ type: "profile", user } satisfies ProfileFrame);
     for (const session of this.#sessions.ofUser(userId)) sendFrame(session.ws, frame);
-    return { user, edit, conversationIds: edit.readReceipts === null ? [] : this.#inbox.conversationIds(userId) };
+    // Each conversation keeps a copy of the read-receipts switch; the alarm tells them all (readReceipts.ts).
+    if (edit.readReceipts !== null) this.#readReceipts.switched(userId);
+    return { user, replacedPhoto: edit.replacedPhoto };
   }
 
   // ---- conversations -------------------------------------------------------
