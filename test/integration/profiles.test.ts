@@ -47,6 +47,34 @@ describe("profiles and privacy", () => {
     await expect.poll(async () => (await env.MEDIA.head(bytesKey(second))) === null).toBe(true);
   });
 
+  it("a change reaches the user's other devices and those watching their presence at once, each as they may see it", async () => {
+    const [ana, bo, stranger] = await quickUsers(3, "live");
+    await directConversation(bo!, ana!); // Bo started it: he is not Ana's contact
+    const anaLaptop = await connect(ana!.token, "ana-laptop");
+    const boPhone = await connect(bo!.token, "bo-phone");
+    const strangerPhone = await connect(stranger!.token, "stranger-phone");
+    boPhone.send({ type: "presence_subscribe", user_ids: [ana!.user.user_id] });
+    await boPhone.next("presence", 1);
+    await patchMe(ana!, { display_name: "Ana Live", about: "Back tomorrow", about_visible_to: "contacts" });
+    // Her laptop gets her whole profile; Bo gets it as he may see it (no about: he is not her contact).
+    const [own] = await anaLaptop.next("profile", 1);
+    expect(own!.user).toEqual({ ...ana!.user, display_name: "Ana Live", about: "Back tomorrow" });
+    const [seen] = await boPhone.next("profile", 1);
+    expect(seen!.user).toEqual({ ...ana!.user, display_name: "Ana Live" });
+    // A change of settings nobody else sees goes to her devices only.
+    await patchMe(ana!, { push_previews: false });
+    await anaLaptop.next("profile", 2);
+    await patchMe(ana!, { about_visible_to: "everyone" });
+    const [, again] = await boPhone.next("profile", 2);
+    expect(again!.user.about).toBe("Back tomorrow");
+    await boPhone.settle();
+    expect(boPhone.of("profile")).toHaveLength(2);
+    // Not watching, not told.
+    await strangerPhone.settle();
+    expect(strangerPhone.of("profile")).toHaveLength(0);
+    for (const s of [anaLaptop, boPhone, strangerPhone]) s.close();
+  });
+
   it("refuses a photo that is not the user's own finished image, and bad profile input", async () => {
     const [ana, bo] = await quickUsers(2, "badprof");
     const bos = await upload(bo!, png(8, 8), "image/png");

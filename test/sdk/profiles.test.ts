@@ -46,5 +46,11 @@ describe("profiles through the SDK against a real server", () => {
     await expect.poll(async () => (await fetch(url!)).headers.get("content-type"), { timeout: 10_000 }).toBe("image/jpeg");
     const full = await fetch((await bobPhone.mediaUrls(seen.photo!.media_id)).url);
     expect(full.headers.get("content-type")).toBe("image/png");
+
+    // Watching her presence (her chat on screen), Bob sees her next change live.
+    bobPhone.subscribePresence([alice.user.user_id]);
+    await until([bobPhone], () => bobPhone.presenceOf(alice.user.user_id) !== undefined, "Alice's presence");
+    await alicePhone.updateMe({ about: "Ashore" });
+    await until([bobPhone], () => bobPhone.userById(alice.user.user_id)?.about === "Ashore", "Alice's change, live");
   });
 });

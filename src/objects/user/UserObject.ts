@@ -18,8 +18,6 @@ import {
   type Invitation,
   type MarksResponse,
   type Presence,
-  type ProfileFrame,
-  type ProfileVisibleTo,
   type PushSubscriptionBody,
   type UpdateConversationSettingsBody,
   type UpdateMeBody,
@@ -43,6 +41,7 @@ import { MessageMarks, type MarkedMessage, type StarredMark } from "./marks";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
 import { Profiles } from "./profiles";
+import { ProfileViews } from "./profileViews";
 import { ReadReceiptsSync } from "./readReceipts";
 import { PushNotifier } from "./push";
 import { DeviceSessions } from "./sessions";
@@ -60,6 +59,7 @@ export class UserObject extends DurableObject<Env> {
   readonly #object: ObjectContext;
   readonly #profiles: Profiles;
   readonly #readReceipts: ReadReceiptsSync;
+  readonly #profileViews: ProfileViews;
   readonly #inbox: InboxStore;
   readonly #consent: Consent;
   readonly #sessions: DeviceSessions;
@@ -95,6 +95,7 @@ export class UserObject extends DurableObject<Env> {
     this.#push = new PushNotifier(object, this.#profiles, this.#inbox, this.#sessions, this.#conversationSettings);
     this.#delivery = new Delivery(object, this.#profiles, this.#inbox, this.#sessions, this.#push, this.#conversationSettings);
     this.#presence = new PresenceKeeper(object, this.#profiles, this.#sessions, this.#consent);
+    this.#profileViews = new ProfileViews(object, this.#profiles, this.#consent, this.#sessions, this.#presence);
     this.#sessionEnds = object.alarms.define("sessions", (now) => this.endExpiredSessions(now));
     const groupRate = groupChangeRate(env);
     this.#groupChanges = new TokenBuckets(groupRate.burst, groupRate.perSecond);
@@ -130,18 +131,9 @@ export class UserObject extends DurableObject<Env> {
     };
   }
 
-  /**
-   * The user's profile as `viewerId` may see it: the photo and about by the user's privacy settings
-   * (everyone, contacts, nobody), and neither to someone the user blocked, as in WhatsApp.
-   */
+  /** The user's profile as `viewerId` may see it (profileViews.ts). */
   profileFor(userId: string, viewerId: string): User | null {
-    const user = this.#profiles.get(userId);
-    if (!user || viewerId === userId) return user;
-    const privacy = this.#profiles.privacy(userId);
-    const shows = (to: ProfileVisibleTo) =>
-      to !== "nobody" && !this.#consent.blocks(userId, viewerId) && (to === "everyone" || this.#consent.isContact(userId, viewerId));
-    const { about, photo, ...always } = user;
-    return { ...always, ...(about && shows(privacy.about_visible_to) ? { about } : {}), ...(photo && shows(privacy.photo_visible_to) ? { photo } : {}) };
+    return this.#profileViews.seenBy(userId, viewerId);
   }
 
   /** Whether `viewerId` may load `mediaId` as the user's photo: it is their photo now, and shown to the viewer. */
@@ -163,9 +155,7 @@ export class UserObject extends DurableObject<Env> {
       this.#presence.broadcast(userId, true);
     }
     const user = this.#profiles.get(userId)!;
-    // The user's other devices show the new name, about and photo at once.
-    const frame = JSON.stringify({ type: "profile", user } satisfies ProfileFrame);
-    for (const session of this.#sessions.ofUser(userId)) sendFrame(session.ws, frame);
+    this.#profileViews.changed(userId, edit.seenByOthers);
     // Each conversation keeps a copy of the read-receipts switch; the alarm tells them all (readReceipts.ts).
     if (edit.readReceipts !== null) this.#readReceipts.switched(userId);
     return { user, replacedPhoto: edit.replacedPhoto };

@@ -9,6 +9,8 @@ export interface ProfileEdit {
   replacedPhoto: string | null;
   /** read_receipts, when changed: every conversation of the user keeps a copy. */
   readReceipts: boolean | null;
+  /** The name, about, photo or who may see them changed: what others see may differ now. */
+  seenByOthers: boolean;
 }
 
 /** Who the object's users are, and their settings: the `users` table, one row per user. */
@@ -105,7 +107,11 @@ export class Profiles {
   /** Applies the profile and privacy parts of a PATCH /users/me (the photo already checked by the route). */
   edit(userId: string, changes: UpdateMeBody): ProfileEdit {
     const before = this.get(userId);
-    const edit: ProfileEdit = { replacedPhoto: null, readReceipts: null };
+    const edit: ProfileEdit = {
+      replacedPhoto: null,
+      readReceipts: null,
+      seenByOthers: [changes.display_name, changes.about, changes.photo_media_id, changes.photo_visible_to, changes.about_visible_to].some((c) => c !== undefined),
+    };
     if (changes.display_name !== undefined) this.sql.exec("UPDATE users SET display_name = ? WHERE user_id = ?", changes.display_name, userId);
     if (changes.about !== undefined) this.sql.exec("UPDATE users SET about = ? WHERE user_id = ?", changes.about || null, userId);
     if (changes.photo_media_id !== undefined && changes.photo_media_id !== (before?.photo?.media_id ?? null)) {
