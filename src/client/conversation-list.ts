@@ -17,6 +17,13 @@ export class ConversationList {
   private readonly heads = new Map<string, number>();
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private fetched = false;
+  /** Fetches of the list under way. */
+  private fetching = 0;
+  /**
+   * Rows noted while a fetch was under way: the server may have read the list before they were
+   * stored, so they are noted again on top of what it answers (`note` counts a row only once).
+   */
+  private notedWhileFetching: { message: Message; readUpTo: number }[] = [];
 
   constructor(
     private readonly ctx: ClientContext,
@@ -45,14 +52,20 @@ export class ConversationList {
     // Page by page (the server caps a page), archived ones too (each summary says which it is); the
     // list is bounded by the per-user conversation caps.
     const conversations: ConversationSummary[] = [];
-    for (const archived of ["false", "true"] as const) {
-      let cursor: string | undefined;
-      do {
-        const page = await this.ctx.rest.call("listConversations", { query: { limit: Limits.conversationListMaxPage, cursor, archived } });
-        conversations.push(...page.conversations);
-        cursor = page.next ?? undefined;
-      } while (cursor);
+    this.fetching++;
+    try {
+      for (const archived of ["false", "true"] as const) {
+        let cursor: string | undefined;
+        do {
+          const page = await this.ctx.rest.call("listConversations", { query: { limit: Limits.conversationListMaxPage, cursor, archived } });
+          conversations.push(...page.conversations);
+          cursor = page.next ?? undefined;
+        } while (cursor);
+      }
+    } finally {
+      this.fetching--;
     }
+    const noted = this.fetching === 0 ? this.notedWhileFetching.splice(0) : [...this.notedWhileFetching];
     this.fetched = true;
     this.summaries.clear();
     this.heads.clear();
@@ -61,6 +74,7 @@ export class ConversationList {
       const timeline = this.timelines.of(summary.conversation_id);
       if (summary.last_message && timeline.contiguousSeq === null) timeline.anchor(summary.last_message.seq);
     }
+    for (const { message, readUpTo } of noted) this.note(message, readUpTo);
     this.changed();
     return this.all();
   }
@@ -113,6 +127,7 @@ export class ConversationList {
    * An action counts for neither; it changes the preview when it edits or deletes the last message.
    */
   note(message: Message, readUpTo: number): void {
+    if (this.fetching > 0) this.notedWhileFetching.push({ message, readUpTo });
     // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
     if (!this.loaded) return;
     // Nothing of a withheld message shows: not in the preview, not in the unread count.
