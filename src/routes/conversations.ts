@@ -9,7 +9,7 @@ import { actionOutgoing, checkOutgoing, Endpoints, ErrorCode, forwardOutgoing, L
 import type { Env } from "../env";
 import { ok, refuse, type Result } from "../lib/result";
 import { historyRateLimited, sendRateLimited } from "../lib/sendRate";
-import { claimPhoto, erasePhoto } from "../media/records";
+import { claimPhoto } from "../media/records";
 import { admitJoins, releaseJoins, sendInvitations, settleVerdicts } from "./joins";
 
 /** Many conversations at once, a bounded number in flight (each is a call to its object); one that fails is reported, not thrown. */
@@ -136,11 +136,7 @@ export const conversationRoutes = new Hono<AppEnv>()
     const change = c.req.valid("json");
     // The new photo is claimed for the group first: its record then lets the members see it.
     if (change.photo_media_id) unwrap(await claimPhoto(c.env, change.photo_media_id, c.var.userId, { kind: "group", id }));
-    const { conversation, replacedPhoto } = unwrap(await conversationHome(c.env, id).updateGroup(id, c.var.userId, change));
-    if (replacedPhoto) {
-      const log = c.var.log;
-      c.executionCtx.waitUntil(erasePhoto(c.env, replacedPhoto).catch((error: unknown) => log.warn("replaced group photo not deleted", { media_id: replacedPhoto, error })));
-    }
+    const conversation = unwrap(await conversationHome(c.env, id).updateGroup(id, c.var.userId, change));
     return c.json({ conversation });
   })
   .post("/:conversation_id/members", validate("json", Endpoints.addMembers.body), async (c) => {

@@ -3,7 +3,7 @@ import { directoryStub } from "../env";
 import { conversationHome, userHome } from "../objects/homes";
 import { directConversationId, userIdPattern } from "../lib/ids";
 import { cachedUserId } from "../lib/profileCache";
-import { claimPhoto, erasePhoto } from "../media/records";
+import { claimPhoto } from "../media/records";
 import { ApiError, unwrap } from "../middleware/errors";
 import type { AppEnv } from "../middleware/auth";
 import { validate } from "../middleware/validate";
@@ -39,13 +39,8 @@ export const userRoutes = new Hono<AppEnv>()
     const changes = c.req.valid("json");
     const home = userHome(c.env, me);
     if (changes.photo_media_id) unwrap(await claimPhoto(c.env, changes.photo_media_id, me, { kind: "user", id: me }));
-    const updated = await home.updateSettings(me, changes);
-    if (!updated) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
-    const { user, replacedPhoto } = updated;
-    if (replacedPhoto) {
-      const log = c.var.log;
-      c.executionCtx.waitUntil(erasePhoto(c.env, replacedPhoto).catch((error: unknown) => log.warn("replaced photo not deleted", { media_id: replacedPhoto, error })));
-    }
+    const user = await home.updateSettings(me, changes);
+    if (!user) throw new ApiError(ErrorCode.userNotFound, "your account no longer exists");
     return c.json({ user, settings: await home.settings(me) });
   })
   .get("/me/blocked", async (c) => c.json({ user_ids: await userHome(c.env, c.var.userId).blocked(c.var.userId) }))

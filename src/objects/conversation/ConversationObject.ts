@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { objectContext } from "../context";
 import type { Env } from "../../env";
 import { setLogLevel } from "../../lib/log";
-import type { Result } from "../../lib/result";
+import { ok, type Result } from "../../lib/result";
 import {
   CloseCode,
   ErrorCode,
@@ -22,6 +22,7 @@ import {
   type UpdateGroupBody,
 } from "../../protocol";
 import { conversationHome, conversationHomeName } from "../homes";
+import { photoErasure } from "../photoErasure";
 import { closeSocket } from "../sockets";
 import { CONVERSATION_ID_HEADER, jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
 import { parseHotWindow } from "./archive";
@@ -58,6 +59,7 @@ export class ConversationObject extends DurableObject<Env> {
   private readonly conversations = new Map<string, Conversation>();
   /** What every conversation held here shares (conversation.ts). */
   private readonly host: ConversationHost;
+  private readonly photos: { erase(mediaId: string): void };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,6 +73,7 @@ export class ConversationObject extends DurableObject<Env> {
         const c = this.conversation(id);
         return c.exists ? run(c, now) : null;
       });
+    this.photos = photoErasure(object);
     this.host = {
       ...object,
       notices: new SenderNotices(env),
@@ -127,8 +130,12 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).createGroup(creatorId, name, memberIds);
   }
 
-  updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Result<{ conversation: ConversationInfo; replacedPhoto: string | null }> {
-    return this.conversation(conversationId).updateGroup(actor, change);
+  /** A group's info and settings; a replaced photo's media is deleted from the alarm. */
+  updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Result<ConversationInfo> {
+    const updated = this.conversation(conversationId).updateGroup(actor, change);
+    if (!updated.ok) return updated;
+    if (updated.value.replacedPhoto) this.photos.erase(updated.value.replacedPhoto);
+    return ok(updated.value.conversation);
   }
 
   /** A user switched read receipts: the copies of their conversations held here follow. */

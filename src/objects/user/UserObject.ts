@@ -41,6 +41,7 @@ import { MessageMarks, type MarkedMessage, type StarredMark } from "./marks";
 import { userMigrations } from "./migrations";
 import { PresenceKeeper } from "./presence";
 import { Profiles } from "./profiles";
+import { photoErasure } from "../photoErasure";
 import { ProfileViews } from "./profileViews";
 import { ReadReceiptsSync } from "./readReceipts";
 import { PushNotifier } from "./push";
@@ -60,6 +61,7 @@ export class UserObject extends DurableObject<Env> {
   readonly #profiles: Profiles;
   readonly #readReceipts: ReadReceiptsSync;
   readonly #profileViews: ProfileViews;
+  readonly #photos: { erase(mediaId: string): void };
   readonly #inbox: InboxStore;
   readonly #consent: Consent;
   readonly #sessions: DeviceSessions;
@@ -87,6 +89,7 @@ export class UserObject extends DurableObject<Env> {
     this.#inbox = new InboxStore(object);
     this.#consent = new Consent(object, this.#profiles, this.#inbox);
     this.#readReceipts = new ReadReceiptsSync(object, this.#profiles, this.#inbox);
+    this.#photos = photoErasure(object);
     this.#sessions = new DeviceSessions(object);
     this.#tokens = new TokenLedger(object);
     this.#uploads = new UploadLedger(object);
@@ -141,8 +144,8 @@ export class UserObject extends DurableObject<Env> {
     return this.profileFor(userId, viewerId)?.photo?.media_id === mediaId;
   }
 
-  /** Profile, privacy and settings changes. Returns the profile, and the photo it replaced (its media goes). */
-  updateSettings(userId: string, changes: UpdateMeBody): { user: User; replacedPhoto: string | null } | null {
+  /** Profile, privacy and settings changes; a replaced photo's media is deleted from the alarm. */
+  updateSettings(userId: string, changes: UpdateMeBody): User | null {
     if (!this.#profiles.has(userId)) return null;
     const edit = this.#profiles.edit(userId, changes);
     if (changes.last_seen_visible !== undefined) this.#profiles.setLastSeenVisible(userId, changes.last_seen_visible);
@@ -158,7 +161,8 @@ export class UserObject extends DurableObject<Env> {
     this.#profileViews.changed(userId, edit.seenByOthers);
     // Each conversation keeps a copy of the read-receipts switch; the alarm tells them all (readReceipts.ts).
     if (edit.readReceipts !== null) this.#readReceipts.switched(userId);
-    return { user, replacedPhoto: edit.replacedPhoto };
+    if (edit.replacedPhoto) this.#photos.erase(edit.replacedPhoto);
+    return user;
   }
 
   // ---- conversations -------------------------------------------------------
