@@ -111,7 +111,11 @@ export async function claimPhoto(env: Env, mediaId: string, askerId: string, own
 
 /** A photo was replaced or removed: its bytes, thumbnail and record go, and the uploader gets the size back. */
 export async function erasePhoto(env: Env, mediaId: string): Promise<{ bytesDeleted: boolean }> {
-  return deleteUnlessGranted(env, mediaId, await readRecord(env, mediaId));
+  const record = await readRecord(env, mediaId);
+  const erased = await deleteUnlessGranted(env, mediaId, record);
+  // Sent in a chat as well: the bytes stay for it, as plain media a delete for everyone can erase.
+  if (!erased.bytesDeleted && record?.photo_of) await writeRecord(env, { ...record, photo_of: undefined });
+  return erased;
 }
 
 async function deleteUnlessGranted(env: Env, mediaId: string, record: MediaRecord | null): Promise<{ bytesDeleted: boolean }> {

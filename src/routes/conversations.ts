@@ -9,7 +9,6 @@ import { actionOutgoing, checkOutgoing, Endpoints, ErrorCode, forwardOutgoing, L
 import type { Env } from "../env";
 import { ok, refuse, type Result } from "../lib/result";
 import { historyRateLimited, sendRateLimited } from "../lib/sendRate";
-import { claimPhoto } from "../media/records";
 import { admitJoins, releaseJoins, sendInvitations, settleVerdicts } from "./joins";
 
 /** Many conversations at once, a bounded number in flight (each is a call to its object); one that fails is reported, not thrown. */
@@ -134,8 +133,6 @@ export const conversationRoutes = new Hono<AppEnv>()
   .patch("/:conversation_id", validate("json", Endpoints.updateGroup.body), async (c) => {
     const id = conversationParam(c.req.param("conversation_id"));
     const change = c.req.valid("json");
-    // The new photo is claimed for the group first: its record then lets the members see it.
-    if (change.photo_media_id) unwrap(await claimPhoto(c.env, change.photo_media_id, c.var.userId, { kind: "group", id }));
     const conversation = unwrap(await conversationHome(c.env, id).updateGroup(id, c.var.userId, change));
     return c.json({ conversation });
   })

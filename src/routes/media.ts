@@ -88,7 +88,7 @@ async function mayView(c: MediaContext, record: MediaRecord, userId: string): Pr
   // A profile photo as its owner's privacy settings allow; a group's photo to its members.
   const owner = record.photo_of;
   if (owner?.kind === "user" && (await userHome(env, owner.id).showsPhoto(owner.id, userId, record.media_id))) return true;
-  if (owner?.kind === "group" && (await conversationHome(env, owner.id).joinedSeq(owner.id, userId)) !== null) return true;
+  if (owner?.kind === "group" && (await conversationHome(env, owner.id).showsGroupPhoto(owner.id, userId, record.media_id))) return true;
   for (const { conversation_id, seq } of await fromBucket(c.var.log, "list grants", record.media_id, grantedConversations(env, record.media_id))) {
     const joined = await conversationHome(env, conversation_id).joinedSeq(conversation_id, userId);
     if (joined !== null && (seq === null || joined < seq)) return true;

@@ -216,10 +216,12 @@ describe("profiles and privacy", () => {
     const bosPhoto = await upload(bo!, png(20, 20), "image/png");
     // Info is the admins' by default.
     expect(await api("PATCH", path, { token: bo!.token, body: { photo_media_id: bosPhoto } })).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
+    // The refusal left his upload his own: it can still be his profile photo.
+    expect((await patchMe(bo!, { photo_media_id: bosPhoto })).status).toBe(200);
     const photo = await upload(ana!, png(40, 40), "image/png");
     const set = await api("PATCH", path, { token: ana!.token, body: { photo_media_id: photo } });
     expect(set.body.conversation.photo).toEqual({ media_id: photo });
-    // Someone else's upload is refused.
+    // Someone else's upload (Bo's profile photo, too) is refused.
     expect((await api("PATCH", path, { token: ana!.token, body: { photo_media_id: bosPhoto } })).body.error.code).toBe("invalid_photo");
 
     const history = (await api("GET", `${path}/messages?limit=10`, { token: bo!.token })).body.messages as Message[];

@@ -22,6 +22,7 @@ import {
   type UpdateGroupBody,
 } from "../../protocol";
 import { conversationHome, conversationHomeName } from "../homes";
+import { claimPhoto } from "../../media/records";
 import { photoErasure } from "../photoErasure";
 import { closeSocket } from "../sockets";
 import { CONVERSATION_ID_HEADER, jsonError, SUBPROTOCOL_HEADER, TOKEN_ID_HEADER, upgradeResponse, USER_ID_HEADER } from "../upgrade";
@@ -73,7 +74,8 @@ export class ConversationObject extends DurableObject<Env> {
         const c = this.conversation(id);
         return c.exists ? run(c, now) : null;
       });
-    this.photos = photoErasure(object);
+    // A photo set again before its deletion ran is kept.
+    this.photos = photoErasure(object, (mediaId) => this.ctx.storage.sql.exec("SELECT 1 FROM conversations WHERE photo_media_id = ?", mediaId).toArray().length > 0);
     this.host = {
       ...object,
       notices: new SenderNotices(env),
@@ -130,12 +132,28 @@ export class ConversationObject extends DurableObject<Env> {
     return this.conversation(conversationId).createGroup(creatorId, name, memberIds);
   }
 
-  /** A group's info and settings; a replaced photo's media is deleted from the alarm. */
-  updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Result<ConversationInfo> {
-    const updated = this.conversation(conversationId).updateGroup(actor, change);
+  /**
+   * A group's info and settings. A new photo is claimed for the group (its record then lets the
+   * members see it) once the actor is known to be allowed; a replaced one is deleted from the alarm.
+   */
+  async updateGroup(conversationId: string, actor: string, change: UpdateGroupBody): Promise<Result<ConversationInfo>> {
+    const conversation = this.conversation(conversationId);
+    if (change.photo_media_id) {
+      const refused = conversation.groupChangeRefusal(actor, change);
+      if (refused) return refused;
+      const claimed = await claimPhoto(this.env, change.photo_media_id, actor, { kind: "group", id: conversationId });
+      if (!claimed.ok) return claimed;
+    }
+    const updated = conversation.updateGroup(actor, change);
     if (!updated.ok) return updated;
     if (updated.value.replacedPhoto) this.photos.erase(updated.value.replacedPhoto);
     return ok(updated.value.conversation);
+  }
+
+  /** Whether `userId` may load `mediaId` as the group's photo (routes/media.ts). */
+  showsGroupPhoto(conversationId: string, userId: string, mediaId: string): boolean {
+    const c = this.conversation(conversationId);
+    return c.exists && c.showsPhoto(userId, mediaId);
   }
 
   /** A user switched read receipts: the copies of their conversations held here follow. */
@@ -299,6 +317,8 @@ export class ConversationObject extends DurableObject<Env> {
     conversation.resume();
     // Its history may be due for the archive, and a delete for everyone may have left R2 copies to erase.
     this.host.tasks.archive.book(Date.now(), bundle.conversation_id);
+    // Disappearing messages keep disappearing on time here (a run with nothing due costs one query).
+    this.host.tasks.expire.book(Date.now(), bundle.conversation_id);
     if (bundle.tables.erasures?.length) this.host.tasks.erase.book(Date.now(), bundle.conversation_id);
   }
 

@@ -3,7 +3,7 @@ import { log } from "../../lib/log";
 import { countsAsMessage, type Message } from "../../protocol";
 import type { MessageStates } from "./state";
 import { decodeSegment, encodeSegment, SegmentCache, segmentKey, type SegmentStore } from "./segments";
-import type { ConversationStore } from "./store";
+import { COPIES_TEXT, type ConversationStore } from "./store";
 
 /** Messages kept hot (in the object's SQLite) unless HISTORY_HOT_WINDOW says otherwise. */
 export const DEFAULT_HOT_WINDOW = 10_000;
@@ -165,7 +165,7 @@ export class HistoryArchive {
       this.sql.exec(
         `INSERT OR IGNORE INTO archived_refs (conversation_id, target_seq, seq)
          SELECT conversation_id, target_seq, seq FROM messages
-         WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND target_seq IS NOT NULL AND content_type NOT IN ('reaction', 'delete', 'played')`,
+         WHERE conversation_id = ? AND seq >= ? AND seq <= ? AND target_seq IS NOT NULL AND ${COPIES_TEXT}`,
         id,
         first,
         last,

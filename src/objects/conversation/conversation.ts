@@ -197,6 +197,16 @@ export class Conversation implements Appended {
     return ok({ conversation: changed.value, replacedPhoto: updated.value.replacedPhoto });
   }
 
+  /** Why `actor` may not make `change` (membership.ts), or null: asked before a new photo is claimed. */
+  groupChangeRefusal(actor: string, change: UpdateGroupBody): Result<never> | null {
+    return membership.groupChangeRefusal(this.store, actor, change);
+  }
+
+  /** Whether `userId` may load `mediaId` as this group's photo: a member, and it is the photo now. */
+  showsPhoto(userId: string, mediaId: string): boolean {
+    return this.store.member(userId) !== undefined && this.store.describe().photo?.media_id === mediaId;
+  }
+
   /** A member switched read receipts (their user object's setting): this conversation's copy follows. */
   setReadReceipts(userId: string, on: boolean): void {
     this.store.setReadReceipts(userId, on);
@@ -289,8 +299,8 @@ export class Conversation implements Appended {
     const env = this.host.env;
     const results = await Promise.allSettled(
       [...byUserHome(env, joins, (j) => j.user_id)].map(async ([home, group]) => {
-        // Joiners who turned read receipts off: the conversation keeps a copy (cursors.ts).
-        for (const id of await userHomeStub(env, home).joinConversation(conversation, group)) this.store.setReadReceipts(id, false);
+        // Each joiner's read-receipts setting: the conversation keeps a copy (cursors.ts), a re-joiner's too.
+        for (const s of await userHomeStub(env, home).joinConversation(conversation, group)) this.store.setReadReceipts(s.user_id, s.read_receipts);
       }),
     );
     const failed = results.find((r) => r.status === "rejected");

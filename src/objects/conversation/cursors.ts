@@ -50,7 +50,9 @@ export class CursorMoves {
     if (seq === null) return refuse(ErrorCode.messageNotFound, "no such message in this conversation");
     const moved = this.store.advanceCursor(move.user_id, move.status, seq, Date.now());
     if (!moved) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
-    if (moved.previous < seq) {
+    // A read with receipts off tells nobody: no need to find whose messages it passed.
+    const told = move.status !== "read" || this.store.readReceipts(move.user_id);
+    if (told && moved.previous < seq) {
       const range = `${moved.previous}-${seq}`;
       let latest = senders.get(range);
       // Reads the archive too: a cursor that jumps far can pass messages no longer hot.
@@ -63,11 +65,10 @@ export class CursorMoves {
 
   /** Each sender of a passed message hears once, of their latest one: the status is cumulative. */
   private notify(latest: LatestBySender, reader: string, status: DeliveryStatus) {
-    // With read receipts off on either side (the reader's or the sender's), a read is not told.
-    const privateRead = status === "read" && !this.store.readReceipts(reader);
     for (const row of latest) {
       if (row.sender_id === reader || this.withheld.blocking(reader, row.sender_id)) continue;
-      if (privateRead || (status === "read" && !this.store.readReceipts(row.sender_id))) continue;
+      // Read receipts off on the sender's side too: they are not told of others' reads.
+      if (status === "read" && !this.store.readReceipts(row.sender_id)) continue;
       this.host.notices.add(row.sender_id, {
         type: "message_status",
         conversation_id: this.store.conversationId,

@@ -29,13 +29,21 @@ export function requireGroupAdmin(store: ConversationStore, actor: string): Refu
   return null;
 }
 
+/** A group's settings once `change` is applied. */
+function settingsAfter(store: ConversationStore, change: UpdateGroupBody): GroupSettings {
+  const current = store.settings;
+  return {
+    only_admins_send: change.only_admins_send ?? current.only_admins_send,
+    only_admins_edit_info: change.only_admins_edit_info ?? current.only_admins_edit_info,
+  };
+}
+
 /**
- * Changes a group's name, description, photo or settings, each change a system message. The info
- * (name, description, photo) is the admins' to change unless the group lets every member; the
- * settings are always the admins'. A change to what it already is changes nothing. Returns the photo
- * a new one replaced (its media is then deleted: the route claimed the new one beforehand).
+ * Why `actor` may not make `change`, or null. The info (name, description, photo, and in a group the
+ * disappearing timer) is the admins' unless the group lets every member; the settings are always the
+ * admins'. Asked before a new photo is claimed for the group, and again by `updateGroup`.
  */
-export function updateGroup(store: ConversationStore, actor: string, change: UpdateGroupBody, now: number): Result<{ replacedPhoto: string | null }> {
+export function groupChangeRefusal(store: ConversationStore, actor: string, change: UpdateGroupBody): Result<never> | null {
   if (!store.exists) return refuse(ErrorCode.conversationNotFound, "no such conversation");
   const m = store.member(actor);
   if (!m) return refuse(ErrorCode.notAMember, "you are not a member of this conversation");
@@ -49,14 +57,25 @@ export function updateGroup(store: ConversationStore, actor: string, change: Upd
   // In a direct chat either person sets the disappearing timer; in a group, whoever may edit its info.
   const admin = store.type !== "group" || m.role === "admin";
   const current = store.settings;
-  const settings: GroupSettings = {
-    only_admins_send: change.only_admins_send ?? current.only_admins_send,
-    only_admins_edit_info: change.only_admins_edit_info ?? current.only_admins_edit_info,
-  };
+  const settings = settingsAfter(store, change);
   const settingsChanged = settings.only_admins_send !== current.only_admins_send || settings.only_admins_edit_info !== current.only_admins_edit_info;
   if (settingsChanged && !admin) return refuse(ErrorCode.forbidden, "only an admin can change the group's settings");
   const info = change.name !== undefined || change.description !== undefined || change.photo_media_id !== undefined || change.disappearing_ms !== undefined;
   if (info && !admin && current.only_admins_edit_info) return refuse(ErrorCode.forbidden, "only an admin can change this group's name, description and photo");
+  return null;
+}
+
+/**
+ * Changes a group's name, description, photo or settings, each change a system message (who may:
+ * `groupChangeRefusal`). A change to what it already is changes nothing. Returns the photo a new one
+ * replaced (its media is then deleted; the new one was claimed beforehand).
+ */
+export function updateGroup(store: ConversationStore, actor: string, change: UpdateGroupBody, now: number): Result<{ replacedPhoto: string | null }> {
+  const refused = groupChangeRefusal(store, actor, change);
+  if (refused) return refused;
+  const current = store.settings;
+  const settings = settingsAfter(store, change);
+  const settingsChanged = settings.only_admins_send !== current.only_admins_send || settings.only_admins_edit_info !== current.only_admins_edit_info;
   const before = store.describe();
   let replacedPhoto: string | null = null;
   store.transaction(() => {

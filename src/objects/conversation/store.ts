@@ -80,6 +80,8 @@ export interface NewRow extends MessageExtra {
 
 /** The SQL that leaves actions out of what counts as a message (unread counts, receipt notices). */
 export const COUNTED = `content_type NOT IN (${ActionType.options.map((a) => `'${a}'`).join(", ")})`;
+/** The SQL for rows that carry text of their own beside a target (edits, replies), unlike the other actions. */
+export const COPIES_TEXT = `content_type NOT IN (${ActionType.exclude(["edit"]).options.map((a) => `'${a}'`).join(", ")})`;
 
 /** How many of the newest messages stored here are kept in memory for fan-out to read back. */
 const RECENT_MESSAGES = 512;

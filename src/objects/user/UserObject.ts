@@ -89,7 +89,8 @@ export class UserObject extends DurableObject<Env> {
     this.#inbox = new InboxStore(object);
     this.#consent = new Consent(object, this.#profiles, this.#inbox);
     this.#readReceipts = new ReadReceiptsSync(object, this.#profiles, this.#inbox);
-    this.#photos = photoErasure(object);
+    // A photo set again before its deletion ran is kept.
+    this.#photos = photoErasure(object, (mediaId) => this.ctx.storage.sql.exec("SELECT 1 FROM users WHERE photo_media_id = ?", mediaId).toArray().length > 0);
     this.#sessions = new DeviceSessions(object);
     this.#tokens = new TokenLedger(object);
     this.#uploads = new UploadLedger(object);
@@ -168,16 +169,16 @@ export class UserObject extends DurableObject<Env> {
   // ---- conversations -------------------------------------------------------
 
   /** Members (of this object) joined a conversation: each sees messages after their `joined_seq`. */
-  /** Returns those of the joiners who turned read receipts off: the conversation keeps a copy. */
-  joinConversation(conversation: Conversation, joins: { user_id: string; joined_seq: number }[]): string[] {
-    const noReadReceipts: string[] = [];
+  /** Returns each joiner's read-receipts setting: the conversation keeps a copy. */
+  joinConversation(conversation: Conversation, joins: { user_id: string; joined_seq: number }[]): { user_id: string; read_receipts: boolean }[] {
+    const settings: { user_id: string; read_receipts: boolean }[] = [];
     for (const j of joins) {
       if (!this.#profiles.has(j.user_id)) continue;
       this.#inbox.join(j.user_id, conversation, j.joined_seq);
       this.#consent.joined(j.user_id, conversation.conversation_id);
-      if (!this.#profiles.privacy(j.user_id).read_receipts) noReadReceipts.push(j.user_id);
+      settings.push({ user_id: j.user_id, read_receipts: this.#profiles.privacy(j.user_id).read_receipts });
     }
-    return noReadReceipts;
+    return settings;
   }
 
   listConversations(userId: string, page: { limit: number; cursor?: string; archived: boolean }): { conversations: ConversationSummary[]; next: string | null } {
@@ -564,6 +565,8 @@ export class UserObject extends DurableObject<Env> {
     this.#profiles.forget(bundle.user_id);
     // Their sessions, uploads and pushes came with them: each alarm task looks at what it now holds.
     this.#object.alarms.bookEvery(Date.now());
+    // A read-receipts switch the old home had not finished telling is told again from here.
+    if (!this.#profiles.privacy(bundle.user_id).read_receipts) this.#readReceipts.switched(bundle.user_id);
   }
 
   private forgetUser(userId: string): void {

@@ -33,7 +33,8 @@ export class ReadReceiptsSync {
   }
 
   private async tell(userId: string, now: number): Promise<number | null> {
-    if (!this.profiles.has(userId)) return null; // moved away or gone: the new home's copy rules
+    // An empty subject: booked by `bookEvery` after a handover (the moved users' own tasks came with them).
+    if (!userId || !this.profiles.has(userId)) return null;
     const on = this.profiles.privacy(userId).read_receipts;
     const env = this.object.env;
     const homes = [...byConversationHome(env, this.inbox.conversationIds(userId))];
