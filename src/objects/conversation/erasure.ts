@@ -60,6 +60,11 @@ export class Erasure {
         const { seq } = row;
         // A disappearing message that was archived names its media only in its segment.
         const media_id = row.media_id ?? (seq <= this.archive.archivedUpTo ? ((await this.archive.messageAt(seq))?.media?.media_id ?? null) : null);
+        // Kept before the segment is rewritten (which removes it there): a retry after a failed media
+        // erasure still knows what to erase.
+        if (media_id !== null && row.media_id === null) {
+          this.sql.exec("UPDATE erasures SET media_id = ? WHERE conversation_id = ? AND seq = ?", media_id, this.store.id, seq);
+        }
         const copies = [seq, ...this.archive.archivedRefs(seq)];
         const rewritten = await this.archive.rewrite(copies, (m) => scrubArchived(m, seq));
         const media = media_id === null ? null : await eraseMedia(this.env, media_id, this.store.id);
