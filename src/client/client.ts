@@ -99,6 +99,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private readonly emojis: RecentEmojis;
   private readonly actions: MessageActions;
   private started: Promise<void> | null = null;
+  /** Conversations whose "marked unread" is being cleared by `markRead`. */
+  private readonly clearingUnread = new Set<string>();
 
   constructor(options: ParleyClientOptions) {
     super();
@@ -436,10 +438,14 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
    */
   markRead(conversationId: string): void {
     this.receipts.markRead(conversationId);
-    // Reading ends "mark as unread"; a read acknowledgement that moves nothing is not sent, so say it.
-    if (this.list.get(conversationId)?.marked_unread) {
-      // Failing, the list is fetched again: it shows what the server has.
-      this.markUnread(conversationId, false).catch(() => this.list.reconnected());
+    // Reading ends "mark as unread"; a read acknowledgement that moves nothing is not sent, so say it
+    // (once: the app calls this on every change while the chat is open).
+    if (this.list.get(conversationId)?.marked_unread && !this.clearingUnread.has(conversationId)) {
+      this.clearingUnread.add(conversationId);
+      this.markUnread(conversationId, false)
+        // Failing, the list is fetched again: it shows what the server has.
+        .catch(() => this.list.reconnected())
+        .finally(() => this.clearingUnread.delete(conversationId));
     }
   }
 

@@ -17,8 +17,8 @@ export class ConversationList {
   private readonly heads = new Map<string, number>();
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private fetched = false;
-  /** Fetches of the list under way. */
-  private fetching = 0;
+  /** The fetch of the list under way: a second ask meanwhile (the app and a reconnect at once) shares it. */
+  private fetching: Promise<ConversationSummary[]> | null = null;
   /**
    * Rows noted while a fetch was under way: the server may have read the list before they were
    * stored, so they are noted again on top of what it answers (`note` counts a row only once).
@@ -47,12 +47,16 @@ export class ConversationList {
     return this.summaries.get(conversationId);
   }
 
-  /** Fetches the list from the server. */
-  async refresh(): Promise<ConversationSummary[]> {
+  /** Fetches the list from the server (one fetch at a time: an ask while one runs gets its answer). */
+  refresh(): Promise<ConversationSummary[]> {
+    this.fetching ??= this.fetch().finally(() => (this.fetching = null));
+    return this.fetching;
+  }
+
+  private async fetch(): Promise<ConversationSummary[]> {
     // Page by page (the server caps a page), archived ones too (each summary says which it is); the
     // list is bounded by the per-user conversation caps.
     const conversations: ConversationSummary[] = [];
-    this.fetching++;
     try {
       for (const archived of ["false", "true"] as const) {
         let cursor: string | undefined;
@@ -62,10 +66,11 @@ export class ConversationList {
           cursor = page.next ?? undefined;
         } while (cursor);
       }
-    } finally {
-      this.fetching--;
+    } catch (err) {
+      this.notedWhileFetching = [];
+      throw err;
     }
-    const noted = this.fetching === 0 ? this.notedWhileFetching.splice(0) : [...this.notedWhileFetching];
+    const noted = this.notedWhileFetching.splice(0);
     this.fetched = true;
     this.summaries.clear();
     this.heads.clear();
@@ -127,7 +132,7 @@ export class ConversationList {
    * An action counts for neither; it changes the preview when it edits or deletes the last message.
    */
   note(message: Message, readUpTo: number): void {
-    if (this.fetching > 0) this.notedWhileFetching.push({ message, readUpTo });
+    if (this.fetching) this.notedWhileFetching.push({ message, readUpTo });
     // The list is kept only for apps that asked for it (a bot or the benchmarks never do).
     if (!this.loaded) return;
     // Nothing of a withheld message shows: not in the preview, not in the unread count.

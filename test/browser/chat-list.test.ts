@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { MUTED_FOREVER, RestClient, type ConversationSummary } from "../../src/client";
-import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, openChatWith, registerInBrowser, shoot, username } from "../helpers/browser";
 
 /**
  * Issue 18's chat settings in the web client, two people in two Chromium contexts against the real
@@ -40,9 +40,7 @@ describe("chat list settings in the web client", () => {
     const [ana, bo] = [username("ana"), username("bo")];
     const pageA = await registerInBrowser(await context(), baseUrl, ana, "Ana Lima");
     const pageB = await registerInBrowser(await context(), baseUrl, bo, "Bo Chen");
-    await pageA.getByRole("button", { name: "New chat" }).click();
-    await pageA.getByLabel("Username").fill(bo);
-    await pageA.getByRole("button", { name: "Start chat" }).click();
+    await openChatWith(pageA, bo);
     await composer(pageA).fill("Are you free tonight?");
     await composer(pageA).press("Enter");
     await chatRow(pageB, "Ana Lima").waitFor();
@@ -96,9 +94,7 @@ describe("chat list settings in the web client", () => {
     const [ana, bo] = [username("ana"), username("bo")];
     const pageA = await registerInBrowser(await context(), baseUrl, ana, "Ana Lima");
     const pageB = await registerInBrowser(await context(), baseUrl, bo, "Bo Chen");
-    await pageA.getByRole("button", { name: "New chat" }).click();
-    await pageA.getByLabel("Username").fill(bo);
-    await pageA.getByRole("button", { name: "Start chat" }).click();
+    await openChatWith(pageA, bo);
     await composer(pageA).fill("Morning!");
     await composer(pageA).press("Enter");
     const conversationId = (await chatRow(pageA, "Bo Chen").getAttribute("data-conversation-id"))!;

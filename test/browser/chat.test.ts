@@ -1,7 +1,7 @@
 import type { Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { ParleyClient, RestClient } from "../../src/client";
-import { chromiumForTests, message, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, message, openChatWith, registerInBrowser, shoot, username } from "../helpers/browser";
 import { until } from "../helpers/sdk";
 
 const baseUrl = inject("serverUrl");
@@ -11,13 +11,6 @@ const context = (viewport?: { width: number; height: number }) => chromium.conte
 const composer = (page: Page) => page.getByRole("textbox", { name: "Message", exact: true });
 const own = (page: Page, text: string, state: string) =>
   page.locator(`[data-testid="message"][data-own="true"][data-state="${state}"]`, { hasText: text });
-
-async function openChatWith(page: Page, other: string) {
-  await page.getByRole("button", { name: "New chat" }).click();
-  await page.getByLabel("Username").fill(other);
-  await page.getByRole("button", { name: "Start chat" }).click();
-  await composer(page).waitFor();
-}
 
 async function send(page: Page, text: string) {
   await composer(page).fill(text);

@@ -1,7 +1,7 @@
 import type { Locator, Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 import { RestClient, type Message } from "../../src/client";
-import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, openChatWith, registerInBrowser, shoot, username } from "../helpers/browser";
 
 const CHATTER = [
   "Who else is coming?",
@@ -65,9 +65,7 @@ describe("message actions in the web client", () => {
     const [ana, bo] = [username("ana"), username("bo")];
     const pageA = await registerInBrowser(await context(), baseUrl, ana, "Ana Lima");
     const pageB = await registerInBrowser(await context(), baseUrl, bo, "Bo Chen");
-    await pageA.getByRole("button", { name: "New chat" }).click();
-    await pageA.getByLabel("Username").fill(bo);
-    await pageA.getByRole("button", { name: "Start chat" }).click();
+    await openChatWith(pageA, bo);
     const original = "Are you coming to the picnic on Saturday?";
     await send(pageA, original);
     await chatRow(pageB, "Ana Lima").click();
@@ -186,9 +184,7 @@ describe("message actions in the web client", () => {
     await composer(pageA).waitFor();
     await send(pageA, "Welcome to the picnic crew");
 
-    await pageB.getByRole("button", { name: "New chat" }).click();
-    await pageB.getByLabel("Username").fill(ana);
-    await pageB.getByRole("button", { name: "Start chat" }).click();
+    await openChatWith(pageB, ana);
     const tip = "The park gates open at 9, bring sun cream";
     await send(pageB, tip);
 

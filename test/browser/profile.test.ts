@@ -1,6 +1,6 @@
 import type { Locator, Page } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
-import { chromiumForTests, registerInBrowser, shoot, username } from "../helpers/browser";
+import { chromiumForTests, openChatWith, registerInBrowser, shoot, username } from "../helpers/browser";
 import { naturalWidth, sunsetPng } from "../helpers/images";
 
 /**
@@ -36,9 +36,7 @@ describe("profiles in the web client", () => {
     const pageB = await registerInBrowser(await context(), baseUrl, bo, "Bo Chen");
     const pageA = await registerInBrowser(await context(), baseUrl, ana, "Ana");
     // Bo writes to Ana: she is not his contact's contact (he started it), so her "contacts" won't include him.
-    await pageB.getByRole("button", { name: "New chat" }).click();
-    await pageB.getByLabel("Username").fill(ana);
-    await pageB.getByRole("button", { name: "Start chat" }).click();
+    await openChatWith(pageB, ana);
     await composer(pageB).fill("Hi Ana, Bo here");
     await composer(pageB).press("Enter");
     await chatRow(pageA, "Bo Chen").waitFor();

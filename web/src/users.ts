@@ -51,6 +51,8 @@ export class UserDirectory {
       known.about === user.about &&
       known.photo?.media_id === user.photo?.media_id
     ) {
+      // The same profile, fetched again: kept (so `fetch` sees it as known) without telling anyone.
+      this.users.set(user.user_id, user);
       return;
     }
     this.users.set(user.user_id, user);

@@ -1,4 +1,5 @@
 import { useRef } from "preact/hooks";
+import { MediaTypes } from "../../../src/client";
 
 /**
  * Add / Change / Remove for a photo (a profile's or a group's): a hidden file input for images, opened
@@ -25,7 +26,7 @@ export function PhotoPicker({
       <input
         ref={fileInput}
         type="file"
-        accept="image/jpeg,image/png,image/webp,image/gif"
+        accept={MediaTypes.image.join(",")}
         class="sr-only"
         aria-label={inputLabel}
         data-testid={testId}

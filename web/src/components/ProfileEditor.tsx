@@ -1,14 +1,10 @@
 import { useState } from "preact/hooks";
-import { Limits, ParleyApiError } from "../../../src/client";
+import { Limits } from "../../../src/client";
 import { useApp } from "../context";
+import { errorText } from "../errors";
 import { Avatar } from "./Avatar";
 import { FormError } from "./Dialog";
 import { PhotoPicker } from "./PhotoPicker";
-
-function errorText(err: unknown): string {
-  if (err instanceof ParleyApiError && err.status !== 0) return err.message;
-  return "Couldn't save that. Check your connection and try again.";
-}
 
 /**
  * The signed-in user's profile: photo (uploaded through the media pipeline; the old one is deleted),

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import type { ConversationSummary, Message, User } from "../../../src/client";
+import { Limits, type ConversationSummary, type Message, type User } from "../../../src/client";
 import { conversationTitle, otherMember, useApp, useUsers } from "../context";
 import { errorText } from "../errors";
 import { listTime } from "../format";
@@ -79,10 +79,11 @@ export function SearchDialog({ conversationId, onClose }: { conversationId?: str
   };
   async function openPerson(person: User) {
     const existing = client.conversations().find((c) => c.type === "direct" && otherMember(c, me) === person.user_id);
-    onClose();
-    if (existing) return open(existing.conversation_id);
+    if (existing) return onClose(), open(existing.conversation_id);
+    // Closed only once the chat exists: a refusal shows here.
     const { conversation } = await client.rest.call("createConversation", { body: { type: "direct", member_ids: [person.user_id] } });
     await client.refreshConversations();
+    onClose();
     open(conversation.conversation_id);
   }
   const nothing = found && found.conversations.length === 0 && found.people.length === 0 && found.messages.length === 0;
@@ -94,7 +95,7 @@ export function SearchDialog({ conversationId, onClose }: { conversationId?: str
         class="search-input"
         aria-label={conversationId ? "Search messages in this chat" : "Search chats, people and messages"}
         placeholder={conversationId ? "Search messages" : "Search chats, people, messages"}
-        maxLength={200}
+        maxLength={Limits.searchQueryMax}
         value={q}
         autoFocus
         onInput={(e) => setQ((e.target as HTMLInputElement).value)}

@@ -39,7 +39,7 @@ export function ChatHeader({ chat, titleId, typingNames, onGroupInfo, details, a
       <button type="button" class="icon-button back-button" aria-label="Back to chats" onClick={() => open(null)}>
         <BackIcon />
       </button>
-      <Avatar userId={partner ?? id} name={title} group={group} photo={group ? (details?.photo ?? summary?.photo) : partner ? users.photo(partner) : undefined} />
+      <Avatar userId={partner ?? id} name={title} group={group} photo={group ? summary?.photo : partner ? users.photo(partner) : undefined} />
       <div class="chat-heading">
         <h2 id={titleId} class="chat-title">
           {title}

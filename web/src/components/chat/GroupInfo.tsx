@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import type { ConversationSummary, MemberRole } from "../../../../src/client";
+import { Limits, type ConversationSummary, type MemberRole } from "../../../../src/client";
 import { useApp, useUsers } from "../../context";
 import { errorText } from "../../errors";
 import { Avatar } from "../Avatar";
@@ -116,7 +116,7 @@ export function GroupInfo({ conversation, onClose }: { conversation: Conversatio
             <textarea
               id="group-description"
               rows={2}
-              maxLength={512}
+              maxLength={Limits.groupDescriptionMaxLength}
               placeholder="What this group is about"
               value={shownDescription}
               onInput={(e) => setDescription(e.currentTarget.value)}

@@ -162,7 +162,9 @@ export function VoiceRecorder({ conversationId, onError, onSent }: Props) {
         <TrashIcon />
       </button>
       <span class="recording-dot" aria-hidden="true" />
-      <span class="recording-time" role="timer" aria-label="Recording time" data-testid="recording-time">
+      {/* A name of its own would hide the time it tells: the label is read before it instead. */}
+      <span class="sr-only">Recording time</span>
+      <span class="recording-time" role="timer" data-testid="recording-time">
         {durationText(elapsed)}
       </span>
       <span class="recording-levels" aria-hidden="true">
