@@ -34,22 +34,28 @@ export function microphoneError(err: unknown): string {
   return "The microphone could not be started.";
 }
 
+/** Recordings up to this long are decoded for their waveform; longer ones use the live levels. */
+const DECODE_MAX_MS = 5 * 60_000;
+
 /**
  * The waveform and length of a finished recording: decoded (decodeAudioData) when the browser can
  * read what it recorded, else the levels the analyser heard while recording and the clock's length.
  */
 export async function measure(recording: Blob, heard: number[], elapsedMs: number): Promise<VoiceInfo> {
-  try {
-    const context = new AudioContext();
+  // Decoding a long recording whole would hold minutes of samples in memory for 40-odd bars.
+  if (elapsedMs <= DECODE_MAX_MS) {
     try {
-      const audio = await context.decodeAudioData(await recording.arrayBuffer());
-      const duration = Math.round(audio.duration * 1000);
-      if (audio.length > 0 && Number.isFinite(duration) && duration > 0) return { duration_ms: duration, waveform: levelsOf(audio.getChannelData(0)) };
-    } finally {
-      void context.close();
+      const context = new AudioContext();
+      try {
+        const audio = await context.decodeAudioData(await recording.arrayBuffer());
+        const duration = Math.round(audio.duration * 1000);
+        if (audio.length > 0 && Number.isFinite(duration) && duration > 0) return { duration_ms: duration, waveform: levelsOf(audio.getChannelData(0)) };
+      } finally {
+        void context.close();
+      }
+    } catch {
+      // Not decodable here: the live levels are the next best thing.
     }
-  } catch {
-    // Not decodable here: the live levels are the next best thing.
   }
   const waveform = heard.length > 0 ? normalise(downsample(heard)) : [0];
   return { duration_ms: Math.max(1, Math.round(elapsedMs)), waveform };
