@@ -20,6 +20,8 @@ export function ConversationRow({ conversation: c, active, onMenu }: { conversat
   let preview = "";
   if (last) {
     if (last.content_type === "system") preview = systemText(last.content, (id) => users.name(id, true));
+    // A disappearing message whose time is up shows nothing here either (the chat leaves it out too).
+    else if (last.expires_at !== undefined && last.expires_at <= Date.now()) preview = "";
     else if (last.deleted) preview = last.sender_id === me ? "🚫 You deleted this message" : "🚫 This message was deleted";
     else {
       const who = last.sender_id === me ? "You: " : group ? `${users.name(last.sender_id)}: ` : "";
